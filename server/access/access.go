@@ -1,0 +1,142 @@
+// Package access is who is asking and what they may see: the Principal of a request and the one
+// scope mechanism every scoped query passes through. It fails closed: no principal, an unknown role
+// or a staff account without a region matches nothing.
+package access
+
+import (
+	"context"
+
+	"github.com/shiliu/shiliu/server/region"
+	"gorm.io/gorm"
+)
+
+// Role is an account's role.
+type Role string
+
+const (
+	RoleInstructor    Role = "instructor"
+	RoleCountyStaff   Role = "county_staff"
+	RoleCityStaff     Role = "city_staff"
+	RoleProvinceStaff Role = "province_staff"
+	RoleAdmin         Role = "admin"
+)
+
+// Roles lists every role with its Chinese label.
+var Roles = []struct{ Code, Label string }{
+	{string(RoleInstructor), "指导员"},
+	{string(RoleCountyStaff), "县级民族工作部门"},
+	{string(RoleCityStaff), "市级民族工作部门"},
+	{string(RoleProvinceStaff), "省民族事务委员会"},
+	{string(RoleAdmin), "系统管理员"},
+}
+
+// ValidRole reports whether r is a known role.
+func ValidRole(r string) bool {
+	for _, x := range Roles {
+		if x.Code == r {
+			return true
+		}
+	}
+	return false
+}
+
+// StaffLevel is the region level (1 province, 2 city, 3 county) a staff role is bound to; 0 if none.
+func (r Role) StaffLevel() int {
+	switch r {
+	case RoleProvinceStaff, RoleAdmin:
+		return 1
+	case RoleCityStaff:
+		return 2
+	case RoleCountyStaff:
+		return 3
+	}
+	return 0
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	AccountID int64
+	Role      Role
+	// RegionCode is the 12-digit code of a staff account's region; for an instructor, the region of
+	// their unit (informational: instructors are scoped by InstructorID, not by region).
+	RegionCode   string
+	InstructorID int64
+	system       bool
+}
+
+// System is the explicit scope of background jobs: it sees everything, and nothing else does.
+func System() *Principal { return &Principal{system: true} }
+
+// IsSystem reports whether p is the background-job scope.
+func (p *Principal) IsSystem() bool { return p != nil && p.system }
+
+// IsStaff reports whether p is a staff or admin account bound to a region.
+func (p *Principal) IsStaff() bool {
+	return p != nil && !p.system && p.Role.StaffLevel() > 0 && len(p.RegionCode) == 12
+}
+
+// IsInstructor reports whether p is a bound instructor.
+func (p *Principal) IsInstructor() bool {
+	return p != nil && !p.system && p.Role == RoleInstructor && p.InstructorID > 0
+}
+
+// RegionPrefix is the significant prefix of the staff region: every code in the subtree starts
+// with it. ok is false when p has no region scope at all.
+func (p *Principal) RegionPrefix() (prefix string, ok bool) {
+	if p.IsSystem() {
+		return "", true
+	}
+	if !p.IsStaff() {
+		return "", false
+	}
+	return region.Prefix(p.RegionCode), true
+}
+
+// CanSeeRegion reports whether a region code lies inside p's subtree.
+func (p *Principal) CanSeeRegion(code string) bool {
+	prefix, ok := p.RegionPrefix()
+	if !ok {
+		return false
+	}
+	return len(code) == 12 && len(code) >= len(prefix) && code[:len(prefix)] == prefix
+}
+
+// InRegion limits a query to rows whose regionColumn lies in p's subtree. A principal without a
+// region scope (nil, instructor, unknown role) matches nothing. The range form uses the index on
+// the column on MySQL and SQLite alike.
+func InRegion(p *Principal, regionColumn string) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		prefix, ok := p.RegionPrefix()
+		if !ok {
+			return db.Where("1 = 0")
+		}
+		if prefix == "" {
+			return db
+		}
+		return db.Where(regionColumn+" >= ? AND "+regionColumn+" < ?", prefix, prefix+":")
+	}
+}
+
+// InRegionOrOwn limits a query to p's subtree for staff and to rows whose ownerColumn is the
+// instructor's id for instructors; anyone else matches nothing.
+func InRegionOrOwn(p *Principal, regionColumn, ownerColumn string) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		if p.IsInstructor() {
+			return db.Where(ownerColumn+" = ?", p.InstructorID)
+		}
+		return InRegion(p, regionColumn)(db)
+	}
+}
+
+type ctxKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// FromContext returns the principal in ctx, or nil.
+func FromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(ctxKey{}).(*Principal)
+	return p
+}

@@ -1,0 +1,537 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/wechat"
+	"github.com/shiliu/shiliu/server/region"
+	"github.com/shiliu/shiliu/server/roster"
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+)
+
+// WeChat is what auth needs from the WeChat gateway.
+type WeChat interface {
+	Code2Session(ctx context.Context, code string) (wechat.Session, error)
+	PhoneNumber(ctx context.Context, code string) (string, error)
+}
+
+// Options configure the service.
+type Options struct {
+	TokenSecret     string
+	AccessTTL       time.Duration
+	RefreshTTL      time.Duration
+	BcryptCost      int
+	MaxLoginFails   int
+	LockoutDuration time.Duration
+	LoginPerMinute  int
+	RedisPrefix     string
+}
+
+// Service authenticates callers.
+type Service struct {
+	db      *gorm.DB
+	rdb     redis.UniversalClient
+	roster  *roster.Service
+	regions *region.Store
+	wx      WeChat
+	clock   clock.Clock
+	log     *slog.Logger
+	signer  signer
+	opt     Options
+	dummy   []byte
+}
+
+// NewService wires auth.
+func NewService(db *gorm.DB, rdb redis.UniversalClient, rs *roster.Service, regions *region.Store, wx WeChat, clk clock.Clock, log *slog.Logger, opt Options) *Service {
+	// A hash to compare against when the username does not exist, so a wrong username takes as
+	// long as a wrong password and does not reveal which accounts exist.
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("shiliu-dummy-password"), opt.BcryptCost)
+	return &Service{db: db, rdb: rdb, roster: rs, regions: regions, wx: wx, clock: clk, log: log,
+		signer: signer{key: []byte(opt.TokenSecret), ttl: opt.AccessTTL}, opt: opt, dummy: dummy}
+}
+
+var (
+	errBadCredentials = apperr.New(http.StatusUnauthorized, "invalid_credentials", "用户名或密码错误")
+	errTokenInvalid   = apperr.New(http.StatusUnauthorized, "token_invalid", "登录已失效,请重新登录")
+	errRefreshInvalid = apperr.New(http.StatusUnauthorized, "refresh_invalid", "登录已过期,请重新登录")
+	errRefreshReused  = apperr.New(http.StatusUnauthorized, "refresh_reused", "登录凭证已在别处使用,为安全起见请重新登录")
+	errDisabled       = apperr.New(http.StatusForbidden, "account_disabled", "账号已停用,请联系管理员")
+	errRedisDown      = apperr.Unavailable("服务暂时不可用(缓存服务异常),请稍后重试")
+)
+
+func (s *Service) key(parts ...string) string {
+	return s.opt.RedisPrefix + strings.Join(parts, ":")
+}
+
+// ---- password login ----
+
+// PasswordLogin logs a staff member in. Repeated failures lock the account for a while; attempts
+// per client address are rate limited.
+func (s *Service) PasswordLogin(ctx context.Context, username, password, clientIP string) (Tokens, error) {
+	if username == "" || password == "" {
+		e := apperr.Invalid("请输入用户名和密码")
+		if username == "" {
+			e = e.WithField("username", "用户名不能为空")
+		}
+		if password == "" {
+			e = e.WithField("password", "密码不能为空")
+		}
+		return Tokens{}, e
+	}
+	if len(username) > 64 || len(password) > 128 {
+		return Tokens{}, errBadCredentials
+	}
+	if err := s.limitAttempts(ctx, clientIP); err != nil {
+		return Tokens{}, err
+	}
+	var a Account
+	err := s.db.WithContext(ctx).Where("username = ?", username).Take(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
+		return Tokens{}, errBadCredentials
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	now := s.clock.Now()
+	if a.LockedUntil != nil && now.Before(*a.LockedUntil) {
+		mins := int(a.LockedUntil.Sub(now).Minutes()) + 1
+		return Tokens{}, apperr.New(http.StatusTooManyRequests, "account_locked",
+			fmt.Sprintf("密码错误次数过多,账号已锁定,请%d分钟后再试", mins))
+	}
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil {
+		fails := a.FailedLogins + 1
+		upd := map[string]any{"failed_logins": fails}
+		if fails >= s.opt.MaxLoginFails {
+			upd["failed_logins"] = 0
+			upd["locked_until"] = now.Add(s.opt.LockoutDuration)
+		}
+		if err := s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {
+			return Tokens{}, err
+		}
+		return Tokens{}, errBadCredentials
+	}
+	if a.Status != AccountActive {
+		return Tokens{}, errDisabled
+	}
+	if err := s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", a.ID).
+		Updates(map[string]any{"failed_logins": 0, "locked_until": nil, "last_login_at": now}).Error; err != nil {
+		return Tokens{}, err
+	}
+	return s.issue(ctx, s.db, a, "")
+}
+
+// limitAttempts counts password attempts per client address per minute. Without Redis the limit
+// is skipped (logged): the per-account lockout in the database still holds.
+func (s *Service) limitAttempts(ctx context.Context, ip string) error {
+	if s.opt.LoginPerMinute <= 0 {
+		return nil
+	}
+	k := s.key("login", ip, s.clock.Now().Format("200601021504"))
+	n, err := s.rdb.Incr(ctx, k).Result()
+	if err != nil {
+		s.log.WarnContext(ctx, "login rate limit unavailable", "err", err)
+		return nil
+	}
+	if n == 1 {
+		s.rdb.Expire(ctx, k, 2*time.Minute)
+	}
+	if n > int64(s.opt.LoginPerMinute) {
+		return apperr.RateLimited("登录尝试过于频繁,请稍后再试")
+	}
+	return nil
+}
+
+// ---- tokens ----
+
+func (s *Service) issue(ctx context.Context, db *gorm.DB, a Account, family string) (Tokens, error) {
+	now := s.clock.Now()
+	if family == "" {
+		f, err := randomToken(12)
+		if err != nil {
+			return Tokens{}, err
+		}
+		family = f
+	}
+	refresh, err := randomToken(32)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := db.WithContext(ctx).Create(&Session{FamilyID: family, AccountID: a.ID, TokenHash: hashToken(refresh),
+		ExpiresAt: now.Add(s.opt.RefreshTTL), CreatedAt: now}).Error; err != nil {
+		return Tokens{}, err
+	}
+	at, _, err := s.signer.sign(a, family, now)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{AccessToken: at, RefreshToken: refresh, TokenType: "Bearer",
+		ExpiresIn: int(s.opt.AccessTTL.Seconds()), User: a.View()}, nil
+}
+
+// Authenticate verifies an access token and returns its principal.
+func (s *Service) Authenticate(ctx context.Context, token string) (*access.Principal, error) {
+	pt, err := s.signer.parse(token, s.clock.Now())
+	if err != nil {
+		return nil, errTokenInvalid
+	}
+	revoked, err := s.rdb.Exists(ctx, s.key("revoked", pt.family)).Result()
+	if err != nil {
+		// Access tokens live minutes; while Redis is down a logged-out token may stay usable
+		// until it expires. Refusing every request instead would stop field work entirely.
+		s.log.WarnContext(ctx, "token revocation check unavailable", "err", err)
+	} else if revoked > 0 {
+		return nil, errTokenInvalid
+	}
+	return pt.principal, nil
+}
+
+// Refresh spends a refresh token and returns new tokens. A token spent twice means it was copied:
+// the whole family is revoked.
+func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
+	if refresh == "" {
+		return Tokens{}, apperr.Field("refresh_token", "refresh_token不能为空")
+	}
+	var out Tokens
+	var reused string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var sess Session
+		err := tx.Where("token_hash = ?", hashToken(refresh)).Take(&sess).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return errRefreshInvalid
+		}
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) {
+			return errRefreshInvalid
+		}
+		if sess.UsedAt != nil {
+			reused = sess.FamilyID
+			return errRefreshReused
+		}
+		res := tx.Model(&Session{}).Where("id = ? AND used_at IS NULL", sess.ID).Update("used_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			reused = sess.FamilyID
+			return errRefreshReused
+		}
+		var a Account
+		if err := tx.Where("id = ?", sess.AccountID).Take(&a).Error; err != nil {
+			return err
+		}
+		if a.Status != AccountActive {
+			return errDisabled
+		}
+		if err := s.checkInstructorActive(ctx, a); err != nil {
+			return err
+		}
+		out, err = s.issue(ctx, tx, a, sess.FamilyID)
+		return err
+	})
+	if reused != "" {
+		if rerr := s.revokeFamily(ctx, reused); rerr != nil {
+			return Tokens{}, rerr
+		}
+	}
+	return out, err
+}
+
+// Logout ends the session family of the given access token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	pt, err := s.signer.parse(token, s.clock.Now())
+	if err != nil {
+		return errTokenInvalid
+	}
+	return s.revokeFamily(ctx, pt.family)
+}
+
+func (s *Service) revokeFamily(ctx context.Context, family string) error {
+	now := s.clock.Now()
+	if err := s.db.WithContext(ctx).Model(&Session{}).Where("family_id = ? AND revoked_at IS NULL", family).
+		Update("revoked_at", now).Error; err != nil {
+		return err
+	}
+	// Outstanding access tokens of the family die too, for as long as they could live.
+	if err := s.rdb.Set(ctx, s.key("revoked", family), "1", s.opt.AccessTTL+time.Minute).Err(); err != nil {
+		s.log.WarnContext(ctx, "could not record token revocation", "err", err)
+	}
+	return nil
+}
+
+// Account returns the account of a principal.
+func (s *Service) Account(ctx context.Context, id int64) (Account, error) {
+	var a Account
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return a, errTokenInvalid
+	}
+	return a, err
+}
+
+func (s *Service) checkInstructorActive(ctx context.Context, a Account) error {
+	if a.InstructorID == nil {
+		return nil
+	}
+	ins, err := s.roster.Instructor(ctx, *a.InstructorID)
+	if err != nil {
+		return err
+	}
+	if ins.Status != roster.StatusActive {
+		return apperr.New(http.StatusForbidden, "instructor_inactive", "您已不在任,无法登录,请联系县级民族工作部门")
+	}
+	return nil
+}
+
+// ---- accounts (CLI and admin) ----
+
+// CreateUser creates a staff or admin account with a password.
+func (s *Service) CreateUser(ctx context.Context, username, role, regionCode, password, displayName string) (Account, error) {
+	r := access.Role(role)
+	switch {
+	case !access.ValidRole(role) || r == access.RoleInstructor:
+		return Account{}, apperr.Field("role", "角色应为 county_staff、city_staff、province_staff 或 admin")
+	case len(username) < 3 || len(username) > 64:
+		return Account{}, apperr.Field("username", "用户名应为3到64个字符")
+	case len(password) < 10:
+		return Account{}, apperr.Field("password", "密码至少10位")
+	}
+	code, ok := region.Normalize(regionCode)
+	if !ok {
+		return Account{}, apperr.Field("region", "行政区划代码无效")
+	}
+	if _, err := s.regions.Get(ctx, code); err != nil {
+		return Account{}, apperr.Field("region", "行政区划不存在")
+	}
+	if region.LevelOf(code) != r.StaffLevel() {
+		return Account{}, apperr.Field("region", fmt.Sprintf("%s应绑定到%s级行政区划", role, region.LevelName(r.StaffLevel())))
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opt.BcryptCost)
+	if err != nil {
+		return Account{}, err
+	}
+	if displayName == "" {
+		displayName = username
+	}
+	now := s.clock.Now()
+	a := Account{Username: &username, PasswordHash: string(hash), Role: role, RegionCode: code,
+		DisplayName: displayName, Status: AccountActive, CreatedAt: now, UpdatedAt: now}
+	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
+		if database.IsUniqueViolation(err) {
+			return Account{}, apperr.New(http.StatusConflict, "username_taken", "用户名已存在").WithField("username", "用户名已存在")
+		}
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// ---- WeChat login and binding ----
+
+// LoginResult is either tokens (a bound user) or a bind ticket (an unknown WeChat user).
+type LoginResult struct {
+	Tokens     *Tokens
+	BindTicket string
+	ExpiresIn  int
+}
+
+type bindState struct {
+	OpenID  string `json:"openid"`
+	UnionID string `json:"unionid"`
+}
+
+const bindTTL = 15 * time.Minute
+
+// WeChatLogin exchanges a wx.login code. The session_key stays on the server.
+func (s *Service) WeChatLogin(ctx context.Context, code string) (LoginResult, error) {
+	if strings.TrimSpace(code) == "" {
+		return LoginResult{}, apperr.Field("code", "登录凭证code不能为空")
+	}
+	sess, err := s.wx.Code2Session(ctx, code)
+	if err != nil {
+		return LoginResult{}, wechatError(err, "code")
+	}
+	var a Account
+	err = s.db.WithContext(ctx).Where("openid = ?", sess.OpenID).Take(&a).Error
+	if err == nil {
+		if a.Status != AccountActive {
+			return LoginResult{}, errDisabled
+		}
+		if err := s.checkInstructorActive(ctx, a); err != nil {
+			return LoginResult{}, err
+		}
+		now := s.clock.Now()
+		s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", a.ID).Update("last_login_at", now)
+		t, err := s.issue(ctx, s.db, a, "")
+		if err != nil {
+			return LoginResult{}, err
+		}
+		s.keepSessionKey(ctx, sess)
+		return LoginResult{Tokens: &t}, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return LoginResult{}, err
+	}
+	ticket, err := randomToken(24)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	b, _ := json.Marshal(bindState{OpenID: sess.OpenID, UnionID: sess.UnionID})
+	if err := s.rdb.Set(ctx, s.key("bind", hashToken(ticket)), b, bindTTL).Err(); err != nil {
+		s.log.ErrorContext(ctx, "store bind ticket", "err", err)
+		return LoginResult{}, errRedisDown
+	}
+	s.keepSessionKey(ctx, sess)
+	return LoginResult{BindTicket: ticket, ExpiresIn: int(bindTTL.Seconds())}, nil
+}
+
+// keepSessionKey keeps the session_key server-side for the old encrypted-data flows; it is never
+// sent to the client or logged.
+func (s *Service) keepSessionKey(ctx context.Context, sess wechat.Session) {
+	if sess.SessionKey == "" {
+		return
+	}
+	if err := s.rdb.Set(ctx, s.key("wxsk", sess.OpenID), sess.SessionKey, 72*time.Hour).Err(); err != nil {
+		s.log.WarnContext(ctx, "could not keep session key", "err", err)
+	}
+}
+
+// BindInput binds a WeChat user to the roster with an invite code or a phone code.
+type BindInput struct {
+	BindTicket string
+	InviteCode string
+	PhoneCode  string
+}
+
+var errTicket = apperr.New(http.StatusUnauthorized, "bind_ticket_invalid", "绑定已超时,请重新进入小程序登录").WithField("bind_ticket", "绑定凭证无效或已过期")
+
+// Bind attaches the WeChat identity behind a bind ticket to an instructor and logs them in.
+func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
+	var v []apperr.FieldError
+	if in.BindTicket == "" {
+		v = append(v, apperr.FieldError{Field: "bind_ticket", Message: "绑定凭证不能为空"})
+	}
+	if (in.InviteCode == "") == (in.PhoneCode == "") {
+		v = append(v, apperr.FieldError{Field: "invite_code", Message: "请填写邀请码,或使用手机号快捷绑定(二选一)"})
+	}
+	if len(v) > 0 {
+		e := apperr.Invalid("提交的内容有误:" + v[0].Message)
+		e.Details = v
+		return Tokens{}, e
+	}
+	raw, err := s.rdb.Get(ctx, s.key("bind", hashToken(in.BindTicket))).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Tokens{}, errTicket
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "read bind ticket", "err", err)
+		return Tokens{}, errRedisDown
+	}
+	var st bindState
+	if err := json.Unmarshal(raw, &st); err != nil || st.OpenID == "" {
+		return Tokens{}, errTicket
+	}
+
+	var phoneIns *roster.Instructor
+	if in.PhoneCode != "" {
+		phone, err := s.wx.PhoneNumber(ctx, in.PhoneCode)
+		if err != nil {
+			return Tokens{}, wechatError(err, "phone_code")
+		}
+		ins, err := s.roster.FindActiveByPhone(ctx, phone)
+		if err != nil {
+			return Tokens{}, err
+		}
+		phoneIns = &ins
+	}
+
+	var out Tokens
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ins roster.Instructor
+		if phoneIns != nil {
+			ins = *phoneIns
+		} else {
+			var err error
+			if ins, err = s.roster.RedeemInvite(tx, in.InviteCode); err != nil {
+				return err
+			}
+		}
+		now := s.clock.Now()
+		var a Account
+		err := tx.Where("instructor_id = ?", ins.ID).Take(&a).Error
+		switch {
+		case err == nil && a.OpenID != nil && *a.OpenID == st.OpenID:
+			// Already bound to this very WeChat user (a retried bind): just log in.
+		case err == nil && phoneIns != nil:
+			return apperr.New(http.StatusConflict, "instructor_already_bound", "该指导员已绑定其他微信号,更换微信请向县级民族工作部门申请新的邀请码")
+		case err == nil:
+			// A fresh invite code for a bound instructor moves the binding to a new WeChat
+			// account (a new phone): the old one's sessions end.
+			openid := st.OpenID
+			if err := tx.Model(&Account{}).Where("id = ?", a.ID).Updates(map[string]any{
+				"openid": &openid, "unionid": st.UnionID, "updated_at": now}).Error; err != nil {
+				return s.bindConflict(err)
+			}
+			if err := tx.Model(&Session{}).Where("account_id = ? AND revoked_at IS NULL", a.ID).Update("revoked_at", now).Error; err != nil {
+				return err
+			}
+			a.OpenID = &openid
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			openid, iid := st.OpenID, ins.ID
+			a = Account{Role: string(access.RoleInstructor), RegionCode: ins.RegionCode, InstructorID: &iid,
+				OpenID: &openid, UnionID: st.UnionID, DisplayName: ins.Name, Status: AccountActive,
+				CreatedAt: now, UpdatedAt: now, LastLoginAt: &now}
+			if err := tx.Create(&a).Error; err != nil {
+				return s.bindConflict(err)
+			}
+		default:
+			return err
+		}
+		var ierr error
+		out, ierr = s.issue(ctx, tx, a, "")
+		return ierr
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	s.rdb.Del(ctx, s.key("bind", hashToken(in.BindTicket)))
+	return out, nil
+}
+
+func (s *Service) bindConflict(err error) error {
+	if database.IsUniqueViolation(err) {
+		return apperr.New(http.StatusConflict, "wechat_already_bound", "该微信号已绑定其他账号")
+	}
+	return err
+}
+
+// wechatError turns a WeChat failure into what the phone should show.
+func wechatError(err error, field string) error {
+	var ae *wechat.APIError
+	if errors.As(err, &ae) {
+		switch ae.Code {
+		case 40029, 40163:
+			return apperr.New(http.StatusBadRequest, "wechat_code_invalid", "微信登录凭证无效或已使用,请重新操作").WithField(field, "凭证无效或已过期").Wrap(err)
+		case 45011:
+			return apperr.RateLimited("微信接口调用过于频繁,请稍后再试").Wrap(err)
+		case 40226:
+			return apperr.New(http.StatusForbidden, "wechat_user_blocked", "微信账号存在风险,暂时无法登录").Wrap(err)
+		}
+	}
+	return apperr.New(http.StatusBadGateway, "wechat_unavailable", "微信服务暂时不可用,请稍后重试").Wrap(err)
+}

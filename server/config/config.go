@@ -1,0 +1,305 @@
+// Package config is Shiliu's typed configuration: a YAML file (configs/shiliu.example.yaml documents
+// every key) overridden by SHILIU_* environment variables, validated once at start.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything the binary can be told.
+type Config struct {
+	Mode     string         `yaml:"mode"` // dev or prod
+	HTTP     HTTPConfig     `yaml:"http"`
+	Database DatabaseConfig `yaml:"database"`
+	Redis    RedisConfig    `yaml:"redis"`
+	WeChat   WeChatConfig   `yaml:"wechat"`
+	Security SecurityConfig `yaml:"security"`
+	Log      LogConfig      `yaml:"log"`
+}
+
+type HTTPConfig struct {
+	Addr            string        `yaml:"addr"`
+	ReadTimeout     time.Duration `yaml:"read_timeout"`
+	WriteTimeout    time.Duration `yaml:"write_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+	// TrustedProxies are the load balancers whose X-Forwarded-For is believed (rate limits by IP).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+type DatabaseConfig struct {
+	DSN          string        `yaml:"dsn"`
+	MaxOpenConns int           `yaml:"max_open_conns"`
+	MaxIdleConns int           `yaml:"max_idle_conns"`
+	ConnMaxLife  time.Duration `yaml:"conn_max_lifetime"`
+	// AutoMigrate runs pending migrations when serve starts; when false, serve refuses a schema
+	// that is behind and `shiliu migrate` must be run first.
+	AutoMigrate bool `yaml:"auto_migrate"`
+	LoadRegions bool `yaml:"load_regions"`
+}
+
+type RedisConfig struct {
+	URL    string `yaml:"url"`
+	Prefix string `yaml:"prefix"`
+}
+
+type WeChatConfig struct {
+	AppID            string        `yaml:"appid"`
+	Secret           string        `yaml:"secret"`
+	APIBase          string        `yaml:"api_base"`
+	WeComAPIBase     string        `yaml:"wecom_api_base"`
+	Timeout          time.Duration `yaml:"timeout"`
+	MiniprogramState string        `yaml:"miniprogram_state"`
+}
+
+type SecurityConfig struct {
+	// TokenSecret signs access tokens (HMAC-SHA256); at least 32 bytes.
+	TokenSecret string `yaml:"token_secret"`
+	// DataKey encrypts phone and ID numbers (AES-256-GCM): 32 bytes, base64.
+	DataKey         string        `yaml:"data_key"`
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
+	InviteTTL       time.Duration `yaml:"invite_ttl"`
+	BcryptCost      int           `yaml:"bcrypt_cost"`
+	MaxLoginFails   int           `yaml:"max_login_failures"`
+	LockoutDuration time.Duration `yaml:"lockout_duration"`
+	LoginPerMinute  int           `yaml:"login_attempts_per_minute"`
+}
+
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"` // text or json
+}
+
+// Dev defaults, public on purpose: prod refuses to start with any of them.
+const (
+	DevTokenSecret = "shiliu-dev-token-secret-not-for-production"
+	devDataKeySeed = "shiliu-dev-data-key-not-for-production"
+)
+
+// DevDataKey is the base64 data key used in dev when none is configured.
+func DevDataKey() string {
+	k := sha256.Sum256([]byte(devDataKeySeed))
+	return base64.StdEncoding.EncodeToString(k[:])
+}
+
+// Default returns the configuration used when nothing is set: a trial server on SQLite and an
+// embedded Redis.
+func Default() Config {
+	return Config{
+		Mode: "dev",
+		HTTP: HTTPConfig{
+			Addr:            ":8080",
+			ReadTimeout:     15 * time.Second,
+			WriteTimeout:    30 * time.Second,
+			ShutdownTimeout: 20 * time.Second,
+			MaxBodyBytes:    1 << 20,
+		},
+		Database: DatabaseConfig{
+			DSN:          "file:data/shiliu.db",
+			MaxOpenConns: 20,
+			MaxIdleConns: 10,
+			ConnMaxLife:  30 * time.Minute,
+			AutoMigrate:  true,
+			LoadRegions:  true,
+		},
+		Redis: RedisConfig{Prefix: "shiliu:"},
+		WeChat: WeChatConfig{
+			Timeout:          10 * time.Second,
+			MiniprogramState: "formal",
+		},
+		Security: SecurityConfig{
+			AccessTokenTTL:  15 * time.Minute,
+			RefreshTokenTTL: 30 * 24 * time.Hour,
+			InviteTTL:       7 * 24 * time.Hour,
+			BcryptCost:      11,
+			MaxLoginFails:   5,
+			LockoutDuration: 15 * time.Minute,
+			LoginPerMinute:  20,
+		},
+		Log: LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads path (if non-empty) over the defaults, then applies the environment.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("parse config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(os.LookupEnv); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+type lookup func(string) (string, bool)
+
+func (c *Config) applyEnv(get lookup) error {
+	str := func(name string, dst *string) {
+		if v, ok := get(name); ok {
+			*dst = v
+		}
+	}
+	var errs []error
+	dur := func(name string, dst *time.Duration) {
+		if v, ok := get(name); ok && v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			*dst = d
+		}
+	}
+	num := func(name string, dst *int) {
+		if v, ok := get(name); ok && v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			*dst = n
+		}
+	}
+	boolean := func(name string, dst *bool) {
+		if v, ok := get(name); ok && v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			*dst = b
+		}
+	}
+	str("SHILIU_MODE", &c.Mode)
+	str("SHILIU_HTTP_ADDR", &c.HTTP.Addr)
+	str("SHILIU_DATABASE_DSN", &c.Database.DSN)
+	boolean("SHILIU_DATABASE_AUTO_MIGRATE", &c.Database.AutoMigrate)
+	str("SHILIU_REDIS_URL", &c.Redis.URL)
+	str("SHILIU_REDIS_PREFIX", &c.Redis.Prefix)
+	str("SHILIU_WECHAT_APPID", &c.WeChat.AppID)
+	str("SHILIU_WECHAT_SECRET", &c.WeChat.Secret)
+	str("SHILIU_WECHAT_API_BASE", &c.WeChat.APIBase)
+	str("SHILIU_WECOM_API_BASE", &c.WeChat.WeComAPIBase)
+	str("SHILIU_WECHAT_MINIPROGRAM_STATE", &c.WeChat.MiniprogramState)
+	str("SHILIU_TOKEN_SECRET", &c.Security.TokenSecret)
+	str("SHILIU_DATA_KEY", &c.Security.DataKey)
+	dur("SHILIU_ACCESS_TOKEN_TTL", &c.Security.AccessTokenTTL)
+	num("SHILIU_BCRYPT_COST", &c.Security.BcryptCost)
+	str("SHILIU_LOG_LEVEL", &c.Log.Level)
+	str("SHILIU_LOG_FORMAT", &c.Log.Format)
+	return errors.Join(errs...)
+}
+
+// Validate fills dev defaults for secrets in dev mode and refuses missing or default secrets in prod.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Mode {
+	case "dev":
+		if c.Security.TokenSecret == "" {
+			c.Security.TokenSecret = DevTokenSecret
+		}
+		if c.Security.DataKey == "" {
+			c.Security.DataKey = DevDataKey()
+		}
+	case "prod":
+		if c.Security.TokenSecret == "" || c.Security.TokenSecret == DevTokenSecret {
+			errs = append(errs, errors.New("prod: security.token_secret (SHILIU_TOKEN_SECRET) must be set to a secret of your own"))
+		}
+		if c.Security.DataKey == "" || c.Security.DataKey == DevDataKey() {
+			errs = append(errs, errors.New("prod: security.data_key (SHILIU_DATA_KEY) must be set to your own 32-byte base64 key"))
+		}
+		if c.WeChat.AppID == "" || c.WeChat.Secret == "" {
+			errs = append(errs, errors.New("prod: wechat.appid and wechat.secret (SHILIU_WECHAT_APPID, SHILIU_WECHAT_SECRET) must be set"))
+		}
+		if c.Redis.URL == "" {
+			errs = append(errs, errors.New("prod: redis.url (SHILIU_REDIS_URL) must be set: the embedded Redis is for trials only"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("mode must be dev or prod, got %q", c.Mode))
+	}
+	if len(c.Security.TokenSecret) < 32 {
+		errs = append(errs, errors.New("security.token_secret must be at least 32 bytes"))
+	}
+	if k, err := base64.StdEncoding.DecodeString(c.Security.DataKey); err != nil || len(k) != 32 {
+		errs = append(errs, errors.New("security.data_key must be 32 bytes encoded in base64"))
+	}
+	if c.HTTP.Addr == "" {
+		errs = append(errs, errors.New("http.addr must be set"))
+	}
+	if c.Database.DSN == "" {
+		errs = append(errs, errors.New("database.dsn must be set"))
+	}
+	if c.Security.AccessTokenTTL <= 0 || c.Security.RefreshTokenTTL <= 0 || c.Security.InviteTTL <= 0 {
+		errs = append(errs, errors.New("security token and invite lifetimes must be positive"))
+	}
+	if c.Security.BcryptCost < 4 || c.Security.BcryptCost > 16 {
+		errs = append(errs, errors.New("security.bcrypt_cost must be between 4 and 16"))
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("http.max_body_bytes must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Redacted is the configuration as it may be logged: secrets masked, credentials cut from URLs.
+func (c Config) Redacted() map[string]any {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "***"
+	}
+	return map[string]any{
+		"mode":            c.Mode,
+		"http_addr":       c.HTTP.Addr,
+		"database":        RedactDSN(c.Database.DSN),
+		"redis":           RedactDSN(c.Redis.URL),
+		"wechat_appid":    c.WeChat.AppID,
+		"wechat_secret":   mask(c.WeChat.Secret),
+		"wechat_api_base": c.WeChat.APIBase,
+		"wecom_api_base":  c.WeChat.WeComAPIBase,
+		"token_secret":    mask(c.Security.TokenSecret),
+		"data_key":        mask(c.Security.DataKey),
+	}
+}
+
+// RedactDSN hides the password in a DSN or URL ("user:pass@" → "user:***@").
+func RedactDSN(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	if at < 0 {
+		return dsn
+	}
+	head := dsn[:at]
+	start := strings.Index(head, "://")
+	if start >= 0 {
+		start += 3
+	} else {
+		start = 0
+	}
+	colon := strings.Index(head[start:], ":")
+	if colon < 0 {
+		return dsn
+	}
+	return head[:start+colon+1] + "***" + dsn[at:]
+}

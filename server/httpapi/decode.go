@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shiliu/shiliu/server/apperr"
+)
+
+var errTooLarge = apperr.New(http.StatusRequestEntityTooLarge, "payload_too_large", "提交的内容过大")
+
+// decode reads a JSON body into dst, turning every way it can be wrong into a 4xx that names the
+// field where it can.
+func decode(c *gin.Context, dst any) error {
+	if ct := c.ContentType(); ct != "" && ct != "application/json" {
+		return apperr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "请以JSON格式提交(Content-Type: application/json)")
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return apperr.Invalid("请求体只能包含一个JSON对象")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var maxErr *http.MaxBytesError
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &maxErr):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		return apperr.New(http.StatusBadRequest, "invalid_json", "请求体不能为空")
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.New(http.StatusBadRequest, "invalid_json", "请求体不是有效的JSON")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return apperr.New(http.StatusBadRequest, "invalid_json", "请求体应为JSON对象")
+		}
+		return apperr.Invalid("提交的内容有误:"+field+"的类型不正确").WithField(field, fmt.Sprintf("应为%s", typeName(typeErr.Type.Kind().String())))
+	default:
+		if strings.HasPrefix(err.Error(), "json: ") {
+			return apperr.New(http.StatusBadRequest, "invalid_json", "请求体不是有效的JSON")
+		}
+		return err
+	}
+}
+
+func typeName(kind string) string {
+	switch kind {
+	case "string":
+		return "字符串"
+	case "int", "int64", "int32", "uint", "uint64", "float64":
+		return "数字"
+	case "bool":
+		return "布尔值"
+	case "slice":
+		return "数组"
+	case "struct", "map":
+		return "对象"
+	}
+	return kind
+}
+
+// pathID reads a positive integer path parameter.
+func pathID(c *gin.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.NotFound("资源不存在")
+	}
+	return id, nil
+}
+
+// queryID reads an optional positive integer query parameter.
+func queryID(c *gin.Context, name string) (int64, error) {
+	s := c.Query(name)
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.Field(name, name+"应为正整数")
+	}
+	return id, nil
+}

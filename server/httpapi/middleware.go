@@ -1,0 +1,154 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/apperr"
+)
+
+const ctxRequestID = "request_id"
+
+var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// withRequestID keeps a sane incoming X-Request-ID (from the load balancer) or makes one, and puts
+// it on the response and on every log line of the request.
+func withRequestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if !requestIDRe.MatchString(id) {
+			b := make([]byte, 12)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		c.Set(ctxRequestID, id)
+		c.Header("X-Request-ID", id)
+		c.Request = c.Request.WithContext(withLogAttrs(c.Request.Context(), slog.String("request_id", id)))
+		c.Next()
+	}
+}
+
+// accessLog logs one line per request: route template rather than the raw path and no query
+// string, so no phone number or token lands in the logs.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		level := slog.LevelInfo
+		if c.Writer.Status() >= 500 {
+			level = slog.LevelError
+		}
+		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+			level = slog.LevelDebug
+		}
+		log.Log(c.Request.Context(), level, "http", "method", c.Request.Method, "route", route,
+			"status", c.Writer.Status(), "ms", time.Since(start).Milliseconds(), "bytes", c.Writer.Size())
+	}
+}
+
+// recovery turns a panic into a logged 500 without details.
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				log.ErrorContext(c.Request.Context(), "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				fail(c, log, apperr.Internal())
+			}
+		}()
+		c.Next()
+	}
+}
+
+// metrics counts requests by route and status and times them.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shiliu_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shiliu_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+func (m *metrics) handler() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+		m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+	}
+}
+
+// limitBody caps request bodies; decode turns the overflow into a 413.
+func limitBody(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > max {
+			fail(c, slog.Default(), errTooLarge)
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		c.Next()
+	}
+}
+
+// authenticate puts the caller's principal into the request context, or answers 401.
+func (h *handlers) authenticate() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		tok, ok := bearer(c)
+		if !ok {
+			fail(c, h.log, apperr.New(http.StatusUnauthorized, "unauthenticated", "请先登录"))
+			return
+		}
+		p, err := h.auth.Authenticate(c.Request.Context(), tok)
+		if err != nil {
+			fail(c, h.log, err)
+			return
+		}
+		ctx := access.WithPrincipal(c.Request.Context(), p)
+		ctx = withLogAttrs(ctx, slog.Int64("account_id", p.AccountID), slog.String("role", string(p.Role)))
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+func bearer(c *gin.Context) (string, bool) {
+	h := c.GetHeader("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	tok = strings.TrimSpace(tok)
+	return tok, ok && tok != ""
+}
+
+func principal(c *gin.Context) *access.Principal { return access.FromContext(c.Request.Context()) }

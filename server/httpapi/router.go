@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/auth"
+	"github.com/shiliu/shiliu/server/region"
+	"github.com/shiliu/shiliu/server/roster"
+)
+
+// Pinger is a dependency /readyz checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the services the transport calls.
+type Deps struct {
+	Log            *slog.Logger
+	Auth           *auth.Service
+	Roster         *roster.Service
+	Regions        *region.Store
+	Ready          map[string]Pinger
+	Metrics        *prometheus.Registry
+	MaxBodyBytes   int64
+	TrustedProxies []string
+}
+
+type handlers struct {
+	log     *slog.Logger
+	auth    *auth.Service
+	roster  *roster.Service
+	regions *region.Store
+	ready   map[string]Pinger
+}
+
+// NewRouter builds the whole HTTP API.
+func NewRouter(d Deps) (*gin.Engine, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, err
+	}
+	h := &handlers{log: d.Log, auth: d.Auth, roster: d.Roster, regions: d.Regions, ready: d.Ready}
+	m := newMetrics(d.Metrics)
+	r.Use(withRequestID(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes))
+
+	r.NoRoute(func(c *gin.Context) { fail(c, h.log, apperr.NotFound("接口不存在")) })
+	r.NoMethod(func(c *gin.Context) {
+		fail(c, h.log, apperr.New(http.StatusMethodNotAllowed, "method_not_allowed", "不支持该请求方法"))
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", h.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{})))
+
+	v1 := r.Group("/api/v1")
+	v1.POST("/auth/password/login", h.passwordLogin)
+	v1.POST("/auth/wechat/login", h.wechatLogin)
+	v1.POST("/auth/wechat/bind", h.wechatBind)
+	v1.POST("/auth/refresh", h.refresh)
+	v1.GET("/regions", h.listRegions)
+	v1.GET("/regions/:code", h.getRegion)
+	v1.GET("/dictionaries", h.dictionaries)
+
+	in := v1.Group("", h.authenticate())
+	in.POST("/auth/logout", h.logout)
+	in.GET("/me", h.me)
+
+	in.POST("/units", h.createUnit)
+	in.GET("/units", h.listUnits)
+	in.GET("/units/:id", h.getUnit)
+	in.PATCH("/units/:id", h.updateUnit)
+
+	in.POST("/instructors", h.createInstructor)
+	in.GET("/instructors", h.listInstructors)
+	in.GET("/instructors/:id", h.getInstructor)
+	in.PATCH("/instructors/:id", h.updateInstructor)
+	in.POST("/instructors/:id/invite", h.createInvite)
+	return r, nil
+}
+
+func (h *handlers) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	status := http.StatusOK
+	checks := gin.H{}
+	for name, p := range h.ready {
+		if err := p.Ping(ctx); err != nil {
+			status = http.StatusServiceUnavailable
+			checks[name] = "down"
+			h.log.WarnContext(ctx, "readiness check failed", "dependency", name, "err", err)
+		} else {
+			checks[name] = "ok"
+		}
+	}
+	state := "ok"
+	if status != http.StatusOK {
+		state = "unavailable"
+	}
+	c.JSON(status, gin.H{"status": state, "checks": checks})
+}

@@ -1,0 +1,111 @@
+// Package migrations is the ordered list of schema steps. Each step declares its tables as frozen
+// structs of its own, so later changes to domain models never rewrite history. A released step is
+// never edited: a schema change is a new step at the end.
+package migrations
+
+import (
+	"time"
+
+	"github.com/shiliu/shiliu/server/platform/database"
+	"gorm.io/gorm"
+)
+
+// All is every migration in order.
+var All = []database.Migration{
+	{Version: 1, Name: "foundation: regions, accounts, sessions, units, instructors, invites", Up: v1},
+}
+
+type v1Region struct {
+	Code       string `gorm:"primaryKey;size:12"`
+	ParentCode string `gorm:"size:12;not null;default:'';index:idx_regions_parent"`
+	Name       string `gorm:"size:64;not null"`
+	Level      int    `gorm:"not null"`
+}
+
+func (v1Region) TableName() string { return "regions" }
+
+type v1Account struct {
+	ID           int64   `gorm:"primaryKey"`
+	Username     *string `gorm:"size:64;uniqueIndex:uk_accounts_username"`
+	PasswordHash string  `gorm:"size:100;not null;default:''"`
+	Role         string  `gorm:"size:32;not null"`
+	RegionCode   string  `gorm:"size:12;not null;default:'';index:idx_accounts_region"`
+	InstructorID *int64  `gorm:"uniqueIndex:uk_accounts_instructor"`
+	OpenID       *string `gorm:"column:openid;size:64;uniqueIndex:uk_accounts_openid"`
+	UnionID      string  `gorm:"column:unionid;size:64;not null;default:''"`
+	DisplayName  string  `gorm:"size:64;not null;default:''"`
+	Status       string  `gorm:"size:16;not null;default:'active'"`
+	FailedLogins int     `gorm:"not null;default:0"`
+	LockedUntil  *time.Time
+	LastLoginAt  *time.Time
+	CreatedAt    time.Time `gorm:"not null"`
+	UpdatedAt    time.Time `gorm:"not null"`
+}
+
+func (v1Account) TableName() string { return "accounts" }
+
+type v1Session struct {
+	ID        int64     `gorm:"primaryKey"`
+	FamilyID  string    `gorm:"size:32;not null;index:idx_sessions_family"`
+	AccountID int64     `gorm:"not null;index:idx_sessions_account"`
+	TokenHash string    `gorm:"size:64;not null;uniqueIndex:uk_sessions_token"`
+	ExpiresAt time.Time `gorm:"not null"`
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+func (v1Session) TableName() string { return "sessions" }
+
+type v1Unit struct {
+	ID                int64     `gorm:"primaryKey"`
+	Name              string    `gorm:"size:100;not null;uniqueIndex:uk_units_region_name,priority:2"`
+	Kind              string    `gorm:"size:32;not null;index:idx_units_kind"`
+	RegionCode        string    `gorm:"size:12;not null;uniqueIndex:uk_units_region_name,priority:1"`
+	Address           string    `gorm:"size:200;not null;default:''"`
+	ActiveInstructors int       `gorm:"not null;default:0"`
+	CreatedBy         int64     `gorm:"not null;default:0"`
+	CreatedAt         time.Time `gorm:"not null"`
+	UpdatedAt         time.Time `gorm:"not null"`
+}
+
+func (v1Unit) TableName() string { return "units" }
+
+type v1Instructor struct {
+	ID              int64     `gorm:"primaryKey"`
+	UnitID          int64     `gorm:"not null;index:idx_instructors_unit"`
+	RegionCode      string    `gorm:"size:12;not null;index:idx_instructors_region"`
+	Name            string    `gorm:"size:50;not null;index:idx_instructors_name"`
+	Gender          string    `gorm:"size:8;not null"`
+	Ethnicity       string    `gorm:"size:2;not null"`
+	PhoneEnc        string    `gorm:"size:255;not null"`
+	PhoneHash       string    `gorm:"size:64;not null;uniqueIndex:uk_instructors_phone"`
+	IDNumberEnc     string    `gorm:"column:id_number_enc;size:255;not null;default:''"`
+	IDNumberHash    *string   `gorm:"column:id_number_hash;size:64;uniqueIndex:uk_instructors_id_number"`
+	PoliticalStatus string    `gorm:"size:32;not null;default:''"`
+	Position        string    `gorm:"size:100;not null;default:''"`
+	SourceCategory  string    `gorm:"size:40;not null;default:'other'"`
+	Status          string    `gorm:"size:16;not null;index:idx_instructors_status"`
+	CreatedBy       int64     `gorm:"not null;default:0"`
+	CreatedAt       time.Time `gorm:"not null"`
+	UpdatedAt       time.Time `gorm:"not null"`
+}
+
+func (v1Instructor) TableName() string { return "instructors" }
+
+type v1Invite struct {
+	ID           int64     `gorm:"primaryKey"`
+	InstructorID int64     `gorm:"not null;index:idx_invites_instructor"`
+	CodeHash     string    `gorm:"size:64;not null;uniqueIndex:uk_invites_code"`
+	ExpiresAt    time.Time `gorm:"not null"`
+	UsedAt       *time.Time
+	RevokedAt    *time.Time
+	CreatedBy    int64     `gorm:"not null"`
+	CreatedAt    time.Time `gorm:"not null"`
+}
+
+func (v1Invite) TableName() string { return "invites" }
+
+func v1(tx *gorm.DB, _ database.Dialect) error {
+	return database.CreateTables(tx, &v1Region{}, &v1Account{}, &v1Session{}, &v1Unit{}, &v1Instructor{}, &v1Invite{})
+}

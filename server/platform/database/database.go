@@ -1,0 +1,226 @@
+// Package database opens Shiliu's relational store: MySQL/MariaDB in production, a SQLite file
+// (pure Go, no cgo) for trials and tests, behind the same GORM handle.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the backend in use.
+type Dialect string
+
+const (
+	MySQL  Dialect = "mysql"
+	SQLite Dialect = "sqlite"
+)
+
+// Options tune the connection pool.
+type Options struct {
+	MaxOpenConns int
+	MaxIdleConns int
+	ConnMaxLife  time.Duration
+	Logger       *slog.Logger
+}
+
+// DB is the GORM handle and what it talks to.
+type DB struct {
+	*gorm.DB
+	Dialect Dialect
+}
+
+// Parse decides the backend from a DSN: "mysql://user:pass@host:port/db?…" or a go-sql-driver DSN
+// ("user:pass@tcp(host:port)/db") select MySQL; anything else is a SQLite file path or "file:" URI.
+func Parse(dsn string) (Dialect, string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "mysql://"):
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", "", fmt.Errorf("database dsn: %w", err)
+		}
+		cfg := mysqldrv.NewConfig()
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+		cfg.Net = "tcp"
+		cfg.Addr = u.Host
+		if u.Port() == "" {
+			cfg.Addr = u.Host + ":3306"
+		}
+		cfg.DBName = strings.TrimPrefix(u.Path, "/")
+		params := map[string]string{}
+		for k, v := range u.Query() {
+			params[k] = v[0]
+		}
+		cfg.Params = params
+		return MySQL, mysqlDefaults(cfg).FormatDSN(), nil
+	case strings.Contains(dsn, "@tcp(") || strings.Contains(dsn, "@unix("):
+		cfg, err := mysqldrv.ParseDSN(dsn)
+		if err != nil {
+			return "", "", fmt.Errorf("database dsn: %w", err)
+		}
+		return MySQL, mysqlDefaults(cfg).FormatDSN(), nil
+	default:
+		return SQLite, dsn, nil
+	}
+}
+
+// mysqlDefaults pins what the schema relies on: UTC times, utf8mb4 for Chinese text and emoji.
+func mysqlDefaults(cfg *mysqldrv.Config) *mysqldrv.Config {
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	delete(cfg.Params, "parseTime")
+	delete(cfg.Params, "loc")
+	if _, ok := cfg.Params["charset"]; !ok {
+		cfg.Params["charset"] = "utf8mb4"
+	}
+	if _, ok := cfg.Params["time_zone"]; !ok {
+		cfg.Params["time_zone"] = "'+00:00'"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	return cfg
+}
+
+// Open connects and checks the connection.
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	dialect, driverDSN, err := Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	gcfg := &gorm.Config{
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		Logger:                 newLogger(opt.Logger),
+		TranslateError:         false,
+		SkipDefaultTransaction: true,
+	}
+	var dial gorm.Dialector
+	switch dialect {
+	case MySQL:
+		dial = mysql.New(mysql.Config{DSN: driverDSN, DefaultStringSize: 191})
+	case SQLite:
+		path, uri := sqliteURI(driverDSN)
+		if path != "" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		dial = sqlite.Open(uri)
+	}
+	gdb, err := gorm.Open(dial, gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dialect, err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	if dialect == SQLite {
+		// One writer at a time is SQLite's nature; a single connection turns lock contention into
+		// queueing instead of SQLITE_BUSY errors. The embedded default is for trials and tests.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		if opt.MaxOpenConns > 0 {
+			sqlDB.SetMaxOpenConns(opt.MaxOpenConns)
+		}
+		if opt.MaxIdleConns > 0 {
+			sqlDB.SetMaxIdleConns(opt.MaxIdleConns)
+		}
+		if opt.ConnMaxLife > 0 {
+			sqlDB.SetConnMaxLifetime(opt.ConnMaxLife)
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect %s: %w", dialect, err)
+	}
+	return &DB{DB: gdb, Dialect: dialect}, nil
+}
+
+// sqliteURI turns a path or file: URI into a URI with the pragmas we rely on.
+func sqliteURI(dsn string) (path, uri string) {
+	path = strings.TrimPrefix(dsn, "file:")
+	if i := strings.Index(path, "?"); i >= 0 {
+		path = path[:i]
+	}
+	if path == ":memory:" || path == "" {
+		path = ""
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	uri = dsn
+	if !strings.HasPrefix(uri, "file:") {
+		uri = "file:" + uri
+	}
+	uri += sep + "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	return path, uri
+}
+
+// Close closes the pool.
+func (d *DB) Close() error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// IsUniqueViolation reports a duplicate key from either backend (MySQL 1062, SQLite UNIQUE
+// constraint), so stores can turn it into a conflict.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var me *mysqldrv.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1062
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "constraint failed: UNIQUE")
+}
+
+// newLogger sends GORM's slow-query and error lines through slog, never the SQL arguments (they
+// may carry personal data).
+func newLogger(l *slog.Logger) logger.Interface {
+	if l == nil {
+		l = slog.Default()
+	}
+	return logger.NewSlogLogger(l, logger.Config{
+		SlowThreshold:             500 * time.Millisecond,
+		LogLevel:                  logger.Warn,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      true,
+	})
+}
