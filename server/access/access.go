@@ -113,8 +113,34 @@ func InRegion(p *Principal, regionColumn string) func(*gorm.DB) *gorm.DB {
 		if prefix == "" {
 			return db
 		}
-		return db.Where(regionColumn+" >= ? AND "+regionColumn+" < ?", prefix, prefix+":")
+		return Subtree(regionColumn, prefix)(db)
 	}
+}
+
+// Subtree limits a query to codes starting with prefix, as a range [prefix, prefix+1) over
+// digits: the index on the column is used, and digits order the same in every collation (a
+// punctuation sentinel would not: MySQL's unicode collations sort ':' before '0').
+func Subtree(regionColumn, prefix string) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		if hi, ok := nextPrefix(prefix); ok {
+			return db.Where(regionColumn+" >= ? AND "+regionColumn+" < ?", prefix, hi)
+		}
+		return db.Where(regionColumn+" >= ?", prefix)
+	}
+}
+
+// nextPrefix is the digit string of the same length one greater ("1301" → "1302", "1309" →
+// "1310"); false when prefix is all nines.
+func nextPrefix(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < '9' {
+			b[i]++
+			return string(b), true
+		}
+		b[i] = '0'
+	}
+	return "", false
 }
 
 // InRegionOrOwn limits a query to p's subtree for staff and to rows whose ownerColumn is the

@@ -84,10 +84,9 @@ func (s *Service) checkUnitRegion(ctx context.Context, p *access.Principal, v *v
 		v.Fail("region_code", "单位应隶属于县级或以下行政区划")
 		return
 	}
-	if !p.CanSeeRegion(code) {
-		v.Fail("region_code", "该行政区划不在您的管辖范围内")
-	}
 }
+
+var errRegionOutOfScope = apperr.Forbidden("该行政区划不在您的管辖范围内").WithField("region_code", "不在您的管辖范围内")
 
 // CreateUnit registers a unit in the caller's subtree.
 func (s *Service) CreateUnit(ctx context.Context, p *access.Principal, in UnitInput) (UnitView, error) {
@@ -102,6 +101,9 @@ func (s *Service) CreateUnit(ctx context.Context, p *access.Principal, in UnitIn
 	s.checkUnitRegion(ctx, p, &v, in.RegionCode)
 	if err := v.Err(); err != nil {
 		return UnitView{}, err
+	}
+	if !p.CanSeeRegion(in.RegionCode) {
+		return UnitView{}, errRegionOutOfScope
 	}
 	u := Unit{Name: in.Name, Kind: in.Kind, RegionCode: in.RegionCode, Address: strings.TrimSpace(in.Address), CreatedBy: p.AccountID}
 	if err := s.db.WithContext(ctx).Create(&u).Error; err != nil {
@@ -119,6 +121,14 @@ func (s *Service) unitView(ctx context.Context, u Unit) UnitView {
 		name = r.Name
 	}
 	return u.view(name)
+}
+
+// unitFieldErr names unit_id when the unit a request refers to is missing or out of scope.
+func unitFieldErr(err error) error {
+	if err == errUnitNotFound {
+		return errUnitNotFound.WithField("unit_id", "所在单位不存在或不在您的管辖范围内")
+	}
+	return err
 }
 
 func (s *Service) findUnit(ctx context.Context, db *gorm.DB, p *access.Principal, id int64) (Unit, error) {
@@ -227,6 +237,9 @@ func (s *Service) UpdateUnit(ctx context.Context, p *access.Principal, id int64,
 	if err := v.Err(); err != nil {
 		return UnitView{}, err
 	}
+	if !p.CanSeeRegion(u.RegionCode) {
+		return UnitView{}, errRegionOutOfScope
+	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&Unit{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"name": u.Name, "kind": u.Kind, "region_code": u.RegionCode, "address": u.Address, "updated_at": s.clock.Now(),
@@ -323,7 +336,7 @@ func (s *Service) CreateInstructor(ctx context.Context, p *access.Principal, in 
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := s.findUnit(ctx, tx, p, in.UnitID)
 		if err != nil {
-			return apperr.Field("unit_id", "所在单位不存在或不在您的管辖范围内")
+			return unitFieldErr(err)
 		}
 		ins.RegionCode = u.RegionCode
 		if ins.Status == StatusActive {
@@ -511,7 +524,7 @@ func (s *Service) UpdateInstructor(ctx context.Context, p *access.Principal, id 
 		if next.UnitID != cur.UnitID {
 			u, err := s.findUnit(ctx, tx, p, next.UnitID)
 			if err != nil {
-				return apperr.Field("unit_id", "所在单位不存在或不在您的管辖范围内")
+				return unitFieldErr(err)
 			}
 			next.RegionCode = u.RegionCode
 		}
@@ -718,10 +731,7 @@ func (s *Service) Instructor(ctx context.Context, id int64) (Instructor, error) 
 }
 
 func subtree(code string) func(*gorm.DB) *gorm.DB {
-	prefix := region.Prefix(code)
-	return func(db *gorm.DB) *gorm.DB {
-		return db.Where("region_code >= ? AND region_code < ?", prefix, prefix+":")
-	}
+	return access.Subtree("region_code", region.Prefix(code))
 }
 
 // escapeLike escapes a keyword for "LIKE ? ESCAPE '!'", a form MySQL and SQLite read alike.

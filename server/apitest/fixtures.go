@@ -1,0 +1,122 @@
+package apitest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"net/http"
+	"testing"
+)
+
+// Regions used by tests: two counties of one city, a county of another city.
+const (
+	Province   = "130000000000"
+	CityA      = "130100000000" // 石家庄市
+	CountyA1   = "130102000000" // 长安区
+	CountyA2   = "130104000000" // 桥西区
+	CityB      = "131000000000" // 廊坊市
+	CountyB1   = "131028000000" // 大厂回族自治县
+	TownshipA1 = "130102001000" // in 长安区
+	TownshipB1 = "131028100000" // in 大厂回族自治县
+)
+
+const testPassword = "test-password-123"
+
+// Staff creates a staff account bound to region and returns a client logged in as it.
+func (e *Env) Staff(t testing.TB, role, regionCode string) *Client {
+	t.Helper()
+	username := fmt.Sprintf("%s_%s", role, Unique())
+	if _, err := e.App.Auth.CreateUser(context.Background(), username, role, regionCode, testPassword, ""); err != nil {
+		t.Fatalf("create %s: %v", role, err)
+	}
+	r := e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/password/login", map[string]string{"username": username, "password": testPassword})
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.JSON(t, &tok)
+	return e.As(t, tok.AccessToken)
+}
+
+// ID reads the "id" of a JSON object response.
+func ID(t testing.TB, r *Response) int64 {
+	t.Helper()
+	var v struct {
+		ID int64 `json:"id"`
+	}
+	r.JSON(t, &v)
+	if v.ID == 0 {
+		t.Fatalf("no id in %s", r.Body)
+	}
+	return v.ID
+}
+
+// Unit creates a unit through the API.
+func (c *Client) Unit(kind, regionCode string) int64 {
+	c.t.Helper()
+	r := c.Must(http.StatusCreated, "POST", "/api/v1/units", map[string]any{
+		"name": "测试单位" + Unique(), "kind": kind, "region_code": regionCode})
+	return ID(c.t, r)
+}
+
+// Phone returns a random valid mobile number.
+func Phone() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
+	return fmt.Sprintf("13%09d", n.Int64())
+}
+
+// InstructorBody is a valid instructor for unitID.
+func InstructorBody(unitID int64) map[string]any {
+	return map[string]any{
+		"name": "测试" + Unique(), "gender": "female", "ethnicity": "03", "phone": Phone(),
+		"source_category": "village_committee", "unit_id": unitID,
+	}
+}
+
+// Instructor creates an active instructor in unitID.
+func (c *Client) Instructor(unitID int64) int64 {
+	c.t.Helper()
+	return ID(c.t, c.Must(http.StatusCreated, "POST", "/api/v1/instructors", InstructorBody(unitID)))
+}
+
+// Invite issues an invite code.
+func (c *Client) Invite(instructorID int64) string {
+	c.t.Helper()
+	var v struct {
+		InviteCode string `json:"invite_code"`
+	}
+	c.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/instructors/%d/invite", instructorID), nil).JSON(c.t, &v)
+	return v.InviteCode
+}
+
+// BindTicket logs in with a fresh WeChat code of an unknown user and returns the bind ticket.
+func (e *Env) BindTicket(t testing.TB) string {
+	t.Helper()
+	var v struct {
+		BindTicket string `json:"bind_ticket"`
+	}
+	e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/wechat/login", map[string]string{"code": "code" + Unique() + Unique()}).JSON(t, &v)
+	if v.BindTicket == "" {
+		t.Fatal("no bind ticket")
+	}
+	return v.BindTicket
+}
+
+// Tokens is a login response.
+type Tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// InstructorClient creates an instructor in unitID (through staff), binds a new WeChat user to it
+// with an invite code and returns that user's client and the instructor id.
+func (e *Env) InstructorClient(t testing.TB, staff *Client, unitID int64) (*Client, int64) {
+	t.Helper()
+	id := staff.Instructor(unitID)
+	code := staff.Invite(id)
+	var tok Tokens
+	e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/wechat/bind", map[string]string{
+		"bind_ticket": e.BindTicket(t), "invite_code": code}).JSON(t, &tok)
+	return e.As(t, tok.AccessToken), id
+}
