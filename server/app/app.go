@@ -99,6 +99,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		return nil, err
 	}
 
+	cache.SetLogger(a.Log)
 	a.Redis, err = cache.Open(ctx, cfg.Redis.URL)
 	if a.Redis == nil {
 		return nil, err

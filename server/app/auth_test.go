@@ -30,7 +30,7 @@ func TestHealthRegionsDictionaries(t *testing.T) {
 	}
 	var county struct {
 		Code, Name, Level string
-		Ancestors        []struct{ Code, Name string }
+		Ancestors         []struct{ Code, Name string }
 	}
 	anon.Must(http.StatusOK, "GET", "/api/v1/regions/131028", nil).JSON(t, &county)
 	if county.Name != "大厂回族自治县" || county.Level != "county" || len(county.Ancestors) != 2 ||

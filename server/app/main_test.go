@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"testing"
 
@@ -14,3 +16,5 @@ func TestMain(m *testing.M) {
 	apitest.Cleanup()
 	os.Exit(code)
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

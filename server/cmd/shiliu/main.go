@@ -4,7 +4,7 @@ package main
 import (
 	"bufio"
 	"context"
-		"errors"
+	"errors"
 	"flag"
 	"fmt"
 	"io"

@@ -6,6 +6,7 @@ package cache
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -59,3 +60,13 @@ func (r *Redis) Close() error {
 
 // Mini exposes the embedded server to tests (to simulate an outage); nil for a real Redis.
 func (r *Redis) Mini() *miniredis.Miniredis { return r.mini }
+
+// SetLogger routes go-redis's own messages (reconnect attempts during an outage) into slog
+// instead of the standard logger. go-redis has one process-wide logger.
+func SetLogger(l *slog.Logger) { redis.SetLogger(redisLog{l}) }
+
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}

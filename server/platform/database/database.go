@@ -155,7 +155,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	return &DB{DB: gdb, Dialect: dialect}, nil
 }
 
-// sqliteURI turns a path or file: URI into a URI with the pragmas we rely on.
+// sqliteURI turns a path or file: URI into a URI with the pragmas we rely on. Transactions take
+// the write lock when they begin (_txlock=immediate): a deferred one that reads then writes fails
+// at once with SQLITE_BUSY when another connection writes, while an immediate one waits out
+// busy_timeout like any other writer.
 func sqliteURI(dsn string) (path, uri string) {
 	path = strings.TrimPrefix(dsn, "file:")
 	if i := strings.Index(path, "?"); i >= 0 {
@@ -172,7 +175,7 @@ func sqliteURI(dsn string) (path, uri string) {
 	if !strings.HasPrefix(uri, "file:") {
 		uri = "file:" + uri
 	}
-	uri += sep + "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	uri += sep + "_txlock=immediate&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
 	return path, uri
 }
 

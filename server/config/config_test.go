@@ -1,0 +1,94 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("http:\n  addr: \":9000\"\ndatabase:\n  dsn: file.db\nsecurity:\n  access_token_ttl: 5m\n"), 0o600)
+	t.Setenv("SHILIU_HTTP_ADDR", ":9100")
+	t.Setenv("SHILIU_REDIS_URL", "redis://127.0.0.1:6379/2")
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != ":9100" || c.Database.DSN != "file.db" || c.Redis.URL != "redis://127.0.0.1:6379/2" || c.Security.AccessTokenTTL != 5*time.Minute {
+		t.Fatalf("config: %+v", c)
+	}
+	if c.Security.TokenSecret != DevTokenSecret {
+		t.Fatal("dev mode should fill the dev token secret")
+	}
+}
+
+func TestUnknownKeysAreRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("htp:\n  addr: x\n"), 0o600)
+	if _, err := Load(path); err == nil {
+		t.Fatal("a misspelt key must not be ignored")
+	}
+}
+
+func TestProdRefusesMissingOrDefaultSecrets(t *testing.T) {
+	c := Default()
+	if err := c.applyEnv(env(map[string]string{"SHILIU_MODE": "prod"})); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("prod started without secrets")
+	}
+	for _, want := range []string{"token_secret", "data_key", "wechat.appid", "redis.url"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+	c = Default()
+	c.applyEnv(env(map[string]string{"SHILIU_MODE": "prod", "SHILIU_TOKEN_SECRET": DevTokenSecret, "SHILIU_DATA_KEY": DevDataKey(),
+		"SHILIU_WECHAT_APPID": "wx1", "SHILIU_WECHAT_SECRET": "s", "SHILIU_REDIS_URL": "redis://r:6379/0"}))
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "token_secret") {
+		t.Fatalf("prod accepted the public dev secrets: %v", err)
+	}
+	c = Default()
+	c.applyEnv(env(map[string]string{"SHILIU_MODE": "prod", "SHILIU_TOKEN_SECRET": strings.Repeat("k", 40),
+		"SHILIU_DATA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"SHILIU_WECHAT_APPID": "wx1", "SHILIU_WECHAT_SECRET": "s", "SHILIU_REDIS_URL": "redis://r:6379/0"}))
+	if err := c.Validate(); err != nil {
+		t.Fatalf("good prod config refused: %v", err)
+	}
+}
+
+func TestBadEnvironmentValues(t *testing.T) {
+	c := Default()
+	if err := c.applyEnv(env(map[string]string{"SHILIU_ACCESS_TOKEN_TTL": "soon", "SHILIU_BCRYPT_COST": "x"})); err == nil {
+		t.Fatal("bad values accepted")
+	}
+}
+
+func TestRedactedHidesSecrets(t *testing.T) {
+	c := Default()
+	c.Database.DSN = "mysql://shiliu:hunter2@db:3306/shiliu"
+	c.Redis.URL = "redis://:redispw@cache:6379/0"
+	c.WeChat.Secret = "wxsecret"
+	c.Validate()
+	s := strings.Join(func() []string {
+		var out []string
+		for k, v := range c.Redacted() {
+			out = append(out, k+"="+v.(string))
+		}
+		return out
+	}(), " ")
+	for _, secret := range []string{"hunter2", "redispw", "wxsecret", DevTokenSecret} {
+		if strings.Contains(s, secret) {
+			t.Errorf("redacted config shows %q: %s", secret, s)
+		}
+	}
+}
