@@ -59,7 +59,7 @@ func TestProdRefusesMissingOrDefaultSecrets(t *testing.T) {
 	}
 	c = Default()
 	c.applyEnv(env(map[string]string{"SHILIU_MODE": "prod", "SHILIU_TOKEN_SECRET": strings.Repeat("k", 40),
-		"SHILIU_DATA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"SHILIU_DATA_KEY":     "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"SHILIU_WECHAT_APPID": "wx1", "SHILIU_WECHAT_SECRET": "s", "SHILIU_REDIS_URL": "redis://r:6379/0"}))
 	if err := c.Validate(); err != nil {
 		t.Fatalf("good prod config refused: %v", err)

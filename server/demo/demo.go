@@ -9,8 +9,8 @@ import (
 	"io"
 
 	"github.com/shiliu/shiliu/server/access"
-	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/app"
+	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/auth"
 	"github.com/shiliu/shiliu/server/roster"
 )

@@ -88,12 +88,12 @@ var InstructorStatuses = []Code{
 // Dictionaries are all code lists by name, as GET /api/v1/dictionaries returns them.
 func Dictionaries() map[string][]Code {
 	return map[string][]Code{
-		"unit_kind":          UnitKinds,
-		"gender":             Genders,
-		"ethnicity":          Ethnicities,
-		"source_category":    SourceCategories,
-		"political_status":   PoliticalStatuses,
-		"instructor_status":  InstructorStatuses,
+		"unit_kind":         UnitKinds,
+		"gender":            Genders,
+		"ethnicity":         Ethnicities,
+		"source_category":   SourceCategories,
+		"political_status":  PoliticalStatuses,
+		"instructor_status": InstructorStatuses,
 	}
 }
 

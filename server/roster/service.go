@@ -738,4 +738,3 @@ func subtree(code string) func(*gorm.DB) *gorm.DB {
 func escapeLike(s string) string {
 	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
 }
-
