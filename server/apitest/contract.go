@@ -126,7 +126,8 @@ func checkContract(t testing.TB, req *http.Request, body []byte, resp *Response)
 	t.Helper()
 	c, err := loadContract()
 	if err != nil {
-		t.Fatalf("API contract: %v", err)
+		t.Errorf("API contract: %v", err) // not Fatalf: clients may run in goroutines of their own
+		return
 	}
 	ctx := context.Background()
 	method, path := req.Method, req.URL.Path

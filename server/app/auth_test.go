@@ -16,6 +16,9 @@ func TestHealthRegionsDictionaries(t *testing.T) {
 	e := apitest.Shared(t)
 	anon := e.Anon(t)
 	anon.Must(http.StatusOK, "GET", "/healthz", nil)
+	if m := string(anon.Must(http.StatusOK, "GET", "/metrics", nil).Body); !strings.Contains(m, "shiliu_http_requests_total") || !strings.Contains(m, `go_sql_open_connections{db_name="shiliu"}`) {
+		t.Fatal("metrics lack request or pool series")
+	}
 	ready := anon.Must(http.StatusOK, "GET", "/readyz", nil).Map(t)
 	if ready["status"] != "ok" {
 		t.Fatalf("readyz: %v", ready)

@@ -131,6 +131,7 @@ func (s *Service) PasswordLogin(ctx context.Context, username, password, clientI
 		Updates(map[string]any{"failed_logins": 0, "locked_until": nil, "last_login_at": now}).Error; err != nil {
 		return Tokens{}, err
 	}
+	a.LastLoginAt = &now
 	return s.issue(ctx, s.db, a, "")
 }
 
@@ -376,7 +377,10 @@ func (s *Service) WeChatLogin(ctx context.Context, code string) (LoginResult, er
 			return LoginResult{}, err
 		}
 		now := s.clock.Now()
-		s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", a.ID).Update("last_login_at", now)
+		if err := s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", a.ID).Update("last_login_at", now).Error; err != nil {
+			return LoginResult{}, err
+		}
+		a.LastLoginAt = &now
 		t, err := s.issue(ctx, s.db, a, "")
 		if err != nil {
 			return LoginResult{}, err
