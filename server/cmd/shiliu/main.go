@@ -86,8 +86,19 @@ func run(args []string) error {
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "fake WeChat/WeCom API on %s: set SHILIU_WECHAT_API_BASE and SHILIU_WECOM_API_BASE to http://127.0.0.1%s\n", *addr, *addr)
-		return wxfake.New().ListenAndServe(*addr)
+		base := *addr
+		if strings.HasPrefix(base, ":") {
+			base = "127.0.0.1" + base
+		}
+		fmt.Fprintf(os.Stderr, "fake WeChat/WeCom API on %s: set SHILIU_WECHAT_API_BASE and SHILIU_WECOM_API_BASE to http://%s\n", *addr, base)
+		errc := make(chan error, 1)
+		go func() { errc <- wxfake.New().ListenAndServe(*addr) }()
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
 	}
 
 	cfg, err := config.Load(cfgPath)
