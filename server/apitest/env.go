@@ -58,6 +58,7 @@ var (
 	dropDB     func()
 	wx         *wxfake.Server
 	prefix     string
+	uploadsDir string
 )
 
 // Shared returns the server shared by the tests of this binary. Tests sharing it create their
@@ -94,6 +95,9 @@ func Cleanup() {
 	if dropDB != nil {
 		dropDB()
 	}
+	if uploadsDir != "" {
+		os.RemoveAll(uploadsDir)
+	}
 }
 
 func start(clk *clock.Fake) (*Env, error) {
@@ -103,6 +107,13 @@ func start(clk *clock.Fake) (*Env, error) {
 			return nil, err
 		}
 		baseDSN, dropDB = dsn, drop
+		// Uploaded files go to a directory of this test binary's own, not ./data under the
+		// package, where parallel test runs in one checkout would delete each other's files.
+		dir, err := os.MkdirTemp("", "shiliu-uploads-")
+		if err != nil {
+			return nil, err
+		}
+		uploadsDir = dir
 		wx = wxfake.New()
 		prefix = "shiliu_t_" + randomHex(4) + ":"
 	}
@@ -111,9 +122,17 @@ func start(clk *clock.Fake) (*Env, error) {
 	cfg.Database.DSN = baseDSN
 	cfg.Redis.URL = os.Getenv("SHILIU_TEST_REDIS_URL")
 	cfg.Redis.Prefix = prefix
+	cfg.Uploads.Dir = uploadsDir
 	cfg.Security.BcryptCost = 4 // tests create many accounts; cost is not what they check
 	cfg.Security.LoginPerMinute = 1000
 	cfg.WeChat.AppID, cfg.WeChat.Secret = "wx-test-appid", "wx-test-secret"
+	// Notifications: poll often, and a template id for every template (TPL_TIP_SUBMITTED…).
+	cfg.Notify.PollInterval = 20 * time.Millisecond
+	cfg.Notify.PublicBaseURL = "https://shiliu.test"
+	for name, tpl := range cfg.Notify.Templates {
+		tpl.ID = "TPL_" + strings.ToUpper(name)
+		cfg.Notify.Templates[name] = tpl
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -120,3 +120,46 @@ func (e *Env) InstructorClient(t testing.TB, staff *Client, unitID int64) (*Clie
 		"bind_ticket": e.BindTicket(t), "invite_code": code}).JSON(t, &tok)
 	return e.As(t, tok.AccessToken), id
 }
+
+// ClientID returns a random UUID (version 4), as the mini-program generates for each record.
+func ClientID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// RecordBody is a valid submission of a record of kind ("visit", "sentiment", "tip",
+// "mediation") that happened at occurredAt (RFC 3339), with a fresh client id.
+func RecordBody(kind, occurredAt string) map[string]any {
+	body := map[string]any{
+		"client_id": ClientID(), "title": "测试" + kind + Unique(), "occurred_at": occurredAt,
+		"place": "西山村村委会", "latitude": 38.04, "longitude": 114.51, "attachments": []int64{},
+	}
+	switch kind {
+	case "visit":
+		body[kind] = map[string]any{"visit_kind": "home_visit", "households": 5, "people": 12,
+			"ethnicities": []string{"03", "01"}, "content": "入户走访,宣讲民族政策", "follow_up_needed": false}
+	case "sentiment":
+		body[kind] = map[string]any{"category": "livelihood", "content": "村民反映饮水管道老化", "people_affected": 40,
+			"urgency": "urgent", "suggestion": "尽快维修"}
+	case "tip":
+		body[kind] = map[string]any{"level": "general", "kind": "sign", "people_involved": 6,
+			"groups_involved": "两户村民", "description": "两户村民因宅基地边界发生口角", "ongoing": true}
+	case "mediation":
+		body[kind] = map[string]any{"dispute_kind": "housing",
+			"parties": []map[string]any{{"name": "马某", "ethnicity": "03", "role": "applicant"}, {"name": "张某", "ethnicity": "01", "role": "respondent"}},
+			"process": "召集双方到村委会协商", "outcome": "partly_settled", "agreement": "双方同意重新测量边界"}
+	}
+	return body
+}
+
+// RecordPaths maps a record kind to its collection path.
+var RecordPaths = map[string]string{"visit": "visits", "sentiment": "sentiments", "tip": "tips", "mediation": "mediations"}
+
+// Submit posts a record body of kind and returns the new record's id.
+func (c *Client) Submit(kind string, body map[string]any) int64 {
+	c.t.Helper()
+	return ID(c.t, c.Must(http.StatusCreated, "POST", "/api/v1/"+RecordPaths[kind], body))
+}

@@ -14,17 +14,25 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/auth"
+	"github.com/shiliu/shiliu/server/bulletin"
 	"github.com/shiliu/shiliu/server/config"
+	"github.com/shiliu/shiliu/server/filing"
 	"github.com/shiliu/shiliu/server/httpapi"
+	"github.com/shiliu/shiliu/server/meeting"
 	"github.com/shiliu/shiliu/server/migrations"
+	"github.com/shiliu/shiliu/server/nomination"
+	"github.com/shiliu/shiliu/server/notify"
 	"github.com/shiliu/shiliu/server/platform/cache"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/platform/wechat"
+	"github.com/shiliu/shiliu/server/record"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
+	"github.com/shiliu/shiliu/server/upload"
 )
 
 // App is one running Shiliu instance.
@@ -38,7 +46,21 @@ type App struct {
 	Regions *region.Store
 	Roster  *roster.Service
 	Auth    *auth.Service
-	Handler http.Handler
+	Uploads *upload.Service
+	Audit   *audit.Service
+	Records *record.Service
+	Notify  *notify.Service
+	// Meetings and Bulletins write their notices into the events outbox; their sweeps (reminders,
+	// scheduled publishing) run inside Run.
+	Meetings  *meeting.Service
+	Bulletins *bulletin.Service
+	// Nominations and Filings administer the roster: selection and filing to the level above.
+	Nominations *nomination.Service
+	Filings     *filing.Service
+	// Dispatcher delivers notifications: inside Run when notify.dispatch_in_serve, or alone
+	// through Dispatch.
+	Dispatcher *notify.Dispatcher
+	Handler    http.Handler
 
 	listener net.Listener
 }
@@ -133,6 +155,27 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		RedisPrefix: cfg.Redis.Prefix,
 	})
 
+	files, err := upload.NewDisk(cfg.Uploads.Dir)
+	if err != nil {
+		return nil, err
+	}
+	urlSecret := cfg.Uploads.URLSecret
+	if urlSecret == "" {
+		urlSecret = cfg.Security.TokenSecret
+	}
+	a.Uploads = upload.NewService(a.DB.DB, files, upload.SigningKey(urlSecret), a.Clock, cfg.Uploads.URLTTL,
+		"/api/v1/files", cfg.Uploads.MaxBytes)
+	a.Audit = audit.NewService(a.DB.DB, a.Clock)
+	a.Records = record.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log,
+		record.Options{AckDeadlines: cfg.Records.TipAckDeadlines.ByLevel()})
+	a.Meetings = meeting.NewService(a.DB.DB, a.Regions, a.Clock, a.Log, meeting.Options{
+		CheckinKey: meeting.CheckinKey(cfg.Security.TokenSecret), Reminders: cfg.Meetings.Reminders,
+		CheckinRadius: float64(cfg.Meetings.CheckinRadiusMeters), CheckinOpensBefore: cfg.Meetings.CheckinOpensBefore,
+	})
+	a.Bulletins = bulletin.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log)
+	a.Nominations = nomination.NewService(a.DB.DB, box, a.Roster, a.Regions, a.Auth, a.Clock)
+	a.Filings = filing.NewService(a.DB.DB, a.Roster, a.Regions, a.Clock)
+
 	reg := prometheus.NewRegistry()
 	sqlDB, err := a.DB.DB.DB()
 	if err != nil {
@@ -140,10 +183,17 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(sqlDB, "shiliu"))
+	a.Notify, a.Dispatcher = notify.New(cfg.Notify, notify.Deps{
+		DB: a.DB.DB, Redis: a.Redis, RedisPrefix: cfg.Redis.Prefix, Box: box, Regions: a.Regions, WeChat: a.WeChat,
+		Clock: a.Clock, Log: a.Log, Metrics: reg, SendTimeout: cfg.WeChat.Timeout + 2*time.Second,
+	})
 	a.Handler, err = httpapi.NewRouter(httpapi.Deps{
 		Log: a.Log, Auth: a.Auth, Roster: a.Roster, Regions: a.Regions,
 		Ready:   map[string]httpapi.Pinger{"database": a.DB, "redis": redisPinger{a.Redis}},
 		Metrics: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
+		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
+		Nominations: a.Nominations, Filings: a.Filings,
+		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -216,6 +266,24 @@ func (a *App) Run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	// The tip escalation sweep ends with Run, which waits for it so Close never pulls the database
+	// from under it.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { defer close(swept); a.Records.Sweep(sweepCtx, a.Config.Records.SweepInterval) }()
+	defer func() { stopSweep(); <-swept }()
+	// Meeting reminders and scheduled bulletins are swept the same way.
+	reminded, published := make(chan struct{}), make(chan struct{})
+	go func() { defer close(reminded); a.Meetings.Sweep(sweepCtx, a.Config.Meetings.SweepInterval) }()
+	go func() { defer close(published); a.Bulletins.Sweep(sweepCtx, a.Config.Bulletins.SweepInterval) }()
+	defer func() { stopSweep(); <-reminded; <-published }()
+	// So does the notification dispatcher: it finishes the send in flight and records it.
+	if a.Config.Notify.DispatchInServe {
+		dispatchCtx, stopDispatch := context.WithCancel(ctx)
+		dispatched := make(chan struct{})
+		go func() { defer close(dispatched); a.Dispatcher.Run(dispatchCtx) }()
+		defer func() { stopDispatch(); <-dispatched }()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(a.listener) }()
 	a.Log.Info("listening", "addr", a.listener.Addr().String())
@@ -233,6 +301,12 @@ func (a *App) Run(ctx context.Context) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// Dispatch runs only the notification dispatcher until ctx ends (`shiliu dispatch`).
+func (a *App) Dispatch(ctx context.Context) error {
+	a.Dispatcher.Run(ctx)
 	return nil
 }
 

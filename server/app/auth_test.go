@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -110,6 +111,18 @@ func TestWeChatLoginBindWithInviteCode(t *testing.T) {
 		me.Unit.ID != unit || me.Unit.KeyTask == "" {
 		t.Fatalf("/me: %+v", me)
 	}
+
+	// The instructor's session refreshes like a staff one (it once deadlocked on SQLite).
+	var refreshed apitest.Tokens
+	e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": tok.RefreshToken}).JSON(t, &refreshed)
+	e.As(t, refreshed.AccessToken).Must(http.StatusOK, "GET", "/api/v1/me", nil)
+
+	// A dismissed instructor can no longer refresh.
+	staff.Must(http.StatusOK, "PATCH", fmt.Sprintf("/api/v1/instructors/%d", insID), map[string]any{"status": "dismissed"})
+	if r := e.Anon(t).Must(http.StatusForbidden, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": refreshed.RefreshToken}).Err(t); r.Code != "instructor_inactive" {
+		t.Fatalf("refresh of a dismissed instructor: %+v", r)
+	}
+	staff.Must(http.StatusOK, "PATCH", fmt.Sprintf("/api/v1/instructors/%d", insID), map[string]any{"status": "active"})
 
 	// The code is spent: another WeChat user cannot use it.
 	used := e.Anon(t).Must(http.StatusConflict, "POST", "/api/v1/auth/wechat/bind", map[string]string{"bind_ticket": e.BindTicket(t), "invite_code": code}).Err(t)

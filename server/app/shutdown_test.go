@@ -8,20 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/app"
-	"github.com/shiliu/shiliu/server/config"
 )
 
 // TestShutdownDrainsInFlightRequests stops the server while a request is being served: the
 // request still completes and Run returns cleanly.
 func TestShutdownDrainsInFlightRequests(t *testing.T) {
-	cfg := config.Default()
+	// Start from the shared test config: WeChat routing is process-wide (the SDK has one HTTP
+	// client), so an App with the real WeChat hosts would point every other test at them.
+	cfg := apitest.Shared(t).Config
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Database.DSN = filepath.Join(t.TempDir(), "drain.db")
 	cfg.Database.LoadRegions = false
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	a, err := app.Open(context.Background(), cfg, app.WithLogger(discardLogger()))
 	if err != nil {
 		t.Fatal(err)

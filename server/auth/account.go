@@ -31,8 +31,10 @@ type Account struct {
 	FailedLogins int
 	LockedUntil  *time.Time
 	LastLoginAt  *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// OnDuty: staff alerts go to those on duty, or to everyone of the level when nobody is.
+	OnDuty    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 func (Account) TableName() string { return "accounts" }
@@ -69,6 +71,8 @@ type AccountView struct {
 	RegionCode   string     `json:"region_code,omitempty"`
 	InstructorID int64      `json:"instructor_id,omitempty"`
 	LastLoginAt  *time.Time `json:"last_login_at,omitempty"`
+	// OnDuty is shown for county, city and province staff only.
+	OnDuty *bool `json:"on_duty,omitempty"`
 }
 
 func (a Account) View() AccountView {
@@ -78,6 +82,10 @@ func (a Account) View() AccountView {
 	}
 	if a.InstructorID != nil {
 		v.InstructorID = *a.InstructorID
+	}
+	if r := access.Role(a.Role); r.StaffLevel() > 0 && r != access.RoleAdmin {
+		on := a.OnDuty
+		v.OnDuty = &on
 	}
 	return v
 }

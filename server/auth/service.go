@@ -240,7 +240,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		if a.Status != AccountActive {
 			return errDisabled
 		}
-		if err := s.checkInstructorActive(ctx, a); err != nil {
+		if err := checkInstructorActive(ctx, tx, a); err != nil {
 			return err
 		}
 		out, err = s.issue(ctx, tx, a, sess.FamilyID)
@@ -286,12 +286,15 @@ func (s *Service) Account(ctx context.Context, id int64) (Account, error) {
 	return a, err
 }
 
-func (s *Service) checkInstructorActive(ctx context.Context, a Account) error {
+// checkInstructorActive refuses a login of an instructor who is no longer in office. It reads
+// through db, the caller's transaction when there is one: on SQLite's single connection a query
+// outside the transaction would wait for it forever.
+func checkInstructorActive(ctx context.Context, db *gorm.DB, a Account) error {
 	if a.InstructorID == nil {
 		return nil
 	}
-	ins, err := s.roster.Instructor(ctx, *a.InstructorID)
-	if err != nil {
+	var ins roster.Instructor
+	if err := db.WithContext(ctx).Select("id", "status").Where("id = ?", *a.InstructorID).Take(&ins).Error; err != nil {
 		return err
 	}
 	if ins.Status != roster.StatusActive {
@@ -373,7 +376,7 @@ func (s *Service) WeChatLogin(ctx context.Context, code string) (LoginResult, er
 		if a.Status != AccountActive {
 			return LoginResult{}, errDisabled
 		}
-		if err := s.checkInstructorActive(ctx, a); err != nil {
+		if err := checkInstructorActive(ctx, s.db, a); err != nil {
 			return LoginResult{}, err
 		}
 		now := s.clock.Now()
@@ -415,6 +418,33 @@ func (s *Service) keepSessionKey(ctx context.Context, sess wechat.Session) {
 	}
 }
 
+// ticket reads the WeChat identity behind a bind ticket without spending it.
+func (s *Service) ticket(ctx context.Context, ticket string) (bindState, error) {
+	if ticket == "" {
+		return bindState{}, errTicket
+	}
+	raw, err := s.rdb.Get(ctx, s.key("bind", hashToken(ticket))).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return bindState{}, errTicket
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "read bind ticket", "err", err)
+		return bindState{}, errRedisDown
+	}
+	var st bindState
+	if err := json.Unmarshal(raw, &st); err != nil || st.OpenID == "" {
+		return bindState{}, errTicket
+	}
+	return st, nil
+}
+
+// TicketOpenID returns the openid of the WeChat user behind a bind ticket, leaving the ticket
+// valid: a WeChat user who is not on the roster nominates themselves with it and binds later.
+func (s *Service) TicketOpenID(ctx context.Context, ticket string) (string, error) {
+	st, err := s.ticket(ctx, ticket)
+	return st.OpenID, err
+}
+
 // BindInput binds a WeChat user to the roster with an invite code or a phone code.
 type BindInput struct {
 	BindTicket string
@@ -438,17 +468,9 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
 		e.Details = v
 		return Tokens{}, e
 	}
-	raw, err := s.rdb.Get(ctx, s.key("bind", hashToken(in.BindTicket))).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return Tokens{}, errTicket
-	}
+	st, err := s.ticket(ctx, in.BindTicket)
 	if err != nil {
-		s.log.ErrorContext(ctx, "read bind ticket", "err", err)
-		return Tokens{}, errRedisDown
-	}
-	var st bindState
-	if err := json.Unmarshal(raw, &st); err != nil || st.OpenID == "" {
-		return Tokens{}, errTicket
+		return Tokens{}, err
 	}
 
 	var phoneIns *roster.Instructor

@@ -19,13 +19,18 @@ import (
 
 // Config is everything the binary can be told.
 type Config struct {
-	Mode     string         `yaml:"mode"` // dev or prod
-	HTTP     HTTPConfig     `yaml:"http"`
-	Database DatabaseConfig `yaml:"database"`
-	Redis    RedisConfig    `yaml:"redis"`
-	WeChat   WeChatConfig   `yaml:"wechat"`
-	Security SecurityConfig `yaml:"security"`
-	Log      LogConfig      `yaml:"log"`
+	Mode      string          `yaml:"mode"` // dev or prod
+	HTTP      HTTPConfig      `yaml:"http"`
+	Database  DatabaseConfig  `yaml:"database"`
+	Redis     RedisConfig     `yaml:"redis"`
+	WeChat    WeChatConfig    `yaml:"wechat"`
+	Security  SecurityConfig  `yaml:"security"`
+	Uploads   UploadsConfig   `yaml:"uploads"`
+	Notify    NotifyConfig    `yaml:"notify"`
+	Records   RecordsConfig   `yaml:"records"`
+	Meetings  MeetingsConfig  `yaml:"meetings"`
+	Bulletins BulletinsConfig `yaml:"bulletins"`
+	Log       LogConfig       `yaml:"log"`
 }
 
 type HTTPConfig struct {
@@ -75,6 +80,20 @@ type SecurityConfig struct {
 	MaxLoginFails   int           `yaml:"max_login_failures"`
 	LockoutDuration time.Duration `yaml:"lockout_duration"`
 	LoginPerMinute  int           `yaml:"login_attempts_per_minute"`
+}
+
+type UploadsConfig struct {
+	// Dir is where the local-disk store keeps files.
+	Dir string `yaml:"dir"`
+	// MaxBytes caps one file.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// URLSecret signs download links; empty derives a key from security.token_secret.
+	URLSecret string `yaml:"url_secret"`
+	// URLTTL is how long a signed download link works.
+	URLTTL time.Duration `yaml:"url_ttl"`
+	// TransferTimeout replaces http.read_timeout/write_timeout for uploads and downloads, which
+	// take long on a weak village network.
+	TransferTimeout time.Duration `yaml:"transfer_timeout"`
 }
 
 type LogConfig struct {
@@ -128,7 +147,17 @@ func Default() Config {
 			LockoutDuration: 15 * time.Minute,
 			LoginPerMinute:  20,
 		},
-		Log: LogConfig{Level: "info", Format: "text"},
+		Uploads: UploadsConfig{
+			Dir:             "data/uploads",
+			MaxBytes:        10 << 20,
+			URLTTL:          10 * time.Minute,
+			TransferTimeout: 2 * time.Minute,
+		},
+		Notify:    defaultNotify(),
+		Records:   defaultRecords(),
+		Meetings:  defaultMeetings(),
+		Bulletins: defaultBulletins(),
+		Log:       LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -206,8 +235,18 @@ func (c *Config) applyEnv(get lookup) error {
 	str("SHILIU_DATA_KEY", &c.Security.DataKey)
 	dur("SHILIU_ACCESS_TOKEN_TTL", &c.Security.AccessTokenTTL)
 	num("SHILIU_BCRYPT_COST", &c.Security.BcryptCost)
+	str("SHILIU_UPLOADS_DIR", &c.Uploads.Dir)
+	if v, ok := get("SHILIU_UPLOADS_MAX_BYTES"); ok && v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SHILIU_UPLOADS_MAX_BYTES: %w", err))
+		}
+		c.Uploads.MaxBytes = n
+	}
+	str("SHILIU_UPLOADS_URL_SECRET", &c.Uploads.URLSecret)
 	str("SHILIU_LOG_LEVEL", &c.Log.Level)
 	str("SHILIU_LOG_FORMAT", &c.Log.Format)
+	errs = append(errs, c.Notify.applyEnv(get))
 	return errors.Join(errs...)
 }
 
@@ -259,6 +298,25 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("http.max_body_bytes must be positive"))
 	}
+	if c.Uploads.Dir == "" {
+		errs = append(errs, errors.New("uploads.dir must be set"))
+	}
+	if c.Uploads.MaxBytes <= 0 || c.Uploads.MaxBytes > 100<<20 {
+		errs = append(errs, errors.New("uploads.max_bytes must be between 1 and 104857600 (100 MiB)"))
+	}
+	if c.Uploads.URLSecret != "" && len(c.Uploads.URLSecret) < 32 {
+		errs = append(errs, errors.New("uploads.url_secret must be at least 32 bytes (or empty to derive it from security.token_secret)"))
+	}
+	if c.Uploads.URLTTL < time.Minute || c.Uploads.URLTTL > 24*time.Hour {
+		errs = append(errs, errors.New("uploads.url_ttl must be between 1m and 24h"))
+	}
+	if c.Uploads.TransferTimeout <= 0 {
+		errs = append(errs, errors.New("uploads.transfer_timeout must be positive"))
+	}
+	errs = append(errs, c.Notify.validate(c.WeChat.Timeout)...)
+	errs = append(errs, c.Records.validate()...)
+	errs = append(errs, c.Meetings.validate()...)
+	errs = append(errs, c.Bulletins.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -281,6 +339,9 @@ func (c Config) Redacted() map[string]any {
 		"wecom_api_base":  c.WeChat.WeComAPIBase,
 		"token_secret":    mask(c.Security.TokenSecret),
 		"data_key":        mask(c.Security.DataKey),
+		"uploads_dir":     c.Uploads.Dir,
+		"uploads_secret":  mask(c.Uploads.URLSecret),
+		"notify_base_url": c.Notify.PublicBaseURL,
 	}
 }
 

@@ -112,14 +112,25 @@ func (m *metrics) handler() gin.HandlerFunc {
 	}
 }
 
-// limitBody caps request bodies; decode turns the overflow into a 413.
-func limitBody(max int64) gin.HandlerFunc {
+// bodyLimit is a route's own body cap and the error for a body over it.
+type bodyLimit struct {
+	max int64
+	err error
+}
+
+// limitBody caps request bodies: at def, or at the route's own cap ("POST /api/v1/uploads": a
+// file is far larger than any JSON body). decode turns the overflow into a 413.
+func limitBody(def int64, routes map[string]bodyLimit) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.ContentLength > max {
-			fail(c, slog.Default(), errTooLarge)
+		l, ok := routes[c.Request.Method+" "+c.FullPath()]
+		if !ok {
+			l = bodyLimit{max: def, err: errTooLarge}
+		}
+		if c.Request.ContentLength > l.max {
+			fail(c, slog.Default(), l.err)
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, l.max)
 		c.Next()
 	}
 }

@@ -2,11 +2,15 @@ package httpapi
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/filing"
+	"github.com/shiliu/shiliu/server/nomination"
+	"github.com/shiliu/shiliu/server/record"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
 )
@@ -80,5 +84,9 @@ func (h *handlers) dictionaries(c *gin.Context) {
 		roles = append(roles, roster.Code{Code: r.Code, Label: r.Label})
 	}
 	d["role"] = roles
+	maps.Copy(d, record.Dictionaries())
+	maps.Copy(d, roster.TermDictionaries())
+	maps.Copy(d, nomination.Dictionaries())
+	maps.Copy(d, filing.Dictionaries())
 	c.JSON(http.StatusOK, d)
 }

@@ -10,9 +10,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/auth"
+	"github.com/shiliu/shiliu/server/bulletin"
+	"github.com/shiliu/shiliu/server/filing"
+	"github.com/shiliu/shiliu/server/meeting"
+	"github.com/shiliu/shiliu/server/nomination"
+	"github.com/shiliu/shiliu/server/notify"
+	"github.com/shiliu/shiliu/server/record"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
+	"github.com/shiliu/shiliu/server/upload"
 )
 
 // Pinger is a dependency /readyz checks.
@@ -30,14 +38,37 @@ type Deps struct {
 	Metrics        *prometheus.Registry
 	MaxBodyBytes   int64
 	TrustedProxies []string
+	Uploads        *upload.Service
+	Audit          *audit.Service
+	Records        *record.Service
+	Notify         *notify.Service
+	Meetings       *meeting.Service
+	Bulletins      *bulletin.Service
+	Nominations    *nomination.Service
+	Filings        *filing.Service
+	// UploadMaxBytes caps one uploaded file; TransferTimeout replaces the server's read and write
+	// timeouts for file uploads and downloads.
+	UploadMaxBytes  int64
+	TransferTimeout time.Duration
 }
 
 type handlers struct {
-	log     *slog.Logger
-	auth    *auth.Service
-	roster  *roster.Service
-	regions *region.Store
-	ready   map[string]Pinger
+	log       *slog.Logger
+	auth      *auth.Service
+	roster    *roster.Service
+	regions   *region.Store
+	ready     map[string]Pinger
+	uploads   *upload.Service
+	audit     *audit.Service
+	records   *record.Service
+	notify    *notify.Service
+	meetings  *meeting.Service
+	bulletins *bulletin.Service
+	// nominations and filings administer the roster (selection, filing to the level above).
+	nominations *nomination.Service
+	filings     *filing.Service
+	// transfer is how long a file upload or download may take.
+	transfer time.Duration
 }
 
 // NewRouter builds the whole HTTP API.
@@ -45,12 +76,19 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// A trailing slash is a different (unknown) path, not a redirect the mini-program would follow.
+	r.RedirectTrailingSlash = false
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, err
 	}
-	h := &handlers{log: d.Log, auth: d.Auth, roster: d.Roster, regions: d.Regions, ready: d.Ready}
+	h := &handlers{log: d.Log, auth: d.Auth, roster: d.Roster, regions: d.Regions, ready: d.Ready,
+		uploads: d.Uploads, audit: d.Audit, transfer: d.TransferTimeout, records: d.Records,
+		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings}
 	m := newMetrics(d.Metrics)
-	r.Use(withRequestID(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes))
+	r.Use(withRequestID(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
+		"POST /api/v1/uploads":       {max: d.UploadMaxBytes + multipartOverhead, err: upload.TooLarge(d.UploadMaxBytes)},
+		"POST /api/v1/roster/import": {max: importMaxBytes + multipartOverhead, err: errImportTooLarge},
+	}))
 
 	r.NoRoute(func(c *gin.Context) { fail(c, h.log, apperr.NotFound("接口不存在")) })
 	r.NoMethod(func(c *gin.Context) {
@@ -70,7 +108,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	v1.GET("/regions/:code", h.getRegion)
 	v1.GET("/dictionaries", h.dictionaries)
 
-	in := v1.Group("", h.authenticate())
+	v1.GET("/files/:id", h.serveFile)
+
+	in := v1.Group("", h.authenticate(), h.auditTrail())
 	in.POST("/auth/logout", h.logout)
 	in.GET("/me", h.me)
 
@@ -84,6 +124,19 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	in.GET("/instructors/:id", h.getInstructor)
 	in.PATCH("/instructors/:id", h.updateInstructor)
 	in.POST("/instructors/:id/invite", h.createInvite)
+
+	in.POST("/uploads", h.createUpload)
+	in.GET("/uploads/:id", h.getUpload)
+	in.GET("/audit", h.listAudit)
+
+	h.recordRoutes(in)
+	h.notifyRoutes(in)
+	h.nominationRoutes(v1, in)
+	h.filingRoutes(in)
+	h.termRoutes(in)
+	h.excelRoutes(in)
+	h.meetingRoutes(in)
+	h.bulletinRoutes(in)
 	return r, nil
 }
 

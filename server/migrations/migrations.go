@@ -13,6 +13,12 @@ import (
 // All is every migration in order.
 var All = []database.Migration{
 	{Version: 1, Name: "foundation: regions, accounts, sessions, units, instructors, invites", Up: v1},
+	{Version: 2, Name: "records: visits, sentiments, tips, mediations with timeline, versions and the events outbox", Up: v2},
+	{Version: 3, Name: "uploads: attachments of records", Up: v3},
+	{Version: 4, Name: "audit_log: who did what", Up: v4},
+	{Version: 5, Name: "notifications: groups, subscriptions, delivery queue, staff duty", Up: v5},
+	{Version: 6, Name: "meetings with invitees and reminders; bulletins with scope and read receipts", Up: v6},
+	{Version: 7, Name: "roster administration: terms, instructor history, nominations, filings", Up: v7},
 }
 
 type v1Region struct {

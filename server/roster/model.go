@@ -43,9 +43,12 @@ type Instructor struct {
 	Position        string
 	SourceCategory  string
 	Status          string
-	CreatedBy       int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// TermStart and TermEnd are the term of office (term.go): calendar days at midnight UTC.
+	TermStart *time.Time
+	TermEnd   *time.Time
+	CreatedBy int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 func (Instructor) TableName() string { return "instructors" }
@@ -111,6 +114,8 @@ type InstructorView struct {
 	UnitName            string    `json:"unit_name"`
 	RegionCode          string    `json:"region_code"`
 	Bound               bool      `json:"bound"`
+	TermStart           string    `json:"term_start,omitempty"`
+	TermEnd             string    `json:"term_end,omitempty"`
 	CreatedAt           time.Time `json:"created_at"`
 	UpdatedAt           time.Time `json:"updated_at"`
 }

@@ -86,6 +86,15 @@ func (s *Service) checkUnitRegion(ctx context.Context, p *access.Principal, v *v
 	}
 }
 
+// checkUnit validates and normalises a new unit, for the API and the Excel import alike.
+func (s *Service) checkUnit(ctx context.Context, p *access.Principal, v *validate.Checker, in *UnitInput) {
+	in.Name = strings.TrimSpace(in.Name)
+	v.Required("name", "单位名称", in.Name, 100)
+	v.OneOf("kind", "单位类型", in.Kind, true, oneOf(UnitKinds))
+	v.MaxLen("address", "地址", in.Address, 200)
+	s.checkUnitRegion(ctx, p, v, in.RegionCode)
+}
+
 var errRegionOutOfScope = apperr.Forbidden("该行政区划不在您的管辖范围内").WithField("region_code", "不在您的管辖范围内")
 
 // CreateUnit registers a unit in the caller's subtree.
@@ -93,12 +102,8 @@ func (s *Service) CreateUnit(ctx context.Context, p *access.Principal, in UnitIn
 	if err := requireStaff(p); err != nil {
 		return UnitView{}, err
 	}
-	in.Name = strings.TrimSpace(in.Name)
 	var v validate.Checker
-	v.Required("name", "单位名称", in.Name, 100)
-	v.OneOf("kind", "单位类型", in.Kind, true, oneOf(UnitKinds))
-	v.MaxLen("address", "地址", in.Address, 200)
-	s.checkUnitRegion(ctx, p, &v, in.RegionCode)
+	s.checkUnit(ctx, p, &v, &in)
 	if err := v.Err(); err != nil {
 		return UnitView{}, err
 	}
@@ -295,7 +300,9 @@ type InstructorPatch struct {
 	Status          *string
 }
 
-func checkInstructor(v *validate.Checker, in *InstructorInput) {
+// CheckPerson validates and normalises the person fields of an instructor: the API, nominations
+// and the Excel import take them alike.
+func CheckPerson(v *validate.Checker, in *InstructorInput) {
 	in.Name = strings.TrimSpace(in.Name)
 	in.Phone = strings.TrimSpace(in.Phone)
 	in.IDNumber = strings.ToUpper(strings.TrimSpace(in.IDNumber))
@@ -307,6 +314,10 @@ func checkInstructor(v *validate.Checker, in *InstructorInput) {
 	v.OneOf("political_status", "政治面貌", in.PoliticalStatus, false, oneOf(PoliticalStatuses))
 	v.MaxLen("position", "职务", in.Position, 100)
 	v.OneOf("source_category", "选聘范围", in.SourceCategory, true, oneOf(SourceCategories))
+}
+
+func checkInstructor(v *validate.Checker, in *InstructorInput) {
+	CheckPerson(v, in)
 	v.OneOf("status", "状态", in.Status, true, oneOf(InstructorStatuses))
 	v.Check(in.UnitID > 0, "unit_id", "所在单位不能为空")
 }
@@ -333,6 +344,9 @@ func (s *Service) CreateInstructor(ctx context.Context, p *access.Principal, in 
 	if err := s.sealPersonal(&ins, in.Phone, in.IDNumber); err != nil {
 		return InstructorView{}, err
 	}
+	if ins.Status == StatusActive {
+		s.startTerm(&ins, nil)
+	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := s.findUnit(ctx, tx, p, in.UnitID)
 		if err != nil {
@@ -344,7 +358,11 @@ func (s *Service) CreateInstructor(ctx context.Context, p *access.Principal, in 
 				return err
 			}
 		}
-		return tx.Create(&ins).Error
+		if err := tx.Create(&ins).Error; err != nil {
+			return err
+		}
+		return s.logHistory(tx, p, History{InstructorID: ins.ID, Action: ActionCreate, ToUnitID: ins.UnitID,
+			ToStatus: ins.Status, TermStart: ins.TermStart, TermEnd: ins.TermEnd})
 	})
 	if err != nil {
 		return InstructorView{}, s.instructorConflict(err)
@@ -355,13 +373,23 @@ func (s *Service) CreateInstructor(ctx context.Context, p *access.Principal, in 
 // takePlace claims one of a unit's places with a conditional update, so two concurrent
 // appointments on any number of instances cannot both take the last place.
 func takePlace(tx *gorm.DB, unitID int64) error {
-	res := tx.Model(&Unit{}).Where("id = ? AND active_instructors < ?", unitID, MaxActivePerUnit).
-		Update("active_instructors", gorm.Expr("active_instructors + 1"))
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return errUnitFull.WithField("unit_id", "该单位在任指导员已满2名")
+	return takePlaces(tx, []int64{unitID})
+}
+
+// takePlaces claims one place in each of several distinct units (the Excel import) with the same
+// conditional update, a thousand units a statement; if any unit is full, none is taken once the
+// caller's transaction rolls back.
+func takePlaces(tx *gorm.DB, unitIDs []int64) error {
+	for start := 0; start < len(unitIDs); start += 1000 {
+		ids := unitIDs[start:min(start+1000, len(unitIDs))]
+		res := tx.Model(&Unit{}).Where("id IN ? AND active_instructors < ?", ids, MaxActivePerUnit).
+			Update("active_instructors", gorm.Expr("active_instructors + 1"))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != int64(len(ids)) {
+			return errUnitFull.WithField("unit_id", "该单位在任指导员已满2名")
+		}
 	}
 	return nil
 }
@@ -539,8 +567,18 @@ func (s *Service) UpdateInstructor(ctx context.Context, p *access.Principal, id 
 				return err
 			}
 		}
+		if isActive && next.TermStart == nil {
+			s.startTerm(&next, nil)
+		}
 		next.UpdatedAt = s.clock.Now()
-		return tx.Select("*").Omit("created_at", "created_by").Save(&next).Error
+		if err := tx.Select("*").Omit("created_at", "created_by").Save(&next).Error; err != nil {
+			return err
+		}
+		if next.Status == cur.Status && next.UnitID == cur.UnitID {
+			return nil
+		}
+		return s.logHistory(tx, p, History{InstructorID: id, Action: ActionEdit, FromUnitID: cur.UnitID, ToUnitID: next.UnitID,
+			FromStatus: cur.Status, ToStatus: next.Status, TermStart: next.TermStart, TermEnd: next.TermEnd})
 	})
 	if err != nil {
 		return InstructorView{}, s.instructorConflict(err)
@@ -601,6 +639,7 @@ func (s *Service) views(ctx context.Context, rows []Instructor, masked bool) ([]
 			Position: r.Position, SourceCategory: r.SourceCategory, SourceCategoryName: Label(SourceCategories, r.SourceCategory),
 			Status: r.Status, StatusName: Label(InstructorStatuses, r.Status),
 			UnitID: r.UnitID, UnitName: unitName[r.UnitID], RegionCode: r.RegionCode, Bound: isBound[r.ID],
+			TermStart: FormatDate(r.TermStart), TermEnd: FormatDate(r.TermEnd),
 			CreatedAt: clock.Local(r.CreatedAt), UpdatedAt: clock.Local(r.UpdatedAt),
 		})
 	}

@@ -30,6 +30,8 @@ const usage = `shiliu — 民族团结进步创建指导员工作平台
 Usage:
   shiliu [serve]                      start the API server (default)
   shiliu migrate                      apply pending database migrations and exit
+  shiliu dispatch                     run only the notification dispatcher (no HTTP); set
+                                      notify.dispatch_in_serve: false on the serve instances
   shiliu user create --username U --role R --region CODE [--name N]
                                       create a staff account; the password is read from
                                       standard input, or generated and printed once
@@ -113,6 +115,13 @@ func run(args []string) error {
 		}
 		defer a.Close()
 		return a.Run(ctx)
+	case "dispatch":
+		a, err := app.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return a.Dispatch(ctx)
 	case "migrate":
 		db, err := database.Open(ctx, cfg.Database.DSN, database.Options{})
 		if err != nil {

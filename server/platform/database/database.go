@@ -132,9 +132,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	if dialect == SQLite {
-		// One writer at a time is SQLite's nature; a single connection turns lock contention into
-		// queueing instead of SQLITE_BUSY errors. The embedded default is for trials and tests.
-		sqlDB.SetMaxOpenConns(1)
+		// SQLite has one writer at a time: writers queue on the lock (immediate transactions,
+		// busy_timeout) while WAL lets reads go on beside them. A few connections keep a read that
+		// runs beside an open transaction from waiting on it. The embedded default is for trials.
+		sqlDB.SetMaxOpenConns(4)
 	} else {
 		if opt.MaxOpenConns > 0 {
 			sqlDB.SetMaxOpenConns(opt.MaxOpenConns)

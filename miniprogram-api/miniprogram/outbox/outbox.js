@@ -1,0 +1,579 @@
+// The offline outbox. Every record is saved on the phone first, as a draft with its client_id
+// (UUID v4, made once at creation), and sent when the network allows:
+//
+//   草稿 draft → 待上传 queued → 上传中 sending → 已提交 submitted
+//                                   ↘ 失败 failed (the server refused it: reason + retry button)
+//
+// - Text lives in wx storage, one key per record plus an index key, within WeChat's limits (1 MB a
+//   key, 10 MB in all), measured in UTF-8 bytes. Photos and voice notes stay files on the phone
+//   (saved with saveFile so they outlive the temp folder); only their paths are stored.
+// - Sending: attachments first, one by one, each upload id remembered at once so a retry never
+//   uploads a file twice; then the record with its client_id, so a retry after a lost answer is
+//   stored once by the server.
+// - Records go in the order they were queued, one at a time (gentle on a 2G link).
+// - A network failure, timeout, 408, 429 or 5xx leaves the record queued and retries it with
+//   exponential backoff and jitter; the outbox resumes at once when the network comes back
+//   (wx.onNetworkStatusChange) and when the app is shown.
+// - Any other 4xx stops retrying that record: it becomes 失败 with the server's reason, and waits
+//   for the user (edit, retry, or delete). 401 means the login ran out: records stay queued and
+//   the app asks the user to log in again.
+// - Nothing is removed except by the user (a draft or a failed record) or after it is stored on
+//   the server (its local copy is trimmed to a summary, its files deleted).
+'use strict'
+
+const {uuidv4} = require('./uuid')
+const {utf8Length, formatBytes} = require('../utils/bytes')
+const {KINDS} = require('../utils/records')
+
+const INDEX_KEY = 'outbox.index'
+const ITEM_PREFIX = 'outbox.item.'
+const PER_KEY_LIMIT = 1024 * 1024 // WeChat: 1 MB per key
+const TOTAL_LIMIT = 10 * 1024 * 1024 // WeChat: 10 MB per mini-program and user
+const TOTAL_RESERVE = 256 * 1024 // left for the session, dictionaries and caches
+const KEEP_SUBMITTED = 50 // trimmed summaries kept for the records list
+
+const BACKOFF_BASE = 2000
+const BACKOFF_CAP = 5 * 60 * 1000
+
+const STATE_LABELS = {
+  draft: '草稿',
+  queued: '待上传',
+  sending: '上传中',
+  submitted: '已提交',
+  returned: '被退回',
+  failed: '失败',
+}
+
+class OutboxError extends Error {
+  constructor(message, code) {
+    super(message)
+    this.name = 'OutboxError'
+    this.code = code || 'outbox'
+  }
+}
+
+/**
+ * Delay before the n-th retry (n ≥ 1): exponential from 2 s, capped at 5 min, with "equal jitter":
+ * uniformly between half and all of the exponential step, so phones that lost the network
+ * together do not come back together.
+ */
+function backoffDelay(attempt, random) {
+  const r = random ? random() : Math.random()
+  const step = Math.min(BACKOFF_CAP, BACKOFF_BASE * Math.pow(2, Math.max(0, attempt - 1)))
+  return Math.round(step / 2 + r * (step / 2))
+}
+
+function clone(x) {
+  return x === undefined ? undefined : JSON.parse(JSON.stringify(x))
+}
+
+/**
+ * @param {object} o
+ * @param {object} o.client the API client (getClient())
+ * @param {() => number} [o.now]
+ * @param {() => number} [o.random]
+ * @param {(fn: () => void, ms: number) => any} [o.setTimer]
+ * @param {(t: any) => void} [o.clearTimer]
+ */
+function createOutbox(o) {
+  const client = o.client
+  const now = o.now || (() => Date.now())
+  const random = o.random || Math.random
+  const setTimer = o.setTimer || ((fn, ms) => setTimeout(fn, ms))
+  const clearTimer = o.clearTimer || (t => clearTimeout(t))
+  const listeners = []
+  const authListeners = []
+  let flushing = null
+  let again = false
+  let timer = null
+  let netHandler = null
+
+  // ---- storage
+
+  function index() {
+    const ids = wx.getStorageSync(INDEX_KEY)
+    return Array.isArray(ids) ? ids : []
+  }
+
+  function load(id) {
+    const it = wx.getStorageSync(ITEM_PREFIX + id)
+    return it && typeof it === 'object' ? it : null
+  }
+
+  /** Bytes the outbox and everything else hold in storage now, from WeChat's own count. */
+  function storageUsed() {
+    try {
+      const info = wx.getStorageInfoSync()
+      return {used: info.currentSize * 1024, limit: (info.limitSize || TOTAL_LIMIT / 1024) * 1024}
+    } catch (e) {
+      return {used: 0, limit: TOTAL_LIMIT}
+    }
+  }
+
+  function bytesOf(key, value) {
+    return utf8Length(key) + utf8Length(JSON.stringify(value))
+  }
+
+  /** Writes an item, refusing with a clear message rather than losing it. */
+  function write(item, isNew) {
+    const key = ITEM_PREFIX + item.client_id
+    const size = bytesOf(key, item)
+    if (size > PER_KEY_LIMIT) {
+      throw new OutboxError('这条记录的文字太长(约' + formatBytes(size) + '),超过了手机单条存储上限1MB,请精简文字后再保存',
+        'too_large')
+    }
+    const old = isNew ? null : wx.getStorageSync(key)
+    const oldSize = old ? bytesOf(key, old) : 0
+    let st = storageUsed()
+    if (st.used - oldSize + size > st.limit - TOTAL_RESERVE) {
+      trimSubmitted(0)
+      st = storageUsed()
+      if (st.used - oldSize + size > st.limit - TOTAL_RESERVE) {
+        throw new OutboxError('手机上保存的草稿已接近10MB上限(已用' + formatBytes(st.used) +
+          '),请先连网提交已有记录,或删除不需要的草稿后再保存', 'storage_full')
+      }
+    }
+    try {
+      wx.setStorageSync(key, item)
+    } catch (e) {
+      throw new OutboxError('保存失败:手机存储空间不足,请先连网提交已有记录,或删除不需要的草稿', 'storage_full')
+    }
+    if (isNew) {
+      const ids = index()
+      ids.push(item.client_id)
+      try {
+        wx.setStorageSync(INDEX_KEY, ids)
+      } catch (e) {
+        wx.removeStorageSync(key)
+        throw new OutboxError('保存失败:手机存储空间不足,请先连网提交已有记录,或删除不需要的草稿', 'storage_full')
+      }
+    }
+  }
+
+  function save(item) {
+    item.updated_at = now()
+    write(item, false)
+    emit()
+  }
+
+  /** Drops the oldest trimmed summaries of submitted records beyond `keep`. */
+  function trimSubmitted(keep) {
+    const ids = index()
+    const submitted = ids.filter(id => {
+      const it = load(id)
+      return it && it.state === 'submitted'
+    })
+    const drop = submitted.slice(0, Math.max(0, submitted.length - keep))
+    if (!drop.length) return
+    drop.forEach(id => wx.removeStorageSync(ITEM_PREFIX + id))
+    wx.setStorageSync(INDEX_KEY, ids.filter(id => drop.indexOf(id) < 0))
+  }
+
+  function emit() {
+    const items = list()
+    listeners.slice().forEach(fn => {
+      try {
+        fn(items)
+      } catch (e) {
+        // a page's listener must not stop the outbox
+      }
+    })
+  }
+
+  // ---- public: drafts
+
+  /** Every record in the outbox, newest first, each with its state label. */
+  function list() {
+    return index().map(load).filter(Boolean).reverse().map(decorate)
+  }
+
+  function decorate(it) {
+    const k = KINDS[it.kind]
+    return Object.assign(clone(it), {
+      state_label: STATE_LABELS[it.state] || it.state,
+      kind_label: k ? k.label : it.kind,
+    })
+  }
+
+  function get(clientId) {
+    const it = load(clientId)
+    return it ? decorate(it) : null
+  }
+
+  /**
+   * Saves a draft (new, or changes to one not yet sent). Returns the item.
+   * @param {object} d
+   * @param {string} d.kind visit | sentiment | tip | mediation
+   * @param {object} d.record the request body without client_id and attachments
+   * @param {Array<{path:string,type:string,size?:number,duration?:number,upload_id?:number}>} [d.attachments]
+   * @param {string} [d.client_id] to update an existing draft
+   * @param {number} [d.server_id] set when correcting a record the staff returned (resubmit)
+   * @param {string} [d.return_note]
+   */
+  function saveDraft(d) {
+    if (!KINDS[d.kind]) throw new OutboxError('未知的记录类型', 'bad_kind')
+    const attachments = (d.attachments || []).map(a => ({
+      path: a.path, type: a.type === 'audio' ? 'audio' : 'image', size: a.size || 0, duration: a.duration || 0,
+      upload_id: a.upload_id || null,
+    }))
+    if (d.client_id) {
+      const it = load(d.client_id)
+      if (!it) throw new OutboxError('草稿不存在', 'not_found')
+      if (it.state === 'sending') throw new OutboxError('这条记录正在上传,请稍候再修改', 'busy')
+      if (it.state === 'submitted') throw new OutboxError('这条记录已提交,不能再修改', 'submitted')
+      // A queued record that was already tried may have reached the server under its client_id:
+      // changing it now would be refused as a conflict (or, with a new id, stored twice).
+      if (it.state === 'queued' && it.attempts > 0) {
+        throw new OutboxError('这条记录正在等待网络重发,可能已送达服务器,暂时不能修改', 'busy')
+      }
+      // Files that were uploaded keep their ids; a changed file is uploaded anew.
+      attachments.forEach(a => {
+        const was = (it.attachments || []).find(x => x.path === a.path)
+        if (was && was.upload_id) a.upload_id = was.upload_id
+      })
+      it.record = clone(d.record)
+      it.attachments = attachments
+      it.state = 'draft'
+      it.error = null
+      it.last_error = ''
+      save(it)
+      return decorate(it)
+    }
+    const t = now()
+    const item = {
+      client_id: uuidv4(),
+      kind: d.kind,
+      mode: d.server_id ? 'resubmit' : 'create',
+      server_id: d.server_id || null,
+      return_note: d.return_note || '',
+      record: clone(d.record),
+      attachments,
+      state: 'draft',
+      attempts: 0,
+      next_attempt_at: 0,
+      error: null,
+      last_error: '',
+      created_at: t,
+      updated_at: t,
+      submitted_at: 0,
+    }
+    write(item, true)
+    emit()
+    return decorate(item)
+  }
+
+  /** Queues a draft (or a failed record, after the user's changes) for sending. */
+  function queue(clientId) {
+    const it = load(clientId)
+    if (!it) throw new OutboxError('记录不存在', 'not_found')
+    if (it.state === 'submitted' || it.state === 'sending') return decorate(it)
+    it.state = 'queued'
+    it.error = null
+    it.attempts = 0
+    it.next_attempt_at = 0
+    save(it)
+    flush()
+    return decorate(it)
+  }
+
+  /** Saves and queues in one step: what the form's 提交 button does. */
+  function submit(d) {
+    const it = saveDraft(d)
+    return queue(it.client_id)
+  }
+
+  /** The retry button of a failed record (and "send now" for a queued one). */
+  function retry(clientId) {
+    const it = load(clientId)
+    if (!it) throw new OutboxError('记录不存在', 'not_found')
+    if (it.state !== 'failed' && it.state !== 'queued') return decorate(it)
+    return queue(clientId)
+  }
+
+  /** Deletes a draft or a failed record, at the user's request. Never a queued or sent one. */
+  function remove(clientId) {
+    const it = load(clientId)
+    if (!it) return
+    if (it.state !== 'draft' && it.state !== 'failed') {
+      throw new OutboxError('只能删除草稿或发送失败的记录', 'not_removable')
+    }
+    deleteFiles(it)
+    wx.removeStorageSync(ITEM_PREFIX + clientId)
+    wx.setStorageSync(INDEX_KEY, index().filter(id => id !== clientId))
+    emit()
+  }
+
+  function deleteFiles(it) {
+    let fs = null
+    try {
+      fs = wx.getFileSystemManager()
+    } catch (e) {
+      return
+    }
+    ;(it.attachments || []).forEach(a => {
+      if (!/^wxfile:\/\/store|^wxfile:\/\/usr|store_/.test(a.path)) return
+      try {
+        fs.removeSavedFile({filePath: a.path, fail() {}})
+      } catch (e) {
+        // already gone
+      }
+    })
+  }
+
+  // ---- sending
+
+  function networkType() {
+    return new Promise(resolve => {
+      try {
+        wx.getNetworkType({success: r => resolve(r.networkType), fail: () => resolve('unknown')})
+      } catch (e) {
+        resolve('unknown')
+      }
+    })
+  }
+
+  /**
+   * Sends what is queued. Concurrent calls share one run (and ask for another pass when
+   * something was queued meanwhile). `force` ignores the backoff (network back, app shown).
+   */
+  function flush(opts) {
+    const force = !!(opts && opts.force)
+    if (flushing) {
+      again = true
+      if (force) forceNext = true
+      return flushing
+    }
+    forceNext = force
+    flushing = (async () => {
+      do {
+        again = false
+        const f = forceNext
+        forceNext = false
+        await runOnce(f)
+      } while (again)
+    })().finally(() => {
+      flushing = null
+      schedule()
+    })
+    return flushing
+  }
+  let forceNext = false
+
+  async function runOnce(force) {
+    if (!client.isLoggedIn()) return
+    if ((await networkType()) === 'none') return
+    for (const id of index()) {
+      const it = load(id)
+      if (!it || it.state !== 'queued') continue
+      if (!force && it.next_attempt_at > now()) continue
+      const outcome = await sendItem(it)
+      if (outcome === 'auth') {
+        authListeners.slice().forEach(fn => fn())
+        return
+      }
+      if (outcome === 'network') return // the link is down: the rest would fail the same way
+    }
+  }
+
+  async function sendItem(it) {
+    const k = KINDS[it.kind]
+    it.state = 'sending'
+    it.attempts = (it.attempts || 0) + 1
+    save(it)
+    try {
+      for (let i = 0; i < it.attachments.length; i++) {
+        const a = it.attachments[i]
+        if (a.upload_id) continue
+        let up
+        try {
+          up = await client.upload(a.path)
+        } catch (e) {
+          if (e && e.refused) e.attachmentIndex = i
+          throw e
+        }
+        a.upload_id = up.id
+        save(it) // remembered at once: a retry does not upload this file again
+      }
+      const attachments = it.attachments.map(a => a.upload_id)
+      let view
+      if (it.mode === 'resubmit') {
+        if (!it.patched) {
+          await client.patch('/api/v1/' + k.path + '/' + it.server_id, Object.assign({}, it.record, {attachments}))
+          it.patched = true
+          save(it)
+        }
+        try {
+          view = await client.post('/api/v1/' + k.path + '/' + it.server_id + '/resubmit', {})
+        } catch (e) {
+          // The answer to an earlier resubmit may have been lost: the record is no longer returned.
+          if (!e || e.status !== 409) throw e
+          view = await client.get('/api/v1/' + k.path + '/' + it.server_id)
+          if (view.status === 'returned') throw e
+        }
+      } else {
+        view = await client.post('/api/v1/' + k.path, Object.assign({}, it.record, {client_id: it.client_id, attachments}))
+      }
+      it.state = 'submitted'
+      it.server_id = view && view.id ? view.id : it.server_id
+      it.server_status = view ? view.status : ''
+      it.server_status_name = view ? view.status_name : ''
+      it.submitted_at = now()
+      it.error = null
+      it.last_error = ''
+      it.next_attempt_at = 0
+      deleteFiles(it)
+      // Trim the local copy: the server has the record; keep what the list shows.
+      it.record = {title: it.record.title, occurred_at: it.record.occurred_at, place: it.record.place}
+      it.attachments = it.attachments.map(a => ({path: '', type: a.type, upload_id: a.upload_id}))
+      save(it)
+      trimSubmitted(KEEP_SUBMITTED)
+      return 'ok'
+    } catch (e) {
+      const err = e || {}
+      if (err.code === 'session_expired') {
+        it.state = 'queued'
+        it.attempts = Math.max(0, it.attempts - 1)
+        it.last_error = '登录已失效,重新登录后自动上传'
+        save(it)
+        return 'auth'
+      }
+      if (err.refused) {
+        it.state = 'failed'
+        const what = err.attachmentIndex !== undefined
+          ? (it.attachments[err.attachmentIndex].type === 'audio' ? '第' + (err.attachmentIndex + 1) + '个附件(录音)' : '第' + (err.attachmentIndex + 1) + '个附件(照片)') + ':'
+          : ''
+        it.error = {message: what + (err.fullMessage || err.message), code: err.code, status: err.status,
+          details: err.details || [], request_id: err.requestId || ''}
+        it.next_attempt_at = 0
+        save(it)
+        return 'refused'
+      }
+      // Network, timeout, 408, 429, 5xx, or anything unexpected: keep it and try again later.
+      it.state = 'queued'
+      it.last_error = err.message || '网络不给力,请稍后重试'
+      it.next_attempt_at = now() + backoffDelay(it.attempts, random)
+      save(it)
+      return err.status === 0 || err.status === undefined ? 'network' : 'retry'
+    }
+  }
+
+  /** Arms one timer for the earliest queued record that waits for its backoff. */
+  function schedule() {
+    if (timer) {
+      clearTimer(timer)
+      timer = null
+    }
+    let next = Infinity
+    index().forEach(id => {
+      const it = load(id)
+      if (it && it.state === 'queued') next = Math.min(next, it.next_attempt_at || 0)
+    })
+    if (next === Infinity || !client.isLoggedIn()) return
+    timer = setTimer(() => {
+      timer = null
+      flush()
+    }, Math.max(0, next - now()))
+  }
+
+  /** Loads the outbox after a restart and starts listening for the network. */
+  function init() {
+    index().forEach(id => {
+      const it = load(id)
+      // The app was closed while sending: send again (the client_id makes it safe).
+      if (it && it.state === 'sending') {
+        it.state = 'queued'
+        it.next_attempt_at = 0
+        write(it, false)
+      }
+    })
+    if (!netHandler && wx.onNetworkStatusChange) {
+      netHandler = res => {
+        if (res && res.isConnected) flush({force: true})
+      }
+      wx.onNetworkStatusChange(netHandler)
+    }
+    emit()
+    return flush({force: true})
+  }
+
+  function stop() {
+    if (timer) clearTimer(timer)
+    timer = null
+    if (netHandler && wx.offNetworkStatusChange) wx.offNetworkStatusChange(netHandler)
+    netHandler = null
+  }
+
+  return {
+    init,
+    stop,
+    list,
+    get,
+    saveDraft,
+    queue,
+    submit,
+    retry,
+    remove,
+    flush,
+    /** Counts by state, for the home page badge. */
+    counts() {
+      const c = {draft: 0, queued: 0, sending: 0, submitted: 0, failed: 0}
+      index().map(load).filter(Boolean).forEach(it => { c[it.state] = (c[it.state] || 0) + 1 })
+      return c
+    },
+    subscribe(fn) {
+      listeners.push(fn)
+      return () => {
+        const i = listeners.indexOf(fn)
+        if (i >= 0) listeners.splice(i, 1)
+      }
+    },
+    onAuthRequired(fn) {
+      authListeners.push(fn)
+    },
+    get timerArmed() {
+      return !!timer
+    },
+  }
+}
+
+let defaultOutbox = null
+
+function getOutbox() {
+  if (!defaultOutbox) defaultOutbox = createOutbox({client: require('../api/client').getClient()})
+  return defaultOutbox
+}
+
+function setOutbox(o) {
+  defaultOutbox = o
+}
+
+/** Moves a temp file (wx.chooseMedia, the recorder) into the app's saved files. */
+function persistFile(tempPath) {
+  return new Promise(resolve => {
+    try {
+      wx.getFileSystemManager().saveFile({
+        tempFilePath: tempPath,
+        success: r => resolve(r.savedFilePath),
+        fail: () => resolve(tempPath), // keep the temp path: it lives until the app is closed
+      })
+    } catch (e) {
+      resolve(tempPath)
+    }
+  })
+}
+
+module.exports = {
+  createOutbox,
+  getOutbox,
+  setOutbox,
+  persistFile,
+  backoffDelay,
+  OutboxError,
+  STATE_LABELS,
+  INDEX_KEY,
+  ITEM_PREFIX,
+  PER_KEY_LIMIT,
+  TOTAL_LIMIT,
+  BACKOFF_BASE,
+  BACKOFF_CAP,
+}

@@ -1,0 +1,95 @@
+// Home: who I am and my unit's key task, this month's counts, what waits in the outbox, unread
+// bulletins, the next meeting. Staff see their workbench instead.
+const {priv} = require('../../utils/priv')
+const {getClient} = require('../../api/client')
+const {getOutbox} = require('../../outbox/outbox')
+const {KINDS, KIND_ORDER, formatTime} = require('../../utils/records')
+const {isStaff, goLogin} = require('../../utils/nav')
+
+const ICONS = {visit: 'friends-o', sentiment: 'comment-o', tip: 'warning-o', mediation: 'balance-o'}
+
+/** A part of the home page that may not exist on this server yet: its failure hides it only. */
+function optional(p) {
+  return p.then(v => v, () => null)
+}
+
+Component({
+  data: {
+    loading: true,
+    error: '',
+    user: null,
+    staff: false,
+    unit: null,
+    kinds: KIND_ORDER.map(k => Object.assign({icon: ICONS[k]}, KINDS[k])),
+    counts: KIND_ORDER.map(k => ({name: k, label: KINDS[k].short, n: 0})),
+    summaryError: '',
+    unread: -1,
+    meeting: null,
+    outbox: {queued: 0, failed: 0},
+  },
+  lifetimes: {
+    attached() {
+      priv(this).unsubscribe = getOutbox().subscribe(() => this.setData({outbox: getOutbox().counts()}))
+    },
+    detached() {
+      if (priv(this).unsubscribe) priv(this).unsubscribe()
+    },
+  },
+  methods: {
+    onLoad() {
+      return this.load()
+    },
+    onShow() {
+      this.setData({outbox: getOutbox().counts()})
+    },
+    onPullDownRefresh() {
+      return this.load().then(() => wx.stopPullDownRefresh())
+    },
+    onRetry() {
+      return this.load()
+    },
+
+    load() {
+      const c = getClient()
+      if (!c.isLoggedIn()) {
+        goLogin()
+        return Promise.resolve()
+      }
+      this.setData({loading: true, error: '', outbox: getOutbox().counts()})
+      return c.me().then(me => {
+        const staff = isStaff(me.user)
+        this.setData({loading: false, user: me.user, staff, unit: me.unit || null})
+        const jobs = [
+          optional(c.get('/api/v1/bulletins/unread-count')).then(r => this.setData({unread: r && typeof r.count === 'number' ? r.count : -1})),
+          optional(c.get('/api/v1/meetings', {upcoming: 'true', limit: 1})).then(r => {
+            const m = r && r.items && r.items[0]
+            this.setData({meeting: m ? {id: m.id, title: m.title, when: formatTime(m.starts_at), place: m.place || ''} : null})
+          }),
+        ]
+        if (!staff) {
+          jobs.push(c.get('/api/v1/me/summary').then(s => {
+            const month = (s && s.month && s.month.counts) || {}
+            this.setData({summaryError: '', counts: KIND_ORDER.map(k => ({name: k, label: KINDS[k].short, n: month[k] || 0}))})
+          }, e => this.setData({summaryError: '本月统计暂时无法加载:' + e.message})))
+        }
+        return Promise.all(jobs)
+      }, e => {
+        if (e.code === 'session_expired') {
+          goLogin('登录已失效,请重新登录')
+          return
+        }
+        this.setData({loading: false, error: e.message})
+      })
+    },
+
+    onNew(e) {
+      wx.navigateTo({url: '/pages/record-form/index?kind=' + e.currentTarget.dataset.kind})
+    },
+    onRecords() {
+      wx.navigateTo({url: '/pages/records/index'})
+    },
+    onMine() {
+      wx.navigateTo({url: '/pages/mine/index'})
+    },
+  },
+})

@@ -1,0 +1,111 @@
+// Login: WeChat one-tap login; on first use, binding to the roster with an invite code or the
+// phone number WeChat holds; staff log in with their password.
+const {getClient} = require('../../api/client')
+const {goHome} = require('../../utils/nav')
+
+Component({
+  data: {
+    step: 'start', // start | bind | staff
+    busy: false,
+    error: '',
+    notice: '',
+    bindTicket: '',
+    inviteCode: '',
+    inviteError: '',
+    username: '',
+    password: '',
+  },
+  methods: {
+    onLoad(options) {
+      if (options && options.reason) this.setData({notice: decodeURIComponent(options.reason)})
+      if (getClient().isLoggedIn()) goHome()
+    },
+
+    onShowStaff() {
+      this.setData({step: 'staff', error: ''})
+    },
+    onShowStart() {
+      this.setData({step: 'start', error: ''})
+    },
+
+    onWechatLogin() {
+      if (this.data.busy) return Promise.resolve()
+      this.setData({busy: true, error: ''})
+      return getClient().wechatLogin().then(r => {
+        if (r.tokens) {
+          this.setData({busy: false})
+          goHome()
+          return
+        }
+        this.setData({busy: false, step: 'bind', bindTicket: r.bindTicket})
+      }, e => this.setData({busy: false, error: e.message}))
+    },
+
+    onInvite(e) {
+      this.setData({inviteCode: String(e.detail || '').toUpperCase(), inviteError: ''})
+    },
+
+    onBindInvite() {
+      const code = this.data.inviteCode.trim()
+      if (!/^[2-9A-HJKMNP-Z]{8}$/i.test(code)) {
+        this.setData({inviteError: '邀请码为8位字母或数字,请核对'})
+        return Promise.resolve()
+      }
+      return this.bind({inviteCode: code})
+    },
+
+    onPhone(e) {
+      const d = e.detail || {}
+      if (!d.code) {
+        this.setData({error: '未获得手机号授权。您也可以使用邀请码绑定。'})
+        return Promise.resolve()
+      }
+      return this.bind({phoneCode: d.code})
+    },
+
+    bind(how) {
+      if (this.data.busy) return Promise.resolve()
+      this.setData({busy: true, error: ''})
+      return getClient().bind(this.data.bindTicket, how).then(() => {
+        this.setData({busy: false})
+        wx.showToast({title: '绑定成功', icon: 'success'})
+        goHome()
+      }, e => {
+        if (e.code === 'bind_ticket_invalid') {
+          // the ticket lives 15 minutes: start over
+          this.setData({busy: false, step: 'start', bindTicket: '', error: '绑定等待时间过长,请重新点击“微信一键登录”'})
+          return
+        }
+        this.setData({busy: false, error: e.fullMessage || e.message})
+      })
+    },
+
+    onNominate() {
+      wx.showModal({
+        title: '如何成为指导员',
+        content: '指导员由单位推荐或个人自荐,经县级民族工作部门审核后聘任。请联系所在县(市、区)民族工作部门。小程序内自荐功能即将开放。',
+        showCancel: false,
+        confirmText: '知道了',
+      })
+    },
+
+    onUsername(e) {
+      this.setData({username: e.detail})
+    },
+    onPassword(e) {
+      this.setData({password: e.detail})
+    },
+    onStaffLogin() {
+      const {username, password} = this.data
+      if (!username.trim() || !password) {
+        this.setData({error: '请输入用户名和密码'})
+        return Promise.resolve()
+      }
+      this.setData({busy: true, error: ''})
+      return getClient().passwordLogin(username.trim(), password).then(() => {
+        this.setData({busy: false, password: ''})
+        goHome()
+      }, e => this.setData({busy: false, error: e.message}))
+    },
+  },
+})

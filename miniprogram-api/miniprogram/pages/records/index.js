@@ -1,0 +1,126 @@
+// My records: what is still on the phone (draft, queued, sending, failed) above what the server
+// holds (submitted, or returned by staff with their note), with staff feedback.
+const {priv} = require('../../utils/priv')
+const {getClient} = require('../../api/client')
+const {getOutbox} = require('../../outbox/outbox')
+const {KINDS, KIND_ORDER, formatTime} = require('../../utils/records')
+
+/** Staff feedback an instructor should see on a record. */
+function feedbackOf(v) {
+  if (v.kind === 'sentiment' && v.sentiment) {
+    if (v.sentiment.answer) return '答复:' + v.sentiment.answer
+    if (v.sentiment.forwarded_to) return '已转达' + v.sentiment.forwarded_to
+  }
+  if (v.kind === 'tip' && v.tip && v.tip.escalated_to_name) return '已上报' + v.tip.escalated_to_name
+  return ''
+}
+
+function serverItem(v) {
+  return {
+    id: v.id, kind: v.kind, kind_name: v.kind_name || (KINDS[v.kind] ? KINDS[v.kind].label : v.kind), title: v.title,
+    time: formatTime(v.occurred_at), state: v.status === 'returned' ? 'returned' : 'submitted',
+    status: v.status, status_name: v.status_name, return_note: v.return_note || '', editable: !!v.editable,
+    feedback: feedbackOf(v),
+  }
+}
+
+Component({
+  data: {
+    kinds: KIND_ORDER.map(k => KINDS[k]),
+    local: [],
+    pending: 0,
+    items: [],
+    cursor: '',
+    loading: false,
+    loadingMore: false,
+    error: '',
+  },
+  lifetimes: {
+    attached() {
+      priv(this).unsubscribe = getOutbox().subscribe(() => this.refreshLocal())
+    },
+    detached() {
+      if (priv(this).unsubscribe) priv(this).unsubscribe()
+    },
+  },
+  methods: {
+    onLoad() {
+      this.refreshLocal()
+      return this.load()
+    },
+    onShow() {
+      this.refreshLocal()
+    },
+    onPullDownRefresh() {
+      getOutbox().flush({force: true})
+      return this.load().then(() => wx.stopPullDownRefresh())
+    },
+
+    refreshLocal() {
+      const serverIds = {}
+      this.data.items.forEach(i => { serverIds[i.kind + i.id] = true })
+      const local = getOutbox().list()
+        .filter(it => it.state !== 'submitted' || (it.server_id && !serverIds[it.kind + it.server_id] && it.mode === 'create'))
+        .map(it => Object.assign(it, {time: formatTime(it.record.occurred_at)}))
+      this.setData({local, pending: local.filter(i => i.state === 'queued').length})
+    },
+
+    load() {
+      this.setData({loading: true, error: ''})
+      return getClient().get('/api/v1/records', {limit: 20}).then(page => {
+        this.setData({loading: false, items: page.items.map(serverItem), cursor: page.next_cursor})
+        this.refreshLocal()
+      }, e => this.setData({loading: false, error: e.message + '。手机上未上传的记录不受影响。'}))
+    },
+    onRetryLoad() {
+      return this.load()
+    },
+    onReachBottom() {
+      if (!this.data.cursor || this.data.loadingMore) return Promise.resolve()
+      this.setData({loadingMore: true})
+      return getClient().get('/api/v1/records', {limit: 20, cursor: this.data.cursor}).then(page => {
+        this.setData({loadingMore: false, items: this.data.items.concat(page.items.map(serverItem)), cursor: page.next_cursor})
+      }, e => {
+        this.setData({loadingMore: false})
+        wx.showToast({title: e.message, icon: 'none'})
+      })
+    },
+
+    onNew(e) {
+      wx.navigateTo({url: '/pages/record-form/index?kind=' + e.currentTarget.dataset.kind})
+    },
+    onSendNow() {
+      return getOutbox().flush({force: true})
+    },
+    onRetry(e) {
+      getOutbox().retry(e.currentTarget.dataset.id)
+    },
+    onEditLocal(e) {
+      const {id, kind} = e.currentTarget.dataset
+      wx.navigateTo({url: '/pages/record-form/index?kind=' + kind + '&client_id=' + id})
+    },
+    onDelete(e) {
+      const id = e.currentTarget.dataset.id
+      return new Promise(resolve => {
+        wx.showModal({
+          title: '删除这条记录?',
+          content: '删除后无法恢复。',
+          confirmText: '删除',
+          confirmColor: '#ee0a24',
+          success: r => {
+            if (r.confirm) getOutbox().remove(id)
+            resolve()
+          },
+        })
+      })
+    },
+    onOpen(e) {
+      const it = this.data.items[Number(e.currentTarget.dataset.index)]
+      wx.navigateTo({url: '/pages/record-detail/index?kind=' + it.kind + '&id=' + it.id})
+    },
+    onResubmit(e) {
+      const it = this.data.items[Number(e.currentTarget.dataset.index)]
+      wx.navigateTo({url: '/pages/record-form/index?kind=' + it.kind + '&server_id=' + it.id})
+    },
+  },
+})

@@ -1,0 +1,124 @@
+// County staff: the tip inbox. Unacknowledged tips first (oldest deadline first), then the ones
+// being handled; acknowledge / handle / resolve / escalate with an optional note. The on-duty
+// switch decides who gets new-tip alerts; turning it on asks for the subscribe message.
+const {getClient} = require('../../api/client')
+const {formatTime} = require('../../utils/records')
+const {requestSubscribe} = require('../../utils/subscribe')
+
+const DUTY_KEY = 'staff.on_duty'
+
+// What each status allows (the server's tip workflow).
+const ACTIONS = {
+  submitted: [{name: 'acknowledge', label: '签收', type: 'primary'}, {name: 'escalate', label: '上报', type: 'danger'}],
+  acknowledged: [{name: 'handle', label: '开始处置', type: 'primary'}, {name: 'resolve', label: '已化解', type: 'primary'}, {name: 'escalate', label: '上报', type: 'danger'}],
+  handling: [{name: 'resolve', label: '已化解', type: 'primary'}, {name: 'escalate', label: '上报', type: 'danger'}],
+  escalated: [{name: 'acknowledge', label: '签收', type: 'primary'}, {name: 'handle', label: '开始处置', type: 'primary'}, {name: 'resolve', label: '已化解', type: 'primary'}],
+}
+const DONE_MESSAGES = {acknowledge: '已签收', handle: '已开始处置', resolve: '已标记为化解', escalate: '已上报'}
+
+function view(v) {
+  const t = v.tip || {}
+  return {
+    id: v.id, title: v.title, status: v.status, status_name: v.status_name, level: t.level, level_name: t.level_name || '',
+    unit_name: v.unit_name, author_name: v.author_name, time: formatTime(v.occurred_at),
+    deadline: v.status === 'submitted' && t.ack_deadline ? formatTime(t.ack_deadline) : '',
+    ack_deadline: t.ack_deadline || '', description: t.description || '',
+    actions: t.duplicate_of ? [] : (ACTIONS[v.status] || []),
+  }
+}
+
+/** Unacknowledged first, by deadline; then the rest, newest first. */
+function order(items) {
+  const unack = items.filter(i => i.status === 'submitted').sort((a, b) => (a.ack_deadline < b.ack_deadline ? -1 : a.ack_deadline > b.ack_deadline ? 1 : a.id - b.id))
+  const rest = items.filter(i => i.status !== 'submitted').sort((a, b) => b.id - a.id)
+  return unack.concat(rest)
+}
+
+Component({
+  data: {
+    items: [],
+    loading: false,
+    error: '',
+    notes: {},
+    busyId: 0,
+    busyAction: '',
+    onDuty: false,
+    dutyBusy: false,
+  },
+  methods: {
+    onLoad() {
+      let duty = false
+      try {
+        duty = !!wx.getStorageSync(DUTY_KEY)
+      } catch (e) {
+        duty = false
+      }
+      this.setData({onDuty: duty})
+      return this.load()
+    },
+    onPullDownRefresh() {
+      return this.load().then(() => wx.stopPullDownRefresh())
+    },
+    onRetry() {
+      return this.load()
+    },
+
+    load() {
+      this.setData({loading: true, error: ''})
+      const c = getClient()
+      return Promise.all([
+        c.get('/api/v1/tips', {status: 'submitted', limit: 100}),
+        c.get('/api/v1/tips', {limit: 50}),
+      ]).then(([unack, recent]) => {
+        const seen = {}
+        const all = []
+        unack.items.concat(recent.items).forEach(v => {
+          if (seen[v.id] || v.status === 'resolved' || v.status === 'returned' || v.status === 'withdrawn') return
+          seen[v.id] = true
+          all.push(view(v))
+        })
+        this.setData({loading: false, items: order(all)})
+      }, e => this.setData({loading: false, error: e.message}))
+    },
+
+    onNote(e) {
+      this.setData({['notes.' + e.currentTarget.dataset.id]: e.detail})
+    },
+
+    onAction(e) {
+      const {id, action} = e.currentTarget.dataset
+      if (this.data.busyId) return Promise.resolve()
+      const note = (this.data.notes[id] || '').trim()
+      this.setData({busyId: id, busyAction: action})
+      return getClient().post('/api/v1/tips/' + id + '/' + action, note ? {note} : {}).then(v => {
+        const items = this.data.items.filter(i => i.id !== id)
+        if (v.status !== 'resolved') items.push(view(v))
+        this.setData({busyId: 0, busyAction: '', items: order(items), ['notes.' + id]: ''})
+        wx.showToast({title: DONE_MESSAGES[action] || '已完成', icon: 'success'})
+      }, err => {
+        this.setData({busyId: 0, busyAction: ''})
+        wx.showModal({title: '操作未完成', content: err.fullMessage || err.message, showCancel: false, confirmText: '知道了'})
+      })
+    },
+
+    onDuty(e) {
+      const on = !!e.detail
+      // From the tap itself: WeChat only shows the subscribe dialog for a user gesture.
+      if (on) requestSubscribe(['tip_submitted'])
+      this.setData({dutyBusy: true})
+      return getClient().put('/api/v1/me/duty', {on_duty: on}).then(r => {
+        const v = r && typeof r.on_duty === 'boolean' ? r.on_duty : on
+        try {
+          wx.setStorageSync(DUTY_KEY, v)
+        } catch (x) {
+          // shown anyway
+        }
+        this.setData({dutyBusy: false, onDuty: v})
+        wx.showToast({title: v ? '已开始值班' : '已结束值班', icon: 'none'})
+      }, err => {
+        this.setData({dutyBusy: false})
+        wx.showToast({title: err.message, icon: 'none'})
+      })
+    },
+  },
+})

@@ -1,0 +1,366 @@
+'use strict'
+const {describe, it, beforeEach, afterEach} = require('node:test')
+const assert = require('node:assert/strict')
+const {createFakeWx, deferred, flush, pathOf, utf8Bytes} = require('./helpers/fake-wx')
+const {createClient} = require('../miniprogram/api/client')
+const {createOutbox, backoffDelay, INDEX_KEY, ITEM_PREFIX, BACKOFF_CAP} = require('../miniprogram/outbox/outbox')
+const {UUID_RE} = require('../miniprogram/outbox/uuid')
+
+const BASE = 'https://api.test'
+
+function tipRecord(title) {
+  return {
+    title: title || '村口聚集',
+    occurred_at: '2024-05-01T09:30:00+08:00',
+    place: '大厂镇',
+    tip: {level: 'serious', kind: 'sign', people_involved: 12, groups_involved: '村民', description: '有人在村口聚集', ongoing: true},
+  }
+}
+
+/** An in-memory server: stores records by (client_id), like the real one. */
+function fakeServer() {
+  const s = {records: [], uploads: [], posts: [], nextId: 100, failNext: [], order: []}
+  s.handle = req => {
+    const p = pathOf(req)
+    s.order.push((req.method || 'GET') + ' ' + p)
+    const f = s.failNext.shift()
+    if (f) return typeof f === 'function' ? f(req) : f
+    if (req.method === 'UPLOAD') {
+      const id = s.nextId++
+      s.uploads.push({id, path: req.filePath})
+      return {statusCode: 201, data: JSON.stringify({id, kind: 'image'})}
+    }
+    const m = p.match(/^\/api\/v1\/(visits|sentiments|tips|mediations)$/)
+    if (m && req.method === 'POST') {
+      s.posts.push(req.data)
+      const old = s.records.find(r => r.client_id === req.data.client_id)
+      if (old) return {statusCode: 200, data: old}
+      const rec = Object.assign({id: s.nextId++, status: 'submitted', status_name: '待签收'}, req.data)
+      s.records.push(rec)
+      return {statusCode: 201, data: rec}
+    }
+    return {statusCode: 404, data: {code: 'not_found', message: '内容不存在', details: [], request_id: 'x'}}
+  }
+  return s
+}
+
+describe('outbox', () => {
+  let fake
+  let client
+  let outbox
+  let server
+  let clock
+  let timers
+  let rnd
+
+  beforeEach(() => {
+    fake = createFakeWx()
+    global.wx = fake
+    server = fakeServer()
+    fake.handler = server.handle
+    clock = 1700000000000
+    timers = []
+    rnd = 0.5
+    client = createClient({baseURL: BASE, now: () => clock})
+    client.setSession({access_token: 'A', refresh_token: 'R', expires_in: 86400, user: {id: 1, role: 'instructor'}})
+    outbox = createOutbox({
+      client,
+      now: () => clock,
+      random: () => rnd,
+      setTimer: (fn, ms) => { const t = {fn, ms, at: clock + ms}; timers.push(t); return t },
+      clearTimer: t => { const i = timers.indexOf(t); if (i >= 0) timers.splice(i, 1) },
+    })
+  })
+  afterEach(() => {
+    outbox.stop()
+    delete global.wx
+  })
+
+  it('saves a draft locally first: a UUID v4 client_id at creation, one storage key per record plus an index', () => {
+    const d = outbox.saveDraft({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
+    assert.match(d.client_id, UUID_RE)
+    assert.equal(d.state, 'draft')
+    assert.equal(d.state_label, '草稿')
+    assert.deepEqual(fake.getStorageSync(INDEX_KEY), [d.client_id])
+    const stored = fake.getStorageSync(ITEM_PREFIX + d.client_id)
+    assert.equal(stored.record.title, '村口聚集')
+    assert.equal(stored.attachments[0].path, 'wxfile://store/p1.jpg')
+    assert.equal(fake.requests.length, 0, 'a draft is not sent')
+    // editing keeps the client_id
+    const again = outbox.saveDraft({client_id: d.client_id, kind: 'tip', record: tipRecord('改过的标题')})
+    assert.equal(again.client_id, d.client_id)
+    assert.equal(outbox.list().length, 1)
+  })
+
+  it('sends attachments first, each once, then the record with its client_id and the upload ids', async () => {
+    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [
+      {path: 'wxfile://store/p1.jpg', type: 'image'}, {path: 'wxfile://store/v1.aac', type: 'audio'}]})
+    await outbox.flush()
+    assert.deepEqual(server.order, ['UPLOAD /api/v1/uploads', 'UPLOAD /api/v1/uploads', 'POST /api/v1/tips'])
+    assert.deepEqual(server.uploads.map(u => u.path), ['wxfile://store/p1.jpg', 'wxfile://store/v1.aac'])
+    const body = server.posts[0]
+    assert.equal(body.client_id, d.client_id)
+    assert.deepEqual(body.attachments, server.uploads.map(u => u.id))
+    assert.equal(body.tip.level, 'serious')
+    const it = outbox.get(d.client_id)
+    assert.equal(it.state, 'submitted')
+    assert.equal(it.state_label, '已提交')
+    assert.equal(it.server_id, server.records[0].id)
+    assert.equal(it.record.tip, undefined, 'the local copy is trimmed once the server has it')
+  })
+
+  it('sends queued records in the order they were queued, one at a time', async () => {
+    const gate = deferred()
+    let inFlight = 0
+    let max = 0
+    fake.handler = req => {
+      inFlight++
+      max = Math.max(max, inFlight)
+      return gate.promise.then(() => { inFlight--; return server.handle(req) })
+    }
+    const a = outbox.submit({kind: 'tip', record: tipRecord('一')})
+    const b = outbox.submit({kind: 'visit', record: {title: '二', occurred_at: '2024-05-01T09:30:00+08:00', visit: {visit_kind: 'home_visit', content: '入户'}}})
+    const c = outbox.submit({kind: 'sentiment', record: {title: '三', occurred_at: '2024-05-01T09:30:00+08:00', sentiment: {category: 'education', content: '上学远', urgency: 'normal'}}})
+    await flush(10)
+    assert.equal(outbox.get(a.client_id).state, 'sending')
+    assert.equal(outbox.get(b.client_id).state, 'queued')
+    assert.equal(outbox.get(b.client_id).state_label, '待上传')
+    gate.resolve()
+    await outbox.flush()
+    assert.equal(max, 1)
+    assert.deepEqual(server.posts.map(p => p.title), ['一', '二', '三'])
+    assert.deepEqual(server.order, ['POST /api/v1/tips', 'POST /api/v1/visits', 'POST /api/v1/sentiments'])
+    assert.ok([a, b, c].every(x => outbox.get(x.client_id).state === 'submitted'))
+  })
+
+  it('a network failure keeps the record queued with a backoff; the retry reuses the client_id and does not upload twice', async () => {
+    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
+    server.failNext = [null, {fail: 'timeout'}] // the upload goes through, the record times out
+    await outbox.flush()
+    let it = outbox.get(d.client_id)
+    assert.equal(it.state, 'queued')
+    assert.equal(it.last_error, '网络不给力,请稍后重试')
+    assert.equal(it.attachments[0].upload_id, server.uploads[0].id)
+    const delay = it.next_attempt_at - clock
+    assert.ok(delay >= 1000 && delay <= 2000, 'first retry between 1 and 2 s, got ' + delay)
+    assert.equal(timers.length, 1, 'a timer is armed for the retry')
+    assert.equal(timers[0].ms, delay)
+    // the timer fires
+    clock += delay
+    timers.shift().fn()
+    await outbox.flush()
+    it = outbox.get(d.client_id)
+    assert.equal(it.state, 'submitted')
+    assert.equal(server.uploads.length, 1, 'the photo was uploaded once')
+    assert.equal(server.posts.length, 1)
+    assert.equal(server.posts[0].client_id, d.client_id)
+  })
+
+  it('a lost answer after the server stored the record: the retry with the same client_id is stored once', async () => {
+    const d = outbox.submit({kind: 'tip', record: tipRecord()})
+    server.failNext = [req => { server.failNext = []; server.handle(req); server.order.pop(); return {fail: 'interrupted'} }]
+    await outbox.flush()
+    assert.equal(outbox.get(d.client_id).state, 'queued')
+    assert.equal(server.records.length, 1)
+    await outbox.flush({force: true})
+    assert.equal(outbox.get(d.client_id).state, 'submitted')
+    assert.equal(server.records.length, 1, 'stored once')
+    assert.equal(outbox.get(d.client_id).server_id, server.records[0].id)
+    assert.equal(server.posts[0].client_id, server.posts[1].client_id)
+  })
+
+  it('a 4xx refusal stops retrying and shows why; the retry button sends it again', async () => {
+    const d = outbox.submit({kind: 'tip', record: tipRecord()})
+    server.failNext = [{statusCode: 400, data: {code: 'invalid_argument', message: '提交的内容有误', details: [{field: 'tip.level', message: '风险等级不在可选范围内'}], request_id: 'q1'}}]
+    await outbox.flush()
+    let it = outbox.get(d.client_id)
+    assert.equal(it.state, 'failed')
+    assert.equal(it.state_label, '失败')
+    assert.equal(it.error.message, '提交的内容有误(风险等级不在可选范围内)')
+    assert.equal(it.error.request_id, 'q1')
+    assert.equal(timers.length, 0, 'no automatic retry')
+    fake.setNetwork('wifi')
+    await outbox.flush({force: true})
+    assert.equal(outbox.get(d.client_id).state, 'failed', 'the network coming back does not resend a refused record')
+    assert.equal(server.posts.length, 0)
+    outbox.retry(d.client_id)
+    await outbox.flush()
+    it = outbox.get(d.client_id)
+    assert.equal(it.state, 'submitted')
+    assert.equal(it.client_id, d.client_id)
+  })
+
+  it('408, 429 and 5xx are retried; 403, 404, 409, 413 and 422 are not', async () => {
+    for (const status of [408, 429, 500, 502, 503]) {
+      const d = outbox.submit({kind: 'tip', record: tipRecord('s' + status)})
+      server.failNext = [{statusCode: status, data: {code: 'x', message: '稍后再试', details: [], request_id: 'r'}}]
+      await outbox.flush()
+      assert.equal(outbox.get(d.client_id).state, 'queued', String(status))
+      await outbox.flush({force: true})
+      assert.equal(outbox.get(d.client_id).state, 'submitted', String(status))
+    }
+    for (const status of [403, 404, 409, 413, 422]) {
+      const d = outbox.submit({kind: 'tip', record: tipRecord('f' + status)})
+      server.failNext = [{statusCode: status, data: {code: 'x', message: '不行' + status, details: [], request_id: 'r'}}]
+      await outbox.flush()
+      const it = outbox.get(d.client_id)
+      assert.equal(it.state, 'failed', String(status))
+      assert.equal(it.error.message, '不行' + status)
+    }
+  })
+
+  it('a refused photo fails the record naming the attachment, without sending the record', async () => {
+    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [
+      {path: 'wxfile://store/ok.jpg', type: 'image'}, {path: 'wxfile://store/bad.heic', type: 'image'}]})
+    server.failNext = [null, {statusCode: 415, data: JSON.stringify({code: 'unsupported_file_type', message: '图片格式不支持', details: [], request_id: 'u'})}]
+    await outbox.flush()
+    const it = outbox.get(d.client_id)
+    assert.equal(it.state, 'failed')
+    assert.equal(it.error.message, '第2个附件(照片):图片格式不支持')
+    assert.equal(server.posts.length, 0)
+    assert.ok(it.attachments[0].upload_id, 'the first photo keeps its upload id')
+  })
+
+  it('an expired login keeps records queued and asks for login once', async () => {
+    let asked = 0
+    outbox.onAuthRequired(() => asked++)
+    const a = outbox.submit({kind: 'tip', record: tipRecord('a')})
+    const b = outbox.submit({kind: 'tip', record: tipRecord('b')})
+    fake.handler = req => (pathOf(req) === '/api/v1/auth/refresh'
+      ? {statusCode: 401, data: {code: 'refresh_invalid', message: '请重新登录', details: [], request_id: 'x'}}
+      : {statusCode: 401, data: {code: 'token_invalid', message: 'x', details: [], request_id: 'y'}})
+    await outbox.flush()
+    assert.equal(asked, 1)
+    assert.equal(outbox.get(a.client_id).state, 'queued')
+    assert.equal(outbox.get(b.client_id).state, 'queued')
+    assert.equal(outbox.get(a.client_id).last_error, '登录已失效,重新登录后自动上传')
+    assert.equal(fake.requests.filter(r => pathOf(r) === '/api/v1/tips').length, 1, 'stopped after the first')
+  })
+
+  it('waits while offline and resumes as soon as the network comes back', async () => {
+    fake.networkType = 'none'
+    await outbox.init()
+    const d = outbox.submit({kind: 'tip', record: tipRecord()})
+    await outbox.flush()
+    assert.equal(outbox.get(d.client_id).state, 'queued')
+    assert.equal(fake.requests.length, 0)
+    fake.setNetwork('2g')
+    await flush(10)
+    await outbox.flush()
+    assert.equal(outbox.get(d.client_id).state, 'submitted')
+  })
+
+  it('after a restart a record left "sending" is queued again and sent with the same client_id', async () => {
+    const d = outbox.saveDraft({kind: 'tip', record: tipRecord()})
+    const raw = fake.getStorageSync(ITEM_PREFIX + d.client_id)
+    raw.state = 'sending'
+    fake.setStorageSync(ITEM_PREFIX + d.client_id, raw)
+    const restarted = createOutbox({client, now: () => clock, setTimer: () => null, clearTimer: () => {}})
+    await restarted.init()
+    assert.equal(restarted.get(d.client_id).state, 'submitted')
+    assert.equal(server.posts[0].client_id, d.client_id)
+    restarted.stop()
+  })
+
+  it('backoff grows exponentially with jitter between half and the whole step, capped at 5 minutes', () => {
+    for (let n = 1; n <= 12; n++) {
+      const step = Math.min(BACKOFF_CAP, 2000 * Math.pow(2, n - 1))
+      assert.equal(backoffDelay(n, () => 0), step / 2, 'low ' + n)
+      assert.equal(backoffDelay(n, () => 0.999999), Math.round(step / 2 + 0.999999 * step / 2), 'high ' + n)
+      for (let i = 0; i < 50; i++) {
+        const x = backoffDelay(n)
+        assert.ok(x >= step / 2 && x <= step, `attempt ${n}: ${x} not in [${step / 2}, ${step}]`)
+      }
+    }
+    assert.deepEqual([1, 2, 3, 4].map(n => backoffDelay(n, () => 0)), [1000, 2000, 4000, 8000])
+    assert.equal(backoffDelay(30, () => 1), BACKOFF_CAP)
+  })
+
+  it('successive network failures back off further each time', async () => {
+    const d = outbox.submit({kind: 'tip', record: tipRecord()})
+    fake.handler = () => ({fail: 'timeout'})
+    const delays = []
+    for (let i = 0; i < 5; i++) {
+      await outbox.flush(i === 0 ? undefined : {force: true}) // the first joins the run that submit started
+      delays.push(outbox.get(d.client_id).next_attempt_at - clock)
+    }
+    assert.deepEqual(delays, [1500, 3000, 6000, 12000, 24000]) // random 0.5: three quarters of each step
+    assert.equal(outbox.get(d.client_id).state, 'queued', 'never dropped')
+  })
+
+  it('refuses a record over 1 MB with a clear message and keeps the other drafts', () => {
+    const ok = outbox.saveDraft({kind: 'tip', record: tipRecord()})
+    const huge = tipRecord()
+    huge.tip.description = '民'.repeat(360 * 1024) // 3 bytes each: over 1 MB
+    assert.throws(() => outbox.saveDraft({kind: 'tip', record: huge}), e => e.code === 'too_large' && /超过了手机单条存储上限1MB/.test(e.message))
+    assert.deepEqual(fake.getStorageSync(INDEX_KEY), [ok.client_id])
+    assert.equal(outbox.list().length, 1)
+  })
+
+  it('refuses a draft when storage nears 10 MB, after trimming sent summaries first', async () => {
+    // ~9.8 MB of other data
+    for (let i = 0; i < 10; i++) fake.setStorageSync('cache.' + i, 'x'.repeat(980 * 1024))
+    const big = tipRecord()
+    big.tip.description = '民'.repeat(100 * 1024) // ~300 KB
+    assert.throws(() => outbox.saveDraft({kind: 'tip', record: big}), e => e.code === 'storage_full' && /10MB/.test(e.message))
+    assert.deepEqual(fake.getStorageSync(INDEX_KEY), '')
+    // a small one still fits
+    const small = outbox.saveDraft({kind: 'tip', record: tipRecord()})
+    assert.ok(utf8Bytes(JSON.stringify(fake.getStorageSync(ITEM_PREFIX + small.client_id))) < 2048)
+  })
+
+  it('measures Chinese text in UTF-8 bytes, not characters', () => {
+    const {utf8Length} = require('../miniprogram/utils/bytes')
+    assert.equal(utf8Length('abc'), 3)
+    assert.equal(utf8Length('民族团结'), 12)
+    assert.equal(utf8Length('😀'), 4)
+    assert.equal(utf8Length('é'), 2)
+  })
+
+  it('only drafts and failed records can be deleted, and only by the user', async () => {
+    const d = outbox.saveDraft({kind: 'tip', record: tipRecord()})
+    const q = outbox.submit({kind: 'tip', record: tipRecord('q')})
+    fake.networkType = 'none'
+    assert.throws(() => outbox.remove(q.client_id), /只能删除草稿或发送失败的记录/)
+    outbox.remove(d.client_id)
+    assert.equal(outbox.get(d.client_id), null)
+    assert.deepEqual(fake.getStorageSync(INDEX_KEY), [q.client_id])
+  })
+
+  it('a record that was tried and may have reached the server cannot be edited', async () => {
+    const d = outbox.submit({kind: 'tip', record: tipRecord()})
+    server.failNext = [{fail: 'timeout'}]
+    await outbox.flush()
+    assert.throws(() => outbox.saveDraft({client_id: d.client_id, kind: 'tip', record: tipRecord('新')}), e => e.code === 'busy')
+  })
+
+  it('a returned record is corrected with PATCH and then resubmitted, once', async () => {
+    const calls = []
+    fake.handler = req => {
+      calls.push(req.method + ' ' + pathOf(req))
+      if (req.method === 'PATCH') return {statusCode: 200, data: {id: 9, status: 'returned'}}
+      if (pathOf(req) === '/api/v1/tips/9/resubmit') return calls.length === 2 ? {fail: 'timeout'} : {statusCode: 409, data: {code: 'invalid_transition', message: '状态已变化', details: [], request_id: 'x'}}
+      if (req.method === 'GET') return {statusCode: 200, data: {id: 9, status: 'submitted', status_name: '待签收'}}
+      return {statusCode: 500, data: {}}
+    }
+    const d = outbox.submit({kind: 'tip', server_id: 9, return_note: '请补充人数', record: tipRecord()})
+    await outbox.flush()
+    assert.equal(outbox.get(d.client_id).state, 'queued')
+    await outbox.flush({force: true})
+    assert.deepEqual(calls, ['PATCH /api/v1/tips/9', 'POST /api/v1/tips/9/resubmit', 'POST /api/v1/tips/9/resubmit', 'GET /api/v1/tips/9'])
+    const it = outbox.get(d.client_id)
+    assert.equal(it.state, 'submitted')
+    assert.equal(it.server_status, 'submitted')
+  })
+
+  it('tells subscribers about every state change', async () => {
+    const seen = []
+    outbox.subscribe(items => seen.push(items.map(i => i.state).join(',')))
+    outbox.submit({kind: 'tip', record: tipRecord()})
+    await outbox.flush()
+    assert.ok(seen.includes('draft'))
+    assert.ok(seen.includes('queued'))
+    assert.ok(seen.includes('sending'))
+    assert.equal(seen[seen.length - 1], 'submitted')
+  })
+})

@@ -1,0 +1,123 @@
+'use strict'
+const sim = require('./helpers/sim')
+const {describe, it, beforeEach} = require('node:test')
+const assert = require('node:assert/strict')
+const {createFakeWx, flush, pathOf} = require('./helpers/fake-wx')
+const {createClient, setClient, getClient} = require('../miniprogram/api/client')
+
+const BASE = 'https://api.test'
+const tokens = {access_token: 'A', refresh_token: 'R', token_type: 'Bearer', expires_in: 3600, user: {id: 3, role: 'instructor', display_name: '马明'}}
+const err = (status, code, message) => ({statusCode: status, data: {code, message, details: [], request_id: 'r'}})
+
+describe('login page', () => {
+  let fake
+  beforeEach(() => {
+    fake = sim.installWx(createFakeWx())
+    setClient(createClient({baseURL: BASE}))
+  })
+
+  it('renders the WeChat login button with Vant', () => {
+    const page = sim.render('pages/login/index')
+    const btn = page.querySelector('#wechat-login')
+    assert.ok(btn, 'button rendered')
+    assert.match(btn.dom.innerHTML, /van-button--van-button--primary/, 'the Vant button rendered (its path resolved)')
+    assert.match(btn.dom.textContent, /微信一键登录/)
+  })
+
+  it('a bound user goes straight home', async () => {
+    fake.handler = () => ({statusCode: 200, data: tokens})
+    const page = sim.render('pages/login/index')
+    page.querySelector('#wechat-login').dispatchEvent('click')
+    await flush(10)
+    assert.deepEqual(fake.navigations, ['/pages/home/index'])
+    assert.equal(getClient().isLoggedIn(), true)
+    assert.deepEqual(fake.requests.map(r => r.data), [{code: 'code-1'}])
+  })
+
+  it('an unbound user binds with an invite code, checked on the phone before sending', async () => {
+    fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/auth/wechat/login') return {statusCode: 200, data: {bind_ticket: 'TK', expires_in: 900}}
+      if (p === '/api/v1/auth/wechat/bind') return {statusCode: 200, data: tokens}
+      return {statusCode: 404, data: {}}
+    }
+    const page = sim.render('pages/login/index')
+    page.querySelector('#wechat-login').dispatchEvent('click')
+    await flush(10)
+    assert.equal(page.data.step, 'bind')
+    assert.ok(page.querySelector('#invite'), 'the invite field is shown')
+    assert.ok(page.querySelector('#bind-phone'), 'the phone button is shown')
+
+    page.querySelector('#invite').dispatchEvent('change', {detail: 'abc'})
+    page.querySelector('#bind-invite').dispatchEvent('click')
+    await flush(5)
+    assert.equal(page.data.inviteError, '邀请码为8位字母或数字,请核对')
+    assert.match(page.querySelector('#invite').dom.textContent, /邀请码为8位字母或数字/)
+    assert.equal(fake.requests.length, 1, 'nothing sent for a malformed code')
+
+    page.querySelector('#invite').dispatchEvent('change', {detail: 'abcd2345'})
+    page.querySelector('#bind-invite').dispatchEvent('click')
+    await flush(10)
+    assert.deepEqual(fake.requests[1].data, {bind_ticket: 'TK', invite_code: 'ABCD2345'})
+    assert.deepEqual(fake.navigations, ['/pages/home/index'])
+    assert.equal(fake.toasts[0].title, '绑定成功')
+  })
+
+  it("shows the server's message when binding is refused, and binds by phone code", async () => {
+    let bindCalls = 0
+    fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/auth/wechat/login') return {statusCode: 200, data: {bind_ticket: 'TK', expires_in: 900}}
+      bindCalls++
+      if (req.data.invite_code) return err(409, 'invite_used', '邀请码已被使用,请联系县民族工作部门重新发放')
+      return {statusCode: 200, data: tokens}
+    }
+    const page = sim.render('pages/login/index')
+    await page.instance.onWechatLogin()
+    page.querySelector('#invite').dispatchEvent('change', {detail: 'ABCD2345'})
+    await flush(2)
+    await page.instance.onBindInvite()
+    assert.equal(page.data.error, '邀请码已被使用,请联系县民族工作部门重新发放')
+    assert.match(sim.text(page, '#error'), /邀请码已被使用/)
+    page.querySelector('#bind-phone').dispatchEvent('getphonenumber', {detail: {code: 'PHONE1', errMsg: 'getPhoneNumber:ok'}})
+    await flush(10)
+    assert.equal(bindCalls, 2)
+    assert.deepEqual(fake.requests[2].data, {bind_ticket: 'TK', phone_code: 'PHONE1'})
+    assert.deepEqual(fake.navigations, ['/pages/home/index'])
+  })
+
+  it('a refused phone authorisation suggests the invite code; an expired ticket starts over', async () => {
+    fake.handler = req => (pathOf(req) === '/api/v1/auth/wechat/login'
+      ? {statusCode: 200, data: {bind_ticket: 'TK', expires_in: 900}}
+      : err(401, 'bind_ticket_invalid', '绑定凭证无效'))
+    const page = sim.render('pages/login/index')
+    await page.instance.onWechatLogin()
+    await page.instance.onPhone({detail: {errMsg: 'getPhoneNumber:fail user deny'}})
+    assert.match(page.data.error, /邀请码绑定/)
+    page.instance.onInvite({detail: 'ABCD2345'})
+    await page.instance.onBindInvite()
+    assert.equal(page.data.step, 'start')
+    assert.match(page.data.error, /重新点击/)
+  })
+
+  it('staff log in with a password; empty fields are caught first; network errors show the fallback', async () => {
+    const page = sim.render('pages/login/index')
+    page.querySelector('#to-staff').dispatchEvent('tap')
+    await flush(2)
+    assert.equal(page.data.step, 'staff')
+    page.querySelector('#staff-login').dispatchEvent('click')
+    await flush(2)
+    assert.equal(page.data.error, '请输入用户名和密码')
+    page.querySelector('#username').dispatchEvent('change', {detail: 'dachang'})
+    page.querySelector('#password').dispatchEvent('change', {detail: 'secret'})
+    await flush(2)
+    fake.handler = () => ({fail: 'timeout'})
+    await page.instance.onStaffLogin()
+    assert.equal(page.data.error, '网络不给力,请稍后重试')
+    fake.handler = () => ({statusCode: 200, data: Object.assign({}, tokens, {user: {id: 1, role: 'county_staff'}})})
+    await page.instance.onStaffLogin()
+    assert.deepEqual(fake.requests[1].data, {username: 'dachang', password: 'secret'})
+    assert.equal(page.data.password, '', 'the password is not kept')
+    assert.deepEqual(fake.navigations, ['/pages/home/index'])
+  })
+})

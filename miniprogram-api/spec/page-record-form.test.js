@@ -1,0 +1,146 @@
+'use strict'
+const sim = require('./helpers/sim')
+const {describe, it, beforeEach} = require('node:test')
+const assert = require('node:assert/strict')
+const {flush, pathOf} = require('./helpers/fake-wx')
+const {setup, recordView} = require('./helpers/app')
+const config = require('../miniprogram/config')
+
+async function openForm(query) {
+  const page = sim.render('pages/record-form/index')
+  await page.instance.onLoad(query)
+  await flush(5)
+  return page
+}
+
+function change(page, sel, detail) {
+  const node = page.querySelector(sel)
+  assert.ok(node, sel + ' rendered')
+  node.dispatchEvent('change', {detail})
+}
+
+describe('record form (tip)', () => {
+  let env
+  beforeEach(() => {
+    env = setup()
+    env.fake.networkType = 'none' // keep the outbox from sending while we look
+    env.fake.handler = req => (pathOf(req) === '/api/v1/dictionaries' ? {statusCode: 200, data: {
+      tip_level: [{code: 'general', label: '一般'}, {code: 'serious', label: '较大'}],
+      tip_kind: [{code: 'tendency', label: '倾向性'}, {code: 'sign', label: '苗头性'}]}} : {statusCode: 404, data: {}})
+  })
+
+  it("renders the tip's fields with the server's code lists", async () => {
+    const page = await openForm({kind: 'tip'})
+    assert.equal(page.data.kind, 'tip')
+    for (const id of ['#f-title', '#f-level', '#f-tip-kind', '#f-description', '#f-involved', '#add-photo', '#record-voice', '#submit']) {
+      assert.ok(page.querySelector(id), id)
+    }
+    assert.equal(page.querySelector('#f-households'), undefined, 'no visit fields')
+    assert.deepEqual(page.data.dict.tip_level.map(c => c.label), ['一般', '较大'])
+    assert.match(page.dom.textContent, /线索描述/)
+  })
+
+  it('validates before saving: marks each missing field and sends nothing', async () => {
+    const page = await openForm({kind: 'tip'})
+    page.querySelector('#submit').dispatchEvent('click')
+    await flush(3)
+    assert.deepEqual(Object.keys(page.data.errors).sort(), ['tip.description', 'tip.kind', 'tip.level', 'title'])
+    assert.equal(page.data.errorCount, 4)
+    assert.match(sim.text(page, '#form-errors'), /还有4处需要填写或修改/)
+    assert.match(page.querySelector('#f-title').dom.textContent, /请填写标题/)
+    assert.match(page.querySelector('#f-description').dom.textContent, /请填写线索描述/)
+    assert.equal(env.outbox.list().length, 0, 'nothing saved')
+    assert.equal(env.fake.toasts[0].title, '请检查标红的内容')
+    // a count that is not a number is caught too
+    change(page, '#f-involved', '十几个')
+    await flush(2)
+    page.instance.onSubmit()
+    assert.equal(page.data.errors['tip.people_involved'], '涉及人数应为0到1000000之间的整数')
+  })
+
+  it('a filled form goes to the outbox with a client_id, photo and place, and asks for the subscribe message', async () => {
+    config.templates.tip_acknowledged = 'TPL-ACK'
+    try {
+      const page = await openForm({kind: 'tip'})
+      change(page, '#f-title', '村口有人聚集')
+      page.querySelector('#f-level').dispatchEvent('change', {detail: {value: 1}})
+      page.querySelector('#f-tip-kind').dispatchEvent('change', {detail: {value: 1}})
+      change(page, '#f-description', '晚上八点左右二十多人聚集,情绪激动')
+      change(page, '#f-involved', '20')
+      await flush(3)
+      assert.equal(page.data.shown.tip_level, '较大')
+      // clearing an error as the field is filled
+      await page.instance.onAddPhoto()
+      await page.instance.onChooseLocation()
+      await flush(3)
+      assert.equal(page.data.attachments.length, 1)
+      assert.equal(page.data.attachments[0].path, 'wxfile://store/photo1.jpg', 'the photo was saved out of the temp folder')
+      assert.equal(page.data.form.place, '大厂镇政府')
+      page.querySelector('#submit').dispatchEvent('click')
+      await flush(10)
+      assert.deepEqual(page.data.errors, {})
+      const items = env.outbox.list()
+      assert.equal(items.length, 1)
+      const it = items[0]
+      assert.equal(it.state, 'queued')
+      assert.equal(it.kind, 'tip')
+      assert.match(it.client_id, /^[0-9a-f-]{36}$/)
+      assert.deepEqual(it.record.tip, {level: 'serious', kind: 'sign', people_involved: 20, groups_involved: '',
+        description: '晚上八点左右二十多人聚集,情绪激动', ongoing: false})
+      assert.equal(it.record.latitude, 39.88)
+      assert.match(it.record.occurred_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00\+08:00$/)
+      assert.deepEqual(it.attachments.map(a => a.path), ['wxfile://store/photo1.jpg'])
+      assert.deepEqual(env.fake.navigations, ['/pages/records/index'])
+      const sub = env.fake.requests.find(r => pathOf(r) === '/api/v1/subscriptions')
+      assert.deepEqual(sub.data, {results: {'TPL-ACK': 'accept'}})
+    } finally {
+      config.templates.tip_acknowledged = ''
+    }
+  })
+
+  it('records a voice note with the recorder', async () => {
+    const page = await openForm({kind: 'tip'})
+    page.instance.onToggleRecord()
+    assert.equal(page.data.recording, true)
+    assert.equal(env.fake.recording, true)
+    page.instance.onToggleRecord()
+    await flush(5)
+    assert.equal(page.data.recording, false)
+    assert.deepEqual(page.data.attachments.map(a => [a.type, a.seconds]), [['audio', 5]])
+  })
+
+  it('a returned record loads from the server with the staff note, and is saved for resubmission', async () => {
+    env.fake.handler = req => {
+      if (pathOf(req) === '/api/v1/tips/9') {
+        return {statusCode: 200, data: recordView({id: 9, status: 'returned', status_name: '已退回修改', return_note: '请补充涉及人数',
+          attachments: [{id: 77, kind: 'image', mime: 'image/jpeg', size: 10, name: 'a.jpg', url: '/api/v1/files/77?exp=1&sig=x', url_expires_at: '2024-05-01T10:00:00+08:00'}]})}
+      }
+      return {statusCode: 404, data: {}}
+    }
+    const page = await openForm({kind: 'tip', server_id: '9'})
+    assert.equal(page.data.returnNote, '请补充涉及人数')
+    assert.match(sim.text(page, '#return-note'), /请补充涉及人数/)
+    assert.equal(page.data.form.tip.description, '有人在村口聚集')
+    assert.equal(page.data.shown.tip_level, '较大')
+    change(page, '#f-involved', '35')
+    await flush(2)
+    page.instance.onSubmit()
+    const it = env.outbox.list()[0]
+    assert.equal(it.mode, 'resubmit')
+    assert.equal(it.server_id, 9)
+    assert.equal(it.record.tip.people_involved, 35)
+    assert.deepEqual(it.attachments, [{path: '', type: 'image', size: 0, duration: 0, upload_id: 77}])
+  })
+
+  it('a mediation needs at least one complete party', async () => {
+    const page = await openForm({kind: 'mediation'})
+    page.querySelector('#submit').dispatchEvent('click')
+    await flush(2)
+    assert.equal(page.data.errors['mediation.parties'], '请至少添加一名当事人')
+    page.querySelector('#add-party').dispatchEvent('click')
+    await flush(2)
+    page.instance.onParty({currentTarget: {dataset: {index: 0, key: 'name'}}, detail: '张三'})
+    page.instance.onSubmit()
+    assert.equal(page.data.errors['mediation.parties'], '请选择第1名当事人的民族')
+  })
+})

@@ -1,0 +1,108 @@
+'use strict'
+const sim = require('./helpers/sim')
+const {describe, it, beforeEach} = require('node:test')
+const assert = require('node:assert/strict')
+const {flush, pathOf} = require('./helpers/fake-wx')
+const {setup, recordView} = require('./helpers/app')
+
+function tip(title) {
+  return {title, occurred_at: '2024-05-01T09:30:00+08:00', place: '', tip: {level: 'general', kind: 'sign', description: '描述'}}
+}
+
+describe('my records list', () => {
+  let env
+  beforeEach(() => {
+    env = setup()
+  })
+
+  it('shows every state: 草稿, 待上传, 失败 with the reason and a retry button, 已提交 with the status, 被退回 with the note and staff feedback', async () => {
+    const {outbox, fake} = env
+    fake.networkType = 'none'
+    outbox.saveDraft({kind: 'tip', record: tip('草稿一条')})
+    const failed = outbox.submit({kind: 'tip', record: tip('失败一条')})
+    outbox.submit({kind: 'tip', record: tip('排队一条')})
+    // make the third one fail: the server refuses it
+    fake.networkType = 'wifi'
+    fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/tips' && req.data.title === '失败一条') return {statusCode: 400, data: {code: 'invalid_argument', message: '提交的内容有误', details: [{field: 'tip.level', message: '风险等级不正确'}], request_id: 'x'}}
+      if (p === '/api/v1/tips') return {fail: 'timeout'}
+      if (p === '/api/v1/records') {
+        return {statusCode: 200, data: {next_cursor: '', items: [
+          recordView({id: 21, title: '被退回的线索', status: 'returned', status_name: '已退回修改', return_note: '请补充人数'}),
+          recordView({id: 22, kind: 'sentiment', kind_name: '民情报告', title: '上学远', status: 'answered', status_name: '已答复',
+            sentiment: {category: 'education', content: '上学远', answer: '已协调校车', forwarded_to: '县教育局'}}),
+        ]}}
+      }
+      return {statusCode: 404, data: {}}
+    }
+    await outbox.flush({force: true})
+    // the queued one hit a timeout and stays queued; the failed one was refused
+    const page = sim.render('pages/records/index')
+    await page.instance.onLoad()
+    await flush(5)
+    const states = page.data.local.map(i => i.state + ':' + i.record.title)
+    assert.deepEqual(states.sort(), ['draft:草稿一条', 'failed:失败一条', 'queued:排队一条'])
+    const html = page.dom.textContent
+    for (const label of ['草稿', '待上传', '失败', '被退回', '已提交']) assert.ok(html.includes(label), label)
+    assert.match(html, /提交的内容有误\(风险等级不正确\)/)
+    assert.match(html, /网络不给力,请稍后重试,将自动重试/)
+    assert.match(html, /退回原因:请补充人数/)
+    assert.match(html, /答复:已协调校车/)
+    assert.match(html, /已答复/)
+    assert.equal(page.data.pending, 1)
+    assert.ok(page.querySelector('#sync-bar'))
+
+    // the retry button of the failed record queues it again and sends it
+    fake.handler = req => (pathOf(req) === '/api/v1/tips' ? {statusCode: 201, data: {id: 30, status: 'submitted', status_name: '待签收'}} : {statusCode: 404, data: {}})
+    const idx = page.data.local.findIndex(i => i.state === 'failed')
+    const retry = page.querySelector('#local-' + idx + ' .retry')
+    assert.ok(retry, 'retry button')
+    retry.dispatchEvent('click')
+    await outbox.flush()
+    await flush(5)
+    assert.equal(outbox.get(failed.client_id).state, 'submitted')
+    assert.ok(page.data.local.some(i => i.client_id === failed.client_id && i.state === 'submitted'))
+  })
+
+  it('a returned record opens the form for correction', async () => {
+    env.fake.handler = req => (pathOf(req) === '/api/v1/records'
+      ? {statusCode: 200, data: {next_cursor: '', items: [recordView({id: 21, status: 'returned', status_name: '已退回修改', return_note: '补充'})]}}
+      : {statusCode: 404, data: {}})
+    const page = sim.render('pages/records/index')
+    await page.instance.onLoad()
+    await flush(3)
+    page.querySelector('#server-0 .resubmit').dispatchEvent('click')
+    await flush(2)
+    assert.deepEqual(env.fake.navigations, ['/pages/record-form/index?kind=tip&server_id=21'])
+  })
+
+  it('empty, loading and error states', async () => {
+    let answer = {statusCode: 200, data: {items: [], next_cursor: ''}}
+    env.fake.handler = () => answer
+    const page = sim.render('pages/records/index')
+    const loading = page.instance.onLoad()
+    assert.equal(page.data.loading, true)
+    await loading
+    await flush(3)
+    assert.match(page.dom.textContent, /还没有记录/)
+    answer = {fail: 'timeout'}
+    await page.instance.onRetryLoad()
+    await flush(3)
+    assert.match(page.dom.textContent, /网络不给力,请稍后重试。手机上未上传的记录不受影响。/)
+  })
+
+  it('deletes a draft after confirmation', async () => {
+    env.fake.networkType = 'none'
+    const d = env.outbox.saveDraft({kind: 'tip', record: tip('删掉我')})
+    env.fake.handler = () => ({statusCode: 200, data: {items: [], next_cursor: ''}})
+    const page = sim.render('pages/records/index')
+    await page.instance.onLoad()
+    await flush(3)
+    page.querySelector('#local-0 .delete').dispatchEvent('click')
+    await flush(5)
+    assert.equal(env.fake.modals[0].title, '删除这条记录?')
+    assert.equal(env.outbox.get(d.client_id), null)
+    assert.equal(page.data.local.length, 0)
+  })
+})

@@ -1,0 +1,112 @@
+'use strict'
+const sim = require('./helpers/sim')
+const {describe, it, beforeEach} = require('node:test')
+const assert = require('node:assert/strict')
+const {flush, pathOf} = require('./helpers/fake-wx')
+const {setup, recordView} = require('./helpers/app')
+const config = require('../miniprogram/config')
+
+describe('county staff tip inbox', () => {
+  let env
+  let tips
+  beforeEach(() => {
+    env = setup({user: {id: 1, role: 'county_staff', display_name: '大厂县民宗局', region_code: '131028000000'}})
+    tips = [
+      recordView({id: 5, title: '已签收的', status: 'acknowledged', status_name: '已签收'}),
+      recordView({id: 4, title: '较晚期限', status: 'submitted', tip: {level: 'general', level_name: '一般', ack_deadline: '2024-05-03T09:00:00+08:00', description: 'b'}}),
+      recordView({id: 3, title: '最早期限', status: 'submitted', tip: {level: 'major', level_name: '重大', ack_deadline: '2024-05-01T12:00:00+08:00', description: 'a'}}),
+      recordView({id: 2, title: '已化解的', status: 'resolved', status_name: '已化解'}),
+    ]
+    env.fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/tips' && req.method === 'GET') {
+        const status = /status=submitted/.test(req.url) ? 'submitted' : ''
+        return {statusCode: 200, data: {items: tips.filter(t => !status || t.status === status), next_cursor: ''}}
+      }
+      const m = p.match(/^\/api\/v1\/tips\/(\d+)\/(\w+)$/)
+      if (m) {
+        const to = {acknowledge: ['acknowledged', '已签收'], handle: ['handling', '处置中'], resolve: ['resolved', '已化解'], escalate: ['escalated', '已上报']}[m[2]]
+        const t = tips.find(x => x.id === Number(m[1]))
+        Object.assign(t, {status: to[0], status_name: to[1]})
+        return {statusCode: 200, data: t}
+      }
+      if (p === '/api/v1/me/duty') return {statusCode: 200, data: {on_duty: req.data.on_duty}}
+      return {statusCode: 404, data: {}}
+    }
+  })
+
+  it('lists unacknowledged tips first, earliest deadline first, and hides resolved ones', async () => {
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad()
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.title), ['最早期限', '较晚期限', '已签收的'])
+    assert.match(page.querySelector('#tip-3').dom.textContent, /请在2024-05-01 12:00前签收/)
+    assert.ok(page.querySelector('#tip-3 .act-acknowledge'))
+    assert.ok(page.querySelector('#tip-3 .act-escalate'))
+    assert.ok(page.querySelector('#tip-5 .act-handle'))
+    assert.ok(page.querySelector('#tip-5 .act-resolve'))
+  })
+
+  it('acknowledge with a note, then handle, resolve; escalate; every step through the API', async () => {
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad()
+    await flush(3)
+    page.instance.onNote({currentTarget: {dataset: {id: 3}}, detail: '已联系村支书'})
+    page.querySelector('#tip-3 .act-acknowledge').dispatchEvent('click')
+    await flush(5)
+    const ack = env.fake.requests.find(r => pathOf(r) === '/api/v1/tips/3/acknowledge')
+    assert.equal(ack.method, 'POST')
+    assert.deepEqual(ack.data, {note: '已联系村支书'})
+    assert.equal(page.data.items[0].title, '较晚期限', 'still unacknowledged: first')
+    assert.equal(env.fake.toasts.pop().title, '已签收')
+
+    page.querySelector('#tip-3 .act-handle').dispatchEvent('click')
+    await flush(5)
+    assert.equal(page.data.items.find(i => i.id === 3).status_name, '处置中')
+    page.querySelector('#tip-3 .act-resolve').dispatchEvent('click')
+    await flush(5)
+    assert.equal(page.data.items.find(i => i.id === 3), undefined, 'resolved tips leave the inbox')
+
+    page.querySelector('#tip-4 .act-escalate').dispatchEvent('click')
+    await flush(5)
+    assert.equal(page.data.items.find(i => i.id === 4).status_name, '已上报')
+    assert.deepEqual(env.fake.requests.filter(r => r.method === 'POST').map(pathOf),
+      ['/api/v1/tips/3/acknowledge', '/api/v1/tips/3/handle', '/api/v1/tips/3/resolve', '/api/v1/tips/4/escalate'])
+  })
+
+  it("a refused action shows the server's reason", async () => {
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad()
+    env.fake.handler = () => ({statusCode: 409, data: {code: 'invalid_transition', message: '该线索当前状态为已化解,不能签收', details: [], request_id: 'x'}})
+    await page.instance.onAction({currentTarget: {dataset: {id: 3, action: 'acknowledge'}}})
+    assert.equal(env.fake.modals[0].content, '该线索当前状态为已化解,不能签收')
+    assert.equal(page.data.busyId, 0)
+  })
+
+  it('the on-duty switch asks for the new-tip subscribe message and tells the server', async () => {
+    config.templates.tip_submitted = 'TPL-TIP'
+    try {
+      const page = sim.render('pages/staff-tips/index')
+      await page.instance.onLoad()
+      page.querySelector('#duty').dispatchEvent('change', {detail: true})
+      await flush(8)
+      const duty = env.fake.requests.find(r => pathOf(r) === '/api/v1/me/duty')
+      assert.equal(duty.method, 'PUT')
+      assert.deepEqual(duty.data, {on_duty: true})
+      assert.equal(page.data.onDuty, true)
+      const sub = env.fake.requests.find(r => pathOf(r) === '/api/v1/subscriptions')
+      assert.deepEqual(sub.data, {results: {'TPL-TIP': 'accept'}})
+    } finally {
+      config.templates.tip_submitted = ''
+    }
+  })
+
+  it('shows an error state with a retry button when the list cannot load', async () => {
+    env.fake.handler = () => ({fail: 'timeout'})
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad()
+    await flush(3)
+    assert.match(page.dom.textContent, /网络不给力,请稍后重试/)
+    assert.match(page.dom.textContent, /重试/)
+  })
+})

@@ -1,0 +1,122 @@
+// Package bulletin is the work bulletin (工作简报, measures §五(一)): any staff level issues one to
+// its subtree or part of it, now or at a set time; publishing writes an outbox event in the same
+// transaction, instructors whose unit lies in the scope read it in the mini-program, and opening
+// it leaves a read receipt staff can follow.
+package bulletin
+
+import (
+	"time"
+
+	"github.com/shiliu/shiliu/server/roster"
+	"github.com/shiliu/shiliu/server/upload"
+)
+
+// Statuses.
+const (
+	StatusScheduled = "scheduled"
+	StatusPublished = "published"
+)
+
+// Statuses with their labels.
+var Statuses = []roster.Code{{Code: StatusScheduled, Label: "待发布"}, {Code: StatusPublished, Label: "已发布"}}
+
+// Bulletin is one bulletin. RegionCode is the issuer's region: staff of its subtree manage it.
+type Bulletin struct {
+	ID          int64
+	RegionCode  string
+	Title       string
+	Body        string
+	Status      string
+	PublishAt   time.Time
+	PublishedAt *time.Time
+	CreatedBy   int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (Bulletin) TableName() string { return "bulletins" }
+
+// Scope is one region of a bulletin's audience.
+type Scope struct {
+	ID         int64
+	BulletinID int64
+	RegionCode string
+}
+
+func (Scope) TableName() string { return "bulletin_regions" }
+
+// Read is a read receipt.
+type Read struct {
+	ID           int64
+	BulletinID   int64
+	InstructorID int64
+	AccountID    int64
+	ReadAt       time.Time
+}
+
+func (Read) TableName() string { return "bulletin_reads" }
+
+// event is a row of the outbox the notification dispatcher consumes.
+type event struct {
+	ID          int64
+	Kind        string
+	SubjectType string
+	SubjectID   int64
+	RegionCode  string
+	Payload     string
+	CreatedAt   time.Time
+	ConsumedAt  *time.Time
+}
+
+func (event) TableName() string { return "events" }
+
+// ---- views ----
+
+// RegionView names a region of the scope.
+type RegionView struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// View is a bulletin as the API shows it. Lists leave out the body and attachments; Read and
+// ReadAt are the calling instructor's, ReadCount is for staff.
+type View struct {
+	ID          int64         `json:"id"`
+	Title       string        `json:"title"`
+	Summary     string        `json:"summary"`
+	Body        *string       `json:"body,omitempty"`
+	Attachments []upload.View `json:"attachments,omitempty"`
+	Status      string        `json:"status"`
+	StatusName  string        `json:"status_name"`
+	PublishAt   time.Time     `json:"publish_at"`
+	PublishedAt *time.Time    `json:"published_at,omitempty"`
+	RegionCode  string        `json:"region_code"`
+	RegionName  string        `json:"region_name"`
+	Scope       []RegionView  `json:"scope"`
+	Read        *bool         `json:"read,omitempty"`
+	ReadAt      *time.Time    `json:"read_at,omitempty"`
+	ReadCount   *int64        `json:"read_count,omitempty"`
+	CreatedAt   time.Time     `json:"created_at"`
+}
+
+// ReceiptView is one instructor who opened a bulletin.
+type ReceiptView struct {
+	InstructorID int64     `json:"instructor_id"`
+	Name         string    `json:"name"`
+	UnitID       int64     `json:"unit_id"`
+	UnitName     string    `json:"unit_name"`
+	RegionCode   string    `json:"region_code"`
+	ReadAt       time.Time `json:"read_at"`
+}
+
+// ReceiptsView is a page of receipts with the totals.
+type ReceiptsView struct {
+	BulletinID int64 `json:"bulletin_id"`
+	// Recipients are the active instructors whose unit lies in the scope now.
+	Recipients int64 `json:"recipients"`
+	Read       int64 `json:"read"`
+	// ReadRate is read / recipients, 0 to 1.
+	ReadRate   float64       `json:"read_rate"`
+	Items      []ReceiptView `json:"items"`
+	NextCursor string        `json:"next_cursor"`
+}

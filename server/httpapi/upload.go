@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/upload"
+)
+
+// multipartOverhead is what the upload route's body may hold beyond the file: boundaries, part
+// headers and the few form fields wx.uploadFile adds.
+const multipartOverhead = 64 << 10
+
+var (
+	errNotMultipart = apperr.New(http.StatusUnsupportedMediaType, "unsupported_media_type",
+		"请以multipart/form-data格式上传文件(字段名file)").WithField("file", "请以multipart/form-data格式上传")
+	errNoFile  = apperr.Field("file", "请选择要上传的文件(字段名file)")
+	errBadForm = apperr.New(http.StatusBadRequest, "invalid_argument", "上传未完成或内容格式有误,请重新上传").
+			WithField("file", "文件内容不完整")
+)
+
+// extendDeadlines gives a file transfer the configured time instead of the server's short
+// timeouts meant for JSON requests: a 10 MB photo over a village mobile network takes minutes.
+func (h *handlers) extendDeadlines(c *gin.Context) {
+	if h.transfer <= 0 {
+		return
+	}
+	rc := http.NewResponseController(c.Writer)
+	deadline := time.Now().Add(h.transfer)
+	_ = rc.SetReadDeadline(deadline)
+	_ = rc.SetWriteDeadline(deadline)
+}
+
+// createUpload reads the multipart field "file" (what wx.uploadFile sends) as a stream: the file
+// is never spooled to a temporary file, and the other form fields are skipped.
+func (h *handlers) createUpload(c *gin.Context) {
+	if c.ContentType() != "multipart/form-data" {
+		fail(c, h.log, errNotMultipart)
+		return
+	}
+	h.extendDeadlines(c)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		fail(c, h.log, errBadForm)
+		return
+	}
+	for {
+		part, err := mr.NextPart()
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.Is(err, io.EOF):
+			fail(c, h.log, errNoFile)
+			return
+		case errors.As(err, &tooBig):
+			fail(c, h.log, upload.TooLarge(h.uploads.MaxBytes()))
+			return
+		case err != nil:
+			fail(c, h.log, errBadForm.Wrap(err))
+			return
+		}
+		if part.FormName() != "file" {
+			continue
+		}
+		v, err := h.uploads.Create(c.Request.Context(), principal(c), part.FileName(), part)
+		if errors.Is(err, upload.ErrIncomplete) {
+			err = errBadForm.Wrap(err)
+		}
+		if err != nil {
+			fail(c, h.log, err)
+			return
+		}
+		c.JSON(http.StatusCreated, v)
+		return
+	}
+}
+
+func (h *handlers) getUpload(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.uploads.Get(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+// serveFile answers a signed link with the bytes. Range requests are answered (iOS audio players
+// rely on them); an unsatisfiable range still gets the API's error format.
+func (h *handlers) serveFile(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	f, err := h.uploads.Open(c.Request.Context(), id, c.Query("exp"), c.Query("sig"))
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	defer f.Body.Close()
+	h.extendDeadlines(c)
+	hdr := c.Writer.Header()
+	hdr.Set("Content-Type", f.MIME)
+	hdr.Set("Cache-Control", fmt.Sprintf("private, max-age=%d", int(f.MaxAge.Seconds())))
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	if cd := mime.FormatMediaType("inline", map[string]string{"filename": f.Name}); f.Name != "" && cd != "" {
+		hdr.Set("Content-Disposition", cd)
+	}
+	if rs, ok := f.Body.(io.ReadSeeker); ok {
+		w := &rangeErrorWriter{ResponseWriter: c.Writer, requestID: requestID(c)}
+		http.ServeContent(w, c.Request, "", time.Time{}, rs)
+		return
+	}
+	hdr.Set("Content-Length", fmt.Sprint(f.Size))
+	c.Status(http.StatusOK)
+	if _, err := io.Copy(c.Writer, f.Body); err != nil {
+		h.log.WarnContext(c.Request.Context(), "file download interrupted", "err", err)
+	}
+}
+
+// rangeErrorWriter turns http.ServeContent's plain-text 416 into the API's error format.
+type rangeErrorWriter struct {
+	gin.ResponseWriter
+	requestID string
+	swallow   bool
+}
+
+func (w *rangeErrorWriter) WriteHeader(code int) {
+	if code != http.StatusRequestedRangeNotSatisfiable {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.swallow = true
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Del("Content-Disposition")
+	h.Del("Cache-Control")
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.ResponseWriter.WriteHeader(code)
+	_ = json.NewEncoder(w.ResponseWriter).Encode(errorBody{Code: "range_not_satisfiable",
+		Message: "请求的文件范围无效", Details: []apperr.FieldError{}, RequestID: w.requestID})
+}
+
+func (w *rangeErrorWriter) Write(b []byte) (int, error) {
+	if w.swallow {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *rangeErrorWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }

@@ -1,0 +1,62 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/region"
+)
+
+// Bulletins (server/bulletin) write bulletin.published with the title, a plain-text summary and
+// the region codes of the scope.
+
+// bulletinRecipients: the instructor groups registered anywhere inside the bulletin's scope.
+// Server/bulletin writes bulletin.published with the scope's region codes.
+func bulletinRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error) {
+	seen := map[int64]bool{}
+	var out []Recipient
+	for _, code := range p.Strs("scope") {
+		if region.LevelOf(code) == 0 {
+			continue
+		}
+		var ids []int64
+		if err := r.tx.WithContext(ctx).Model(&Group{}).Scopes(access.Subtree("region_code", region.Prefix(code))).
+			Where("audience = ? AND status = ?", "instructors", GroupActive).Order("id").Pluck("id", &ids).Error; err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, groupRecipient(id))
+			}
+		}
+	}
+	return out, nil
+}
+
+func renderBulletin(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
+	title, summary := p.Str("title"), p.Str("summary")
+	issuer := r.RegionName(ctx, ev.RegionCode)
+	var b strings.Builder
+	fmt.Fprintf(&b, "**工作简报**\n> 标题:%s\n> 发布:%s民族工作部门\n", title, issuer)
+	if summary != "" {
+		fmt.Fprintf(&b, "> 摘要:%s\n", summary)
+	}
+	b.WriteString("请在小程序“工作简报”中阅读全文。")
+	if utf8.RuneCountInString(title) > 100 {
+		title = cutRunes(title, 100, true)
+	}
+	return Message{
+		Title:    "【工作简报】" + title,
+		Text:     b.String(),
+		Markdown: true,
+		Link:     "/bulletins/" + strconv.FormatInt(ev.SubjectID, 10),
+		Fields: map[string]string{
+			"title": title, "summary": summary, "region": issuer, "time": p.Str("published_at"), "kind": "工作简报",
+		},
+	}
+}

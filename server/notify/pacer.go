@@ -1,0 +1,81 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/shiliu/shiliu/server/platform/clock"
+)
+
+// Pacer limits sends per robot to N in any sliding minute, across every instance sharing the
+// Redis: each robot has a sorted set of its send times. WeCom counts a sliding minute too, so a
+// fixed window would let 2N through around a window boundary. Times come from the injected clock
+// so that tests can step through minutes.
+type Pacer struct {
+	rdb    redis.UniversalClient
+	prefix string
+	limit  int
+	window time.Duration
+	clock  clock.Clock
+}
+
+// NewPacer allows limit sends per window per robot.
+func NewPacer(rdb redis.UniversalClient, prefix string, limit int, window time.Duration, clk clock.Clock) *Pacer {
+	return &Pacer{rdb: rdb, prefix: prefix, limit: limit, window: window, clock: clk}
+}
+
+// take drops send times older than the window; under the limit it records this send and
+// answers -1, otherwise the time (ms) at which the oldest send leaves the window.
+var takeScript = redis.NewScript(`
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+  return -1
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tonumber(oldest[2]) + window
+`)
+
+func (p *Pacer) key(robot string) string { return p.prefix + "notify:robot:" + robot }
+
+// Take reserves one send for robot (its webhook key hash). When the robot is at its limit it
+// answers false and when to try again.
+func (p *Pacer) Take(ctx context.Context, robot string) (bool, time.Time, error) {
+	now := p.clock.Now()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	member := hex.EncodeToString(b)
+	v, err := takeScript.Run(ctx, p.rdb, []string{p.key(robot)},
+		now.UnixMilli(), p.window.Milliseconds(), p.limit, member).Int64()
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	if v < 0 {
+		return true, time.Time{}, nil
+	}
+	at := time.UnixMilli(v).UTC()
+	if !at.After(now) {
+		at = now.Add(time.Millisecond)
+	}
+	return false, at, nil
+}
+
+// Fill marks the robot as at its limit for a whole window from now: WeCom said 45009.
+func (p *Pacer) Fill(ctx context.Context, robot string) error {
+	now := p.clock.Now().UnixMilli()
+	pipe := p.rdb.TxPipeline()
+	k := p.key(robot)
+	for i := 0; i < p.limit; i++ {
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		pipe.ZAdd(ctx, k, redis.Z{Score: float64(now), Member: hex.EncodeToString(b)})
+	}
+	pipe.PExpire(ctx, k, 2*p.window)
+	_, err := pipe.Exec(ctx)
+	return err
+}

@@ -1,0 +1,58 @@
+package notify
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/shiliu/shiliu/server/config"
+	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/secret"
+	"github.com/shiliu/shiliu/server/region"
+	"gorm.io/gorm"
+)
+
+// Deps are what the notification service and its dispatcher run on.
+type Deps struct {
+	DB          *gorm.DB
+	Redis       redis.UniversalClient
+	RedisPrefix string
+	Box         *secret.Box
+	Regions     *region.Store
+	WeChat      WeChat
+	Clock       clock.Clock
+	Log         *slog.Logger
+	// Metrics registers the dispatcher's series when set.
+	Metrics prometheus.Registerer
+	// SendTimeout bounds one send (the WeChat client's own timeout plus a little).
+	SendTimeout time.Duration
+}
+
+// Templates converts the configured templates.
+func Templates(cfg config.NotifyConfig) map[string]Template {
+	out := make(map[string]Template, len(cfg.Templates))
+	for name, t := range cfg.Templates {
+		out[name] = Template{ID: t.ID, LongTerm: t.LongTerm, Page: t.Page, Data: t.Data}
+	}
+	return out
+}
+
+// New builds the service and its dispatcher from configuration.
+func New(cfg config.NotifyConfig, d Deps) (*Service, *Dispatcher) {
+	templates := Templates(cfg)
+	var metrics *Metrics
+	if d.Metrics != nil {
+		metrics = NewMetrics(d.Metrics, d.DB)
+	}
+	senders := []Sender{
+		&RobotSender{db: d.DB, box: d.Box, wx: d.WeChat, baseURL: cfg.PublicBaseURL, clock: d.Clock, log: d.Log,
+			pacer: NewPacer(d.Redis, d.RedisPrefix, cfg.RobotPerMinute, time.Minute, d.Clock)},
+		&SubscribeSender{db: d.DB, wx: d.WeChat, templates: templates, clock: d.Clock, log: d.Log},
+	}
+	disp := NewDispatcher(d.DB, d.Regions, senders, d.Clock, d.Log, Options{
+		PollInterval: cfg.PollInterval, Lease: cfg.Lease, SendTimeout: d.SendTimeout, BatchSize: cfg.BatchSize,
+		Concurrency: cfg.Concurrency, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
+	}, metrics)
+	return NewService(d.DB, d.Box, d.Regions, d.Clock, templates, disp.Wake), disp
+}

@@ -1,0 +1,795 @@
+package record
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/paging"
+	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/region"
+	"github.com/shiliu/shiliu/server/roster"
+	"github.com/shiliu/shiliu/server/upload"
+	"github.com/shiliu/shiliu/server/validate"
+	"gorm.io/gorm"
+)
+
+// Limits of the common fields.
+const (
+	// MaxFuture is the clock skew allowed between a phone and the server for occurred_at.
+	MaxFuture = 5 * time.Minute
+	// MaxPast bounds how old a record may be: offline drafts are days old, not years.
+	MaxPast        = 366 * 24 * time.Hour
+	maxAttachments = 9
+	maxNote        = 500
+	// OwnerKind is what records are called to the upload package.
+	OwnerKind = "record"
+)
+
+// Options configure the service.
+type Options struct {
+	// AckDeadlines is how long a tip of each level may wait for acknowledgement before it
+	// escalates by itself.
+	AckDeadlines map[string]time.Duration
+}
+
+// Service keeps field records. Every method takes the caller explicitly and scopes its queries
+// through package access: instructors see their own records, staff their region's subtree.
+type Service struct {
+	db      *gorm.DB
+	roster  *roster.Service
+	regions *region.Store
+	files   upload.Attacher
+	clock   clock.Clock
+	log     *slog.Logger
+	opt     Options
+}
+
+// NewService wires the records. files may be nil while uploads are not available: records then
+// take no attachments.
+func NewService(db *gorm.DB, rs *roster.Service, regions *region.Store, files upload.Attacher, clk clock.Clock, log *slog.Logger, opt Options) *Service {
+	return &Service{db: db, roster: rs, regions: regions, files: files, clock: clk, log: log, opt: opt}
+}
+
+var (
+	errNotFound         = apperr.New(http.StatusNotFound, "record_not_found", "记录不存在或不在您的管辖范围内")
+	errInstructorOnly   = apperr.Forbidden("只有指导员可以提交记录")
+	errClientIDConflict = apperr.New(http.StatusConflict, "client_id_conflict",
+		"该提交编号(client_id)已用于另一条内容不同的记录。重试时请原样提交;提交新记录请生成新的编号").
+		WithField("client_id", "已用于内容不同的记录")
+	errStale  = apperr.New(http.StatusConflict, "record_changed", "记录刚刚被他人更新,请刷新后重试")
+	errLocked = apperr.New(http.StatusConflict, "record_locked", "工作人员已处理该记录,不能再修改或撤回;如需更正,请联系工作人员退回")
+)
+
+func errTransition(k *Kind, status string, a Action) error {
+	return apperr.New(http.StatusConflict, "invalid_transition",
+		fmt.Sprintf("记录当前状态为“%s”,不能执行“%s”", k.statusLabel(status), a.Label))
+}
+
+func kindOf(name string) (*Kind, error) {
+	k, ok := KindByName(name)
+	if !ok {
+		return nil, errNotFound
+	}
+	return k, nil
+}
+
+// ---- submission ----
+
+// Submit stores a new record from the calling instructor. It is idempotent on the client's id:
+// the same id with the same body returns the stored record (created is false), with a different
+// body it is a conflict. The unique key on (author, client_id) decides between concurrent retries
+// on any number of instances.
+func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, body Body) (v View, created bool, err error) {
+	k, err := kindOf(kind)
+	if err != nil {
+		return View{}, false, err
+	}
+	if !p.IsInstructor() {
+		return View{}, false, errInstructorOnly
+	}
+	var chk validate.Checker
+	now := s.clock.Now()
+	rec, d, attachments := s.parseSubmission(k, body, &chk, now)
+	if err := chk.Err(); err != nil {
+		return View{}, false, err
+	}
+	rec.BodyHash = bodyHash(k, rec, d, attachments)
+	if old, ok, err := s.byClientID(ctx, p.InstructorID, rec.ClientID); err != nil || ok {
+		if err != nil {
+			return View{}, false, err
+		}
+		return s.replay(ctx, k, old, rec.BodyHash)
+	}
+	ins, err := s.roster.Instructor(ctx, p.InstructorID)
+	if err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return View{}, false, errInstructorOnly
+		}
+		return View{}, false, err
+	}
+	if ins.Status != roster.StatusActive {
+		return View{}, false, apperr.New(http.StatusForbidden, "instructor_inactive", "您已不在任,不能提交记录")
+	}
+	rec.AuthorID, rec.AuthorAccountID, rec.UnitID, rec.RegionCode = ins.ID, p.AccountID, ins.UnitID, ins.RegionCode
+	rec.ReceivedAt, rec.UpdatedAt, rec.Status, rec.Version = now, now, k.Initial, 1
+	rec.SearchText = d.text()
+
+	err = s.transact(ctx, func(tx *gorm.DB) error {
+		row := *rec
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		d.setRecordID(row.ID)
+		c := &change{s: s, tx: tx, p: p, kind: k, rec: &row, detail: d, now: now, action: "submit", event: k.Name + ".submitted"}
+		if err := c.resolveActor(); err != nil {
+			return err
+		}
+		if k.Prepare != nil {
+			if err := k.Prepare(c); err != nil {
+				return err
+			}
+		}
+		if err := tx.Create(d).Error; err != nil {
+			return err
+		}
+		if err := s.attach(tx, p, attachments, &row); err != nil {
+			return err
+		}
+		rec.ID = row.ID
+		return c.write()
+	})
+	if database.IsUniqueViolation(err) {
+		// A concurrent retry with this client id won the insert.
+		old, ok, lerr := s.byClientID(ctx, p.InstructorID, rec.ClientID)
+		if lerr != nil || !ok {
+			return View{}, false, errors.Join(err, lerr)
+		}
+		return s.replay(ctx, k, old, rec.BodyHash)
+	}
+	if err != nil {
+		return View{}, false, err
+	}
+	v, err = s.Get(ctx, p, k.Name, rec.ID)
+	return v, true, err
+}
+
+func (s *Service) replay(ctx context.Context, k *Kind, old Record, hash string) (View, bool, error) {
+	if old.Kind != k.Name || old.BodyHash != hash {
+		return View{}, false, errClientIDConflict
+	}
+	views, err := s.views(ctx, []Record{old}, true)
+	if err != nil {
+		return View{}, false, err
+	}
+	return views[0], false, nil
+}
+
+func (s *Service) byClientID(ctx context.Context, authorID int64, clientID string) (Record, bool, error) {
+	var rows []Record
+	err := s.db.WithContext(ctx).Where("author_id = ? AND client_id = ?", authorID, clientID).Limit(1).Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return Record{}, false, err
+	}
+	return rows[0], true, nil
+}
+
+// parseSubmission reads and validates a whole submission.
+func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now time.Time) (*Record, Detail, []int64) {
+	f := newFields(body, chk)
+	rec := &Record{Kind: k.Name}
+	if f.str("client_id", "提交编号(client_id)", &rec.ClientID) {
+		rec.ClientID = strings.ToLower(rec.ClientID)
+		f.check(validUUID(rec.ClientID), "client_id", "提交编号(client_id)应为UUID,如3f2b8c1e-9d4a-4c7b-8e21-5a6f0b9c2d17")
+	} else if !f.has("client_id") {
+		f.fail("client_id", "提交编号(client_id)不能为空")
+	}
+	s.readCommon(f, rec, true, now)
+	var attachments []int64
+	if f.ids("attachments", "附件", &attachments) {
+		checkAttachments(f, attachments)
+	}
+	d := k.New()
+	own, ok := f.object(k.Name, k.Label+"内容")
+	if !ok {
+		if !f.has(k.Name) {
+			f.fail(k.Name, k.Label+"内容不能为空")
+		}
+		own = &fields{raw: Body{}, prefix: k.Name + ".", v: chk}
+	}
+	d.apply(own)
+	d.check(own)
+	return rec, d, attachments
+}
+
+// readCommon reads the common fields a submission and a patch share; on a patch absent fields
+// stay.
+func (s *Service) readCommon(f *fields, rec *Record, creating bool, now time.Time) {
+	if f.str("title", "标题", &rec.Title) || creating {
+		f.required("title", "标题", rec.Title, 40)
+	}
+	if f.str("place", "地点", &rec.Place) || creating {
+		f.maxLen("place", "地点", rec.Place, 100)
+	}
+	occurred := f.time("occurred_at", "发生时间", &rec.OccurredAt)
+	switch {
+	case occurred && rec.OccurredAt.After(now.Add(MaxFuture)):
+		f.fail("occurred_at", "发生时间不能晚于当前时间")
+	case occurred && rec.OccurredAt.Before(now.Add(-MaxPast)):
+		f.fail("occurred_at", "发生时间不能早于一年前")
+	case creating && !f.has("occurred_at"):
+		f.fail("occurred_at", "发生时间不能为空")
+	}
+	lat, lng := f.float("latitude", "纬度", &rec.Latitude), f.float("longitude", "经度", &rec.Longitude)
+	if lat || lng {
+		f.check(rec.Latitude != nil && rec.Longitude != nil, "latitude", "经纬度应同时提供")
+		if rec.Latitude != nil {
+			f.check(*rec.Latitude >= -90 && *rec.Latitude <= 90, "latitude", "纬度应在-90到90之间")
+		}
+		if rec.Longitude != nil {
+			f.check(*rec.Longitude >= -180 && *rec.Longitude <= 180, "longitude", "经度应在-180到180之间")
+		}
+	}
+}
+
+func checkAttachments(f *fields, ids []int64) {
+	f.check(len(ids) <= maxAttachments, "attachments", fmt.Sprintf("附件最多%d个", maxAttachments))
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		if id <= 0 || seen[id] {
+			f.fail("attachments", "附件编号应为不重复的正整数")
+			return
+		}
+		seen[id] = true
+	}
+}
+
+func (s *Service) attach(tx *gorm.DB, p *access.Principal, ids []int64, rec *Record) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if s.files == nil {
+		return apperr.Field("attachments", "附件不存在")
+	}
+	return s.files.Attach(tx, p, ids, OwnerKind, rec.ID, rec.RegionCode)
+}
+
+// bodyHash fingerprints a submission after parsing, so retries compare by meaning, not by bytes
+// (key order, spacing, time zone of occurred_at).
+func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64) string {
+	ids := slices.Clone(attachments)
+	slices.Sort(ids)
+	b, _ := json.Marshal(struct {
+		Kind, Title, Place string
+		OccurredAt         time.Time
+		Lat, Lng           *float64
+		Attachments        []int64
+		Fields             any
+	}{k.Name, rec.Title, rec.Place, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// transact runs fn in a transaction, retrying it when MySQL picks it as a deadlock victim.
+func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.db.WithContext(ctx).Transaction(fn)
+		var me *mysqldrv.MySQLError
+		if !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
+			return err
+		}
+	}
+	return err
+}
+
+// ---- reading ----
+
+// scopeFor limits a query to what p may see of records: staff their subtree, an instructor their own.
+func scopeFor(p *access.Principal) func(*gorm.DB) *gorm.DB {
+	return access.InRegionOrOwn(p, "region_code", "author_id")
+}
+
+func (s *Service) find(tx *gorm.DB, scope func(*gorm.DB) *gorm.DB, k *Kind, id int64) (Record, error) {
+	var rec Record
+	err := tx.Scopes(scope).Where("id = ? AND kind = ?", id, k.Name).Take(&rec).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return rec, errNotFound
+	}
+	return rec, err
+}
+
+// Get returns one record in scope with its timeline.
+func (s *Service) Get(ctx context.Context, p *access.Principal, kind string, id int64) (View, error) {
+	k, err := kindOf(kind)
+	if err != nil {
+		return View{}, err
+	}
+	rec, err := s.find(s.db.WithContext(ctx), scopeFor(p), k, id)
+	if err != nil {
+		return View{}, err
+	}
+	views, err := s.views(ctx, []Record{rec}, true)
+	if err != nil {
+		return View{}, err
+	}
+	return views[0], nil
+}
+
+// Versions lists the kept versions of a record in scope, oldest first.
+func (s *Service) Versions(ctx context.Context, p *access.Principal, kind string, id int64) ([]VersionView, error) {
+	k, err := kindOf(kind)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.find(s.db.WithContext(ctx), scopeFor(p), k, id); err != nil {
+		return nil, err
+	}
+	var rows []Version
+	if err := s.db.WithContext(ctx).Where("record_id = ?", id).Order("version").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]VersionView, len(rows))
+	for i, r := range rows {
+		out[i] = VersionView{Version: r.Version, Action: r.Action, CreatedAt: clock.Local(r.CreatedAt),
+			Actor: Actor{AccountID: r.ActorAccountID, Role: r.ActorRole, Name: r.ActorName}, Snapshot: json.RawMessage(r.Snapshot)}
+	}
+	return out, nil
+}
+
+// Filter narrows a record list.
+type Filter struct {
+	Kind       string
+	Status     string
+	RegionCode string
+	AuthorID   int64
+	UnitID     int64
+	From, To   string // RFC 3339 times or dates (YYYY-MM-DD, Beijing time) bounding occurred_at
+	Q          string
+	// Param reads the kind's own filters (tip level, unsettled mediations) by query parameter name.
+	Param func(string) string
+	Page  paging.Page
+}
+
+// List lists records in scope, newest first.
+func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]View, string, error) {
+	var chk validate.Checker
+	ff := newFields(nil, &chk)
+	var k *Kind
+	if f.Kind != "" {
+		var ok bool
+		if k, ok = KindByName(f.Kind); !ok {
+			chk.Fail("kind", "记录类型的取值无效")
+		}
+	}
+	statuses := commonStatuses
+	if k != nil {
+		statuses = k.AllStatuses()
+	} else {
+		for _, kk := range kinds {
+			statuses = append(statuses, kk.Statuses...)
+		}
+	}
+	chk.OneOf("status", "状态", f.Status, false, oneOf(statuses))
+	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
+		chk.Fail("region_code", "行政区划代码应为12位数字")
+	}
+	from, fromOK := parseBound(&chk, "from", f.From, false)
+	to, toOK := parseBound(&chk, "to", f.To, true)
+	chk.MaxLen("q", "关键词", f.Q, 50)
+
+	q := s.db.WithContext(ctx).Model(&Record{}).Scopes(scopeFor(p), f.Page.Apply("id"))
+	if k != nil {
+		q = q.Where("kind = ?", k.Name)
+		if k.Filter != nil && f.Param != nil {
+			q = k.Filter(q, f.Param, ff)
+		}
+	}
+	if err := chk.Err(); err != nil {
+		return nil, "", err
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.RegionCode != "" {
+		q = q.Scopes(access.Subtree("region_code", region.Prefix(f.RegionCode)))
+	}
+	if f.AuthorID > 0 {
+		q = q.Where("author_id = ?", f.AuthorID)
+	}
+	if f.UnitID > 0 {
+		q = q.Where("unit_id = ?", f.UnitID)
+	}
+	if fromOK {
+		q = q.Where("occurred_at >= ?", from)
+	}
+	if toOK {
+		q = q.Where("occurred_at < ?", to)
+	}
+	if f.Q != "" {
+		like := "%" + escapeLike(f.Q) + "%"
+		q = q.Where("(title LIKE ? ESCAPE '!' OR search_text LIKE ? ESCAPE '!')", like, like)
+	}
+	var rows []Record
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	rows, next := paging.Trim(f.Page, rows, func(r Record) int64 { return r.ID })
+	out, err := s.views(ctx, rows, false)
+	return out, next, err
+}
+
+// parseBound reads a list bound: an RFC 3339 time, or a date meaning the start of that day in
+// Beijing time (for "to", the end of it).
+func parseBound(chk *validate.Checker, name, s string, end bool) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), true
+	}
+	d, err := time.ParseInLocation("2006-01-02", s, clock.Shanghai)
+	if err != nil {
+		chk.Fail(name, "日期应为YYYY-MM-DD或RFC 3339格式的时间")
+		return time.Time{}, false
+	}
+	if end {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d.UTC(), true
+}
+
+// escapeLike escapes a keyword for "LIKE ? ESCAPE '!'", a form MySQL and SQLite read alike.
+func escapeLike(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// followed is implemented by details whose displayed status comes from another record (a
+// duplicate tip shows its original's status).
+type followed interface{ followedStatus() string }
+
+// views renders records with their names, kind fields and attachments; one query per table.
+func (s *Service) views(ctx context.Context, recs []Record, withTimeline bool) ([]View, error) {
+	out := make([]View, 0, len(recs))
+	if len(recs) == 0 {
+		return out, nil
+	}
+	db := s.db.WithContext(ctx)
+	byKind := map[string][]int64{}
+	var ids, authorIDs, unitIDs []int64
+	for _, r := range recs {
+		byKind[r.Kind] = append(byKind[r.Kind], r.ID)
+		ids = append(ids, r.ID)
+		authorIDs = append(authorIDs, r.AuthorID)
+		unitIDs = append(unitIDs, r.UnitID)
+	}
+	details := map[int64]Detail{}
+	for name, kindIDs := range byKind {
+		k, ok := KindByName(name)
+		if !ok {
+			continue
+		}
+		m, err := k.Load(db, kindIDs)
+		if err != nil {
+			return nil, err
+		}
+		for id, d := range m {
+			details[id] = d
+		}
+	}
+	authors, err := names(db, &roster.Instructor{}, authorIDs)
+	if err != nil {
+		return nil, err
+	}
+	units, err := names(db, &roster.Unit{}, unitIDs)
+	if err != nil {
+		return nil, err
+	}
+	files := map[int64][]upload.View{}
+	if s.files != nil {
+		if files, err = s.files.List(ctx, OwnerKind, ids); err != nil {
+			return nil, err
+		}
+	}
+	steps := map[int64][]Step{}
+	if withTimeline {
+		var rows []Step
+		if err := db.Where("record_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, st := range rows {
+			steps[st.RecordID] = append(steps[st.RecordID], st)
+		}
+	}
+	for _, r := range recs {
+		k, _ := KindByName(r.Kind)
+		v := View{
+			ID: r.ID, Kind: r.Kind, ClientID: r.ClientID, Title: r.Title, Status: r.Status,
+			OccurredAt: clock.Local(r.OccurredAt), ReceivedAt: clock.Local(r.ReceivedAt), UpdatedAt: clock.Local(r.UpdatedAt),
+			Place: r.Place, Latitude: r.Latitude, Longitude: r.Longitude,
+			AuthorID: r.AuthorID, AuthorName: authors[r.AuthorID], UnitID: r.UnitID, UnitName: units[r.UnitID],
+			RegionCode: r.RegionCode, RegionName: s.regionName(ctx, r.RegionCode), Version: r.Version,
+			ReturnNote: r.ReturnNote, WithdrawReason: r.WithdrawReason, Attachments: files[r.ID],
+		}
+		if v.Attachments == nil {
+			v.Attachments = []upload.View{}
+		}
+		if k != nil {
+			v.KindName, v.Editable = k.Label, r.editable(k)
+			if d, ok := details[r.ID]; ok {
+				if fd, ok := d.(followed); ok && fd.followedStatus() != "" {
+					v.Status = fd.followedStatus()
+				}
+				v.Fields = d.view()
+			}
+			v.StatusName = k.statusLabel(v.Status)
+			if withTimeline {
+				v.Timeline = make([]StepView, 0, len(steps[r.ID]))
+				for _, st := range steps[r.ID] {
+					v.Timeline = append(v.Timeline, st.view(k))
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// names maps ids to the name column of a roster table.
+func names(db *gorm.DB, model any, ids []int64) (map[int64]string, error) {
+	var rows []struct {
+		ID   int64
+		Name string
+	}
+	if err := db.Model(model).Select("id", "name").Where("id IN ?", slices.Compact(slices.Sorted(slices.Values(ids)))).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
+}
+
+func (s *Service) regionName(ctx context.Context, code string) string {
+	r, err := s.regions.Get(ctx, code)
+	if err != nil {
+		return ""
+	}
+	return r.Name
+}
+
+// ---- edits and workflow ----
+
+// Update applies the author's corrections while the record is still theirs to change.
+func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, id int64, body Body) (View, error) {
+	k, err := kindOf(kind)
+	if err != nil {
+		return View{}, err
+	}
+	if !p.IsInstructor() {
+		return View{}, apperr.Forbidden("只有提交人可以修改记录")
+	}
+	err = s.transact(ctx, func(tx *gorm.DB) error {
+		rec, err := s.find(tx, authorScope(p), k, id)
+		if err != nil {
+			return err
+		}
+		if !rec.editable(k) {
+			return errLocked
+		}
+		d, err := s.detail(tx, k, id)
+		if err != nil {
+			return err
+		}
+		var chk validate.Checker
+		f := newFields(body, &chk)
+		now := s.clock.Now()
+		s.readCommon(f, &rec, false, now)
+		var attachments []int64
+		if f.ids("attachments", "附件", &attachments) {
+			checkAttachments(f, attachments)
+		}
+		own, ok := f.object(k.Name, k.Label+"内容")
+		if !ok {
+			own = &fields{raw: Body{}, prefix: k.Name + ".", v: &chk}
+		}
+		d.apply(own)
+		d.check(own)
+		if err := chk.Err(); err != nil {
+			return err
+		}
+		c := &change{s: s, tx: tx, p: p, kind: k, rec: &rec, detail: d, now: now, action: "edit", from: rec.Status, event: k.Name + ".updated"}
+		if err := c.resolveActor(); err != nil {
+			return err
+		}
+		if err := s.attach(tx, p, attachments, &rec); err != nil {
+			return err
+		}
+		return c.commit()
+	})
+	if err != nil {
+		return View{}, err
+	}
+	return s.Get(ctx, p, kind, id)
+}
+
+func authorScope(p *access.Principal) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		if !p.IsInstructor() {
+			return db.Where("1 = 0")
+		}
+		return db.Where("author_id = ?", p.InstructorID)
+	}
+}
+
+func (s *Service) detail(tx *gorm.DB, k *Kind, id int64) (Detail, error) {
+	m, err := k.Load(tx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	d, ok := m[id]
+	if !ok {
+		return nil, fmt.Errorf("record %d has no %s detail", id, k.Name)
+	}
+	return d, nil
+}
+
+// Act takes a workflow action on a record. created is true for actions that append something.
+func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id int64, name string, body Body) (View, bool, error) {
+	k, err := kindOf(kind)
+	if err != nil {
+		return View{}, false, err
+	}
+	a, ok := k.action(name)
+	if !ok {
+		return View{}, false, errNotFound
+	}
+	var scope func(*gorm.DB) *gorm.DB
+	switch a.Who {
+	case ByStaff:
+		if !p.IsStaff() {
+			return View{}, false, apperr.Forbidden("只有民族工作部门工作人员可以" + a.Label)
+		}
+		scope = access.InRegion(p, "region_code")
+	case ByAuthor:
+		if !p.IsInstructor() {
+			return View{}, false, apperr.Forbidden("只有提交人可以" + a.Label)
+		}
+		scope = authorScope(p)
+	default:
+		if !p.IsStaff() && !p.IsInstructor() {
+			return View{}, false, apperr.Forbidden("无权" + a.Label)
+		}
+		scope = scopeFor(p)
+	}
+	err = s.transact(ctx, func(tx *gorm.DB) error {
+		rec, err := s.find(tx, scope, k, id)
+		if err != nil {
+			return err
+		}
+		d, err := s.detail(tx, k, id)
+		if err != nil {
+			return err
+		}
+		if (a.From == nil && !k.open(rec.Status)) || (a.From != nil && !slices.Contains(a.From, rec.Status)) {
+			return errTransition(k, rec.Status, a)
+		}
+		c := &change{s: s, tx: tx, p: p, kind: k, rec: &rec, detail: d, now: s.clock.Now(), action: a.Name, from: rec.Status, event: a.Event}
+		if err := c.resolveActor(); err != nil {
+			return err
+		}
+		if p.IsStaff() && k.Guard != nil {
+			if err := k.Guard(c); err != nil {
+				return err
+			}
+		}
+		var chk validate.Checker
+		f := newFields(body, &chk)
+		f.str("note", "备注", &c.note)
+		f.maxLen("note", "备注", c.note, maxNote)
+		if a.To != "" {
+			rec.Status = a.To
+		}
+		if a.Apply != nil {
+			a.Apply(c, f)
+		}
+		if err := chk.Err(); err != nil {
+			return err
+		}
+		if c.err != nil {
+			return c.err
+		}
+		if p.IsStaff() {
+			rec.Locked = true
+		}
+		return c.commit()
+	})
+	if err != nil {
+		return View{}, false, err
+	}
+	v, err := s.Get(ctx, p, kind, id)
+	return v, a.Created, err
+}
+
+// commonActions are the flow every kind shares: staff return a record for correction, the author
+// fixes and resubmits it, or withdraws it. Nothing is deleted.
+func commonActions(k *Kind) []Action {
+	return []Action{
+		{Name: "return", Label: "退回修改", Who: ByStaff, To: StatusReturned, Event: k.Name + ".returned",
+			Apply: func(c *change, f *fields) {
+				f.required("note", "退回原因", c.note, maxNote)
+				c.rec.ReturnNote = c.note
+			}},
+		{Name: "resubmit", Label: "重新提交", Who: ByAuthor, From: []string{StatusReturned}, To: k.Initial, Event: k.Name + ".resubmitted",
+			Apply: func(c *change, f *fields) {
+				c.rec.Locked = false
+				c.rec.ReturnNote = ""
+			}},
+		{Name: "withdraw", Label: "撤回", Who: ByAuthor, From: []string{k.Initial, StatusReturned}, To: StatusWithdrawn, Event: k.Name + ".withdrawn",
+			Apply: func(c *change, f *fields) {
+				if c.from == k.Initial && c.rec.Locked {
+					c.err = errLocked
+					return
+				}
+				var reason string
+				f.str("reason", "撤回原因", &reason)
+				f.required("reason", "撤回原因", reason, maxNote)
+				c.rec.WithdrawReason = reason
+				if c.note == "" {
+					c.note = reason
+				}
+			}},
+	}
+}
+
+// ---- summary ----
+
+// Summary counts the calling instructor's records by kind in this month and this year (Beijing
+// time), by when they happened; withdrawn records do not count.
+func (s *Service) Summary(ctx context.Context, p *access.Principal) (Summary, error) {
+	if !p.IsInstructor() {
+		return Summary{}, apperr.Forbidden("只有指导员有个人统计")
+	}
+	now := s.clock.Now().In(clock.Shanghai)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, clock.Shanghai)
+	year := time.Date(now.Year(), 1, 1, 0, 0, 0, 0, clock.Shanghai)
+	var out Summary
+	for _, period := range []struct {
+		dst      *Counts
+		from, to time.Time
+	}{{&out.Month, month, month.AddDate(0, 1, 0)}, {&out.Year, year, year.AddDate(1, 0, 0)}} {
+		var rows []struct {
+			Kind string
+			N    int64
+		}
+		err := s.db.WithContext(ctx).Model(&Record{}).Select("kind, COUNT(*) AS n").
+			Where("author_id = ? AND status <> ? AND occurred_at >= ? AND occurred_at < ?", p.InstructorID, StatusWithdrawn, period.from.UTC(), period.to.UTC()).
+			Group("kind").Scan(&rows).Error
+		if err != nil {
+			return Summary{}, err
+		}
+		c := Counts{From: period.from, Counts: map[string]int64{}}
+		for _, k := range kinds {
+			c.Counts[k.Name] = 0
+		}
+		for _, r := range rows {
+			c.Counts[r.Kind] = r.N
+			c.Total += r.N
+		}
+		*period.dst = c
+	}
+	return out, nil
+}

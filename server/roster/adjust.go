@@ -1,0 +1,224 @@
+package roster
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/validate"
+	"gorm.io/gorm"
+)
+
+// Adjustment actions during a term (seed §五(三)).
+const (
+	AdjustDismiss  = "dismiss"
+	AdjustReplace  = "replace"
+	AdjustTransfer = "transfer"
+)
+
+var AdjustActions = []Code{
+	{Code: AdjustDismiss, Label: "解聘"},
+	{Code: AdjustReplace, Label: "替换"},
+	{Code: AdjustTransfer, Label: "调整单位"},
+}
+
+// AdjustInput is an in-term adjustment with its reason.
+type AdjustInput struct {
+	Action         string
+	ReasonCategory string
+	Note           string
+	// Replace: a new person, who takes the same unit (their UnitID is ignored), or an instructor
+	// already on the roster.
+	Replacement   *InstructorInput
+	ReplacementID int64
+	// Transfer: the unit to move to.
+	ToUnitID int64
+}
+
+// AdjustResult is the adjusted instructor and, for a replacement, who replaced them.
+type AdjustResult struct {
+	Instructor  InstructorView  `json:"instructor"`
+	Replacement *InstructorView `json:"replacement,omitempty"`
+}
+
+var errNotInOffice = apperr.New(http.StatusConflict, "instructor_inactive", "该指导员已不在任,无需调整")
+
+// Adjust dismisses, replaces or transfers an instructor in scope. Every change is one
+// transaction, moves places between units under the 2-per-unit rule and is written to the
+// history of each instructor concerned.
+func (s *Service) Adjust(ctx context.Context, p *access.Principal, id int64, in AdjustInput) (AdjustResult, error) {
+	if err := requireStaff(p); err != nil {
+		return AdjustResult{}, err
+	}
+	in.Note = strings.TrimSpace(in.Note)
+	var v validate.Checker
+	v.OneOf("action", "调整方式", in.Action, true, oneOf(AdjustActions))
+	v.OneOf("reason_category", "调整原因", in.ReasonCategory, true, oneOf(AdjustReasons))
+	v.MaxLen("note", "说明", in.Note, 500)
+	var person InstructorInput
+	switch in.Action {
+	case AdjustReplace:
+		if (in.Replacement == nil) == (in.ReplacementID == 0) {
+			v.Fail("replacement", "请填写替换人员的信息,或指定已登记的指导员(replacement_instructor_id),二者选一")
+		}
+		if in.Replacement != nil {
+			person = *in.Replacement
+			var pv validate.Checker
+			CheckPerson(&pv, &person)
+			if e, ok := apperr.As(pv.Err()); ok {
+				for _, d := range e.Details {
+					v.Fail("replacement."+d.Field, d.Message)
+				}
+			}
+		}
+		v.Check(in.ReplacementID != id, "replacement_instructor_id", "替换人员不能是本人")
+	case AdjustTransfer:
+		v.Check(in.ToUnitID > 0, "to_unit_id", "请选择调往的单位")
+	}
+	if err := v.Err(); err != nil {
+		return AdjustResult{}, err
+	}
+
+	var replacementID int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		cur, err := s.loadForChange(tx, p, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status != StatusActive && cur.Status != StatusSuspended {
+			return errNotInOffice
+		}
+		h := History{InstructorID: id, ReasonCategory: in.ReasonCategory, Note: in.Note, FromUnitID: cur.UnitID,
+			FromStatus: cur.Status, TermStart: cur.TermStart, TermEnd: cur.TermEnd}
+		switch in.Action {
+		case AdjustTransfer:
+			to, err := s.findUnit(ctx, tx, p, in.ToUnitID)
+			if err == errUnitNotFound {
+				return errUnitNotFound.WithField("to_unit_id", "调往的单位不存在或不在您的管辖范围内")
+			}
+			if err != nil {
+				return err
+			}
+			if to.ID == cur.UnitID {
+				return apperr.Field("to_unit_id", "调往的单位与现在的单位相同")
+			}
+			if err := s.moveUnit(tx, cur, to); err != nil {
+				return err
+			}
+			h.Action, h.ToUnitID, h.ToStatus = ActionTransfer, to.ID, cur.Status
+			return s.logHistory(tx, p, h)
+		case AdjustDismiss, AdjustReplace:
+			if err := s.changeState(tx, cur, map[string]any{"status": StatusDismissed}); err != nil {
+				return err
+			}
+			if cur.Status == StatusActive {
+				if err := releasePlace(tx, cur.UnitID); err != nil {
+					return err
+				}
+			}
+			h.Action, h.ToUnitID, h.ToStatus = ActionDismiss, cur.UnitID, StatusDismissed
+			if in.Action == AdjustDismiss {
+				return s.logHistory(tx, p, h)
+			}
+		}
+		u, err := s.findUnit(ctx, tx, access.System(), cur.UnitID)
+		if err != nil {
+			return err
+		}
+		var rh History
+		if in.Replacement != nil {
+			rh, err = s.appointReplacement(tx, p, person, u)
+		} else {
+			rh, err = s.moveReplacement(tx, p, in.ReplacementID, u)
+		}
+		if err != nil {
+			return err
+		}
+		replacementID = rh.InstructorID
+		h.Action, h.RelatedInstructorID = ActionReplaced, replacementID
+		if err := s.logHistory(tx, p, h); err != nil {
+			return err
+		}
+		rh.Action, rh.ReasonCategory, rh.Note, rh.RelatedInstructorID = ActionReplacement, in.ReasonCategory, in.Note, id
+		rh.ToUnitID, rh.ToStatus = u.ID, StatusActive
+		return s.logHistory(tx, p, rh)
+	})
+	if err != nil {
+		return AdjustResult{}, err
+	}
+	var out AdjustResult
+	if out.Instructor, err = s.GetInstructor(ctx, p, id); err != nil {
+		return AdjustResult{}, err
+	}
+	if replacementID > 0 {
+		r, err := s.GetInstructor(ctx, p, replacementID)
+		if err != nil {
+			return AdjustResult{}, err
+		}
+		out.Replacement = &r
+	}
+	return out, nil
+}
+
+// moveUnit moves an instructor to another unit; one in office takes a place there and frees theirs.
+func (s *Service) moveUnit(tx *gorm.DB, cur Instructor, to Unit) error {
+	if cur.Status == StatusActive {
+		if err := releasePlace(tx, cur.UnitID); err != nil {
+			return err
+		}
+		if err := takePlace(tx, to.ID); err != nil {
+			return err
+		}
+	}
+	return s.changeState(tx, cur, map[string]any{"unit_id": to.ID, "region_code": to.RegionCode})
+}
+
+// appointReplacement puts a new person into unit u with a full term from today and returns the
+// start of their history entry.
+func (s *Service) appointReplacement(tx *gorm.DB, p *access.Principal, person InstructorInput, u Unit) (History, error) {
+	ins := Instructor{
+		Name: person.Name, Gender: person.Gender, Ethnicity: person.Ethnicity, PoliticalStatus: person.PoliticalStatus,
+		Position: strings.TrimSpace(person.Position), SourceCategory: person.SourceCategory, Status: StatusActive,
+		UnitID: u.ID, RegionCode: u.RegionCode, CreatedBy: p.AccountID,
+	}
+	if err := s.sealPersonal(&ins, person.Phone, person.IDNumber); err != nil {
+		return History{}, err
+	}
+	s.startTerm(&ins, nil)
+	if err := takePlace(tx, u.ID); err != nil {
+		return History{}, err
+	}
+	if err := tx.Create(&ins).Error; err != nil {
+		return History{}, s.instructorConflict(err)
+	}
+	return History{InstructorID: ins.ID, TermStart: ins.TermStart, TermEnd: ins.TermEnd}, nil
+}
+
+// moveReplacement makes an instructor already on the roster the replacement in unit u: one in
+// office elsewhere moves with their term; one out of office starts a new term.
+func (s *Service) moveReplacement(tx *gorm.DB, p *access.Principal, id int64, u Unit) (History, error) {
+	rep, err := s.loadForChange(tx, p, id)
+	if err == errInstructorNotFound {
+		return History{}, errInstructorNotFound.WithField("replacement_instructor_id", "替换人员不存在或不在您的管辖范围内")
+	}
+	if err != nil {
+		return History{}, err
+	}
+	h := History{InstructorID: rep.ID, FromUnitID: rep.UnitID, FromStatus: rep.Status, TermStart: rep.TermStart, TermEnd: rep.TermEnd}
+	if rep.Status == StatusActive {
+		if rep.UnitID == u.ID {
+			return History{}, errInstructorActive.WithField("replacement_instructor_id", "替换人员已是该单位的在任指导员")
+		}
+		return h, s.moveUnit(tx, rep, u)
+	}
+	if err := takePlace(tx, u.ID); err != nil {
+		return History{}, err
+	}
+	next := rep
+	s.startTerm(&next, nil)
+	h.TermStart, h.TermEnd = next.TermStart, next.TermEnd
+	return h, s.changeState(tx, rep, map[string]any{"status": StatusActive, "unit_id": u.ID, "region_code": u.RegionCode,
+		"term_start": next.TermStart, "term_end": next.TermEnd})
+}

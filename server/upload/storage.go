@@ -1,0 +1,106 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+)
+
+// Storage keeps the bytes of uploads under keys the service makes up (never from a client's file
+// name). Disk is the one implementation today; an S3-compatible object store (MinIO, OSS, COS) is a
+// later option behind the same interface, for when several instances do not share a disk.
+type Storage interface {
+	Put(ctx context.Context, key string, r io.Reader) error
+	// Open returns the stored bytes; ErrNotStored when the key has none. The reader may also be an
+	// io.Seeker (Disk's is), which lets downloads answer range requests.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// ErrNotStored is Open's answer for a key without bytes.
+var ErrNotStored = errors.New("upload: not in storage")
+
+var keyRe = regexp.MustCompile(`^[0-9a-z]+(/[0-9a-z]+)*$`)
+
+// Disk stores each upload as a file under a directory.
+type Disk struct {
+	dir string
+}
+
+// NewDisk uses dir, creating it if needed.
+func NewDisk(dir string) (*Disk, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("uploads directory: %w", err)
+	}
+	return &Disk{dir: dir}, nil
+}
+
+func (d *Disk) path(key string) (string, error) {
+	if !keyRe.MatchString(key) {
+		return "", fmt.Errorf("upload: bad storage key %q", key)
+	}
+	return filepath.Join(d.dir, filepath.FromSlash(key)), nil
+}
+
+// Put writes the file under a temporary name and renames it into place, so a crash never leaves
+// half a file under a key.
+func (d *Disk) Put(ctx context.Context, key string, r io.Reader) (err error) {
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), ".put-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = io.Copy(f, r); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = ctx.Err(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), p)
+}
+
+func (d *Disk) Open(_ context.Context, key string) (io.ReadCloser, error) {
+	p, err := d.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotStored
+	}
+	return f, err
+}
+
+func (d *Disk) Delete(_ context.Context, key string) error {
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
