@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -261,6 +262,10 @@ func TestRosterExport(t *testing.T) {
 	}
 	if strings.Contains(string(r.Body), phone) || !strings.Contains(rows[1][4]+rows[2][4], "****") {
 		t.Fatal("export holds a full phone number")
+	}
+	// A whole list of people with their ethnicity leaves the system: who took it is audited.
+	if _, ok := auditOf(t, staff, url.Values{"action": {"GET /api/v1/roster/export.xlsx"}}).find(r.Header.Get("X-Request-ID")); !ok {
+		t.Fatal("roster export not in the audit trail")
 	}
 	staff.Must(http.StatusBadRequest, "GET", "/api/v1/roster/export.xlsx?status=unknown", nil)
 	// More than one page of the list goes into one workbook.

@@ -17,8 +17,9 @@ import (
 // sensitiveReads are the route templates whose GETs are audited, with everything under them
 // (lists, details, versions, exports): risk tips and mediation records name people, their
 // ethnicity and their disputes. The list of all records is included: it shows tips and mediations
-// too.
-var sensitiveReads = []string{"/api/v1/tips", "/api/v1/mediations", "/api/v1/records"}
+// too. Roster and filing exports are included: each is a whole list of people with ethnicity.
+var sensitiveReads = []string{"/api/v1/tips", "/api/v1/mediations", "/api/v1/records",
+	"/api/v1/roster/export.xlsx", "/api/v1/filings/:id/export.xlsx"}
 
 // routeParam is a gin path parameter (:id), written {id} in actions as in the API contract.
 var routeParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
