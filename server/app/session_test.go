@@ -110,3 +110,36 @@ func TestRedisOutageDegradesAndRecovers(t *testing.T) {
 	own.Anon(t).Must(http.StatusOK, "GET", "/readyz", nil)
 	own.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/wechat/login", map[string]string{"code": "up" + apitest.Unique()})
 }
+
+// TestStaffLinksWeChat: an officer logged in by password links WeChat, then logs in with WeChat
+// alone; an instructor cannot use this route, and one WeChat user cannot hold two accounts.
+func TestStaffLinksWeChat(t *testing.T) {
+	e := apitest.Shared(t)
+	staff := e.Staff(t, "county_staff", apitest.CountyA1)
+	code := "lnk" + apitest.Unique() + apitest.Unique()
+	var v struct {
+		Role string `json:"role"`
+	}
+	staff.Must(http.StatusOK, "POST", "/api/v1/me/wechat", map[string]string{"code": code}).JSON(t, &v)
+	if v.Role != "county_staff" {
+		t.Fatalf("linked account: %+v", v)
+	}
+	again := "lnk2" + apitest.Unique()
+	e.WX.RegisterCode(again, "o_"+code, "")
+	var tok apitest.Tokens
+	e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/wechat/login", map[string]string{"code": again}).JSON(t, &tok)
+	me := e.As(t, tok.AccessToken).Must(http.StatusOK, "GET", "/api/v1/me", nil).Map(t)
+	if me["user"].(map[string]any)["role"] != "county_staff" {
+		t.Fatalf("wechat login of a linked officer: %v", me)
+	}
+	// The same WeChat user cannot be linked to a second account.
+	other := e.Staff(t, "county_staff", apitest.CountyA1)
+	third := "lnk3" + apitest.Unique()
+	e.WX.RegisterCode(third, "o_"+code, "")
+	if r := other.Must(http.StatusConflict, "POST", "/api/v1/me/wechat", map[string]string{"code": third}).Err(t); r.Code != "wechat_already_bound" {
+		t.Fatalf("second link: %+v", r)
+	}
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", apitest.TownshipA1))
+	instructor.Must(http.StatusForbidden, "POST", "/api/v1/me/wechat", map[string]string{"code": "x" + apitest.Unique()})
+	staff.Must(http.StatusBadRequest, "POST", "/api/v1/me/wechat", map[string]string{"code": ""})
+}

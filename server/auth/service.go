@@ -445,6 +445,34 @@ func (s *Service) TicketOpenID(ctx context.Context, ticket string) (string, erro
 	return st.OpenID, err
 }
 
+// BindStaffWeChat links a logged-in staff account to the WeChat user behind a wx.login code, so
+// tip alerts can reach the officer as subscribe messages and the officer can later log in to the
+// mini-program with WeChat alone. Binding again with another WeChat user replaces the link.
+func (s *Service) BindStaffWeChat(ctx context.Context, p *access.Principal, code string) (AccountView, error) {
+	if !p.IsStaff() {
+		return AccountView{}, apperr.Forbidden("指导员请通过邀请码或手机号绑定微信")
+	}
+	if strings.TrimSpace(code) == "" {
+		return AccountView{}, apperr.Field("code", "登录凭证code不能为空")
+	}
+	sess, err := s.wx.Code2Session(ctx, code)
+	if err != nil {
+		return AccountView{}, wechatError(err, "code")
+	}
+	openid := sess.OpenID
+	err = s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", p.AccountID).
+		Updates(map[string]any{"openid": &openid, "unionid": sess.UnionID, "updated_at": s.clock.Now()}).Error
+	if err != nil {
+		return AccountView{}, s.bindConflict(err)
+	}
+	s.keepSessionKey(ctx, sess)
+	a, err := s.Account(ctx, p.AccountID)
+	if err != nil {
+		return AccountView{}, err
+	}
+	return a.View(), nil
+}
+
 // BindInput binds a WeChat user to the roster with an invite code or a phone code.
 type BindInput struct {
 	BindTicket string

@@ -130,3 +130,17 @@ func (h *handlers) me(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, out)
 }
+
+func (h *handlers) bindStaffWeChat(c *gin.Context) {
+	var req wechatLoginRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.auth.BindStaffWeChat(c.Request.Context(), principal(c), req.Code)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}

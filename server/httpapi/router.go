@@ -113,6 +113,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	in := v1.Group("", h.authenticate(), h.auditTrail())
 	in.POST("/auth/logout", h.logout)
 	in.GET("/me", h.me)
+	in.POST("/me/wechat", h.bindStaffWeChat)
 
 	in.POST("/units", h.createUnit)
 	in.GET("/units", h.listUnits)
