@@ -92,3 +92,17 @@ func TestRedactedHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleConfigLoads keeps configs/shiliu.example.yaml in step with the code: a key the code
+// no longer knows fails the load (KnownFields), and the documented values must validate.
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "configs", "shiliu.example.yaml"))
+	if err != nil {
+		t.Fatalf("the example configuration does not load: %v", err)
+	}
+	d := Default()
+	d.Validate()
+	if c.HTTP.Addr != d.HTTP.Addr || c.Database.DSN != d.Database.DSN || c.Security.AccessTokenTTL != d.Security.AccessTokenTTL {
+		t.Fatalf("the example's values differ from the defaults it documents: %+v", c.HTTP)
+	}
+}

@@ -79,6 +79,8 @@ func defaultNotify() NotifyConfig {
 			"meeting_changed":   meetingTemplate(),
 			"meeting_cancelled": meetingTemplate(),
 			"meeting_reminder":  meetingTemplate(),
+			"task_assigned": {Page: "pages/task/detail?id={subject_id}",
+				Data: map[string]string{"thing1": "title", "time2": "time", "thing3": "region", "phrase4": "status"}},
 		},
 	}
 }
