@@ -221,10 +221,26 @@ func newLogger(l *slog.Logger) logger.Interface {
 	if l == nil {
 		l = slog.Default()
 	}
-	return logger.NewSlogLogger(l, logger.Config{
+	return quietConflicts{logger.NewSlogLogger(l, logger.Config{
 		SlowThreshold:             500 * time.Millisecond,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		ParameterizedQueries:      true,
-	})
+	})}
+}
+
+// quietConflicts drops the error line of a duplicate key: stores turn it into a conflict on
+// purpose (an idempotent retry, a taken phone number), so it is an answer, not a failure, and a
+// retry storm from weak networks would otherwise flood the error log.
+type quietConflicts struct{ logger.Interface }
+
+func (q quietConflicts) LogMode(level logger.LogLevel) logger.Interface {
+	return quietConflicts{q.Interface.LogMode(level)}
+}
+
+func (q quietConflicts) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if IsUniqueViolation(err) {
+		err = nil
+	}
+	q.Interface.Trace(ctx, begin, fc, err)
 }
