@@ -1,20 +1,24 @@
 'use strict'
 const sim = require('./helpers/sim')
-const {describe, it, beforeEach} = require('node:test')
+const {describe, it, beforeEach, afterEach} = require('node:test')
 const assert = require('node:assert/strict')
 const {createFakeWx, flush, pathOf} = require('./helpers/fake-wx')
 const {createClient, setClient, getClient} = require('../miniprogram/api/client')
+const {assertContract} = require('./helpers/app')
 
 const BASE = 'https://api.test'
-const tokens = {access_token: 'A', refresh_token: 'R', token_type: 'Bearer', expires_in: 3600, user: {id: 3, role: 'instructor', display_name: '马明'}}
+const F = require('./helpers/fixtures')
+const tokens = F.tokens()
 const err = (status, code, message) => ({statusCode: status, data: {code, message, details: [], request_id: 'r'}})
 
 describe('login page', () => {
   let fake
   beforeEach(() => {
     fake = sim.installWx(createFakeWx())
+    fake.contract = true
     setClient(createClient({baseURL: BASE}))
   })
+  afterEach(() => assertContract({fake}))
 
   it('renders the WeChat login button with Vant', () => {
     const page = sim.render('pages/login/index')
@@ -39,7 +43,7 @@ describe('login page', () => {
       const p = pathOf(req)
       if (p === '/api/v1/auth/wechat/login') return {statusCode: 200, data: {bind_ticket: 'TK', expires_in: 900}}
       if (p === '/api/v1/auth/wechat/bind') return {statusCode: 200, data: tokens}
-      return {statusCode: 404, data: {}}
+      return F.error(404, 'not_found', '内容不存在')
     }
     const page = sim.render('pages/login/index')
     page.querySelector('#wechat-login').dispatchEvent('click')
@@ -86,6 +90,16 @@ describe('login page', () => {
     assert.deepEqual(fake.navigations, ['/pages/home/index'])
   })
 
+  it('someone not on the roster goes to self-nomination with the bind ticket', async () => {
+    fake.handler = () => ({statusCode: 200, data: {bind_ticket: 'TK/+=', expires_in: 900}})
+    const page = sim.render('pages/login/index')
+    await page.instance.onWechatLogin()
+    await flush(2)
+    page.querySelector('#nominate').dispatchEvent('tap')
+    await flush(2)
+    assert.deepEqual(fake.navigations, ['/pages/nominate/index?ticket=TK%2F%2B%3D'])
+  })
+
   it('a refused phone authorisation suggests the invite code; an expired ticket starts over', async () => {
     fake.handler = req => (pathOf(req) === '/api/v1/auth/wechat/login'
       ? {statusCode: 200, data: {bind_ticket: 'TK', expires_in: 900}}
@@ -114,7 +128,7 @@ describe('login page', () => {
     fake.handler = () => ({fail: 'timeout'})
     await page.instance.onStaffLogin()
     assert.equal(page.data.error, '网络不给力,请稍后重试')
-    fake.handler = () => ({statusCode: 200, data: Object.assign({}, tokens, {user: {id: 1, role: 'county_staff'}})})
+    fake.handler = () => ({statusCode: 200, data: F.tokens(F.staffAccount())})
     await page.instance.onStaffLogin()
     assert.deepEqual(fake.requests[1].data, {username: 'dachang', password: 'secret'})
     assert.equal(page.data.password, '', 'the password is not kept')

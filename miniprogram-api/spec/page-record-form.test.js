@@ -1,10 +1,11 @@
 'use strict'
 const sim = require('./helpers/sim')
-const {describe, it, beforeEach} = require('node:test')
+const {describe, it, beforeEach, afterEach} = require('node:test')
 const assert = require('node:assert/strict')
 const {flush, pathOf} = require('./helpers/fake-wx')
-const {setup, recordView} = require('./helpers/app')
+const {setup, recordView, assertContract} = require('./helpers/app')
 const config = require('../miniprogram/config')
+const F = require('./helpers/fixtures')
 
 async function openForm(query) {
   const page = sim.render('pages/record-form/index')
@@ -19,15 +20,25 @@ function change(page, sel, detail) {
   node.dispatchEvent('change', {detail})
 }
 
+function api(req) {
+  const p = pathOf(req)
+  if (p === '/api/v1/dictionaries') {
+    return {statusCode: 200, data: F.dictionaries({
+      tip_level: [{code: 'general', label: '一般'}, {code: 'serious', label: '较大'}],
+      tip_kind: [{code: 'tendency', label: '倾向性'}, {code: 'sign', label: '苗头性'}]})}
+  }
+  if (p === '/api/v1/subscriptions') return {statusCode: 200, data: F.subscriptions([{template_id: 'TPL-ACK'}])}
+  return F.error(404, 'not_found', '内容不存在')
+}
+
 describe('record form (tip)', () => {
   let env
   beforeEach(() => {
     env = setup()
     env.fake.networkType = 'none' // keep the outbox from sending while we look
-    env.fake.handler = req => (pathOf(req) === '/api/v1/dictionaries' ? {statusCode: 200, data: {
-      tip_level: [{code: 'general', label: '一般'}, {code: 'serious', label: '较大'}],
-      tip_kind: [{code: 'tendency', label: '倾向性'}, {code: 'sign', label: '苗头性'}]}} : {statusCode: 404, data: {}})
+    env.fake.handler = api
   })
+  afterEach(() => assertContract(env))
 
   it("renders the tip's fields with the server's code lists", async () => {
     const page = await openForm({kind: 'tip'})
@@ -98,6 +109,17 @@ describe('record form (tip)', () => {
     }
   })
 
+  it('a large photo is compressed again before it is kept (a 2G link moves about 6 KB a second)', async () => {
+    env.fake.mediaFiles = [{tempFilePath: 'http://tmp/big.jpg', size: 420000, fileType: 'image'},
+      {tempFilePath: 'http://tmp/small.jpg', size: 80000, fileType: 'image'}]
+    const page = await openForm({kind: 'tip'})
+    await page.instance.onAddPhoto()
+    await flush(3)
+    assert.deepEqual(env.fake.compressed, ['http://tmp/big.jpg'])
+    assert.deepEqual(page.data.attachments.map(a => [a.path, a.size]),
+      [['wxfile://store/big-small.jpg', 90000], ['wxfile://store/small.jpg', 80000]])
+  })
+
   it('records a voice note with the recorder', async () => {
     const page = await openForm({kind: 'tip'})
     page.instance.onToggleRecord()
@@ -113,9 +135,9 @@ describe('record form (tip)', () => {
     env.fake.handler = req => {
       if (pathOf(req) === '/api/v1/tips/9') {
         return {statusCode: 200, data: recordView({id: 9, status: 'returned', status_name: '已退回修改', return_note: '请补充涉及人数',
-          attachments: [{id: 77, kind: 'image', mime: 'image/jpeg', size: 10, name: 'a.jpg', url: '/api/v1/files/77?exp=1&sig=x', url_expires_at: '2024-05-01T10:00:00+08:00'}]})}
+          attachments: [F.upload(77)]})}
       }
-      return {statusCode: 404, data: {}}
+      return api(req)
     }
     const page = await openForm({kind: 'tip', server_id: '9'})
     assert.equal(page.data.returnNote, '请补充涉及人数')

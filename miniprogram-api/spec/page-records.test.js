@@ -1,9 +1,10 @@
 'use strict'
 const sim = require('./helpers/sim')
-const {describe, it, beforeEach} = require('node:test')
+const {describe, it, beforeEach, afterEach} = require('node:test')
 const assert = require('node:assert/strict')
 const {flush, pathOf} = require('./helpers/fake-wx')
-const {setup, recordView} = require('./helpers/app')
+const {setup, recordView, assertContract} = require('./helpers/app')
+const F = require('./helpers/fixtures')
 
 function tip(title) {
   return {title, occurred_at: '2024-05-01T09:30:00+08:00', place: '', tip: {level: 'general', kind: 'sign', description: '描述'}}
@@ -14,6 +15,7 @@ describe('my records list', () => {
   beforeEach(() => {
     env = setup()
   })
+  afterEach(() => assertContract(env))
 
   it('shows every state: 草稿, 待上传, 失败 with the reason and a retry button, 已提交 with the status, 被退回 with the note and staff feedback', async () => {
     const {outbox, fake} = env
@@ -30,11 +32,11 @@ describe('my records list', () => {
       if (p === '/api/v1/records') {
         return {statusCode: 200, data: {next_cursor: '', items: [
           recordView({id: 21, title: '被退回的线索', status: 'returned', status_name: '已退回修改', return_note: '请补充人数'}),
-          recordView({id: 22, kind: 'sentiment', kind_name: '民情报告', title: '上学远', status: 'answered', status_name: '已答复',
+          recordView({id: 22, kind: 'sentiment', title: '上学远', status: 'answered', status_name: '已答复',
             sentiment: {category: 'education', content: '上学远', answer: '已协调校车', forwarded_to: '县教育局'}}),
         ]}}
       }
-      return {statusCode: 404, data: {}}
+      return F.error(404, 'not_found', '内容不存在')
     }
     await outbox.flush({force: true})
     // the queued one hit a timeout and stays queued; the failed one was refused
@@ -54,7 +56,8 @@ describe('my records list', () => {
     assert.ok(page.querySelector('#sync-bar'))
 
     // the retry button of the failed record queues it again and sends it
-    fake.handler = req => (pathOf(req) === '/api/v1/tips' ? {statusCode: 201, data: {id: 30, status: 'submitted', status_name: '待签收'}} : {statusCode: 404, data: {}})
+    fake.handler = req => (pathOf(req) === '/api/v1/tips'
+      ? {statusCode: 201, data: recordView({id: 30, client_id: req.data.client_id, title: req.data.title})} : F.error(404, 'not_found', '内容不存在'))
     const idx = page.data.local.findIndex(i => i.state === 'failed')
     const retry = page.querySelector('#local-' + idx + ' .retry')
     assert.ok(retry, 'retry button')
@@ -68,7 +71,7 @@ describe('my records list', () => {
   it('a returned record opens the form for correction', async () => {
     env.fake.handler = req => (pathOf(req) === '/api/v1/records'
       ? {statusCode: 200, data: {next_cursor: '', items: [recordView({id: 21, status: 'returned', status_name: '已退回修改', return_note: '补充'})]}}
-      : {statusCode: 404, data: {}})
+      : F.error(404, 'not_found', '内容不存在'))
     const page = sim.render('pages/records/index')
     await page.instance.onLoad()
     await flush(3)

@@ -1,15 +1,18 @@
 'use strict'
 const sim = require('./helpers/sim')
-const {describe, it, beforeEach} = require('node:test')
+const {describe, it, beforeEach, afterEach} = require('node:test')
 const assert = require('node:assert/strict')
 const {flush, pathOf} = require('./helpers/fake-wx')
-const {setup, recordView} = require('./helpers/app')
+const {setup, recordView, assertContract} = require('./helpers/app')
 const config = require('../miniprogram/config')
+const F = require('./helpers/fixtures')
 
 describe('county staff tip inbox', () => {
   let env
   let tips
+  let serverDuty
   beforeEach(() => {
+    serverDuty = false
     env = setup({user: {id: 1, role: 'county_staff', display_name: '大厂县民宗局', region_code: '131028000000'}})
     tips = [
       recordView({id: 5, title: '已签收的', status: 'acknowledged', status_name: '已签收'}),
@@ -28,12 +31,17 @@ describe('county staff tip inbox', () => {
         const to = {acknowledge: ['acknowledged', '已签收'], handle: ['handling', '处置中'], resolve: ['resolved', '已化解'], escalate: ['escalated', '已上报']}[m[2]]
         const t = tips.find(x => x.id === Number(m[1]))
         Object.assign(t, {status: to[0], status_name: to[1]})
+        if (to[0] !== 'submitted') delete t.tip.ack_deadline
+        if (to[0] === 'escalated') Object.assign(t.tip, {escalated_to: 'city', escalated_to_name: '市级'})
         return {statusCode: 200, data: t}
       }
       if (p === '/api/v1/me/duty') return {statusCode: 200, data: {on_duty: req.data.on_duty}}
-      return {statusCode: 404, data: {}}
+      if (p === '/api/v1/me') return {statusCode: 200, data: {user: F.staffAccount({on_duty: serverDuty})}}
+      if (p === '/api/v1/subscriptions') return {statusCode: 200, data: F.subscriptions([{template_id: 'TPL-TIP', events: ['tip.submitted']}])}
+      return F.error(404, 'not_found', '内容不存在')
     }
   })
+  afterEach(() => assertContract(env))
 
   it('lists unacknowledged tips first, earliest deadline first, and hides resolved ones', async () => {
     const page = sim.render('pages/staff-tips/index')
@@ -99,6 +107,26 @@ describe('county staff tip inbox', () => {
     } finally {
       config.templates.tip_submitted = ''
     }
+  })
+
+  it('the duty state is the server\'s (GET /me), not the phone\'s; a refused change puts the switch back', async () => {
+    serverDuty = true
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad()
+    await flush(3)
+    assert.equal(page.data.onDuty, true, 'on duty as set on another phone')
+    assert.equal(env.client.user().on_duty, true, 'the session learned it too')
+    assert.equal(env.fake.storage.has('staff.on_duty'), false, 'nothing kept in local storage')
+    const ok = env.fake.handler
+    env.fake.handler = req => (pathOf(req) === '/api/v1/me/duty' ? F.error(503, 'unavailable', '服务暂时不可用,请稍后重试') : ok(req))
+    // (the simulator turns a `false` event detail into {}: call the handler as the switch would)
+    await page.instance.onDutyChange({detail: false})
+    assert.equal(page.data.onDuty, true)
+    assert.equal(env.fake.toasts.pop().title, '服务暂时不可用,请稍后重试')
+    env.fake.handler = ok
+    await page.instance.onDutyChange({detail: false})
+    assert.equal(page.data.onDuty, false)
+    assert.equal(env.client.user().on_duty, false)
   })
 
   it('shows an error state with a retry button when the list cannot load', async () => {

@@ -2,34 +2,43 @@
 // Every page and component in app.json is compiled by the official WXML compiler (wcc, through
 // miniprogram-simulate) and rendered with a fake wx; a broken template fails here.
 const sim = require('./helpers/sim')
-const {describe, it, beforeEach} = require('node:test')
+const {describe, it, beforeEach, afterEach} = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
 const {flush, pathOf} = require('./helpers/fake-wx')
-const {setup, recordView} = require('./helpers/app')
+const {setup, recordView, assertContract} = require('./helpers/app')
 const qr = require('../miniprogram/utils/qr')
+const F = require('./helpers/fixtures')
 
 const app = JSON.parse(fs.readFileSync(path.join(sim.ROOT, 'app.json'), 'utf8'))
 
+let meetings
+let bulletins
+
 function api(req) {
   const p = pathOf(req)
-  if (p === '/api/v1/me') return {statusCode: 200, data: {user: {id: 3, role: 'instructor', display_name: '马明'}, unit: {id: 1, name: '大厂镇政府', kind: 'township', kind_name: '乡镇', key_task: '宣传党的民族政策,做好民族团结进步创建工作'}}}
-  if (p === '/api/v1/me/summary') return {statusCode: 200, data: {month: {from: '2024-05-01T00:00:00+08:00', counts: {visit: 7, tip: 2}, total: 9}, year: {from: '2024-01-01T00:00:00+08:00', counts: {}, total: 30}}}
-  if (p === '/api/v1/bulletins/unread-count') return {statusCode: 200, data: {count: 3}}
-  if (p === '/api/v1/bulletins') return {statusCode: 200, data: {items: [{id: 8, title: '五月工作简报', content: '内容', created_at: '2024-05-01T09:00:00+08:00', read: false}], next_cursor: ''}}
-  if (p === '/api/v1/meetings') return {statusCode: 200, data: {items: [{id: 6, title: '五月例会', starts_at: '2024-05-20T09:00:00+08:00', place: '县民宗局三楼'}], next_cursor: ''}}
-  if (p === '/api/v1/meetings/6/checkin-token') return {statusCode: 200, data: {token: 'MTG6-7Q2KX9', expires_in: 60}}
-  if (p === '/api/v1/tips/1') return {statusCode: 200, data: recordView({timeline: [{id: 1, action: 'submit', action_name: '提交', from_status: '', to_status: 'submitted', note: '', data: {}, actor: {account_id: 3, role: 'instructor', name: '马明'}, created_at: '2024-05-01T09:31:00+08:00'}]})}
-  if (/^\/api\/v1\/(records|tips|sentiments)$/.test(p)) return {statusCode: 200, data: {items: [], next_cursor: ''}}
-  return {statusCode: 404, data: {code: 'not_found', message: '内容不存在', details: [], request_id: 'x'}}
+  if (p === '/api/v1/me') return {statusCode: 200, data: F.me()}
+  if (p === '/api/v1/dictionaries') return {statusCode: 200, data: F.dictionaries()}
+  if (p === '/api/v1/me/summary') return {statusCode: 200, data: F.summary({visit: 7, tip: 2}, {visit: 20, tip: 10})}
+  if (p === '/api/v1/bulletins/unread-count') return {statusCode: 200, data: {unread: 3}}
+  if (p === '/api/v1/bulletins') return {statusCode: 200, data: F.page(bulletins)}
+  if (p === '/api/v1/bulletins/8') return {statusCode: 200, data: F.bulletinDetail({attachments: [F.upload(31)]})}
+  if (p === '/api/v1/meetings') return {statusCode: 200, data: F.page(meetings)}
+  if (p === '/api/v1/meetings/6/checkin-token') return {statusCode: 200, data: F.checkinToken(6)}
+  if (p === '/api/v1/meetings/6/attendance') return {statusCode: 200, data: F.attendance()}
+  if (p === '/api/v1/regions') return {statusCode: 200, data: F.regions('city', [['131000000000', '廊坊市']])}
+  if (p === '/api/v1/tips/1') return {statusCode: 200, data: recordView({timeline: [F.timelineStep()]})}
+  if (/^\/api\/v1\/(records|tips|sentiments)$/.test(p)) return {statusCode: 200, data: F.page([])}
+  return F.error(404, 'not_found', '内容不存在')
 }
 
 const QUERIES = {
   'pages/record-form/index': {kind: 'visit'},
   'pages/record-detail/index': {kind: 'tip', id: '1'},
   'pages/meeting-qr/index': {id: '6', title: '五月例会'},
+  'pages/nominate/index': {ticket: 'TK'},
 }
 
 describe('every page', () => {
@@ -37,7 +46,15 @@ describe('every page', () => {
   beforeEach(() => {
     env = setup()
     env.fake.handler = api
+    meetings = [
+      F.meeting({id: 9, title: '六月例会', starts_at: F.iso(30 * 24 * 3600 * 1000), ends_at: F.iso(30 * 24 * 3600 * 1000 + 7200000)}),
+      F.meeting({id: 6, title: '五月例会', status: 'ongoing', status_name: '进行中', checkin_open: true, latitude: 39.88, longitude: 116.98,
+        starts_at: F.iso(-600000), ends_at: F.iso(3600000)}),
+      F.meeting({id: 5, title: '四月例会', status: 'ended', status_name: '已结束', starts_at: F.iso(-30 * 24 * 3600 * 1000), ends_at: F.iso(-30 * 24 * 3600 * 1000 + 7200000)}),
+    ]
+    bulletins = [F.bulletin()]
   })
+  afterEach(() => assertContract(env))
 
   for (const page of app.pages) {
     it(page + ' compiles, renders and loads', async () => {
@@ -52,7 +69,7 @@ describe('every page', () => {
     })
   }
 
-  it('home shows my unit, its key task, this month\'s counts, unread bulletins and the next meeting', async () => {
+  it('home shows my unit, its key task, this month\'s counts, unread bulletins and the meeting going on now', async () => {
     const comp = sim.render('pages/home/index')
     await comp.instance.onLoad()
     await flush(8)
@@ -62,7 +79,24 @@ describe('every page', () => {
     assert.deepEqual(comp.data.counts.map(c => c.n), [7, 0, 2, 0])
     assert.equal(comp.data.unread, 3)
     assert.match(t, /3条未读/)
+    // the list is newest first; the one going on now wins over a later one
+    assert.equal(comp.data.meeting.id, 6)
     assert.match(t, /五月例会/)
+    assert.match(t, /可以签到了/)
+    const gets = env.fake.requests.map(r => r.url.replace(/^https:\/\/api\.test/, ''))
+    assert.ok(gets.includes('/api/v1/meetings?limit=20'), gets.join(' '))
+  })
+
+  it('staff home shows the workbench with the duty state from /me, and asks for no instructor counts', async () => {
+    env.fake.handler = req => (pathOf(req) === '/api/v1/me' ? {statusCode: 200, data: {user: F.staffAccount({on_duty: true})}} : api(req))
+    const comp = sim.render('pages/home/index')
+    await comp.instance.onLoad()
+    await flush(8)
+    assert.equal(comp.data.staff, true)
+    assert.match(comp.dom.textContent, /我正在值班/)
+    const paths = env.fake.requests.map(pathOf)
+    assert.ok(!paths.includes('/api/v1/me/summary'))
+    assert.ok(!paths.includes('/api/v1/bulletins/unread-count'), 'instructors only (403 for staff)')
   })
 
   it('home without a session goes to login', async () => {
@@ -72,46 +106,102 @@ describe('every page', () => {
     assert.deepEqual(env.fake.navigations, ['/pages/login/index'])
   })
 
-  it('meetings: RSVP and check in by scanning the QR code', async () => {
-    env.fake.scanResult = 'MTG6-7Q2KX9'
-    env.fake.handler = req => (req.method === 'POST' ? {statusCode: 200, data: {}} : api(req))
+  it('meetings: answer with {answer}, check in by scanning the code (its token), the server\'s meeting replaces the card', async () => {
+    const m6 = meetings[1]
+    env.fake.scanResult = F.checkinToken(6).qr_payload
+    env.fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/meetings/9/rsvp') return {statusCode: 200, data: F.rsvped(meetings[0], req.data.answer)}
+      if (p === '/api/v1/meetings/6/checkin') return {statusCode: 200, data: F.checkedIn(m6, 'qr')}
+      return api(req)
+    }
     const comp = sim.render('pages/meetings/index')
     await comp.instance.onLoad()
     await flush(3)
-    comp.querySelector('#meeting-6 .rsvp-yes').dispatchEvent('click')
+    // check-in only where it is open; no answering an ended meeting
+    assert.ok(comp.querySelector('#meeting-6 .scan'))
+    assert.ok(comp.querySelector('#meeting-6 .locate'), 'the meeting has the venue\'s coordinates')
+    assert.equal(comp.querySelector('#meeting-9 .scan'), undefined)
+    assert.match(comp.querySelector('#meeting-9').dom.textContent, /开会前30分钟开放签到/)
+    assert.equal(comp.querySelector('#meeting-5 .rsvp-yes'), undefined)
+
+    comp.querySelector('#meeting-9 .rsvp-maybe').dispatchEvent('click')
     await flush(5)
+    assert.equal(comp.data.items[0].rsvp, 'maybe')
+    assert.match(comp.querySelector('#meeting-9').dom.textContent, /我的回复:待定/)
+
     comp.querySelector('#meeting-6 .scan').dispatchEvent('click')
     await flush(8)
     const posts = env.fake.requests.filter(r => r.method === 'POST')
     assert.deepEqual(posts.map(r => [pathOf(r), r.data]), [
-      ['/api/v1/meetings/6/rsvp', {attending: true}], ['/api/v1/meetings/6/checkin', {token: 'MTG6-7Q2KX9'}]])
-    assert.equal(comp.data.items[0].checked_in, true)
-    assert.match(comp.dom.textContent, /已签到/)
+      ['/api/v1/meetings/9/rsvp', {answer: 'maybe'}], ['/api/v1/meetings/6/checkin', {token: F.checkinToken(6).token}]])
+    assert.equal(comp.data.items[1].checked_in, true)
+    assert.match(comp.querySelector('#meeting-6').dom.textContent, /已签到/)
+    assert.equal(comp.querySelector('#meeting-6 .scan'), undefined)
   })
 
-  it('bulletins: opening one sends the read receipt', async () => {
-    env.fake.handler = req => (req.method === 'POST' ? {statusCode: 204, data: ''} : api(req))
+  it('meetings: a code of another meeting, or not a check-in code, is refused on the phone', async () => {
+    const comp = sim.render('pages/meetings/index')
+    await comp.instance.onLoad()
+    await flush(3)
+    env.fake.scanResult = F.checkinToken(9).qr_payload
+    await comp.instance.onScan({currentTarget: {dataset: {id: 6}}})
+    env.fake.scanResult = 'https://example.com/'
+    await comp.instance.onScan({currentTarget: {dataset: {id: 6}}})
+    assert.deepEqual(env.fake.modals.map(m => m.content), ['这是另一次例会的签到码,请核对后再扫', '这不是例会签到码,请扫描会场大屏或组织者手机上的签到码'])
+    assert.equal(env.fake.requests.filter(r => r.method === 'POST').length, 0)
+  })
+
+  it('meetings: check in by location sends the GCJ-02 position; a refusal shows the server\'s reason', async () => {
+    env.fake.getLocation = r => setImmediate(() => r.success({latitude: 39.8801, longitude: 116.9802}))
+    env.fake.handler = req => (pathOf(req) === '/api/v1/meetings/6/checkin'
+      ? F.error(403, 'checkin_too_far', '您距离会场约1200米,超出签到范围(300米)') : api(req))
+    const comp = sim.render('pages/meetings/index')
+    await comp.instance.onLoad()
+    await flush(3)
+    comp.querySelector('#meeting-6 .locate').dispatchEvent('click')
+    await flush(8)
+    const post = env.fake.requests.find(r => r.method === 'POST')
+    assert.deepEqual(post.data, {latitude: 39.8801, longitude: 116.9802})
+    assert.equal(env.fake.modals[0].content, '您距离会场约1200米,超出签到范围(300米)')
+  })
+
+  it('bulletins: the list shows summaries; opening one fetches it (the read receipt) and shows its body as text', async () => {
     const comp = sim.render('pages/bulletins/index')
     await comp.instance.onLoad()
     await flush(3)
     assert.match(comp.dom.textContent, /未读/)
-    comp.querySelector('#bulletin-8').dispatchEvent('tap')
+    assert.match(comp.dom.textContent, /本月全县开展民族团结进步创建活动/)
+    comp.querySelector('#bulletin-8 .card-head').dispatchEvent('tap')
     await flush(5)
-    assert.equal(pathOf(env.fake.requests.find(r => r.method === 'POST')), '/api/v1/bulletins/8/read')
+    assert.deepEqual(env.fake.requests.map(r => r.method + ' ' + pathOf(r)), ['GET /api/v1/bulletins', 'GET /api/v1/bulletins/8'])
     assert.equal(comp.data.items[0].read, true)
+    assert.equal(comp.data.items[0].images.length, 1)
+    const body = comp.querySelector('#bulletin-8 .card-body').dom.textContent
+    assert.match(body, /一、工作进展/)
+    assert.doesNotMatch(body, /##|\*\*/)
+    assert.doesNotMatch(comp.querySelector('#bulletin-8').dom.textContent, /未读/)
+    // folding and opening again does not fetch again
+    comp.querySelector('#bulletin-8 .card-head').dispatchEvent('tap')
+    comp.querySelector('#bulletin-8 .card-head').dispatchEvent('tap')
+    await flush(3)
+    assert.equal(env.fake.requests.length, 2)
   })
 
-  it('the check-in code is shown as text and its QR matrix is well formed', async () => {
+  it('the check-in code page shows qr_payload as a QR code, refreshes at refresh_at, and shows attendance', async () => {
     const comp = sim.render('pages/meeting-qr/index')
     await comp.instance.onLoad({id: '6'})
     await flush(3)
-    assert.equal(sim.text(comp, '#token'), 'MTG6-7Q2KX9')
+    assert.equal(comp.data.qrText, F.checkinToken(6).qr_payload)
     assert.equal(comp.data.qrReady, true)
+    assert.match(sim.text(comp, '#attendance'), /5.*已签到.*12.*受邀.*42%.*到会率/)
+    assert.match(sim.text(comp, '#attendance'), /马明 · 大厂镇政府/)
     comp.instance.onUnload()
-    const m = qr.matrix('MTG6-7Q2KX9')
-    assert.equal(m.length, 21) // version 1
+    const m = qr.matrix(F.checkinToken(6).qr_payload)
+    assert.ok(m.length >= 21 && (m.length - 17) % 4 === 0, 'a QR version size')
     // the three finder patterns: dark 7x7 rings in three corners
-    for (const [r0, c0] of [[0, 0], [0, 14], [14, 0]]) {
+    const n = m.length
+    for (const [r0, c0] of [[0, 0], [0, n - 7], [n - 7, 0]]) {
       for (let i = 0; i < 7; i++) {
         assert.equal(m[r0][c0 + i], true)
         assert.equal(m[r0 + 6][c0 + i], true)
@@ -120,6 +210,16 @@ describe('every page', () => {
       assert.equal(m[r0 + 1][c0 + 1], false)
       assert.equal(m[r0 + 3][c0 + 3], true)
     }
+  })
+
+  it('the check-in code of a cancelled meeting shows the server\'s reason and no code', async () => {
+    env.fake.handler = req => (pathOf(req) === '/api/v1/meetings/6/checkin-token' ? F.error(409, 'meeting_cancelled', '例会已取消') : api(req))
+    const comp = sim.render('pages/meeting-qr/index')
+    await comp.instance.onLoad({id: '6'})
+    await flush(3)
+    assert.equal(comp.data.qrText, '')
+    assert.match(comp.dom.textContent, /例会已取消/)
+    comp.instance.onUnload()
   })
 
   it('a broken template fails to compile with the official compiler', () => {

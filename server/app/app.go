@@ -32,6 +32,9 @@ import (
 	"github.com/shiliu/shiliu/server/record"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
+	"github.com/shiliu/shiliu/server/stats"
+	"github.com/shiliu/shiliu/server/task"
+	"github.com/shiliu/shiliu/server/training"
 	"github.com/shiliu/shiliu/server/upload"
 )
 
@@ -57,6 +60,12 @@ type App struct {
 	// Nominations and Filings administer the roster: selection and filing to the level above.
 	Nominations *nomination.Service
 	Filings     *filing.Service
+	// Training keeps plans, sessions and hours; Tasks assigns work and writes its notices into
+	// the events outbox.
+	Training *training.Service
+	Tasks    *task.Service
+	// Stats reads the statistics; record changes keep its aggregate through record.Options.Tally.
+	Stats *stats.Service
 	// Dispatcher delivers notifications: inside Run when notify.dispatch_in_serve, or alone
 	// through Dispatch.
 	Dispatcher *notify.Dispatcher
@@ -167,7 +176,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		"/api/v1/files", cfg.Uploads.MaxBytes)
 	a.Audit = audit.NewService(a.DB.DB, a.Clock)
 	a.Records = record.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log,
-		record.Options{AckDeadlines: cfg.Records.TipAckDeadlines.ByLevel()})
+		record.Options{AckDeadlines: cfg.Records.TipAckDeadlines.ByLevel(), Tally: stats.Tally{}})
 	a.Meetings = meeting.NewService(a.DB.DB, a.Regions, a.Clock, a.Log, meeting.Options{
 		CheckinKey: meeting.CheckinKey(cfg.Security.TokenSecret), Reminders: cfg.Meetings.Reminders,
 		CheckinRadius: float64(cfg.Meetings.CheckinRadiusMeters), CheckinOpensBefore: cfg.Meetings.CheckinOpensBefore,
@@ -175,6 +184,12 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	a.Bulletins = bulletin.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log)
 	a.Nominations = nomination.NewService(a.DB.DB, box, a.Roster, a.Regions, a.Auth, a.Clock)
 	a.Filings = filing.NewService(a.DB.DB, a.Roster, a.Regions, a.Clock)
+	a.Training = training.NewService(a.DB.DB, a.Regions, a.Clock, a.Log)
+	a.Tasks = task.NewService(a.DB.DB, a.Regions, a.Uploads, a.Clock, a.Log)
+	a.Stats = stats.NewService(a.DB.DB, a.Regions, a.Clock)
+	if err := stats.Prepare(ctx, a.DB.DB, a.Log); err != nil {
+		return nil, fmt.Errorf("statistics: %w", err)
+	}
 
 	reg := prometheus.NewRegistry()
 	sqlDB, err := a.DB.DB.DB()
@@ -192,7 +207,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Ready:   map[string]httpapi.Pinger{"database": a.DB, "redis": redisPinger{a.Redis}},
 		Metrics: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
-		Nominations: a.Nominations, Filings: a.Filings,
+		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
 		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
 	})
 	if err != nil {

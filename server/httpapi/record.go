@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/paging"
+	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/sheet"
 	"github.com/shiliu/shiliu/server/record"
 )
 
@@ -14,11 +17,13 @@ import (
 // brings its routes with it.
 func (h *handlers) recordRoutes(g *gin.RouterGroup) {
 	g.GET("/records", h.listRecords(""))
+	g.GET("/records/export.xlsx", h.exportRecords(""))
 	g.GET("/me/summary", h.recordSummary)
 	for _, k := range record.Kinds() {
 		base := "/" + k.Path
 		g.POST(base, h.submitRecord(k.Name))
 		g.GET(base, h.listRecords(k.Name))
+		g.GET(base+"/export.xlsx", h.exportRecords(k.Name))
 		g.GET(base+"/:id", h.getRecord(k.Name))
 		g.PATCH(base+"/:id", h.updateRecord(k.Name))
 		g.GET(base+"/:id/versions", h.recordVersions(k.Name))
@@ -75,28 +80,67 @@ func (h *handlers) listRecords(kind string) gin.HandlerFunc {
 			fail(c, h.log, err)
 			return
 		}
-		authorID, err := queryID(c, "author_id")
+		f, err := recordFilter(c, kind)
 		if err != nil {
 			fail(c, h.log, err)
 			return
 		}
-		unitID, err := queryID(c, "unit_id")
-		if err != nil {
-			fail(c, h.log, err)
-			return
-		}
-		k := kind
-		if k == "" {
-			k = c.Query("kind") // GET /records lists every kind
-		}
-		items, next, err := h.records.List(c.Request.Context(), principal(c), record.Filter{
-			Kind: k, Status: c.Query("status"), RegionCode: c.Query("region_code"), AuthorID: authorID, UnitID: unitID,
-			From: c.Query("from"), To: c.Query("to"), Q: c.Query("q"), Param: c.Query, Page: page})
+		f.Page = page
+		items, next, err := h.records.List(c.Request.Context(), principal(c), f)
 		if err != nil {
 			fail(c, h.log, err)
 			return
 		}
 		list(c, items, next)
+	}
+}
+
+// recordFilter reads a list's filters; an export takes the same.
+func recordFilter(c *gin.Context, kind string) (record.Filter, error) {
+	authorID, err := queryID(c, "author_id")
+	if err != nil {
+		return record.Filter{}, err
+	}
+	unitID, err := queryID(c, "unit_id")
+	if err != nil {
+		return record.Filter{}, err
+	}
+	if kind == "" {
+		kind = c.Query("kind") // GET /records lists every kind
+	}
+	return record.Filter{Kind: kind, Status: c.Query("status"), RegionCode: c.Query("region_code"), AuthorID: authorID,
+		UnitID: unitID, From: c.Query("from"), To: c.Query("to"), Q: c.Query("q"), Param: c.Query}, nil
+}
+
+// exportRecords answers the list's filtered records in scope, all of them, as a workbook. Exports
+// of tips, mediations and all records are sensitive reads: the audit trail files them by route.
+func (h *handlers) exportRecords(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		f, err := recordFilter(c, kind)
+		if err != nil {
+			fail(c, h.log, err)
+			return
+		}
+		name := "全部记录"
+		if k, ok := record.KindByName(f.Kind); ok {
+			name = k.Label
+		}
+		h.extendDeadlines(c)
+		t, err := sheet.New(name)
+		if err != nil {
+			fail(c, h.log, err)
+			return
+		}
+		if _, err := h.records.Export(c.Request.Context(), principal(c), f, t); err != nil {
+			fail(c, h.log, err)
+			return
+		}
+		book, err := t.Finish()
+		if err != nil {
+			fail(c, h.log, err)
+			return
+		}
+		h.sendXLSX(c, http.StatusOK, name+"-"+time.Now().In(clock.Shanghai).Format("20060102")+".xlsx", book)
 	}
 }
 

@@ -20,6 +20,9 @@ import (
 	"github.com/shiliu/shiliu/server/record"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
+	"github.com/shiliu/shiliu/server/stats"
+	"github.com/shiliu/shiliu/server/task"
+	"github.com/shiliu/shiliu/server/training"
 	"github.com/shiliu/shiliu/server/upload"
 )
 
@@ -46,6 +49,9 @@ type Deps struct {
 	Bulletins      *bulletin.Service
 	Nominations    *nomination.Service
 	Filings        *filing.Service
+	Training       *training.Service
+	Tasks          *task.Service
+	Stats          *stats.Service
 	// UploadMaxBytes caps one uploaded file; TransferTimeout replaces the server's read and write
 	// timeouts for file uploads and downloads.
 	UploadMaxBytes  int64
@@ -67,6 +73,9 @@ type handlers struct {
 	// nominations and filings administer the roster (selection, filing to the level above).
 	nominations *nomination.Service
 	filings     *filing.Service
+	training    *training.Service
+	tasks       *task.Service
+	stats       *stats.Service
 	// transfer is how long a file upload or download may take.
 	transfer time.Duration
 }
@@ -83,7 +92,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	}
 	h := &handlers{log: d.Log, auth: d.Auth, roster: d.Roster, regions: d.Regions, ready: d.Ready,
 		uploads: d.Uploads, audit: d.Audit, transfer: d.TransferTimeout, records: d.Records,
-		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings}
+		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings,
+		training: d.Training, tasks: d.Tasks, stats: d.Stats}
 	m := newMetrics(d.Metrics)
 	r.Use(withRequestID(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
 		"POST /api/v1/uploads":       {max: d.UploadMaxBytes + multipartOverhead, err: upload.TooLarge(d.UploadMaxBytes)},
@@ -138,6 +148,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	h.excelRoutes(in)
 	h.meetingRoutes(in)
 	h.bulletinRoutes(in)
+	h.trainingRoutes(in)
+	h.taskRoutes(in)
+	h.statsRoutes(in)
 	return r, nil
 }
 

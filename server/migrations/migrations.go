@@ -19,6 +19,9 @@ var All = []database.Migration{
 	{Version: 5, Name: "notifications: groups, subscriptions, delivery queue, staff duty", Up: v5},
 	{Version: 6, Name: "meetings with invitees and reminders; bulletins with scope and read receipts", Up: v6},
 	{Version: 7, Name: "roster administration: terms, instructor history, nominations, filings", Up: v7},
+	{Version: 9, Name: "training plans, sessions, enrolments; assigned tasks with assignees and reports", Up: v9},
+	{Version: 10, Name: "statistics: monthly record aggregate with per-record facts, instructor activity, meeting attendance, covering indexes", Up: v10},
+	{Version: 11, Name: "record list indexes: region and date both ways, kind and region, kind, status and region, author and kind", Up: v11},
 }
 
 type v1Region struct {

@@ -33,6 +33,7 @@ var kinds = map[string]Kind{
 	"meeting.cancelled":  {Recipients: meetingRecipients, Render: renderMeeting},
 	"meeting.reminder":   {Recipients: meetingRecipients, Render: renderMeeting},
 	"bulletin.published": {Recipients: bulletinRecipients, Render: renderBulletin},
+	"task.assigned":      {Recipients: taskAssignedRecipients, Render: renderTaskAssigned},
 }
 
 // KindNames lists the event kinds that notify, for documentation and validation.

@@ -42,6 +42,8 @@ type Kind struct {
 	// After runs in every change's transaction once the record is saved (tips move their
 	// duplicates along). Optional.
 	After func(c *change) error
+	// Columns are the kind's own columns in exports, after the common ones. Optional.
+	Columns []Column
 }
 
 // Detail is a kind's own fields: the row of its detail table. Kinds read request fields one by

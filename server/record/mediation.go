@@ -20,6 +20,7 @@ var mediationKind = &Kind{
 	Codes:    map[string][]Code{"dispute_kind": DisputeKinds, "mediation_outcome": Outcomes, "party_role": PartyRoles},
 	New:      func() Detail { return &Mediation{} },
 	Load:     loadMediations,
+	Columns:  mediationColumns,
 	Filter: func(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {
 		switch get("unsettled") {
 		case "":
@@ -259,4 +260,26 @@ func (d *Mediation) view() any {
 			Actor: Actor{AccountID: fu.ActorAccountID, Role: fu.ActorRole, Name: fu.ActorName}, CreatedAt: clock.Local(fu.CreatedAt)})
 	}
 	return v
+}
+
+var mediationColumns = []Column{
+	own("纠纷类型", 14, func(v MediationView) any { return v.DisputeKindName }),
+	own("当事人", 30, func(v MediationView) any {
+		ps := make([]string, len(v.Parties))
+		for i, p := range v.Parties {
+			ps[i] = p.Name + "(" + p.EthnicityName + "," + p.RoleName + ")"
+		}
+		return strings.Join(ps, ";")
+	}),
+	own("调解过程", 40, func(v MediationView) any { return v.Process }),
+	own("调解结果", 12, func(v MediationView) any { return v.OutcomeName }),
+	own("调解协议", 30, func(v MediationView) any { return v.Agreement }),
+	own("回访次数", 8, func(v MediationView) any { return len(v.Followups) }),
+	own("最近回访", 40, func(v MediationView) any {
+		if len(v.Followups) == 0 {
+			return ""
+		}
+		last := v.Followups[len(v.Followups)-1]
+		return when(last.VisitedAt) + " " + last.Content
+	}),
 }

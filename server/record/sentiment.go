@@ -33,6 +33,7 @@ var sentimentKind = &Kind{
 		}
 		return q
 	},
+	Columns: sentimentColumns,
 	Actions: []Action{
 		{Name: "forward", Label: "转达", Who: ByStaff, From: []string{"open", "forwarded"}, To: "forwarded", Event: "sentiment.forwarded",
 			Apply: func(c *change, f *fields) {
@@ -144,3 +145,16 @@ func (d *Sentiment) view() any {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+var sentimentColumns = []Column{
+	own("类别", 10, func(v SentimentView) any { return v.CategoryName }),
+	own("紧急程度", 9, func(v SentimentView) any { return v.UrgencyName }),
+	own("涉及人数", 8, func(v SentimentView) any { return v.PeopleAffected }),
+	own("民情内容", 40, func(v SentimentView) any { return v.Content }),
+	own("意见建议", 30, func(v SentimentView) any { return v.Suggestion }),
+	own("转达部门", 14, func(v SentimentView) any { return v.ForwardedTo }),
+	own("转达时间", 17, func(v SentimentView) any { return whenPtr(v.ForwardedAt) }),
+	own("答复内容", 30, func(v SentimentView) any { return v.Answer }),
+	own("答复时间", 17, func(v SentimentView) any { return whenPtr(v.AnsweredAt) }),
+	own("办结时间", 17, func(v SentimentView) any { return whenPtr(v.ClosedAt) }),
+}

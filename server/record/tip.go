@@ -26,6 +26,7 @@ var tipKind = &Kind{
 	Codes:    map[string][]Code{"tip_level": TipLevels, "tip_kind": TipKinds, "escalation_level": EscalationLevels},
 	New:      func() Detail { return &Tip{} },
 	Load:     loadTips,
+	Columns:  tipColumns,
 	Filter:   filterTips,
 	Prepare:  prepareTip,
 	Guard: func(c *change) error {
@@ -481,4 +482,24 @@ func (s *Service) Sweep(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+var tipColumns = []Column{
+	own("风险等级", 9, func(v TipView) any { return v.LevelName }),
+	own("线索类型", 9, func(v TipView) any { return v.KindName }),
+	own("涉及人数", 8, func(v TipView) any { return v.PeopleInvolved }),
+	own("涉及群体", 16, func(v TipView) any { return v.GroupsInvolved }),
+	own("线索描述", 40, func(v TipView) any { return v.Description }),
+	own("正在发生", 8, func(v TipView) any { return yesNo(v.Ongoing) }),
+	own("签收时限", 17, func(v TipView) any { return whenPtr(v.AckDeadline) }),
+	own("签收时间", 17, func(v TipView) any { return whenPtr(v.AcknowledgedAt) }),
+	own("上报至", 7, func(v TipView) any { return v.EscalatedToName }),
+	own("上报时间", 17, func(v TipView) any { return whenPtr(v.EscalatedAt) }),
+	own("化解时间", 17, func(v TipView) any { return whenPtr(v.ResolvedAt) }),
+	own("重复线索的原线索编号", 12, func(v TipView) any {
+		if v.DuplicateOf == nil {
+			return ""
+		}
+		return *v.DuplicateOf
+	}),
 }

@@ -17,6 +17,7 @@ var visitKind = &Kind{
 	Codes:    map[string][]Code{"visit_kind": VisitKinds},
 	New:      func() Detail { return &Visit{} },
 	Load:     loadRows[Visit],
+	Columns:  visitColumns,
 	Filter: func(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {
 		vk := get("visit_kind")
 		f.oneOf("visit_kind", "走访类型", vk, false, VisitKinds)
@@ -99,4 +100,13 @@ func (d *Visit) view() any {
 		}
 	}
 	return v
+}
+
+var visitColumns = []Column{
+	own("走访类型", 10, func(v VisitView) any { return v.VisitKindName }),
+	own("走访户数", 8, func(v VisitView) any { return v.Households }),
+	own("走访人数", 8, func(v VisitView) any { return v.People }),
+	own("涉及民族", 16, func(v VisitView) any { return joinNames(v.EthnicityNames) }),
+	own("走访内容", 40, func(v VisitView) any { return v.Content }),
+	own("需要跟进", 8, func(v VisitView) any { return yesNo(v.FollowUpNeeded) }),
 }

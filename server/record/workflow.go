@@ -127,6 +127,11 @@ func (c *change) write() error {
 	if err := c.tx.Create(&ver).Error; err != nil {
 		return err
 	}
+	if t := c.s.opt.Tally; t != nil {
+		if err := t.Tally(c.tx, r, c.detail); err != nil {
+			return err
+		}
+	}
 	if c.quiet || c.event == "" {
 		return nil
 	}

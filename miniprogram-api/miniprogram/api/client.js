@@ -445,6 +445,18 @@ function createClient(options) {
         })
     },
 
+    /** Merges fields the server reported elsewhere (e.g. on_duty) into the session's user. */
+    updateUser(patch) {
+      const s = loadSession()
+      if (!s || !s.user) return
+      s.user = Object.assign({}, s.user, patch)
+      try {
+        wx.setStorageSync(SESSION_KEY, s)
+      } catch (e) {
+        // kept in memory
+      }
+    },
+
     /** GET /me, keeping the session's user fresh. */
     me() {
       return send('request', '/api/v1/me', {method: 'GET'}).then(body => {

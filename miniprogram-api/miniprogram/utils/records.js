@@ -41,6 +41,18 @@ const FALLBACK_DICTIONARIES = {
     {code: 'settled', label: '调解成功'}, {code: 'partly_settled', label: '部分调解成功'},
     {code: 'failed', label: '调解不成功'}, {code: 'referred', label: '已移交有关部门'},
   ],
+  gender: [{code: 'male', label: '男'}, {code: 'female', label: '女'}],
+  political_status: [
+    {code: 'cpc_member', label: '中共党员'}, {code: 'cpc_probationary', label: '中共预备党员'}, {code: 'cyl_member', label: '共青团员'},
+    {code: 'democratic_party', label: '民主党派成员'}, {code: 'non_party', label: '无党派人士'}, {code: 'masses', label: '群众'},
+  ],
+  source_category: [
+    {code: 'township_cadre', label: '乡镇(街道)干部'}, {code: 'religious_affairs_cadre', label: '宗教专干'},
+    {code: 'ethnic_religious_assistant', label: '民宗助理'}, {code: 'political_legal_member', label: '政法委员'},
+    {code: 'village_committee', label: '村(社区)两委成员'}, {code: 'civil_affairs_assistant', label: '民政协理员'},
+    {code: 'mediator', label: '人民调解员'}, {code: 'org_head', label: '学校、企业、机关事业单位、连队、“两新”组织负责人'},
+    {code: 'minority_representative', label: '少数民族群众代表'}, {code: 'other', label: '其他'},
+  ],
   party_role: [{code: 'applicant', label: '申请人'}, {code: 'respondent', label: '被申请人'}, {code: 'interested', label: '利害关系人'}, {code: 'other', label: '其他'}],
   ethnicity: [
     {code: '01', label: '汉族'}, {code: '02', label: '蒙古族'}, {code: '03', label: '回族'}, {code: '04', label: '藏族'},

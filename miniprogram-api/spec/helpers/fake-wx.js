@@ -33,6 +33,10 @@ function createFakeWx(opts) {
     savedFiles: [],
     subscribeAnswer: null,
     scanResult: null,
+    // When true, every exchange is checked against openapi.yaml (see contract.js) and the
+    // problems are collected here; page tests assert that none were found.
+    contract: false,
+    contractErrors: [],
 
     request(req) {
       fake.requests.push(req)
@@ -103,7 +107,7 @@ function createFakeWx(opts) {
           if (r.success) setImmediate(() => r.success({errMsg: 'unlink:ok'}))
         },
         getFileInfo(r) {
-          setImmediate(() => r.success({size: 1000, errMsg: 'getFileInfo:ok'}))
+          setImmediate(() => r.success({size: /-small/.test(r.filePath) ? 90000 : 1000, errMsg: 'getFileInfo:ok'}))
         },
       }
     },
@@ -135,8 +139,15 @@ function createFakeWx(opts) {
       const files = (fake.mediaFiles || [{tempFilePath: 'http://tmp/photo1.jpg', size: 2048, fileType: 'image'}])
       setImmediate(() => r.success({tempFiles: files, type: 'image'}))
     },
+    compressImage(r) {
+      fake.compressed = (fake.compressed || []).concat(r.src)
+      setImmediate(() => r.success({tempFilePath: r.src.replace(/(\.\w+)?$/, '-small$1'), errMsg: 'compressImage:ok'}))
+    },
     chooseLocation(r) {
       setImmediate(() => r.success(fake.location || {name: '大厂镇政府', address: '河北省廊坊市大厂回族自治县', latitude: 39.88, longitude: 116.98}))
+    },
+    getLocation(r) {
+      setImmediate(() => r.success(Object.assign({latitude: 39.88, longitude: 116.98, accuracy: 30, errMsg: 'getLocation:ok'}, fake.position || {})))
     },
     getRecorderManager() {
       const handlers = {}
@@ -154,6 +165,10 @@ function createFakeWx(opts) {
     Promise.resolve()
       .then(() => handler(req))
       .then(res => {
+        if (fake.contract) {
+          const {checkExchange} = require('./contract')
+          fake.contractErrors.push(...checkExchange(req, res && !res.fail ? res : null))
+        }
         if (req.aborted) return
         if (!res || res.fail) {
           req.fail && req.fail({errMsg: (isUpload ? 'uploadFile' : 'request') + ':fail ' + ((res && res.fail) || 'network')})

@@ -1,16 +1,18 @@
-// Bulletins (工作简报): opening one sends its read receipt.
-// The bulletin routes are being added to the server; until they answer, the page shows an error
-// state with a retry button.
+// Bulletins (工作简报). The list (GET /api/v1/bulletins) has each bulletin's summary and whether I
+// have read it; opening one fetches it whole (GET /api/v1/bulletins/{id}, body and attachments),
+// and that request is the read receipt: the server records the first time I open it.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
+const {plainText} = require('../../utils/markdown')
 
 function view(b) {
-  return {id: b.id, title: b.title, content: b.content || b.body || '', issuer: b.issuer_name || b.region_name || '',
-    time: formatTime(b.published_at || b.created_at), read: !!(b.read || b.read_at), open: false}
+  return {id: b.id, title: b.title, summary: b.summary || '', issuer: b.region_name || '',
+    time: formatTime(b.published_at || b.publish_at), read: !!b.read, open: false, loaded: false, loading: false,
+    body: '', images: [], error: ''}
 }
 
 Component({
-  data: {loading: false, error: '', items: []},
+  data: {loading: false, error: '', items: [], cursor: '', loadingMore: false},
   methods: {
     onLoad() {
       return this.load()
@@ -24,19 +26,44 @@ Component({
     load() {
       this.setData({loading: true, error: ''})
       return getClient().get('/api/v1/bulletins', {limit: 20}).then(r => {
-        this.setData({loading: false, items: (r.items || []).map(view)})
-      }, e => this.setData({loading: false, error: e.status === 404 ? '简报功能即将开放' : e.message}))
+        this.setData({loading: false, items: r.items.map(view), cursor: r.next_cursor})
+      }, e => this.setData({loading: false, error: e.message}))
+    },
+    onReachBottom() {
+      if (!this.data.cursor || this.data.loadingMore) return Promise.resolve()
+      this.setData({loadingMore: true})
+      return getClient().get('/api/v1/bulletins', {limit: 20, cursor: this.data.cursor}).then(r => {
+        this.setData({loadingMore: false, items: this.data.items.concat(r.items.map(view)), cursor: r.next_cursor})
+      }, e => {
+        this.setData({loadingMore: false})
+        wx.showToast({title: e.message, icon: 'none'})
+      })
     },
     onOpen(e) {
       const i = Number(e.currentTarget.dataset.index)
       const b = this.data.items[i]
-      this.setData({['items[' + i + '].open']: !b.open})
-      if (b.read) return Promise.resolve()
-      return getClient().post('/api/v1/bulletins/' + b.id + '/read', {}).then(() => {
-        this.setData({['items[' + i + '].read']: true})
-      }, () => {
-        // the receipt is sent again the next time it is opened
+      const at = 'items[' + i + ']'
+      if (b.open) {
+        this.setData({[at + '.open']: false})
+        return Promise.resolve()
+      }
+      this.setData({[at + '.open']: true})
+      if (b.loaded || b.loading) return Promise.resolve()
+      this.setData({[at + '.loading']: true, [at + '.error']: ''})
+      const c = getClient()
+      return c.get('/api/v1/bulletins/' + b.id).then(d => {
+        const images = (d.attachments || []).filter(a => a.kind === 'image').map(a => c.config.baseURL + a.url)
+        // the server recorded the receipt (read_at); the badge on the home page follows
+        this.setData({[at + '.loading']: false, [at + '.loaded']: true, [at + '.read']: d.read !== false,
+          [at + '.body']: plainText(d.body), [at + '.images']: images})
+      }, err => {
+        // not read yet: the receipt is recorded the next time it opens
+        this.setData({[at + '.loading']: false, [at + '.error']: err.message + ',点标题重试', [at + '.open']: false})
       })
+    },
+    onPreview(e) {
+      const {index, src} = e.currentTarget.dataset
+      wx.previewImage({urls: this.data.items[Number(index)].images, current: src})
     },
   },
 })

@@ -8,6 +8,17 @@ const {isStaff, goLogin} = require('../../utils/nav')
 
 const ICONS = {visit: 'friends-o', sentiment: 'comment-o', tip: 'warning-o', mediation: 'balance-o'}
 
+/** The meeting to show: one going on now, else the soonest to come (the list is newest first). */
+function nextMeeting(items) {
+  const live = (items || []).filter(m => m.status === 'ongoing' || m.status === 'upcoming')
+  live.sort((a, b) => (a.status !== b.status ? (a.status === 'ongoing' ? -1 : 1) : Date.parse(a.starts_at) - Date.parse(b.starts_at)))
+  const m = live[0]
+  if (!m) return null
+  const mine = m.mine || {}
+  return {id: m.id, title: m.title, when: formatTime(m.starts_at), place: m.place || '', status_name: m.status_name,
+    note: mine.checked_in_at ? '已签到' : (m.checkin_open ? '可以签到了' : (mine.rsvp && mine.rsvp !== 'none' ? '我的回复:' + mine.rsvp_name : '请回复是否参加'))}
+}
+
 /** A part of the home page that may not exist on this server yet: its failure hides it only. */
 function optional(p) {
   return p.then(v => v, () => null)
@@ -26,6 +37,7 @@ Component({
     unread: -1,
     meeting: null,
     outbox: {queued: 0, failed: 0},
+    onDuty: false,
   },
   lifetimes: {
     attached() {
@@ -58,15 +70,13 @@ Component({
       this.setData({loading: true, error: '', outbox: getOutbox().counts()})
       return c.me().then(me => {
         const staff = isStaff(me.user)
-        this.setData({loading: false, user: me.user, staff, unit: me.unit || null})
+        this.setData({loading: false, user: me.user, staff, unit: me.unit || null, onDuty: !!me.user.on_duty})
         const jobs = [
-          optional(c.get('/api/v1/bulletins/unread-count')).then(r => this.setData({unread: r && typeof r.count === 'number' ? r.count : -1})),
-          optional(c.get('/api/v1/meetings', {upcoming: 'true', limit: 1})).then(r => {
-            const m = r && r.items && r.items[0]
-            this.setData({meeting: m ? {id: m.id, title: m.title, when: formatTime(m.starts_at), place: m.place || ''} : null})
-          }),
+          optional(c.get('/api/v1/meetings', {limit: 20})).then(r => this.setData({meeting: nextMeeting(r ? r.items : [])})),
         ]
         if (!staff) {
+          // instructors only: staff get 403 here
+          jobs.push(optional(c.get('/api/v1/bulletins/unread-count')).then(r => this.setData({unread: r ? r.unread : -1})))
           jobs.push(c.get('/api/v1/me/summary').then(s => {
             const month = (s && s.month && s.month.counts) || {}
             this.setData({summaryError: '', counts: KIND_ORDER.map(k => ({name: k, label: KINDS[k].short, n: month[k] || 0}))})

@@ -80,13 +80,9 @@ Component({
       })
     },
 
+    /** Not on the roster yet: nominate oneself, with this WeChat login's bind ticket. */
     onNominate() {
-      wx.showModal({
-        title: '如何成为指导员',
-        content: '指导员由单位推荐或个人自荐,经县级民族工作部门审核后聘任。请联系所在县(市、区)民族工作部门。小程序内自荐功能即将开放。',
-        showCancel: false,
-        confirmText: '知道了',
-      })
+      wx.navigateTo({url: '/pages/nominate/index?ticket=' + encodeURIComponent(this.data.bindTicket)})
     },
 
     onUsername(e) {

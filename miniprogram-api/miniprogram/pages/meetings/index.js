@@ -1,18 +1,34 @@
-// Meetings (例会): instructors answer whether they come and check in by scanning the organiser's
-// QR code (or by location); staff show the rotating check-in code.
-// The meeting routes are being added to the server; until they answer, this page shows an error
-// state with a retry button.
+// Meetings (例会). Instructors see the meetings they are invited to (GET /api/v1/meetings, with
+// `mine`: my answer and my check-in), answer yes / no / maybe (POST .../rsvp {answer}), and check
+// in while check-in is open (`checkin_open`): by scanning the organiser's rotating QR code, whose
+// content is shiliu://meetings/{id}/checkin?token=…, or by location when the meeting has the
+// venue's coordinates (POST .../checkin {token} or {latitude, longitude}). Both answers return the
+// meeting, which replaces the card. Staff see their county's meetings and open the check-in code.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {isStaff} = require('../../utils/nav')
+const {parseCheckinCode} = require('../../utils/meetings')
 
+const RSVP_TOASTS = {yes: '已回复参加', no: '已回复不参加', maybe: '已回复待定'}
 function view(m) {
-  return {id: m.id, title: m.title, when: formatTime(m.starts_at), place: m.place || '', agenda: m.agenda || '',
-    rsvp: m.my_rsvp || m.rsvp || '', checked_in: !!(m.checked_in || m.my_checked_in)}
+  const mine = m.mine || {rsvp: 'none', rsvp_name: '', checkin_method: ''}
+  const live = m.status === 'upcoming' || m.status === 'ongoing'
+  const checkedIn = !!mine.checked_in_at
+  return {
+    id: m.id, title: m.title, when: formatTime(m.starts_at) + ' 至 ' + formatTime(m.ends_at).slice(11), place: m.place || '',
+    agenda: m.agenda || '', status: m.status, status_name: m.status_name, cancel_reason: m.cancel_reason || '',
+    invitee_count: m.invitee_count, live,
+    rsvp: mine.rsvp, rsvp_name: mine.rsvp !== 'none' ? mine.rsvp_name : '',
+    checked_in: checkedIn, checkin_time: checkedIn ? formatTime(mine.checked_in_at).slice(11) : '',
+    checkin_method_name: mine.checkin_method === 'location' ? '定位签到' : (mine.checkin_method === 'qr' ? '扫码签到' : ''),
+    can_rsvp: live && !checkedIn,
+    can_checkin: !!m.checkin_open && !checkedIn,
+    can_locate: !!m.checkin_open && !checkedIn && typeof m.latitude === 'number' && typeof m.longitude === 'number',
+  }
 }
 
 Component({
-  data: {loading: false, error: '', items: [], staff: false},
+  data: {loading: false, error: '', items: [], staff: false, busyId: 0},
   methods: {
     onLoad() {
       this.setData({staff: isStaff(getClient().user())})
@@ -28,35 +44,53 @@ Component({
       this.setData({loading: true, error: ''})
       return getClient().get('/api/v1/meetings', {limit: 20}).then(r => {
         this.setData({loading: false, items: (r.items || []).map(view)})
-      }, e => this.setData({loading: false, error: e.status === 404 ? '例会功能即将开放' : e.message}))
+      }, e => this.setData({loading: false, error: e.message}))
     },
-    replace(id, patch) {
-      const items = this.data.items.map(i => (i.id === id ? Object.assign({}, i, patch) : i))
-      this.setData({items})
+    /** The server's answer (a Meeting) replaces the card. */
+    replace(m) {
+      this.setData({items: this.data.items.map(i => (i.id === m.id ? view(m) : i))})
     },
     onRsvp(e) {
       const {id, answer} = e.currentTarget.dataset
-      return getClient().post('/api/v1/meetings/' + id + '/rsvp', {attending: answer === 'yes'}).then(() => {
-        this.replace(id, {rsvp: answer})
-        wx.showToast({title: answer === 'yes' ? '已确认参加' : '已请假', icon: 'success'})
-      }, err => wx.showToast({title: err.message, icon: 'none'}))
+      if (this.data.busyId) return Promise.resolve()
+      this.setData({busyId: id})
+      return getClient().post('/api/v1/meetings/' + id + '/rsvp', {answer}).then(m => {
+        this.setData({busyId: 0})
+        this.replace(m)
+        wx.showToast({title: RSVP_TOASTS[answer] || '已回复', icon: 'success'})
+      }, err => {
+        this.setData({busyId: 0})
+        wx.showToast({title: err.message, icon: 'none'})
+      })
     },
     onScan(e) {
-      const id = e.currentTarget.dataset.id
+      const id = Number(e.currentTarget.dataset.id)
       return new Promise(resolve => {
         wx.scanCode({
           onlyFromCamera: true,
           scanType: ['qrCode'],
-          success: r => resolve(this.checkin(id, {token: r.result})),
+          success: r => {
+            const code = parseCheckinCode(r.result)
+            if (!code) {
+              wx.showModal({title: '签到未成功', content: '这不是例会签到码,请扫描会场大屏或组织者手机上的签到码', showCancel: false, confirmText: '知道了'})
+              return resolve()
+            }
+            if (code.meetingId !== id) {
+              wx.showModal({title: '签到未成功', content: '这是另一次例会的签到码,请核对后再扫', showCancel: false, confirmText: '知道了'})
+              return resolve()
+            }
+            resolve(this.checkin(id, {token: code.token}))
+          },
           fail: () => resolve(),
         })
       })
     },
     onLocate(e) {
-      const id = e.currentTarget.dataset.id
+      const id = Number(e.currentTarget.dataset.id)
       return new Promise(resolve => {
         wx.getLocation({
           type: 'gcj02',
+          isHighAccuracy: true,
           success: r => resolve(this.checkin(id, {latitude: r.latitude, longitude: r.longitude})),
           fail: () => {
             wx.showToast({title: '无法获取位置,请使用扫码签到', icon: 'none'})
@@ -66,10 +100,15 @@ Component({
       })
     },
     checkin(id, body) {
-      return getClient().post('/api/v1/meetings/' + id + '/checkin', body).then(() => {
-        this.replace(id, {checked_in: true})
+      this.setData({busyId: id})
+      return getClient().post('/api/v1/meetings/' + id + '/checkin', body).then(m => {
+        this.setData({busyId: 0})
+        this.replace(m)
         wx.showToast({title: '签到成功', icon: 'success'})
-      }, err => wx.showModal({title: '签到未成功', content: err.message, showCancel: false, confirmText: '知道了'}))
+      }, err => {
+        this.setData({busyId: 0})
+        wx.showModal({title: '签到未成功', content: err.message, showCancel: false, confirmText: '知道了'})
+      })
     },
     onShowQr(e) {
       const {id, title} = e.currentTarget.dataset

@@ -1,11 +1,11 @@
 // County staff: the tip inbox. Unacknowledged tips first (oldest deadline first), then the ones
 // being handled; acknowledge / handle / resolve / escalate with an optional note. The on-duty
-// switch decides who gets new-tip alerts; turning it on asks for the subscribe message.
+// switch decides who gets new-tip alerts (PUT /api/v1/me/duty {on_duty}); its state is the
+// server's (GET /api/v1/me: user.on_duty), so it is right on every phone the staff member uses.
+// Turning it on asks for the new-tip subscribe message.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {requestSubscribe} = require('../../utils/subscribe')
-
-const DUTY_KEY = 'staff.on_duty'
 
 // What each status allows (the server's tip workflow).
 const ACTIONS = {
@@ -47,14 +47,19 @@ Component({
   },
   methods: {
     onLoad() {
-      let duty = false
-      try {
-        duty = !!wx.getStorageSync(DUTY_KEY)
-      } catch (e) {
-        duty = false
-      }
-      this.setData({onDuty: duty})
-      return this.load()
+      const c = getClient()
+      const user = c.user() || {}
+      this.setData({onDuty: !!user.on_duty})
+      return Promise.all([this.load(), this.loadDuty()])
+    },
+
+    /** The duty state as the server has it (it may have been changed on another phone). */
+    loadDuty() {
+      return getClient().me().then(me => {
+        if (!this.data.dutyBusy) this.setData({onDuty: !!me.user.on_duty})
+      }, () => {
+        // offline: the state last seen stays shown
+      })
     },
     onPullDownRefresh() {
       return this.load().then(() => wx.stopPullDownRefresh())
@@ -101,22 +106,20 @@ Component({
       })
     },
 
-    onDuty(e) {
+    onDutyChange(e) {
       const on = !!e.detail
       // From the tap itself: WeChat only shows the subscribe dialog for a user gesture.
       if (on) requestSubscribe(['tip_submitted'])
       this.setData({dutyBusy: true})
-      return getClient().put('/api/v1/me/duty', {on_duty: on}).then(r => {
-        const v = r && typeof r.on_duty === 'boolean' ? r.on_duty : on
-        try {
-          wx.setStorageSync(DUTY_KEY, v)
-        } catch (x) {
-          // shown anyway
-        }
+      const c = getClient()
+      return c.put('/api/v1/me/duty', {on_duty: on}).then(r => {
+        const v = r.on_duty
+        c.updateUser({on_duty: v})
         this.setData({dutyBusy: false, onDuty: v})
         wx.showToast({title: v ? '已开始值班' : '已结束值班', icon: 'none'})
       }, err => {
-        this.setData({dutyBusy: false})
+        // the switch goes back to what the server has
+        this.setData({dutyBusy: false, onDuty: !on})
         wx.showToast({title: err.message, icon: 'none'})
       })
     },

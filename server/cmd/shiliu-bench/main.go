@@ -1,0 +1,220 @@
+// Command shiliu-bench measures field records at scale (issue 3, item 12): it seeds a province of
+// records straight into the tables, then drives the real HTTP server with real tokens and reports
+// submission throughput and list latency, with the query plans of the lists.
+//
+//	SHILIU_BENCH_DSN=mysql://root@127.0.0.1:3306/shiliu_records_bench go run ./server/cmd/shiliu-bench
+//
+// The database must exist and is seeded once (1,000,000 records by default); later runs reuse
+// it. Drop the database to seed again. See docs/performance.md for the figures.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	"github.com/shiliu/shiliu/server/app"
+	"github.com/shiliu/shiliu/server/config"
+	"github.com/shiliu/shiliu/server/platform/secret"
+	"github.com/shiliu/shiliu/server/platform/wxfake"
+)
+
+type options struct {
+	dsn, redis    string
+	records       int
+	instructors   int
+	clients       int
+	duration      time.Duration
+	samples       int
+	maxPerQuery   time.Duration
+	seedOnly      bool
+	skipSubmit    bool
+	skipLists     bool
+	skipExplain   bool
+	maxOpenConns  int
+	verboseServer bool
+	only          string
+	cpuProfile    string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.dsn, "dsn", os.Getenv("SHILIU_BENCH_DSN"), "database to seed and serve (SHILIU_BENCH_DSN): mysql://user@host:port/db or a SQLite file")
+	flag.StringVar(&o.redis, "redis", os.Getenv("SHILIU_BENCH_REDIS_URL"), "Redis URL (SHILIU_BENCH_REDIS_URL); empty: embedded")
+	flag.IntVar(&o.records, "records", 1_000_000, "records to seed into an empty database")
+	flag.IntVar(&o.instructors, "instructors", 20_000, "instructors to seed, spread over every county of Hebei")
+	flag.IntVar(&o.clients, "clients", 50, "concurrent submitting instructors")
+	flag.DurationVar(&o.duration, "duration", 30*time.Second, "how long the submission phase runs")
+	flag.IntVar(&o.samples, "samples", 100, "requests per list query")
+	flag.DurationVar(&o.maxPerQuery, "max-per-query", 30*time.Second, "stop sampling a list query after this long (at least 5 samples)")
+	flag.BoolVar(&o.seedOnly, "seed-only", false, "seed and exit")
+	flag.BoolVar(&o.skipSubmit, "skip-submit", false, "skip the submission phase")
+	flag.BoolVar(&o.skipLists, "skip-lists", false, "skip the list phase")
+	flag.BoolVar(&o.skipExplain, "skip-explain", false, "do not print the query plans of the lists")
+	flag.IntVar(&o.maxOpenConns, "max-open-conns", 0, "database pool size of the server (0: the config default)")
+	flag.BoolVar(&o.verboseServer, "v", false, "show the server's log (warnings and errors are always shown)")
+	flag.StringVar(&o.only, "only", "", "measure only the lists and exports whose name contains this")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measuring phases (server and clients) to this file")
+	flag.Parse()
+	if o.dsn == "" {
+		fmt.Fprintln(os.Stderr, "shiliu-bench: set -dsn or SHILIU_BENCH_DSN (e.g. mysql://root@127.0.0.1:3306/shiliu_records_bench)")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "shiliu-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func run(ctx context.Context, o options) error {
+	wx := wxfake.New()
+	wl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go http.Serve(wl, wx)
+
+	uploads, err := os.MkdirTemp("", "shiliu-bench-uploads-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(uploads)
+	cfg := config.Default()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Database.DSN = o.dsn
+	if o.maxOpenConns > 0 {
+		cfg.Database.MaxOpenConns, cfg.Database.MaxIdleConns = o.maxOpenConns, o.maxOpenConns
+	}
+	cfg.Redis.URL = o.redis
+	cfg.Redis.Prefix = fmt.Sprintf("shiliu_bench_%d:", time.Now().UnixNano()%1e6)
+	cfg.Uploads.Dir = uploads
+	// Accounts are created for the run; their password cost and the login limit are not measured.
+	cfg.Security.BcryptCost = 4
+	cfg.Security.LoginPerMinute = 100000
+	cfg.Security.AccessTokenTTL = 6 * time.Hour
+	cfg.WeChat.AppID, cfg.WeChat.Secret = "wx-bench-appid", "wx-bench-secret"
+	cfg.WeChat.APIBase = "http://" + wl.Addr().String()
+	cfg.WeChat.WeComAPIBase = cfg.WeChat.APIBase
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if o.verboseServer {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	began := time.Now()
+	a, err := app.Open(ctx, cfg, app.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	logf("opened %s (%s), schema migrated, regions loaded in %s", a.DB.Dialect, redact(o.dsn), time.Since(began).Round(time.Millisecond))
+	sqlDB, err := a.DB.DB.DB()
+	if err != nil {
+		return err
+	}
+
+	var have int64
+	if err := sqlDB.QueryRowContext(ctx, "SELECT COUNT(*) FROM records").Scan(&have); err != nil {
+		return err
+	}
+	if have == 0 {
+		box, err := secret.NewBox(cfg.Security.DataKey)
+		if err != nil {
+			return err
+		}
+		s := newSeeder(sqlDB, a.DB.Dialect, box, time.Now().UTC(), logf)
+		began := time.Now()
+		counties, err := s.counties(ctx)
+		if err != nil {
+			return err
+		}
+		ins, err := s.roster(ctx, counties, o.instructors)
+		if err != nil {
+			return err
+		}
+		if err := s.records(ctx, ins, o.records); err != nil {
+			return err
+		}
+		seeded := time.Since(began)
+		analyzed := time.Now()
+		if err := analyze(ctx, a); err != nil {
+			return err
+		}
+		logf("seed done: %d records in %s, statistics updated in %s", o.records, seeded.Round(time.Second), time.Since(analyzed).Round(time.Millisecond))
+	} else {
+		logf("the database already holds %d records: not seeding (drop it to seed again)", have)
+	}
+	if o.seedOnly {
+		return nil
+	}
+
+	addr, err := a.Listen()
+	if err != nil {
+		return err
+	}
+	srvCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- a.Run(srvCtx) }()
+	defer func() { stopServer(); <-served }()
+
+	b, err := newBench(ctx, a, addr.String(), o)
+	if err != nil {
+		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if !o.skipLists {
+		if err := b.lists(ctx); err != nil {
+			return err
+		}
+	}
+	if !o.skipSubmit {
+		if err := b.submissions(ctx); err != nil {
+			return err
+		}
+	}
+	b.report(os.Stdout)
+	return nil
+}
+
+// analyze refreshes the optimizer's statistics after the bulk load, as a production database
+// has them.
+func analyze(ctx context.Context, a *app.App) error {
+	if a.DB.Dialect == "mysql" {
+		return a.DB.WithContext(ctx).Exec("ANALYZE TABLE records, record_visits, record_sentiments, record_tips, record_mediations, units, instructors").Error
+	}
+	return a.DB.WithContext(ctx).Exec("ANALYZE").Error
+}
+
+func redact(dsn string) string {
+	if len(dsn) > 80 {
+		return dsn[:80] + "…"
+	}
+	return dsn
+}

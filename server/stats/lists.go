@@ -1,0 +1,79 @@
+package stats
+
+import (
+	"context"
+	"time"
+
+	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/paging"
+	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/roster"
+	"gorm.io/gorm"
+)
+
+// UnitsWithoutInstructor lists the units of a region subtree (the caller's by default) with no
+// instructor in office, newest first.
+func (s *Service) UnitsWithoutInstructor(ctx context.Context, p *access.Principal, regionCode string, page paging.Page) ([]UnitRef, string, error) {
+	sc, _, err := s.resolve(ctx, p, regionCode)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.unitsWithout(ctx, s.db.WithContext(ctx), sc, page)
+}
+
+func (s *Service) unitsWithout(ctx context.Context, db *gorm.DB, sc scope, page paging.Page) ([]UnitRef, string, error) {
+	var rows []roster.Unit
+	if err := db.Select("id", "name", "kind", "region_code").Scopes(sc.where("region_code"), page.Apply("id")).
+		Where("active_instructors <= 0").Find(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	rows, next := paging.Trim(page, rows, func(u roster.Unit) int64 { return u.ID })
+	out := make([]UnitRef, len(rows))
+	for i, u := range rows {
+		out[i] = UnitRef{ID: u.ID, Name: u.Name, Kind: u.Kind, KindName: roster.Label(roster.UnitKinds, u.Kind),
+			RegionCode: u.RegionCode, RegionName: s.regionName(ctx, u.RegionCode)}
+	}
+	return out, next, nil
+}
+
+// InactiveInstructors lists the instructors in office in a region subtree (the caller's by
+// default) with no record in the last InactiveDays days, newest first.
+func (s *Service) InactiveInstructors(ctx context.Context, p *access.Principal, regionCode string, page paging.Page) ([]InstructorRef, string, error) {
+	sc, _, err := s.resolve(ctx, p, regionCode)
+	if err != nil {
+		return nil, "", err
+	}
+	since := s.clock.Now().AddDate(0, 0, -InactiveDays)
+	return s.inactiveList(ctx, s.db.WithContext(ctx), sc, since, page)
+}
+
+type inactiveRow struct {
+	ID           int64
+	Name         string
+	UnitID       int64
+	UnitName     *string
+	RegionCode   string
+	TermStart    *time.Time
+	LastRecordAt dbTime
+}
+
+func (s *Service) inactiveList(ctx context.Context, db *gorm.DB, sc scope, since time.Time, page paging.Page) ([]InstructorRef, string, error) {
+	var rows []inactiveRow
+	if err := db.Table("instructors AS i").Select("i.id, i.name, i.unit_id, u.name AS unit_name, i.region_code, i.term_start, a.last_record_at").
+		Joins("LEFT JOIN units AS u ON u.id = i.unit_id").Joins("LEFT JOIN stats_activity AS a ON a.instructor_id = i.id").
+		Scopes(inactiveSince(sc, since), page.Apply("i.id")).Scan(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	rows, next := paging.Trim(page, rows, func(r inactiveRow) int64 { return r.ID })
+	out := make([]InstructorRef, len(rows))
+	for i, r := range rows {
+		unit := ""
+		if r.UnitName != nil {
+			unit = *r.UnitName
+		}
+		out[i] = InstructorRef{ID: r.ID, Name: r.Name, UnitID: r.UnitID, UnitName: unit, RegionCode: r.RegionCode,
+			RegionName: s.regionName(ctx, r.RegionCode), TermStart: roster.FormatDate(r.TermStart),
+			LastRecordAt: clock.LocalPtr(r.LastRecordAt.ptr())}
+	}
+	return out, next, nil
+}

@@ -1,0 +1,269 @@
+package stats
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/record"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Fact is what one record counts for, as last tallied: its region and month and the metrics it
+// adds one to. Keeping it lets a change subtract exactly what the record counted for before,
+// whatever changed (status, occurred_at, a tip's level or timestamps, a mediation's outcome).
+type Fact struct {
+	RecordID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	RegionCode string
+	Month      int // YYYYMM of occurred_at in Beijing time
+	OccurredAt time.Time
+	Counted    bool   // false once withdrawn
+	Metrics    string // metric keys, sorted, space separated
+}
+
+func (Fact) TableName() string { return "stats_record_facts" }
+
+// Count is one cell of the monthly aggregate: how many records of a region (at one grain) in
+// one month count for a metric.
+type Count struct {
+	Grain      int    `gorm:"primaryKey;autoIncrement:false"`
+	RegionCode string `gorm:"primaryKey"`
+	Month      int    `gorm:"primaryKey;autoIncrement:false"`
+	Metric     string `gorm:"primaryKey"`
+	N          int64
+}
+
+func (Count) TableName() string { return "stats_monthly" }
+
+// Activity is an instructor's latest record that counts (not withdrawn), for "no record in 90
+// days" over 100,000 instructors without touching the records table.
+type Activity struct {
+	InstructorID int64 `gorm:"primaryKey;autoIncrement:false"`
+	LastRecordAt time.Time
+}
+
+func (Activity) TableName() string { return "stats_activity" }
+
+// Grains of the aggregate. Each record counts twice: under its city and under its county. A
+// province or city query reads city rows (11 per month and metric), a county query its county's.
+// Below a county there are too few records to be worth aggregating (a township has a few thousand
+// a year): those queries count the records themselves (countRecords).
+const (
+	GrainCity   = 2
+	GrainCounty = 3
+)
+
+var grains = []int{GrainCity, GrainCounty}
+
+// grainCode is the region a record at code counts under at grain g.
+func grainCode(code string, g int) string {
+	if g == GrainCity {
+		return code[:4] + "00000000"
+	}
+	return code[:6] + "000000"
+}
+
+// grainFor is the grain a query for a region at this level (province, city or county) reads.
+func grainFor(level int) int {
+	if level <= 2 {
+		return GrainCity
+	}
+	return GrainCounty
+}
+
+// Metric keys. Each counted record adds one to "r:<kind>"; a tip also to its level and state (a
+// tip marked as a duplicate of another only to "t:dup"), and to the bucket of its time to
+// acknowledge and to resolve; a mediation to its current outcome.
+const (
+	metricRecords   = "r:"
+	metricTip       = "t:"
+	metricDuplicate = "t:dup"
+	metricAck       = "a:"
+	metricResolve   = "z:"
+	metricOutcome   = "m:"
+)
+
+// monthOf is the YYYYMM of t in Beijing time.
+func monthOf(t time.Time) int {
+	l := t.In(clock.Shanghai)
+	return l.Year()*100 + int(l.Month())
+}
+
+// source is what a fact is computed from: a record, and its tip or mediation fields.
+type source struct {
+	Kind       string
+	RegionCode string
+	Status     string
+	OccurredAt time.Time
+	Tip        *record.Tip
+	Outcome    string
+}
+
+func sourceOf(rec *record.Record, d record.Detail) source {
+	s := source{Kind: rec.Kind, RegionCode: rec.RegionCode, Status: rec.Status, OccurredAt: rec.OccurredAt}
+	switch v := d.(type) {
+	case *record.Tip:
+		s.Tip = v
+	case *record.Mediation:
+		s.Outcome = v.Outcome
+	}
+	return s
+}
+
+func factOf(id int64, s source) Fact {
+	f := Fact{RecordID: id, RegionCode: s.RegionCode, Month: monthOf(s.OccurredAt), OccurredAt: s.OccurredAt.UTC(),
+		Counted: s.Status != record.StatusWithdrawn}
+	if !f.Counted {
+		return f
+	}
+	keys := []string{metricRecords + s.Kind}
+	if t := s.Tip; t != nil {
+		if t.DuplicateOf != nil {
+			keys = append(keys, metricDuplicate)
+		} else {
+			keys = append(keys, metricTip+t.Level+":"+s.Status)
+			if t.AcknowledgedAt != nil {
+				keys = append(keys, metricAck+strconv.FormatInt(bucketOf(t.AcknowledgedAt.Sub(t.SubmittedAt)), 10))
+			}
+			if t.ResolvedAt != nil && s.Status == "resolved" {
+				keys = append(keys, metricResolve+strconv.FormatInt(bucketOf(t.ResolvedAt.Sub(t.SubmittedAt)), 10))
+			}
+		}
+	}
+	if s.Outcome != "" {
+		keys = append(keys, metricOutcome+s.Outcome)
+	}
+	slices.Sort(keys)
+	f.Metrics = strings.Join(keys, " ")
+	return f
+}
+
+func (f Fact) same(g Fact) bool {
+	return f.RegionCode == g.RegionCode && f.Month == g.Month && f.OccurredAt.Equal(g.OccurredAt) &&
+		f.Counted == g.Counted && f.Metrics == g.Metrics
+}
+
+// cell is a key of the aggregate.
+type cell struct {
+	grain  int
+	region string
+	month  int
+	metric string
+}
+
+type deltas map[cell]int64
+
+func (d deltas) add(f Fact, sign int64) {
+	if f.Metrics == "" {
+		return
+	}
+	for _, m := range strings.Fields(f.Metrics) {
+		for _, g := range grains {
+			d[cell{g, grainCode(f.RegionCode, g), f.Month, m}] += sign
+		}
+	}
+}
+
+// apply adds the deltas in one statement per 500 cells, in key order so that concurrent
+// transactions lock shared rows in the same order.
+func (d deltas) apply(tx *gorm.DB) error {
+	cells := make([]cell, 0, len(d))
+	for c, n := range d {
+		if n != 0 {
+			cells = append(cells, c)
+		}
+	}
+	slices.SortFunc(cells, func(a, b cell) int {
+		return cmp.Or(cmp.Compare(a.grain, b.grain), cmp.Compare(a.region, b.region), cmp.Compare(a.month, b.month),
+			cmp.Compare(a.metric, b.metric))
+	})
+	upsert := "ON CONFLICT (grain, region_code, month, metric) DO UPDATE SET n = stats_monthly.n + excluded.n"
+	if tx.Dialector.Name() == "mysql" {
+		upsert = "ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
+	}
+	for chunk := range slices.Chunk(cells, 500) {
+		var sb strings.Builder
+		args := make([]any, 0, len(chunk)*5)
+		sb.WriteString("INSERT INTO stats_monthly (grain, region_code, month, metric, n) VALUES ")
+		for i, c := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?,?,?,?,?)")
+			args = append(args, c.grain, c.region, c.month, c.metric, d[c])
+		}
+		sb.WriteByte(' ')
+		sb.WriteString(upsert)
+		if err := tx.Exec(sb.String(), args...).Error; err != nil {
+			return fmt.Errorf("stats: update aggregate: %w", err)
+		}
+	}
+	return nil
+}
+
+// Tally keeps the statistics in step with the records. It is the record service's hook
+// (record.Options.Tally): every submission and change calls it in its own transaction once the
+// record and its detail are saved, so the aggregate commits or rolls back with the change.
+type Tally struct{}
+
+// Tally recounts one record: it subtracts what the record counted for before and adds what it
+// counts for now.
+func (Tally) Tally(tx *gorm.DB, rec *record.Record, d record.Detail) error {
+	now := factOf(rec.ID, sourceOf(rec, d))
+	var old []Fact
+	if err := tx.Where("record_id = ?", rec.ID).Limit(1).Find(&old).Error; err != nil {
+		return err
+	}
+	var before *Fact
+	if len(old) == 1 {
+		if old[0].same(now) {
+			return nil
+		}
+		before = &old[0]
+	}
+	dl := deltas{}
+	if before != nil {
+		dl.add(*before, -1)
+	}
+	dl.add(now, 1)
+	if err := dl.apply(tx); err != nil {
+		return err
+	}
+	if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&now).Error; err != nil {
+		return err
+	}
+	return touchActivity(tx, rec.AuthorID, before, now)
+}
+
+// touchActivity moves an instructor's latest record forward, or recounts it when the change took
+// away what may have been the latest (a withdrawal, an earlier occurred_at).
+func touchActivity(tx *gorm.DB, authorID int64, before *Fact, now Fact) error {
+	if before != nil && before.Counted && (!now.Counted || now.OccurredAt.Before(before.OccurredAt)) {
+		return recountActivity(tx, authorID)
+	}
+	if !now.Counted {
+		return nil
+	}
+	later := "ON CONFLICT (instructor_id) DO UPDATE SET last_record_at = MAX(stats_activity.last_record_at, excluded.last_record_at)"
+	if tx.Dialector.Name() == "mysql" {
+		later = "ON DUPLICATE KEY UPDATE last_record_at = GREATEST(last_record_at, VALUES(last_record_at))"
+	}
+	return tx.Exec("INSERT INTO stats_activity (instructor_id, last_record_at) VALUES (?, ?) "+later, authorID, now.OccurredAt).Error
+}
+
+func recountActivity(tx *gorm.DB, authorID int64) error {
+	var last []time.Time
+	if err := tx.Model(&record.Record{}).Where("author_id = ? AND status <> ?", authorID, record.StatusWithdrawn).
+		Order("occurred_at DESC").Limit(1).Pluck("occurred_at", &last).Error; err != nil {
+		return err
+	}
+	if len(last) == 0 {
+		return tx.Where("instructor_id = ?", authorID).Delete(&Activity{}).Error
+	}
+	return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Activity{InstructorID: authorID, LastRecordAt: last[0].UTC()}).Error
+}

@@ -1,0 +1,271 @@
+package stats
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/paging"
+	"github.com/shiliu/shiliu/server/record"
+	"github.com/xuri/excelize/v2"
+)
+
+// MaxListRows caps each list sheet of the workbook: every instructor of the province fits.
+const MaxListRows = 100_000
+
+// Workbook is the overview as an Excel workbook, the way staff file statistics today: a summary
+// sheet, a sheet per dimension with Chinese headers, and the whole lists of units without an
+// instructor in office and of instructors with no record in 90 days.
+func (s *Service) Workbook(ctx context.Context, p *access.Principal, q Query) (*excelize.File, error) {
+	sc, r, err := s.resolve(ctx, p, q.RegionCode)
+	if err != nil {
+		return nil, err
+	}
+	period, err := s.ParsePeriod(q.From, q.To)
+	if err != nil {
+		return nil, err
+	}
+	ov, err := s.overview(ctx, sc, r, period)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	units, err := all(func(pg paging.Page) ([]UnitRef, string, error) { return s.unitsWithout(ctx, db, sc, pg) })
+	if err != nil {
+		return nil, err
+	}
+	since := s.clock.Now().AddDate(0, 0, -InactiveDays)
+	idle, err := all(func(pg paging.Page) ([]InstructorRef, string, error) {
+		return s.inactiveList(ctx, db, sc, since, pg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return writeWorkbook(ov, units, idle)
+}
+
+// all reads a whole list in one query (paging through it would sort it again for every page).
+func all[T any](page func(paging.Page) ([]T, string, error)) ([]T, error) {
+	items, _, err := page(paging.Page{Limit: MaxListRows})
+	return items, err
+}
+
+// book writes sheets one after another.
+type book struct {
+	f       *excelize.File
+	head    int
+	percent int
+	first   bool
+}
+
+func (b *book) sheet(name string, headers []string, widths []float64, rows [][]any) error {
+	if b.first {
+		if err := b.f.SetSheetName("Sheet1", name); err != nil {
+			return err
+		}
+		b.first = false
+	} else if _, err := b.f.NewSheet(name); err != nil {
+		return err
+	}
+	sw, err := b.f.NewStreamWriter(name)
+	if err != nil {
+		return err
+	}
+	for i, w := range widths {
+		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	head := make([]any, len(headers))
+	for i, h := range headers {
+		head[i] = excelize.Cell{StyleID: b.head, Value: h}
+	}
+	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: 20}); err != nil {
+		return err
+	}
+	for i, r := range rows {
+		for j, v := range r {
+			if p, ok := v.(percent); ok {
+				if p.v == nil {
+					r[j] = ""
+				} else {
+					r[j] = excelize.Cell{StyleID: b.percent, Value: *p.v}
+				}
+			}
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := sw.SetRow(cell, r); err != nil {
+			return err
+		}
+	}
+	return sw.Flush()
+}
+
+// percent is a rate shown as a percentage; nil leaves the cell empty.
+type percent struct{ v *float64 }
+
+func hoursOf(minutes *float64) any {
+	if minutes == nil {
+		return ""
+	}
+	return float64(int64(*minutes/60*100+0.5)) / 100
+}
+
+func itemRows(list []Item) [][]any {
+	rows := make([][]any, 0, len(list)+1)
+	var total int64
+	for _, it := range list {
+		rows = append(rows, []any{it.Label, it.Count})
+		total += it.Count
+	}
+	return append(rows, []any{"合计", total})
+}
+
+func writeWorkbook(ov Overview, units []UnitRef, idle []InstructorRef) (*excelize.File, error) {
+	f := excelize.NewFile()
+	head, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
+		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
+	if err != nil {
+		return nil, err
+	}
+	pct, err := f.NewStyle(&excelize.Style{NumFmt: 10})
+	if err != nil {
+		return nil, err
+	}
+	b := &book{f: f, head: head, percent: pct, first: true}
+
+	in, u, t, m, mt := ov.Instructors, ov.Units, ov.Tips, ov.Mediations, ov.Meetings
+	summary := [][]any{
+		{"统计区域", ov.Region.Name}, {"区划代码", ov.Region.Code}, {"统计期间", ov.From + " 至 " + ov.To},
+		{"生成时间", ov.GeneratedAt.Format("2006-01-02 15:04")},
+		{"指导员总数(含非在任)", in.Total}, {"在任指导员", in.Active},
+		{"单位总数", u.Total}, {"无在任指导员的单位", u.WithoutInstructor},
+		{"记录总数(不含已撤回)", ov.Records.Total},
+		{"风险隐患线索(不含重复线索)", t.Total}, {"重复线索", t.Duplicates},
+		{"已签收线索", t.Acknowledge.Count}, {"签收用时中位数(小时)", hoursOf(t.Acknowledge.MedianMinutes)},
+		{"已化解线索", t.Resolve.Count}, {"化解用时中位数(小时)", hoursOf(t.Resolve.MedianMinutes)},
+		{"矛盾纠纷调解", m.Total}, {"调解成功", m.Settled}, {"部分调解成功", m.PartlySettled},
+		{"调解成功率", percent{m.SettlementRate}}, {"部分调解成功率", percent{m.PartlySettledRate}},
+		{"例会场次", mt.Meetings}, {"应参会人次", mt.Invitees}, {"签到人次", mt.CheckedIn}, {"签到率", percent{mt.AttendanceRate}},
+	}
+	if tr := ov.Training; tr != nil {
+		avg := any("")
+		if tr.AverageHours != nil {
+			avg = *tr.AverageHours
+		}
+		summary = append(summary, []any{"培训场次", tr.Sessions}, []any{"参训人次", tr.Attendances},
+			[]any{"培训总学时", tr.TotalHours}, []any{"在任指导员人均学时", avg})
+	}
+	summary = append(summary, []any{"近" + strconv.Itoa(ov.Inactive.Days) + "天无记录的在任指导员", ov.Inactive.Count},
+		[]any{"说明", "记录按发生时间统计;风险线索按当前状态统计;用时中位数按分档估算;培训学时按开始时间在统计期间内的培训计算"})
+	if err := b.sheet("概况", []string{"项目", "数值"}, []float64{34, 60}, summary); err != nil {
+		return nil, err
+	}
+	if err := b.sheet("指导员状态", []string{"状态", "人数"}, []float64{16, 10}, itemRows(in.ByStatus)); err != nil {
+		return nil, err
+	}
+	kinds := make([][]any, 0, len(u.ByKind)+1)
+	var unitTotal, activeTotal int64
+	for i, it := range u.ByKind {
+		n := in.ByUnitKind[i].Count
+		kinds = append(kinds, []any{it.Label, it.Count, n})
+		unitTotal += it.Count
+		activeTotal += n
+	}
+	kinds = append(kinds, []any{"合计", unitTotal, activeTotal})
+	if err := b.sheet("单位类型", []string{"单位类型", "单位数", "在任指导员人数"}, []float64{16, 10, 16}, kinds); err != nil {
+		return nil, err
+	}
+	if err := b.sheet("民族", []string{"民族", "在任指导员人数"}, []float64{14, 16}, itemRows(in.ByEthnicity)); err != nil {
+		return nil, err
+	}
+	if err := b.sheet("选聘范围", []string{"选聘范围", "在任指导员人数"}, []float64{48, 16}, itemRows(in.BySourceCategory)); err != nil {
+		return nil, err
+	}
+
+	kindList := record.Kinds()
+	monthHead := []string{"月份"}
+	monthWidths := []float64{10}
+	for _, k := range kindList {
+		monthHead = append(monthHead, k.Label)
+		monthWidths = append(monthWidths, 16)
+	}
+	monthHead = append(monthHead, "合计")
+	monthWidths = append(monthWidths, 10)
+	months := make([][]any, 0, len(ov.Records.ByMonth)+1)
+	for _, mc := range ov.Records.ByMonth {
+		row := []any{mc.Month}
+		for _, k := range kindList {
+			row = append(row, mc.ByKind[k.Name])
+		}
+		months = append(months, append(row, mc.Total))
+	}
+	totalRow := []any{"合计"}
+	for _, it := range ov.Records.ByKind {
+		totalRow = append(totalRow, it.Count)
+	}
+	months = append(months, append(totalRow, ov.Records.Total))
+	if err := b.sheet("记录按月", monthHead, monthWidths, months); err != nil {
+		return nil, err
+	}
+
+	tipHead := []string{"风险等级"}
+	tipWidths := []float64{12}
+	for _, st := range t.ByState {
+		tipHead = append(tipHead, st.Label)
+		tipWidths = append(tipWidths, 10)
+	}
+	tipHead = append(tipHead, "合计")
+	tipWidths = append(tipWidths, 10)
+	tipRows := make([][]any, 0, len(t.ByLevel)+1)
+	for _, lv := range t.ByLevel {
+		row := []any{lv.Label}
+		for _, st := range lv.ByState {
+			row = append(row, st.Count)
+		}
+		tipRows = append(tipRows, append(row, lv.Count))
+	}
+	stateTotal := []any{"合计"}
+	for _, st := range t.ByState {
+		stateTotal = append(stateTotal, st.Count)
+	}
+	tipRows = append(tipRows, append(stateTotal, t.Total))
+	if err := b.sheet("风险线索", tipHead, tipWidths, tipRows); err != nil {
+		return nil, err
+	}
+
+	outcomes := make([][]any, 0, len(m.ByOutcome)+1)
+	for _, it := range m.ByOutcome {
+		outcomes = append(outcomes, []any{it.Label, it.Count, percent{rate(it.Count, m.Total)}})
+	}
+	outcomes = append(outcomes, []any{"合计", m.Total, ""})
+	if err := b.sheet("调解结果", []string{"调解结果", "件数", "占比"}, []float64{18, 10, 10}, outcomes); err != nil {
+		return nil, err
+	}
+
+	unitRows := make([][]any, len(units))
+	for i, x := range units {
+		unitRows[i] = []any{i + 1, x.Name, x.KindName, x.RegionCode, x.RegionName}
+	}
+	if err := b.sheet("无在任指导员的单位", []string{"序号", "单位名称", "单位类型", "区划代码", "所在区划"},
+		[]float64{8, 30, 14, 16, 18}, unitRows); err != nil {
+		return nil, err
+	}
+	idleRows := make([][]any, len(idle))
+	for i, x := range idle {
+		last := ""
+		if x.LastRecordAt != nil {
+			last = x.LastRecordAt.Format("2006-01-02 15:04")
+		}
+		idleRows[i] = []any{i + 1, x.Name, x.UnitName, x.RegionCode, x.RegionName, x.TermStart, last}
+	}
+	name := strconv.Itoa(ov.Inactive.Days) + "天无记录的指导员"
+	if err := b.sheet(name, []string{"序号", "姓名", "所在单位", "区划代码", "所在区划", "任期开始", "最近记录时间"},
+		[]float64{8, 10, 30, 16, 18, 12, 18}, idleRows); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
