@@ -15,6 +15,7 @@ import (
 func TestDispatchCommandRunsUntilSignalled(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "dispatch.db")
 	t.Setenv("SHILIU_DATABASE_DSN", dsn)
+	t.Setenv("SHILIU_UPLOADS_DIR", t.TempDir())
 	t.Setenv("SHILIU_LOG_LEVEL", "error")
 	done := make(chan error, 1)
 	go func() { done <- run([]string{"dispatch"}) }()

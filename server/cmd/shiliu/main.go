@@ -111,14 +111,14 @@ func run(args []string) error {
 	case "serve":
 		a, err := app.Open(ctx, cfg)
 		if err != nil {
-			return err
+			return stoppedWhileStarting(ctx, err)
 		}
 		defer a.Close()
 		return a.Run(ctx)
 	case "dispatch":
 		a, err := app.Open(ctx, cfg)
 		if err != nil {
-			return err
+			return stoppedWhileStarting(ctx, err)
 		}
 		defer a.Close()
 		return a.Dispatch(ctx)
@@ -198,4 +198,13 @@ func readPassword(in *os.File) (string, bool, error) {
 	}
 	p, err := auth.GeneratePassword()
 	return p, true, err
+}
+
+// stoppedWhileStarting treats SIGTERM during start-up (a deploy rolling on, a container stopped
+// while migrating) as a clean stop rather than a failure.
+func stoppedWhileStarting(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }

@@ -23,6 +23,7 @@ func capture(t *testing.T, args ...string) (string, error) {
 
 func TestCommands(t *testing.T) {
 	t.Setenv("SHILIU_DATABASE_DSN", filepath.Join(t.TempDir(), "cli.db"))
+	t.Setenv("SHILIU_UPLOADS_DIR", t.TempDir())
 	t.Setenv("SHILIU_LOG_LEVEL", "error")
 	t.Setenv("SHILIU_BCRYPT_COST", "4")
 
@@ -57,6 +58,7 @@ func TestCommands(t *testing.T) {
 func TestProdRefusesToStartWithDefaults(t *testing.T) {
 	t.Setenv("SHILIU_MODE", "prod")
 	t.Setenv("SHILIU_DATABASE_DSN", filepath.Join(t.TempDir(), "p.db"))
+	t.Setenv("SHILIU_UPLOADS_DIR", t.TempDir())
 	err := run([]string{"serve"})
 	if err == nil || !strings.Contains(err.Error(), "token_secret") {
 		t.Fatalf("prod serve with defaults: %v", err)
