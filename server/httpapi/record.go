@@ -131,6 +131,7 @@ func (h *handlers) exportRecords(kind string) gin.HandlerFunc {
 			fail(c, h.log, err)
 			return
 		}
+		defer t.Close()
 		if _, err := h.records.Export(c.Request.Context(), principal(c), f, t); err != nil {
 			fail(c, h.log, err)
 			return

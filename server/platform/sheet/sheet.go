@@ -84,3 +84,7 @@ func (t *Table) Finish() (*excelize.File, error) {
 	}
 	return t.f, nil
 }
+
+// Close removes the temporary file a long stream spills to; call it once the workbook is sent
+// (or abandoned).
+func (t *Table) Close() error { return t.f.Close() }
