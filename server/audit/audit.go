@@ -113,9 +113,7 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	var v validate.Checker
 	v.MaxLen("action", "操作", f.Action, 160)
 	v.MaxLen("subject_type", "对象类型", f.SubjectType, 32)
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.RegionCode("region_code", f.RegionCode)
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
 		v.Fail("to", "结束时间应晚于开始时间")
 	}

@@ -348,7 +348,7 @@ type Filter struct {
 // read each, for an instructor the published ones addressed to them with their read flag.
 func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]View, string, error) {
 	var v validate.Checker
-	v.OneOf("status", "状态", f.Status, false, oneOf(Statuses))
+	v.OneOf("status", "状态", f.Status, false, roster.OneOf(Statuses))
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
@@ -657,8 +657,4 @@ func summary(body string, max int) string {
 		return s
 	}
 	return string([]rune(s)[:max-1]) + "…"
-}
-
-func oneOf(list []roster.Code) func(string) bool {
-	return func(s string) bool { return roster.Label(list, s) != "" }
 }

@@ -183,21 +183,15 @@ type Filter struct {
 	Page       paging.Page
 }
 
-func oneOf(list []roster.Code) func(string) bool {
-	return func(s string) bool { return roster.Label(list, s) != "" }
-}
-
 // List lists the filings of regions in the caller's subtree, newest first.
 func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]View, string, error) {
 	if !p.IsStaff() {
 		return nil, "", errStaffOnly
 	}
 	var v validate.Checker
-	v.OneOf("level", "备案层级", f.Level, false, oneOf(Levels))
-	v.OneOf("status", "状态", f.Status, false, oneOf(Statuses))
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.OneOf("level", "备案层级", f.Level, false, roster.OneOf(Levels))
+	v.OneOf("status", "状态", f.Status, false, roster.OneOf(Statuses))
+	v.RegionCode("region_code", f.RegionCode)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}

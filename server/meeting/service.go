@@ -193,7 +193,7 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in Input) (Vi
 	m.StartsAt, _ = parseTime(&v, "starts_at", "开始时间", in.StartsAt)
 	m.EndsAt, _ = parseTime(&v, "ends_at", "结束时间", in.EndsAt)
 	checkTimes(&v, &m, true, now)
-	v.OneOf("audience", "参会范围", in.Audience, true, oneOf(Audiences))
+	v.OneOf("audience", "参会范围", in.Audience, true, roster.OneOf(Audiences))
 	ids := dedupe(in.InstructorIDs)
 	switch in.Audience {
 	case AudienceList:
@@ -370,10 +370,8 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 		return nil, "", apperr.Forbidden("无权查看例会")
 	}
 	var v validate.Checker
-	v.OneOf("status", "状态", f.Status, false, oneOf(ViewStatuses))
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.OneOf("status", "状态", f.Status, false, roster.OneOf(ViewStatuses))
+	v.RegionCode("region_code", f.RegionCode)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
@@ -696,7 +694,7 @@ func (s *Service) RSVP(ctx context.Context, p *access.Principal, id int64, answe
 	}
 	note = strings.TrimSpace(note)
 	var v validate.Checker
-	v.OneOf("answer", "是否参加", answer, true, oneOf(Answers))
+	v.OneOf("answer", "是否参加", answer, true, roster.OneOf(Answers))
 	v.MaxLen("note", "备注", note, maxReasonNote)
 	if err := v.Err(); err != nil {
 		return View{}, err
@@ -792,8 +790,4 @@ func names(db *gorm.DB, model any, ids []int64) (map[int64]string, error) {
 		ids = ids[n:]
 	}
 	return out, nil
-}
-
-func oneOf(list []roster.Code) func(string) bool {
-	return func(s string) bool { return roster.Label(list, s) != "" }
 }

@@ -215,11 +215,9 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 		return nil, "", errStaffOnly
 	}
 	var v validate.Checker
-	v.OneOf("status", "状态", f.Status, false, oneOf(Statuses))
-	v.OneOf("source", "来源", f.Source, false, oneOf(Sources))
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.OneOf("status", "状态", f.Status, false, roster.OneOf(Statuses))
+	v.OneOf("source", "来源", f.Source, false, roster.OneOf(Sources))
+	v.RegionCode("region_code", f.RegionCode)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
@@ -284,7 +282,7 @@ func (s *Service) Review(ctx context.Context, p *access.Principal, id int64, in 
 	for i, c := range in.Criteria {
 		field := fmt.Sprintf("criteria[%d]", i)
 		switch {
-		case !oneOf(Criteria)(c.Code):
+		case !roster.OneOf(Criteria)(c.Code):
 			v.Fail(field+".code", "选聘条件代码无效")
 		case seen[c.Code]:
 			v.Fail(field+".code", "选聘条件重复")
@@ -525,8 +523,4 @@ func (s *Service) view(ctx context.Context, n Nomination, masked bool) (View, er
 		DecidedAt: clock.LocalPtr(n.DecidedAt), InstructorID: n.InstructorID,
 		CreatedAt: clock.Local(n.CreatedAt), UpdatedAt: clock.Local(n.UpdatedAt),
 	}, nil
-}
-
-func oneOf(list []roster.Code) func(string) bool {
-	return func(s string) bool { return roster.Label(list, s) != "" }
 }

@@ -189,9 +189,7 @@ func (s *Service) ListGroups(ctx context.Context, p *access.Principal, f GroupFi
 	var v validate.Checker
 	v.OneOf("audience", "接收对象", f.Audience, false, audienceOK)
 	v.OneOf("status", "状态", f.Status, false, func(s string) bool { return s == GroupActive || s == GroupDisabled })
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.RegionCode("region_code", f.RegionCode)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}

@@ -426,9 +426,7 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 		}
 	}
 	chk.OneOf("status", "状态", f.Status, false, oneOf(statuses))
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		chk.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	chk.RegionCode("region_code", f.RegionCode)
 	from, fromOK := parseBound(&chk, "from", f.From, false)
 	to, toOK := parseBound(&chk, "to", f.To, true)
 	chk.MaxLen("q", "关键词", f.Q, 50)

@@ -54,8 +54,8 @@ func (s *Service) Adjust(ctx context.Context, p *access.Principal, id int64, in 
 	}
 	in.Note = strings.TrimSpace(in.Note)
 	var v validate.Checker
-	v.OneOf("action", "调整方式", in.Action, true, oneOf(AdjustActions))
-	v.OneOf("reason_category", "调整原因", in.ReasonCategory, true, oneOf(AdjustReasons))
+	v.OneOf("action", "调整方式", in.Action, true, OneOf(AdjustActions))
+	v.OneOf("reason_category", "调整原因", in.ReasonCategory, true, OneOf(AdjustReasons))
 	v.MaxLen("note", "说明", in.Note, 500)
 	var person InstructorInput
 	switch in.Action {

@@ -106,7 +106,8 @@ func lookup(list []Code, code string) (Code, bool) {
 	return Code{}, false
 }
 
-func oneOf(list []Code) func(string) bool {
+// OneOf is a validate.Checker.OneOf predicate: code is in list.
+func OneOf(list []Code) func(string) bool {
 	return func(s string) bool { _, ok := lookup(list, s); return ok }
 }
 

@@ -90,7 +90,7 @@ func (s *Service) checkUnitRegion(ctx context.Context, p *access.Principal, v *v
 func (s *Service) checkUnit(ctx context.Context, p *access.Principal, v *validate.Checker, in *UnitInput) {
 	in.Name = strings.TrimSpace(in.Name)
 	v.Required("name", "单位名称", in.Name, 100)
-	v.OneOf("kind", "单位类型", in.Kind, true, oneOf(UnitKinds))
+	v.OneOf("kind", "单位类型", in.Kind, true, OneOf(UnitKinds))
 	v.MaxLen("address", "地址", in.Address, 200)
 	s.checkUnitRegion(ctx, p, v, in.RegionCode)
 }
@@ -182,10 +182,8 @@ func (s *Service) ListUnits(ctx context.Context, p *access.Principal, f UnitFilt
 		return nil, "", err
 	}
 	var v validate.Checker
-	v.OneOf("kind", "单位类型", f.Kind, false, oneOf(UnitKinds))
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.OneOf("kind", "单位类型", f.Kind, false, OneOf(UnitKinds))
+	v.RegionCode("region_code", f.RegionCode)
 	v.MaxLen("q", "关键词", f.Q, 50)
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -228,7 +226,7 @@ func (s *Service) UpdateUnit(ctx context.Context, p *access.Principal, id int64,
 	}
 	if in.Kind != nil {
 		u.Kind = *in.Kind
-		v.OneOf("kind", "单位类型", u.Kind, true, oneOf(UnitKinds))
+		v.OneOf("kind", "单位类型", u.Kind, true, OneOf(UnitKinds))
 	}
 	if in.Address != nil {
 		u.Address = strings.TrimSpace(*in.Address)
@@ -307,18 +305,18 @@ func CheckPerson(v *validate.Checker, in *InstructorInput) {
 	in.Phone = strings.TrimSpace(in.Phone)
 	in.IDNumber = strings.ToUpper(strings.TrimSpace(in.IDNumber))
 	v.Required("name", "姓名", in.Name, 50)
-	v.OneOf("gender", "性别", in.Gender, true, oneOf(Genders))
-	v.OneOf("ethnicity", "民族", in.Ethnicity, true, oneOf(Ethnicities))
+	v.OneOf("gender", "性别", in.Gender, true, OneOf(Genders))
+	v.OneOf("ethnicity", "民族", in.Ethnicity, true, OneOf(Ethnicities))
 	v.Phone("phone", in.Phone, true)
 	v.IDNumber("id_number", in.IDNumber)
-	v.OneOf("political_status", "政治面貌", in.PoliticalStatus, false, oneOf(PoliticalStatuses))
+	v.OneOf("political_status", "政治面貌", in.PoliticalStatus, false, OneOf(PoliticalStatuses))
 	v.MaxLen("position", "职务", in.Position, 100)
-	v.OneOf("source_category", "选聘范围", in.SourceCategory, true, oneOf(SourceCategories))
+	v.OneOf("source_category", "选聘范围", in.SourceCategory, true, OneOf(SourceCategories))
 }
 
 func checkInstructor(v *validate.Checker, in *InstructorInput) {
 	CheckPerson(v, in)
-	v.OneOf("status", "状态", in.Status, true, oneOf(InstructorStatuses))
+	v.OneOf("status", "状态", in.Status, true, OneOf(InstructorStatuses))
 	v.Check(in.UnitID > 0, "unit_id", "所在单位不能为空")
 }
 
@@ -463,10 +461,8 @@ func (s *Service) ListInstructors(ctx context.Context, p *access.Principal, f In
 		return nil, "", err
 	}
 	var v validate.Checker
-	v.OneOf("status", "状态", f.Status, false, oneOf(InstructorStatuses))
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.OneOf("status", "状态", f.Status, false, OneOf(InstructorStatuses))
+	v.RegionCode("region_code", f.RegionCode)
 	v.Phone("phone", f.Phone, false)
 	v.MaxLen("q", "关键词", f.Q, 50)
 	if err := v.Err(); err != nil {

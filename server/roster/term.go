@@ -11,7 +11,6 @@ import (
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
-	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/validate"
 	"gorm.io/gorm"
 )
@@ -238,9 +237,7 @@ func (s *Service) TermsEnding(ctx context.Context, p *access.Principal, days int
 	}
 	var v validate.Checker
 	v.Check(days >= 0 && days <= MaxTermWindowDays, "within_days", "天数应为0到1098之间的整数")
-	if regionCode != "" && !region.ValidCode(regionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.RegionCode("region_code", regionCode)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}

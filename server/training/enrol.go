@@ -233,7 +233,7 @@ func (s *Service) Enrolments(ctx context.Context, p *access.Principal, id int64,
 		return EnrolmentList{}, errStaffOnly
 	}
 	var v validate.Checker
-	v.OneOf("status", "参训状态", f.Status, false, oneOf(Statuses))
+	v.OneOf("status", "参训状态", f.Status, false, roster.OneOf(Statuses))
 	if err := v.Err(); err != nil {
 		return EnrolmentList{}, err
 	}
@@ -317,9 +317,7 @@ func (s *Service) Hours(ctx context.Context, p *access.Principal, f HoursFilter)
 		f.Year = yearOf(s.clock.Now())
 	}
 	s.checkYear(&v, "year", f.Year)
-	if f.RegionCode != "" && !region.ValidCode(f.RegionCode) {
-		v.Fail("region_code", "行政区划代码应为12位数字")
-	}
+	v.RegionCode("region_code", f.RegionCode)
 	if err := v.Err(); err != nil {
 		return HoursList{}, err
 	}

@@ -405,8 +405,8 @@ func (s *Service) checkSession(v *validate.Checker, ss *Session, now time.Time) 
 	v.Required("title", "培训名称", ss.Title, maxTitle)
 	v.MaxLen("topic", "培训主题", ss.Topic, maxTopic)
 	v.MaxLen("lecturer", "授课人", ss.Lecturer, maxLecturer)
-	v.OneOf("method", "培训方式", ss.Method, true, oneOf(Methods))
-	v.OneOf("mode", "线上或线下", ss.Mode, true, oneOf(Modes))
+	v.OneOf("method", "培训方式", ss.Method, true, roster.OneOf(Methods))
+	v.OneOf("mode", "线上或线下", ss.Mode, true, roster.OneOf(Modes))
 	v.MaxLen("place", "培训地点", ss.Place, maxPlace)
 	v.MaxLen("url", "线上培训链接", ss.URL, maxURL)
 	switch ss.Mode {
@@ -734,8 +734,4 @@ func enrolmentView(e Enrolment, ss Session, ins roster.Instructor, unitName stri
 		Status: e.Status, StatusName: roster.Label(Statuses, e.Status), Hours: hours(credited(e, ss)),
 		RecordedAt: clock.LocalPtr(e.RecordedAt), EnrolledAt: clock.Local(e.CreatedAt),
 	}
-}
-
-func oneOf(list []roster.Code) func(string) bool {
-	return func(s string) bool { return roster.Label(list, s) != "" }
 }

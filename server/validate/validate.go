@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/region"
 )
 
 // Checker accumulates field errors.
@@ -125,4 +126,11 @@ func (c *Checker) Err() error {
 	e := apperr.Invalid(msg)
 	e.Details = c.details
 	return e
+}
+
+// RegionCode checks an optional region code filter is a 12-digit statistical division code.
+func (c *Checker) RegionCode(field, code string) {
+	if code != "" && !region.ValidCode(code) {
+		c.Fail(field, "行政区划代码应为12位数字")
+	}
 }
