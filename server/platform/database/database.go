@@ -159,7 +159,8 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 // sqliteURI turns a path or file: URI into a URI with the pragmas we rely on. Transactions take
 // the write lock when they begin (_txlock=immediate): a deferred one that reads then writes fails
 // at once with SQLITE_BUSY when another connection writes, while an immediate one waits out
-// busy_timeout like any other writer.
+// busy_timeout like any other writer. busy_timeout comes first: the pragmas run in order at
+// connect, and switching to WAL must wait for a lock held by another process starting up.
 func sqliteURI(dsn string) (path, uri string) {
 	path = strings.TrimPrefix(dsn, "file:")
 	if i := strings.Index(path, "?"); i >= 0 {
@@ -176,7 +177,7 @@ func sqliteURI(dsn string) (path, uri string) {
 	if !strings.HasPrefix(uri, "file:") {
 		uri = "file:" + uri
 	}
-	uri += sep + "_txlock=immediate&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	uri += sep + "_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	return path, uri
 }
 
