@@ -21,14 +21,15 @@ type v10Fact struct {
 func (v10Fact) TableName() string { return "stats_record_facts" }
 
 // v10Count is the monthly aggregate of records: per grain (2 city, 3 county), region, month
-// (YYYYMM, Beijing time) and metric. A province query reads the city rows of its months, a county
-// query its own rows: the key order serves both.
+// (YYYYMM, Beijing time) and metric. A county (or city) query reads its own rows through the
+// primary key; a province query reads the months it asks for, all cities, through the second
+// index instead of every month of every city.
 type v10Count struct {
-	Grain      int    `gorm:"primaryKey;autoIncrement:false"`
-	RegionCode string `gorm:"primaryKey;size:12"`
-	Month      int    `gorm:"primaryKey;autoIncrement:false"`
-	Metric     string `gorm:"primaryKey;size:64"`
-	N          int64  `gorm:"not null;default:0"`
+	Grain      int    `gorm:"primaryKey;autoIncrement:false;index:idx_stats_monthly_month,priority:1"`
+	RegionCode string `gorm:"primaryKey;size:12;index:idx_stats_monthly_month,priority:3"`
+	Month      int    `gorm:"primaryKey;autoIncrement:false;index:idx_stats_monthly_month,priority:2"`
+	Metric     string `gorm:"primaryKey;size:64;index:idx_stats_monthly_month,priority:4"`
+	N          int64  `gorm:"not null;default:0;index:idx_stats_monthly_month,priority:5"`
 }
 
 func (v10Count) TableName() string { return "stats_monthly" }
@@ -90,12 +91,12 @@ type v10MeetingInvitee struct {
 
 func (v10MeetingInvitee) TableName() string { return "meeting_invitees" }
 
+// Training hours are read by session for the province and by region for anything smaller.
 type v10TrainingEnrolment struct {
-	SessionID    int64  `gorm:"index:idx_training_enrolments_stats,priority:1"`
-	Status       string `gorm:"size:16;index:idx_training_enrolments_stats,priority:2"`
-	RegionCode   string `gorm:"size:12;index:idx_training_enrolments_stats,priority:3"`
-	InstructorID int64  `gorm:"index:idx_training_enrolments_stats,priority:4"`
-	HoursTenths  *int   `gorm:"index:idx_training_enrolments_stats,priority:5"`
+	SessionID   int64  `gorm:"index:idx_training_enrolments_stats,priority:1;index:idx_training_enrolments_region_stats,priority:3"`
+	Status      string `gorm:"size:16;index:idx_training_enrolments_stats,priority:2;index:idx_training_enrolments_region_stats,priority:2"`
+	RegionCode  string `gorm:"size:12;index:idx_training_enrolments_stats,priority:3;index:idx_training_enrolments_region_stats,priority:1"`
+	HoursTenths *int   `gorm:"index:idx_training_enrolments_stats,priority:4;index:idx_training_enrolments_region_stats,priority:4"`
 }
 
 func (v10TrainingEnrolment) TableName() string { return "training_enrolments" }
@@ -114,6 +115,7 @@ func v10(tx *gorm.DB, _ database.Dialect) error {
 		{&v10Unit{}, "idx_units_stats"},
 		{&v10MeetingInvitee{}, "idx_meeting_invitees_checkin"},
 		{&v10TrainingEnrolment{}, "idx_training_enrolments_stats"},
+		{&v10TrainingEnrolment{}, "idx_training_enrolments_region_stats"},
 	} {
 		if !m.HasIndex(ix.model, ix.name) {
 			if err := m.CreateIndex(ix.model, ix.name); err != nil {

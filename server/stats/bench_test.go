@@ -127,7 +127,47 @@ func TestStatsAtScale(t *testing.T) {
 		"units", "meetings", "meeting_invitees", "training_sessions", "training_enrolments"} {
 		must(t, db.Exec("ANALYZE TABLE "+tbl).Error)
 	}
+	if os.Getenv("SHILIU_STATS_BENCH_REBUILD") != "" {
+		rebuildFromScratch(t, db)
+	}
 	measure(t, db, ins, now)
+}
+
+// rebuildFromScratch empties the statistics, rebuilds them from the records as a first start on
+// an existing database does (stats.Prepare), and checks the result is the aggregate the seeder
+// counted.
+func rebuildFromScratch(t *testing.T, db *gorm.DB) {
+	snapshot := func() map[string]int64 {
+		var rows []Count
+		must(t, db.Where("n <> 0").Find(&rows).Error)
+		m := make(map[string]int64, len(rows))
+		for _, c := range rows {
+			m[fmt.Sprintf("%d %s %d %s", c.Grain, c.RegionCode, c.Month, c.Metric)] = c.N
+		}
+		return m
+	}
+	before := snapshot()
+	for _, tbl := range []string{"stats_monthly", "stats_record_facts", "stats_activity"} {
+		must(t, db.Exec("TRUNCATE TABLE "+tbl).Error)
+	}
+	start := time.Now()
+	n, err := Rebuild(context.Background(), db)
+	must(t, err)
+	el := time.Since(start)
+	t.Logf("rebuilt the statistics of %d records in %s (%.0f records/s)", n, el.Round(time.Second), float64(n)/el.Seconds())
+	after := snapshot()
+	diff := 0
+	for k, v := range before {
+		if after[k] != v {
+			diff++
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			diff++
+		}
+	}
+	t.Logf("aggregate after the rebuild: %d cells, %d differ from the seeder's %d", len(after), diff, len(before))
 }
 
 func must(t testing.TB, err error) {
@@ -318,7 +358,9 @@ func seedRecords(t *testing.T, db *gorm.DB, sqlDB *sql.DB, ins []benchInstructor
 	for i := 0; i < n; i++ {
 		id := after + int64(i) + 1
 		pass := min(n, 1_000_000)
-		occurred := start.Add(time.Duration((float64(i%pass) + r.Float64()) / float64(pass) * float64(span)))
+		// Times to the millisecond, as the columns keep them: the aggregate counted here must be
+		// the one a rebuild from the stored rows counts.
+		occurred := start.Add(time.Duration((float64(i%pass) + r.Float64()) / float64(pass) * float64(span))).Truncate(time.Millisecond)
 		a := ins[r.IntN(len(ins))]
 		kind := kinds[pick(r, kindWeights)]
 		status := "submitted"
@@ -332,7 +374,7 @@ func seedRecords(t *testing.T, db *gorm.DB, sqlDB *sql.DB, ins []benchInstructor
 			status = sentStatus[pick(r, sentWeights)]
 		case "tip":
 			status = tipStatus[pick(r, tipWeights)]
-			sub := occurred.Add(time.Duration(r.IntN(120)) * time.Minute)
+			sub := occurred.Add(time.Duration(r.IntN(120)) * time.Minute).Add(time.Duration(r.IntN(60_000)) * time.Millisecond)
 			tp := &record.Tip{Level: levels[pick(r, levelWeights)], SubmittedAt: sub}
 			if status != "submitted" && status != record.StatusWithdrawn {
 				ack := sub.Add(time.Duration(math.Exp(r.Float64()*7)) * time.Minute)
@@ -561,32 +603,30 @@ func measure(t *testing.T, db *gorm.DB, ins []benchInstructor, now time.Time) {
 		t.Logf("    → %d instructors in office, %d records, %d tips (ack median %.0f min), %d units without, %d inactive",
 			ov.Instructors.Active, ov.Records.Total, ov.Tips.Total, deref(ov.Tips.Acknowledge.MedianMinutes), ov.Units.WithoutInstructor, ov.Inactive.Count)
 	}
-	// Each part of the province overview.
-	sc, _, err := s.resolve(ctx, province, "")
-	must(t, err)
+	// Each part of the province and of the township overview.
 	period, err := s.ParsePeriod(lastYear.From, lastYear.To)
 	must(t, err)
-	var ov Overview
-	for _, part := range []struct {
-		label string
-		fn    func() error
-	}{
-		{"  part: instructors by status/ethnicity/source", func() error { return s.instructors(db, sc, &ov.Instructors) }},
-		{"  part: units by kind + 10 without an instructor", func() error { return s.units(ctx, db, sc, &ov) }},
-		{"  part: records, tips, mediations (aggregate)", func() error { return s.records(db, sc, period, &ov) }},
-		{"  part: meetings", func() error { return s.meetings(db, sc, period, now, &ov.Meetings) }},
-		{"  part: training", func() error { return s.training(db, sc, period, &ov) }},
-		{"  part: meetings, township (no cache)", func() error {
-			tsc, _, err := s.resolve(ctx, province, township)
-			if err != nil {
-				return err
-			}
-			return s.meetings(db, tsc, period, now, &ov.Meetings)
-		}},
-		{"  part: inactive in 90 days (count + 10)", func() error { return s.inactive(ctx, db, sc, now, &ov.Inactive) }},
-	} {
-		timeIt(part.label, 7, part.fn)
+	var sc scope
+	for _, code := range []string{region.ProvinceCode, township} {
+		sc, _, err = s.resolve(ctx, province, code)
+		must(t, err)
+		var ov Overview
+		for _, part := range []struct {
+			label string
+			fn    func() error
+		}{
+			{"instructors by status/ethnicity/source", func() error { return s.instructors(db, sc, &ov.Instructors) }},
+			{"units by kind + 10 without an instructor", func() error { return s.units(ctx, db, sc, &ov) }},
+			{"records, tips, mediations", func() error { return s.records(db, sc, period, &ov) }},
+			{"meetings", func() error { return s.meetings(db, sc, period, now, &ov.Meetings) }},
+			{"training", func() error { return s.training(db, sc, period, &ov) }},
+			{"inactive in 90 days (count + 10)", func() error { return s.inactive(ctx, db, sc, now, &ov.Inactive) }},
+		} {
+			timeIt("  part ("+region.LevelName(sc.level)+"): "+part.label, 7, part.fn)
+		}
 	}
+	sc, _, err = s.resolve(ctx, province, "")
+	must(t, err)
 	first := paging.Page{Limit: 20}
 	timeIt("units without instructor, province, first page", 7, func() error {
 		_, _, err := s.UnitsWithoutInstructor(ctx, province, "", first)
@@ -711,12 +751,12 @@ func explain(t *testing.T, db *gorm.DB, sc scope, period Period, county, townshi
 		{"instructors (province)", "SELECT status, ethnicity, source_category, COUNT(*) FROM instructors WHERE region_code >= '" + lo + "' AND region_code < '" + hi + "' GROUP BY status, ethnicity, source_category"},
 		{"units (province)", "SELECT kind, COUNT(*), SUM(active_instructors), SUM(CASE WHEN active_instructors <= 0 THEN 1 ELSE 0 END) FROM units WHERE region_code >= '" + lo + "' AND region_code < '" + hi + "' GROUP BY kind"},
 		{"aggregate (province, city grain)", fmt.Sprintf("SELECT month, metric, SUM(n) FROM stats_monthly WHERE grain = 2 AND month >= %d AND month <= %d AND region_code >= '%s' AND region_code < '%s' GROUP BY month, metric", period.From, period.To, lo, hi)},
-		{"aggregate (county)", fmt.Sprintf("SELECT month, metric, SUM(n) FROM stats_monthly WHERE grain = 3 AND month >= %d AND month <= %d AND region_code >= '%s' AND region_code < '%s' GROUP BY month, metric", period.From, period.To, cl, ch)},
+		{"aggregate (county)", fmt.Sprintf("SELECT month, metric, SUM(n) FROM stats_monthly WHERE grain = 3 AND month >= %d AND month <= %d AND region_code >= '%s' AND region_code < '%s' AND region_code = '%s' GROUP BY month, metric", period.From, period.To, cl, ch, county)},
 		{"records (township, counted directly)", "SELECT id, kind, region_code, occurred_at, status FROM records WHERE region_code >= '" + tl + "' AND region_code < '" + th + "' AND occurred_at >= " + start + " AND occurred_at < " + end + " AND status <> 'withdrawn'"},
-		{"meetings (province)", "SELECT COUNT(*) FROM meetings AS m WHERE m.status = 'scheduled' AND m.starts_at >= " + start + " AND m.starts_at < " + end + " AND m.region_code >= '13' AND m.region_code < '14'"},
-		{"meeting invitees (province)", "SELECT COUNT(*), COUNT(mi.checked_in_at) FROM meeting_invitees AS mi JOIN meetings AS m ON m.id = mi.meeting_id WHERE m.status = 'scheduled' AND m.starts_at >= " + start + " AND m.starts_at < " + end + " AND m.region_code >= '13' AND m.region_code < '14'"},
-		{"training (province)", "SELECT COUNT(DISTINCT s.id), COUNT(DISTINCT e.instructor_id), SUM(COALESCE(e.hours_tenths, s.hours_tenths)) FROM training_sessions AS s JOIN training_enrolments AS e ON e.session_id = s.id WHERE s.starts_at >= " + start + " AND s.starts_at < " + end + " AND e.status = 'attended' AND e.region_code >= '13' AND e.region_code < '14'"},
-		{"inactive (province)", "SELECT COUNT(*) FROM instructors AS i LEFT JOIN stats_activity AS a ON a.instructor_id = i.id WHERE i.region_code >= '13' AND i.region_code < '14' AND i.status = 'active' AND (a.last_record_at IS NULL OR a.last_record_at < " + since + ")"},
+		{"meetings (province, ended ones kept)", "SELECT COUNT(*), SUM(m.invitees), SUM(m.checked_in) FROM stats_meetings AS m WHERE m.region_code >= '13' AND m.region_code < '14' AND m.starts_at >= " + start + " AND m.starts_at < " + end + " AND m.ends_at < " + since},
+		{"training (province: sessions first)", "SELECT COUNT(DISTINCT s.id), COUNT(*), SUM(COALESCE(e.hours_tenths, s.hours_tenths)) FROM training_sessions AS s JOIN training_enrolments AS e ON e.session_id = s.id WHERE s.starts_at >= " + start + " AND s.starts_at < " + end + " AND e.status = 'attended' AND e.region_code >= '13' AND e.region_code < '14'"},
+		{"training (county: enrolments first)", "SELECT COUNT(DISTINCT s.id), COUNT(*), SUM(COALESCE(e.hours_tenths, s.hours_tenths)) FROM training_enrolments AS e STRAIGHT_JOIN training_sessions AS s ON e.session_id = s.id WHERE s.starts_at >= " + start + " AND s.starts_at < " + end + " AND e.status = 'attended' AND e.region_code >= '" + cl + "' AND e.region_code < '" + ch + "'"},
+		{"inactive (province)", "SELECT COUNT(*) FROM instructors AS i WHERE i.region_code >= '13' AND i.region_code < '14' AND i.status = 'active' AND NOT EXISTS (SELECT 1 FROM stats_activity AS r WHERE r.instructor_id = i.id AND r.last_record_at >= " + since + ")"},
 		{"card records", fmt.Sprintf("SELECT r.kind, r.status, r.occurred_at, m.outcome FROM records AS r LEFT JOIN record_mediations AS m ON m.record_id = r.id WHERE r.author_id = %d AND r.status <> 'withdrawn' AND r.occurred_at >= %s AND r.occurred_at < %s", author, start, end)},
 	} {
 		var rows []map[string]any

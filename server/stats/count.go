@@ -21,9 +21,14 @@ type monthMetric struct {
 func (s *Service) recordCounts(db *gorm.DB, sc scope, period Period) ([]monthMetric, error) {
 	var rows []monthMetric
 	if sc.level <= region.LevelCounty {
-		err := db.Model(&Count{}).Select("month, metric, SUM(n) AS n").
+		q := db.Model(&Count{}).Select("month, metric, SUM(n) AS n").
 			Where("grain = ? AND month >= ? AND month <= ?", grainFor(sc.level), period.From, period.To).
-			Scopes(sc.where("region_code")).Group("month, metric").Scan(&rows).Error
+			Scopes(sc.where("region_code"))
+		if sc.level > region.LevelProvince {
+			// A city or county is one region of its grain: the key reads only the months asked.
+			q = q.Where("region_code = ?", sc.code)
+		}
+		err := q.Group("month, metric").Scan(&rows).Error
 		return rows, err
 	}
 	var recs []record.Record

@@ -496,7 +496,14 @@ func (s *Service) training(db *gorm.DB, sc scope, period Period, out *Overview) 
 	var row struct {
 		Sessions, Attendances, Tenths int64
 	}
-	if err := db.Table("training_sessions AS s").Joins("JOIN training_enrolments AS e ON e.session_id = s.id").
+	// A province reads the enrolments of the period's sessions; a smaller region reads its own
+	// enrolments and looks up their sessions (MySQL would rather start from the sessions, which
+	// reads every enrolment of the period for a county too: STRAIGHT_JOIN keeps the order).
+	from := db.Table("training_sessions AS s").Joins("JOIN training_enrolments AS e ON e.session_id = s.id")
+	if sc.level > region.LevelProvince && db.Dialector.Name() == "mysql" {
+		from = db.Table("training_enrolments AS e STRAIGHT_JOIN training_sessions AS s ON e.session_id = s.id")
+	}
+	if err := from.
 		Select("COUNT(DISTINCT s.id) AS sessions, COUNT(*) AS attendances, "+
 			"COALESCE(SUM(COALESCE(e.hours_tenths, s.hours_tenths)), 0) AS tenths").
 		Where("s.starts_at >= ? AND s.starts_at < ? AND e.status = ?", period.Start(), period.End(), training.StatusAttended).

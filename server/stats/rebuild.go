@@ -3,7 +3,9 @@ package stats
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shiliu/shiliu/server/record"
@@ -42,12 +44,13 @@ func Prepare(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 	return db.WithContext(ctx).Where("name = ?", "rebuild").Delete(&State{}).Error
 }
 
-// Rebuild recounts every record, a thousand at a time, and recomputes each instructor's latest
-// record. Records whose fact is already right cost a read and nothing else.
+// Rebuild recounts every record, a thousand at a time, and each instructor's latest record (from
+// the same scan). Records whose fact is already right cost a read and nothing else.
 func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
 	db = db.WithContext(ctx)
 	var after int64
 	done := 0
+	latest := map[int64]time.Time{}
 	for {
 		n := 0
 		err := db.Transaction(func(tx *gorm.DB) error {
@@ -79,6 +82,9 @@ func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
 			dl := deltas{}
 			var changed []Fact
 			for _, r := range recs {
+				if r.Status != record.StatusWithdrawn && r.OccurredAt.After(latest[r.AuthorID]) {
+					latest[r.AuthorID] = r.OccurredAt
+				}
 				now := factOf(r.ID, srcs[r.ID])
 				if f, ok := oldOf[r.ID]; ok {
 					if f.same(now) {
@@ -108,37 +114,33 @@ func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
 			break
 		}
 	}
-	return done, rebuildActivity(db)
+	return done, writeActivity(db, latest)
 }
 
-// rebuildActivity recomputes every instructor's latest record that counts.
-func rebuildActivity(db *gorm.DB) error {
-	var after int64
-	for {
-		var rows []struct {
-			AuthorID int64
-			Last     dbTime
+// writeActivity records each instructor's latest record, never moving one back: a submission
+// during the rebuild may have set a later one.
+func writeActivity(db *gorm.DB, latest map[int64]time.Time) error {
+	later := "ON CONFLICT (instructor_id) DO UPDATE SET last_record_at = MAX(stats_activity.last_record_at, excluded.last_record_at)"
+	if db.Dialector.Name() == "mysql" {
+		later = "ON DUPLICATE KEY UPDATE last_record_at = GREATEST(last_record_at, VALUES(last_record_at))"
+	}
+	ids := slices.Sorted(maps.Keys(latest))
+	for chunk := range slices.Chunk(ids, 200) {
+		var sb strings.Builder
+		args := make([]any, 0, 2*len(chunk))
+		sb.WriteString("INSERT INTO stats_activity (instructor_id, last_record_at) VALUES ")
+		for i, id := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?, ?)")
+			args = append(args, id, latest[id].UTC())
 		}
-		if err := db.Model(&record.Record{}).Select("author_id, MAX(occurred_at) AS last").
-			Where("author_id > ? AND status <> ?", after, record.StatusWithdrawn).
-			Group("author_id").Order("author_id").Limit(rebuildBatch).Scan(&rows).Error; err != nil {
+		if err := db.Exec(sb.String()+" "+later, args...).Error; err != nil {
 			return err
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		acts := make([]Activity, len(rows))
-		for i, r := range rows {
-			acts[i] = Activity{InstructorID: r.AuthorID, LastRecordAt: r.Last.Time}
-		}
-		if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(acts, 200).Error; err != nil {
-			return err
-		}
-		after = rows[len(rows)-1].AuthorID
-		if len(rows) < rebuildBatch {
-			return nil
 		}
 	}
+	return nil
 }
 
 // sources reads what the facts of these records are computed from: the records and their tip
