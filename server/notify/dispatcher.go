@@ -289,16 +289,20 @@ func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 	}
 	token := fmt.Sprintf("%s#%d", d.owner, d.seq.Add(1))
 	until := now.Add(d.opt.Lease)
+	// The claim and its read-back must not be cut by a shutdown in between: a claim that commits
+	// and is then not read back would hold its rows for a whole lease. After this point a
+	// cancelled ctx hands unstarted rows back (release).
+	claimCtx := context.WithoutCancel(ctx)
 	// next_attempt_at follows the lease, so one index finds both pending rows that are due and
 	// rows whose lease has run out.
-	if err := d.db.WithContext(ctx).Model(&Notification{}).
+	if err := d.db.WithContext(claimCtx).Model(&Notification{}).
 		Where("id IN ? AND status IN ? AND next_attempt_at <= ?", ids, []string{StatusPending, StatusSending}, now).
 		Updates(map[string]any{"status": StatusSending, "lease_owner": token, "lease_until": until,
 			"next_attempt_at": until, "attempts": gorm.Expr("attempts + 1"), "updated_at": now}).Error; err != nil {
 		return 0, err
 	}
 	var rows []Notification
-	if err := d.db.WithContext(ctx).Where("id IN ? AND lease_owner = ? AND status = ?", ids, token, StatusSending).
+	if err := d.db.WithContext(claimCtx).Where("id IN ? AND lease_owner = ? AND status = ?", ids, token, StatusSending).
 		Order("id").Find(&rows).Error; err != nil {
 		return 0, err
 	}
