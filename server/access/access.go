@@ -129,6 +129,17 @@ func Subtree(regionColumn, prefix string) func(*gorm.DB) *gorm.DB {
 	}
 }
 
+// UnderRegion narrows a query to the subtree of a region code of any level; an empty code does
+// not narrow. List filters go through it after the caller's own scope, so a filter only narrows.
+func UnderRegion(regionColumn, code string) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		if code == "" {
+			return db
+		}
+		return Subtree(regionColumn, region.Prefix(code))(db)
+	}
+}
+
 // nextPrefix is the digit string of the same length one greater ("1301" → "1302", "1309" →
 // "1310"); false when prefix is all nines.
 func nextPrefix(prefix string) (string, bool) {

@@ -17,7 +17,6 @@ import (
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
-	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/validate"
 	"gorm.io/gorm"
 )
@@ -121,9 +120,7 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 		return nil, "", err
 	}
 	q := s.db.WithContext(ctx).Model(&Entry{}).Scopes(access.InRegion(p, "region_code"), f.Page.Apply("id"))
-	if f.RegionCode != "" {
-		q = q.Scopes(access.Subtree("region_code", region.Prefix(f.RegionCode)))
-	}
+	q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
 	if f.AccountID > 0 {
 		q = q.Where("account_id = ?", f.AccountID)
 	}

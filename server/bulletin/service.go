@@ -513,7 +513,7 @@ func (s *Service) Receipts(ctx context.Context, p *access.Principal, id int64, p
 	}
 	for _, code := range scope {
 		var n int64
-		if err := db.Model(&roster.Instructor{}).Scopes(access.Subtree("region_code", region.Prefix(code))).
+		if err := db.Model(&roster.Instructor{}).Scopes(access.UnderRegion("region_code", code)).
 			Where("status = ?", roster.StatusActive).Count(&n).Error; err != nil {
 			return out, err
 		}

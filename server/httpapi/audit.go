@@ -18,8 +18,12 @@ import (
 // (lists, details, versions, exports): risk tips and mediation records name people, their
 // ethnicity and their disputes. The list of all records is included: it shows tips and mediations
 // too. Roster and filing exports are included: each is a whole list of people with ethnicity.
+// So are the statistics that name people: the performance card (what a term's renewal is decided
+// on), the list of instructors without records and the statistics workbook, which carries it.
+// The overview itself is counts only.
 var sensitiveReads = []string{"/api/v1/tips", "/api/v1/mediations", "/api/v1/records",
-	"/api/v1/roster/export.xlsx", "/api/v1/filings/:id/export.xlsx"}
+	"/api/v1/roster/export.xlsx", "/api/v1/filings/:id/export.xlsx",
+	"/api/v1/instructors/:id/performance-card", "/api/v1/stats/inactive-instructors", "/api/v1/stats/overview.xlsx"}
 
 // routeParam is a gin path parameter (:id), written {id} in actions as in the API contract.
 var routeParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)

@@ -381,9 +381,7 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 		q = q.Where("id IN (?)", s.db.Model(&Invitee{}).Select("meeting_id").Where("instructor_id = ?", p.InstructorID))
 	} else {
 		q = q.Scopes(access.InRegion(p, "region_code"))
-		if f.RegionCode != "" {
-			q = q.Scopes(access.Subtree("region_code", region.Prefix(f.RegionCode)))
-		}
+		q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
 	}
 	switch f.Status {
 	case "upcoming":

@@ -22,6 +22,9 @@ var All = []database.Migration{
 	{Version: 9, Name: "training plans, sessions, enrolments; assigned tasks with assignees and reports", Up: v9},
 	{Version: 10, Name: "statistics: monthly record aggregate with per-record facts, instructor activity, meeting attendance, covering indexes", Up: v10},
 	{Version: 11, Name: "record list indexes: region and date both ways, kind and region, kind, status and region, author and kind", Up: v11},
+	{Version: 12, Name: "uploads: the client's id, unique per uploader, for idempotent retries", Up: v12},
+	{Version: 13, Name: "training attendance tallied per session and county, for the statistics", Up: v13},
+	{Version: 14, Name: "instructors: the latest record that counts, for the inactive ones; province statistics indexes in GROUP BY order", Up: v14},
 }
 
 type v1Region struct {

@@ -222,9 +222,7 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 		return nil, "", err
 	}
 	q := s.db.WithContext(ctx).Model(&Nomination{}).Scopes(access.InRegion(p, "region_code"), f.Page.Apply("id"))
-	if f.RegionCode != "" {
-		q = q.Scopes(access.Subtree("region_code", region.Prefix(f.RegionCode)))
-	}
+	q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}

@@ -24,7 +24,7 @@ func bulletinRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) (
 			continue
 		}
 		var ids []int64
-		if err := r.tx.WithContext(ctx).Model(&Group{}).Scopes(access.Subtree("region_code", region.Prefix(code))).
+		if err := r.tx.WithContext(ctx).Model(&Group{}).Scopes(access.UnderRegion("region_code", code)).
 			Where("audience = ? AND status = ?", "instructors", GroupActive).Order("id").Pluck("id", &ids).Error; err != nil {
 			return nil, err
 		}

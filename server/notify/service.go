@@ -194,9 +194,7 @@ func (s *Service) ListGroups(ctx context.Context, p *access.Principal, f GroupFi
 		return nil, "", err
 	}
 	q := s.db.WithContext(ctx).Model(&Group{}).Scopes(access.InRegion(p, "region_code"), f.Page.Apply("id"))
-	if f.RegionCode != "" {
-		q = q.Scopes(access.Subtree("region_code", region.Prefix(f.RegionCode)))
-	}
+	q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
 	if f.Audience != "" {
 		q = q.Where("audience = ?", f.Audience)
 	}

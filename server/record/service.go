@@ -450,9 +450,7 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
-	if f.RegionCode != "" {
-		q = q.Scopes(access.Subtree("region_code", region.Prefix(f.RegionCode)))
-	}
+	q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
 	if f.AuthorID > 0 {
 		q = q.Where("author_id = ?", f.AuthorID)
 	}

@@ -766,7 +766,7 @@ func (s *Service) Instructor(ctx context.Context, id int64) (Instructor, error) 
 }
 
 func subtree(code string) func(*gorm.DB) *gorm.DB {
-	return access.Subtree("region_code", region.Prefix(code))
+	return access.UnderRegion("region_code", code)
 }
 
 // escapeLike escapes a keyword for "LIKE ? ESCAPE '!'", a form MySQL and SQLite read alike.

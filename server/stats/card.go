@@ -344,7 +344,7 @@ func (s *Service) lastActivity(db *gorm.DB, id int64, card *Card) error {
 		dst *(*time.Time)
 		q   *gorm.DB
 	}{
-		{&card.LastRecordAt, db.Model(&Activity{}).Select("last_record_at AS at").Where("instructor_id = ?", id)},
+		{&card.LastRecordAt, db.Table("instructors").Select("last_record_at AS at").Where("id = ?", id)},
 		{&card.LastCheckinAt, db.Table("meeting_invitees").Select("MAX(checked_in_at) AS at").Where("instructor_id = ?", id)},
 		{&card.LastTaskReportAt, db.Table("task_assignees").Select("MAX(last_report_at) AS at").Where("instructor_id = ?", id)},
 	}

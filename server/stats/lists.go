@@ -69,14 +69,15 @@ type inactiveRow struct {
 
 func (s *Service) inactiveList(ctx context.Context, db *gorm.DB, sc scope, since time.Time, page paging.Page) ([]InstructorRef, string, error) {
 	var rows []inactiveRow
-	from := "instructors AS i"
-	if sc.level > region.LevelProvince && db.Dialector.Name() == "mysql" {
-		// Ordered by id with a limit, MariaDB would walk an index of all the province's instructors
-		// in office to find a township's; the region index finds them at once.
-		from = "instructors AS i FORCE INDEX (idx_instructors_stats)"
+	// Ordered by id with a limit, MariaDB would walk the primary key over all the province's
+	// instructors to find the few without records: the province reads just those through the
+	// activity index, a smaller region its own instructors through the region index.
+	index := "idx_instructors_stats"
+	if sc.level == region.LevelProvince {
+		index = "idx_instructors_activity"
 	}
-	if err := db.Table(from).Select("i.id, i.name, i.unit_id, u.name AS unit_name, i.region_code, i.term_start, a.last_record_at").
-		Joins("LEFT JOIN units AS u ON u.id = i.unit_id").Joins("LEFT JOIN stats_activity AS a ON a.instructor_id = i.id").
+	if err := hinted(db, "instructors AS i", index, true).Select("i.id, i.name, i.unit_id, u.name AS unit_name, i.region_code, i.term_start, i.last_record_at").
+		Joins("LEFT JOIN units AS u ON u.id = i.unit_id").
 		Scopes(inactiveSince(sc, since), page.Apply("i.id")).Scan(&rows).Error; err != nil {
 		return nil, "", err
 	}

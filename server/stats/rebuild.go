@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/shiliu/shiliu/server/record"
@@ -120,23 +119,16 @@ func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
 // writeActivity records each instructor's latest record, never moving one back: a submission
 // during the rebuild may have set a later one.
 func writeActivity(db *gorm.DB, latest map[int64]time.Time) error {
-	later := "ON CONFLICT (instructor_id) DO UPDATE SET last_record_at = MAX(stats_activity.last_record_at, excluded.last_record_at)"
-	if db.Dialector.Name() == "mysql" {
-		later = "ON DUPLICATE KEY UPDATE last_record_at = GREATEST(last_record_at, VALUES(last_record_at))"
-	}
 	ids := slices.Sorted(maps.Keys(latest))
-	for chunk := range slices.Chunk(ids, 200) {
-		var sb strings.Builder
-		args := make([]any, 0, 2*len(chunk))
-		sb.WriteString("INSERT INTO stats_activity (instructor_id, last_record_at) VALUES ")
-		for i, id := range chunk {
-			if i > 0 {
-				sb.WriteByte(',')
+	for chunk := range slices.Chunk(ids, 500) {
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			for _, id := range chunk {
+				if err := moveActivity(tx, id, latest[id]); err != nil {
+					return err
+				}
 			}
-			sb.WriteString("(?, ?)")
-			args = append(args, id, latest[id].UTC())
-		}
-		if err := db.Exec(sb.String()+" "+later, args...).Error; err != nil {
+			return nil
+		}); err != nil {
 			return err
 		}
 	}

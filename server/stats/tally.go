@@ -40,15 +40,6 @@ type Count struct {
 
 func (Count) TableName() string { return "stats_monthly" }
 
-// Activity is an instructor's latest record that counts (not withdrawn), for "no record in 90
-// days" over 100,000 instructors without touching the records table.
-type Activity struct {
-	InstructorID int64 `gorm:"primaryKey;autoIncrement:false"`
-	LastRecordAt time.Time
-}
-
-func (Activity) TableName() string { return "stats_activity" }
-
 // Grains of the aggregate. Each record counts twice: under its city and under its county. A
 // province or city query reads city rows (11 per month and metric), a county query its county's.
 // Below a county there are too few records to be worth aggregating (a township has a few thousand
@@ -240,8 +231,9 @@ func (Tally) Tally(tx *gorm.DB, rec *record.Record, d record.Detail) error {
 	return touchActivity(tx, rec.AuthorID, before, now)
 }
 
-// touchActivity moves an instructor's latest record forward, or recounts it when the change took
-// away what may have been the latest (a withdrawal, an earlier occurred_at).
+// touchActivity moves an instructor's latest record (instructors.last_record_at, migration 14)
+// forward, or recounts it when the change took away what may have been the latest (a withdrawal,
+// an earlier occurred_at).
 func touchActivity(tx *gorm.DB, authorID int64, before *Fact, now Fact) error {
 	if before != nil && before.Counted && (!now.Counted || now.OccurredAt.Before(before.OccurredAt)) {
 		return recountActivity(tx, authorID)
@@ -249,11 +241,13 @@ func touchActivity(tx *gorm.DB, authorID int64, before *Fact, now Fact) error {
 	if !now.Counted {
 		return nil
 	}
-	later := "ON CONFLICT (instructor_id) DO UPDATE SET last_record_at = MAX(stats_activity.last_record_at, excluded.last_record_at)"
-	if tx.Dialector.Name() == "mysql" {
-		later = "ON DUPLICATE KEY UPDATE last_record_at = GREATEST(last_record_at, VALUES(last_record_at))"
-	}
-	return tx.Exec("INSERT INTO stats_activity (instructor_id, last_record_at) VALUES (?, ?) "+later, authorID, now.OccurredAt).Error
+	return moveActivity(tx, authorID, now.OccurredAt)
+}
+
+// moveActivity sets an instructor's latest record unless a later one is there already.
+func moveActivity(tx *gorm.DB, instructorID int64, at time.Time) error {
+	return tx.Exec("UPDATE instructors SET last_record_at = ? WHERE id = ? AND (last_record_at IS NULL OR last_record_at < ?)",
+		at.UTC(), instructorID, at.UTC()).Error
 }
 
 func recountActivity(tx *gorm.DB, authorID int64) error {
@@ -262,8 +256,10 @@ func recountActivity(tx *gorm.DB, authorID int64) error {
 		Order("occurred_at DESC").Limit(1).Pluck("occurred_at", &last).Error; err != nil {
 		return err
 	}
-	if len(last) == 0 {
-		return tx.Where("instructor_id = ?", authorID).Delete(&Activity{}).Error
+	var at *time.Time
+	if len(last) > 0 {
+		t := last[0].UTC()
+		at = &t
 	}
-	return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Activity{InstructorID: authorID, LastRecordAt: last[0].UTC()}).Error
+	return tx.Exec("UPDATE instructors SET last_record_at = ? WHERE id = ?", at, authorID).Error
 }

@@ -223,7 +223,7 @@ func (r instructorRow) assignee() Assignee {
 func regionInstructors(tx *gorm.DB, p *access.Principal, code string) ([]Assignee, error) {
 	var rows []instructorRow
 	if err := tx.Model(&roster.Instructor{}).Select("id", "unit_id", "region_code", "status").
-		Scopes(access.InRegion(p, "region_code"), access.Subtree("region_code", region.Prefix(code))).
+		Scopes(access.InRegion(p, "region_code"), access.UnderRegion("region_code", code)).
 		Where("status = ?", roster.StatusActive).Order("id").Limit(maxAssignees + 1).Find(&rows).Error; err != nil {
 		return nil, err
 	}

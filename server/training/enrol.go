@@ -198,9 +198,16 @@ func (s *Service) RecordAttendance(ctx context.Context, p *access.Principal, id 
 		if err != nil {
 			return err
 		}
+		// Read the enrolment again under its row lock: the tally moves what it counted before.
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", e.ID).Take(&e).Error; err != nil {
+			return err
+		}
 		status := StatusAbsent
 		if *in.Attended {
 			status = StatusAttended
+		}
+		if err := tally(tx, e, status, h); err != nil {
+			return err
 		}
 		if err := tx.Model(&Enrolment{}).Where("id = ?", e.ID).Updates(map[string]any{
 			"status": status, "hours_tenths": h, "recorded_by": p.AccountID, "recorded_at": now, "updated_at": now,
@@ -325,9 +332,7 @@ func (s *Service) Hours(ctx context.Context, p *access.Principal, f HoursFilter)
 	db := s.db.WithContext(ctx)
 	scoped := func(q *gorm.DB) *gorm.DB {
 		q = q.Scopes(access.InRegion(p, "region_code"))
-		if f.RegionCode != "" {
-			q = q.Scopes(access.Subtree("region_code", region.Prefix(f.RegionCode)))
-		}
+		q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
 		if f.InstructorID > 0 {
 			q = q.Where("id = ?", f.InstructorID)
 		}
