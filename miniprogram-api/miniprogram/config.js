@@ -14,12 +14,21 @@ module.exports = {
   // skipped, so the app works before they are configured. The server must be configured with the
   // same ids (SHILIU_NOTIFY_TEMPLATE_*).
   templates: {
-    // to county staff: a new tip arrived
+    // to county staff (major and critical tips: city staff too): a new tip arrived
     tip_submitted: '',
+    // to city / province staff: a tip was escalated to them (by the county, or its acknowledge
+    // deadline passed)
+    tip_escalated: '',
     // to the instructor: staff acknowledged / resolved the tip, returned a record, answered a report
     tip_acknowledged: '',
     record_returned: '',
     sentiment_answered: '',
+    // to the instructor: meeting notices (the server's notify.templates of the same names)
     meeting_scheduled: '',
+    meeting_reminder: '',
+    meeting_changed: '',
+    meeting_cancelled: '',
+    // to the instructor: a task was assigned to me (server template task_assigned)
+    task_assigned: '',
   },
 }

@@ -39,6 +39,12 @@ describe('contract checker', () => {
       checkExchange({method: 'GET', url: URL + '/api/v1/meetings?limit=20'}, {statusCode: 200, data: F.page([F.meeting()])}),
       checkExchange({method: 'POST', url: URL + '/api/v1/subscriptions', data: {results: {T1: 'accept'}}}, {statusCode: 200, data: F.subscriptions([{}])}),
       checkExchange({method: 'UPLOAD', url: URL + '/api/v1/uploads'}, {statusCode: 201, data: JSON.stringify(F.upload(3))}),
+      // the outbox's upload: each file with its own client_id in the form
+      checkExchange({method: 'UPLOAD', url: URL + '/api/v1/uploads', name: 'file', formData: {client_id: '9b1d4f7a-2c3e-4a5b-8c6d-7e8f9a0b1c2d'}},
+        {statusCode: 201, data: JSON.stringify(F.upload(3))}),
+      checkExchange({method: 'POST', url: URL + '/api/v1/tasks/12/reports', data: {client_id: '9b1d4f7a-2c3e-4a5b-8c6d-7e8f9a0b1c2d', text: '进展', done: false, attachments: [3]}},
+        {statusCode: 201, data: F.taskReport()}),
+      checkExchange({method: 'GET', url: URL + '/api/v1/me/training?year=2024'}, {statusCode: 200, data: F.myTraining(2024, [F.trainingSession()])}),
       checkExchange({method: 'GET', url: URL + '/api/v1/me/summary'}, {statusCode: 403, data: F.error(403, 'forbidden', '没有权限').data}),
     ]
     ok.forEach((p, i) => assert.deepEqual(p, [], 'case ' + i))
@@ -54,6 +60,12 @@ describe('contract checker', () => {
       ['Record', F.record({kind: 'mediation'})], ['Record', F.record({status: 'returned', status_name: '已退回修改', return_note: '补充'})],
       ['Record', F.record({timeline: [F.timelineStep()]})], ['Nomination', F.nomination()], ['SubscriptionList', F.subscriptions([{}])],
       ['RegionList', F.regions('city', [['131000000000', '廊坊市']])],
+      ['Task', F.task()], ['Task', F.task({mine: {state: 'done', done_at: F.T0, report_count: 2, last_report_at: F.T0}})],
+      ['Task', F.taskDetail({attachments: [F.upload(5)]})], ['TaskList', F.page([F.task()])],
+      ['TaskReport', F.taskReport({attachments: [F.upload(6)], client_id: '3f2b8c1e-9d4a-4c7b-8e21-5a6f0b9c2d17'})],
+      ['TaskReportList', F.page([F.taskReport()])], ['TrainingSession', F.trainingSession()],
+      ['TrainingSession', F.trainingSession({mode: 'online', mode_name: '线上', place: '', url: 'https://meeting.example.cn/j/1', mine: {status: 'enrolled', status_name: '已报名', hours: 0}})],
+      ['MyTraining', F.myTraining(2024, [F.trainingSession()])], ['MyTraining', F.myTraining(2024, [])],
     ]
     for (const [name, value] of cases) assert.deepEqual(validate(value, schema(name)), [], name)
   })

@@ -3,38 +3,71 @@ const {describe, it, beforeEach, afterEach} = require('node:test')
 const assert = require('node:assert/strict')
 const {createFakeWx, deferred, flush, pathOf, utf8Bytes} = require('./helpers/fake-wx')
 const {createClient} = require('../miniprogram/api/client')
-const {createOutbox, backoffDelay, INDEX_KEY, ITEM_PREFIX, BACKOFF_CAP} = require('../miniprogram/outbox/outbox')
+const {createOutbox, backoffDelay, INDEX_KEY, ITEM_PREFIX, BACKOFF_CAP, TASK_REPORT} = require('../miniprogram/outbox/outbox')
 const {UUID_RE} = require('../miniprogram/outbox/uuid')
 
 const BASE = 'https://api.test'
 
-function tipRecord(title) {
+function tipRecord(title, level) {
   return {
     title: title || '村口聚集',
     occurred_at: '2024-05-01T09:30:00+08:00',
     place: '大厂镇',
-    tip: {level: 'serious', kind: 'sign', people_involved: 12, groups_involved: '村民', description: '有人在村口聚集', ongoing: true},
+    tip: {level: level || 'serious', kind: 'sign', people_involved: 12, groups_involved: '村民', description: '有人在村口聚集', ongoing: true},
   }
 }
 
-/** An in-memory server: stores records by (client_id), like the real one. */
+function visitRecord(title) {
+  return {title, occurred_at: '2024-05-01T09:30:00+08:00', visit: {visit_kind: 'home_visit', content: '入户'}}
+}
+
+/**
+ * An in-memory server: stores records by (client_id), like the real one. With `uploadIds` on, an
+ * upload with a known form field client_id gets the first upload back (200), as the server does
+ * once it takes upload client_ids. A record or report referring to an upload it does not have is
+ * refused as the server refuses it (400, details field `attachments`); `sweep()` deletes the
+ * uploads nothing refers to, as the server's orphan sweep does after `uploads.orphan_after`.
+ */
 function fakeServer() {
-  const s = {records: [], uploads: [], posts: [], nextId: 100, failNext: [], order: []}
+  const s = {records: [], uploads: [], posts: [], reports: [], nextId: 100, failNext: [], order: [], uploadIds: false}
+  const missingUpload = data => (data.attachments || []).find(id => !s.uploads.some(u => u.id === id))
+  const refuseMissing = id => ({statusCode: 400, data: {code: 'invalid_argument', message: '提交的内容有误:附件' + id + '不存在或不是您上传的',
+    details: [{field: 'attachments', message: '附件' + id + '不存在或不是您上传的'}], request_id: 'att'}})
+  s.sweep = () => {
+    const used = s.records.concat(s.reports).reduce((a, r) => a.concat(r.attachments || []), [])
+    const before = s.uploads.length
+    s.uploads = s.uploads.filter(u => used.indexOf(u.id) >= 0)
+    return before - s.uploads.length
+  }
   s.handle = req => {
     const p = pathOf(req)
     s.order.push((req.method || 'GET') + ' ' + p)
     const f = s.failNext.shift()
     if (f) return typeof f === 'function' ? f(req) : f
     if (req.method === 'UPLOAD') {
+      const cid = req.formData && req.formData.client_id
+      const old = s.uploadIds && cid && s.uploads.find(u => u.client_id === cid)
+      if (old) return {statusCode: 200, data: JSON.stringify({id: old.id, kind: 'image'})}
       const id = s.nextId++
-      s.uploads.push({id, path: req.filePath})
+      s.uploads.push({id, path: req.filePath, client_id: cid})
       return {statusCode: 201, data: JSON.stringify({id, kind: 'image'})}
+    }
+    const t = p.match(/^\/api\/v1\/tasks\/(\d+)\/reports$/)
+    if (t && req.method === 'POST') {
+      s.posts.push(req.data)
+      const old = s.reports.find(r => r.client_id === req.data.client_id)
+      if (old) return {statusCode: 200, data: old}
+      if (missingUpload(req.data)) return refuseMissing(missingUpload(req.data))
+      const rep = Object.assign({id: s.nextId++, task_id: Number(t[1])}, req.data)
+      s.reports.push(rep)
+      return {statusCode: 201, data: rep}
     }
     const m = p.match(/^\/api\/v1\/(visits|sentiments|tips|mediations)$/)
     if (m && req.method === 'POST') {
       s.posts.push(req.data)
       const old = s.records.find(r => r.client_id === req.data.client_id)
       if (old) return {statusCode: 200, data: old}
+      if (missingUpload(req.data)) return refuseMissing(missingUpload(req.data))
       const rec = Object.assign({id: s.nextId++, status: 'submitted', status_name: '待签收'}, req.data)
       s.records.push(rec)
       return {statusCode: 201, data: rec}
@@ -351,6 +384,262 @@ describe('outbox', () => {
     const it = outbox.get(d.client_id)
     assert.equal(it.state, 'submitted')
     assert.equal(it.server_status, 'submitted')
+  })
+
+  // ---- urgent tips first
+
+  it('a major or critical tip goes before older non-urgent records, its photo first; each priority stays first in, first out', async () => {
+    fake.networkType = 'none'
+    outbox.submit({kind: 'visit', record: visitRecord('走访一')})
+    outbox.submit({kind: 'tip', record: tipRecord('较大线索', 'serious')})
+    outbox.submit({kind: 'tip', record: tipRecord('重大线索', 'major')})
+    outbox.submit({kind: 'sentiment', record: {title: '民情', occurred_at: '2024-05-01T09:30:00+08:00', sentiment: {category: 'education', content: '上学远', urgency: 'urgent'}}})
+    outbox.submit({kind: 'tip', record: tipRecord('特别重大线索', 'critical'), attachments: [{path: 'wxfile://store/c.jpg', type: 'image'}]})
+    outbox.submit({kind: 'tip', record: tipRecord('一般线索', 'general')})
+    await outbox.flush()
+    assert.equal(fake.requests.length, 0, 'offline: nothing sent')
+    fake.networkType = 'wifi'
+    await outbox.flush({force: true})
+    assert.deepEqual(server.posts.map(p => p.title), ['重大线索', '特别重大线索', '走访一', '较大线索', '民情', '一般线索'])
+    assert.deepEqual(server.order.slice(0, 3), ['POST /api/v1/tips', 'UPLOAD /api/v1/uploads', 'POST /api/v1/tips'])
+    assert.deepEqual(server.posts[1].attachments, [server.uploads[0].id])
+    assert.ok(outbox.list().every(i => i.state === 'submitted'))
+  })
+
+  it('an urgent tip queued while another record is on its way goes next, before the older ones still waiting', async () => {
+    const gate = deferred()
+    let first = true
+    fake.handler = req => {
+      if (first) {
+        first = false
+        return gate.promise.then(() => server.handle(req))
+      }
+      return server.handle(req)
+    }
+    outbox.submit({kind: 'visit', record: visitRecord('一')})
+    outbox.submit({kind: 'visit', record: visitRecord('二')})
+    outbox.submit({kind: 'visit', record: visitRecord('三')})
+    await flush(10)
+    outbox.submit({kind: 'tip', record: tipRecord('重大线索', 'major')})
+    gate.resolve()
+    await outbox.flush()
+    assert.deepEqual(server.posts.map(p => p.title), ['一', '重大线索', '二', '三'])
+  })
+
+  it('an urgent tip waiting out a backoff does not hold the others back, and is tried first once due', async () => {
+    fake.networkType = 'none'
+    const u = outbox.submit({kind: 'tip', record: tipRecord('重大线索', 'major')})
+    outbox.submit({kind: 'visit', record: visitRecord('走访')})
+    await outbox.flush()
+    fake.networkType = 'wifi'
+    server.failNext = [{statusCode: 503, data: {code: 'unavailable', message: '服务暂时不可用', details: [], request_id: 'r'}}]
+    await outbox.flush()
+    assert.equal(outbox.get(u.client_id).state, 'queued')
+    assert.deepEqual(server.posts.map(p => p.title), ['走访'], 'a 503 on the urgent tip: the visit still went')
+    outbox.submit({kind: 'visit', record: visitRecord('走访二')})
+    clock = outbox.get(u.client_id).next_attempt_at
+    await outbox.flush()
+    assert.deepEqual(server.posts.map(p => p.title), ['走访', '重大线索', '走访二'])
+  })
+
+  // ---- a client_id for each attachment
+
+  it('each attachment gets its own UUID client_id when it is added to a draft, kept through edits and a restart, sent with every upload of it', async () => {
+    const d = outbox.saveDraft({kind: 'tip', record: tipRecord(), attachments: [
+      {path: 'wxfile://store/p1.jpg', type: 'image'}, {path: 'wxfile://store/v1.aac', type: 'audio'}]})
+    const stored = () => fake.getStorageSync(ITEM_PREFIX + d.client_id).attachments
+    const [a1, a2] = stored().map(a => a.client_id)
+    assert.match(a1, UUID_RE)
+    assert.match(a2, UUID_RE)
+    assert.notEqual(a1, a2)
+    assert.notEqual(a1, d.client_id, 'not the record\'s client_id')
+    // the form saves the draft again (without the ids) and adds a photo: the kept files keep theirs
+    outbox.saveDraft({client_id: d.client_id, kind: 'tip', record: tipRecord('改'), attachments: [
+      {path: 'wxfile://store/p1.jpg', type: 'image'}, {path: 'wxfile://store/v1.aac', type: 'audio'}, {path: 'wxfile://store/p2.jpg', type: 'image'}]})
+    assert.deepEqual(stored().slice(0, 2).map(a => a.client_id), [a1, a2])
+    const a3 = stored()[2].client_id
+    assert.match(a3, UUID_RE)
+    // first try: the second upload times out
+    server.failNext = [null, {fail: 'timeout'}]
+    outbox.queue(d.client_id)
+    await outbox.flush()
+    assert.equal(outbox.get(d.client_id).state, 'queued')
+    assert.deepEqual(stored().map(a => a.client_id), [a1, a2, a3], 'persisted unchanged')
+    // the app is closed and opened again: the retry sends the same ids
+    const restarted = createOutbox({client, now: () => clock, setTimer: () => null, clearTimer: () => {}})
+    await restarted.init()
+    restarted.stop()
+    assert.equal(restarted.get(d.client_id).state, 'submitted')
+    assert.deepEqual(fake.uploads.map(u => u.formData), [{client_id: a1}, {client_id: a2}, {client_id: a2}, {client_id: a3}])
+    assert.deepEqual(fake.uploads.map(u => [u.name, u.filePath]).slice(2), [['file', 'wxfile://store/v1.aac'], ['file', 'wxfile://store/p2.jpg']])
+  })
+
+  it('an upload whose answer was lost is retried with the same client_id, and a server that knows it keeps one copy', async () => {
+    server.uploadIds = true
+    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
+    // the server stores the photo, the answer never reaches the phone
+    server.failNext = [req => { server.failNext = []; server.handle(req); server.order.pop(); return {fail: 'interrupted'} }]
+    await outbox.flush()
+    assert.equal(outbox.get(d.client_id).state, 'queued')
+    assert.equal(outbox.get(d.client_id).attachments[0].upload_id, null)
+    await outbox.flush({force: true})
+    assert.equal(outbox.get(d.client_id).state, 'submitted')
+    assert.equal(server.uploads.length, 1, 'stored once')
+    assert.equal(fake.uploads.length, 2)
+    assert.equal(fake.uploads[0].formData.client_id, fake.uploads[1].formData.client_id)
+    assert.deepEqual(server.posts[0].attachments, [server.uploads[0].id])
+  })
+
+  it('a draft kept before attachments had client_ids gets one at its first upload, and keeps it for the retries', async () => {
+    const d = outbox.saveDraft({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/old.jpg', type: 'image'}]})
+    const raw = fake.getStorageSync(ITEM_PREFIX + d.client_id)
+    delete raw.attachments[0].client_id
+    fake.setStorageSync(ITEM_PREFIX + d.client_id, raw)
+    server.failNext = [{fail: 'timeout'}]
+    outbox.queue(d.client_id)
+    await outbox.flush()
+    const cid = fake.getStorageSync(ITEM_PREFIX + d.client_id).attachments[0].client_id
+    assert.match(cid, UUID_RE)
+    assert.equal(fake.uploads[0].formData.client_id, cid)
+    await outbox.flush({force: true})
+    assert.equal(fake.uploads[1].formData.client_id, cid)
+    assert.equal(outbox.get(d.client_id).state, 'submitted')
+  })
+
+  // ---- uploads the server swept (uploads.orphan_after) before the record came
+
+  it('a record refused because its uploads were swept while it waited uploads its files again, with the same client_ids, and is stored', async () => {
+    server.uploadIds = true
+    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [
+      {path: 'wxfile://store/p1.jpg', type: 'image'}, {path: 'wxfile://store/v1.aac', type: 'audio'}]})
+    server.failNext = [null, null, {fail: 'timeout'}] // both files go up, the record times out
+    await outbox.flush()
+    assert.equal(outbox.get(d.client_id).state, 'queued')
+    const ids = fake.getStorageSync(ITEM_PREFIX + d.client_id).attachments.map(a => a.client_id)
+    // More than a week offline: the server deletes the uploads no record took.
+    assert.equal(server.sweep(), 2)
+    await outbox.flush({force: true})
+    const it = outbox.get(d.client_id)
+    assert.equal(it.state, 'submitted', 'not failed: ' + JSON.stringify(it.error))
+    assert.deepEqual(server.order, ['UPLOAD /api/v1/uploads', 'UPLOAD /api/v1/uploads', 'POST /api/v1/tips',
+      'POST /api/v1/tips', 'UPLOAD /api/v1/uploads', 'UPLOAD /api/v1/uploads', 'POST /api/v1/tips'], 'refused once, uploaded again at once, stored')
+    assert.deepEqual(fake.uploads.map(u => [u.filePath, u.formData.client_id]), [
+      ['wxfile://store/p1.jpg', ids[0]], ['wxfile://store/v1.aac', ids[1]], ['wxfile://store/p1.jpg', ids[0]], ['wxfile://store/v1.aac', ids[1]]],
+    'the same files from the phone, each with its own client_id again')
+    assert.equal(server.records.length, 1)
+    assert.deepEqual(server.records[0].attachments, server.uploads.map(u => u.id), 'the record refers to the new uploads')
+    assert.equal(server.records[0].client_id, d.client_id)
+    assert.deepEqual(it.attachments.map(a => [a.upload_id, a.client_id]), server.uploads.map((u, i) => [u.id, ids[i]]))
+  })
+
+  it('files uploaded before the refused send go up again (one swept: new upload; one kept: its id back, 200); a file uploaded in that send does not', async () => {
+    server.uploadIds = true
+    const d = outbox.submit({kind: TASK_REPORT, task_id: 12, record: {text: '已走访', done: false}, attachments: [
+      {path: 'wxfile://store/r1.jpg', type: 'image'}, {path: 'wxfile://store/r2.jpg', type: 'image'}, {path: 'wxfile://store/r3.jpg', type: 'image'}]})
+    server.failNext = [null, null, {fail: 'timeout'}] // two photos go up, the third times out
+    await outbox.flush()
+    const [u1, u2] = server.uploads
+    server.uploads = [u2] // the sweep took the first upload only
+    const statuses = []
+    fake.handler = req => {
+      const res = server.handle(req)
+      if (req.method === 'UPLOAD') statuses.push(res.statusCode)
+      return res
+    }
+    await outbox.flush({force: true})
+    assert.equal(outbox.get(d.client_id).state, 'submitted')
+    assert.deepEqual(fake.uploads.map(u => u.filePath.replace('wxfile://store/', '')), ['r1.jpg', 'r2.jpg', 'r3.jpg', 'r3.jpg', 'r1.jpg', 'r2.jpg'],
+      'r3, uploaded in the refused send, is not sent again')
+    assert.deepEqual(statuses, [201, 201, 200], 'r3 new; r1 new after the sweep; r2 known by its client_id')
+    assert.equal(server.reports.length, 1)
+    const sent = server.reports[0].attachments
+    assert.equal(sent.indexOf(u1.id), -1, 'not the swept upload')
+    assert.equal(sent[1], u2.id, 'the kept upload, by its client_id')
+    assert.deepEqual(sent.slice().sort(), server.uploads.map(u => u.id).sort())
+  })
+
+  it('refused the same way again right after uploading afresh: failed with the server\'s message, files and client_ids kept, no automatic retry', async () => {
+    server.uploadIds = true
+    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
+    server.failNext = [null, {fail: 'timeout'}]
+    await outbox.flush()
+    const cid = fake.getStorageSync(ITEM_PREFIX + d.client_id).attachments[0].client_id
+    server.sweep()
+    // this server refuses the record's attachments whatever they are
+    const refusal = {statusCode: 400, data: {code: 'invalid_argument', message: '提交的内容有误:附件不存在或不是您上传的',
+      details: [{field: 'attachments', message: '附件不存在或不是您上传的'}], request_id: 'again'}}
+    fake.handler = req => (req.method === 'POST' ? (server.order.push('POST ' + pathOf(req)), refusal) : server.handle(req))
+    await outbox.flush({force: true})
+    let it = outbox.get(d.client_id)
+    assert.equal(it.state, 'failed')
+    assert.equal(it.error.message, '提交的内容有误:附件不存在或不是您上传的')
+    assert.deepEqual(it.error.details, [{field: 'attachments', message: '附件不存在或不是您上传的'}])
+    assert.equal(it.error.request_id, 'again')
+    assert.equal(fake.uploads.length, 2, 'uploaded again once, not more')
+    assert.equal(fake.requests.filter(r => pathOf(r) === '/api/v1/tips').length, 3)
+    assert.deepEqual([it.attachments[0].path, it.attachments[0].client_id], ['wxfile://store/p1.jpg', cid])
+    assert.equal(timers.length, 0, 'no automatic retry')
+    await outbox.flush({force: true})
+    assert.equal(fake.requests.length, 5, 'the network coming back does not resend it')
+    it = outbox.get(d.client_id)
+    assert.equal(it.state, 'failed')
+  })
+
+  it('a refusal on attachments right after fresh uploads, or naming files already on the server, fails at once', async () => {
+    const refusal = field => ({statusCode: 400, data: {code: 'invalid_argument', message: '提交的内容有误:附件已用于其他记录,请重新上传',
+      details: [{field, message: '附件已用于其他记录,请重新上传'}], request_id: 'r'}})
+    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
+    server.failNext = [null, refusal('attachments[0]')]
+    await outbox.flush()
+    assert.equal(outbox.get(d.client_id).state, 'failed')
+    assert.equal(fake.uploads.length, 1)
+    // a returned record whose photo is on the server (no file on the phone): nothing to upload again
+    const calls = []
+    fake.handler = req => {
+      calls.push(req.method + ' ' + pathOf(req))
+      return refusal('attachments')
+    }
+    const r = outbox.submit({kind: 'tip', server_id: 9, record: tipRecord(), attachments: [{path: '', type: 'image', upload_id: 77}]})
+    await outbox.flush()
+    assert.equal(outbox.get(r.client_id).state, 'failed')
+    assert.deepEqual(calls, ['PATCH /api/v1/tips/9'])
+  })
+
+  // ---- task reports
+
+  it('carries a task report: kept on the phone, photos uploaded first, then the report with its client_id, stored once after a lost answer', async () => {
+    fake.networkType = 'none'
+    const d = outbox.submit({kind: TASK_REPORT, task_id: 12, task_title: '排查矛盾纠纷', record: {text: '已走访三个村', done: true},
+      attachments: [{path: 'wxfile://store/r1.jpg', type: 'image'}]})
+    assert.equal(d.kind_label, '任务反馈')
+    await outbox.flush()
+    const kept = fake.getStorageSync(ITEM_PREFIX + d.client_id)
+    assert.deepEqual([kept.state, kept.task_id, kept.record.text, kept.attachments[0].path], ['queued', 12, '已走访三个村', 'wxfile://store/r1.jpg'])
+    fake.networkType = 'wifi'
+    server.failNext = [null, req => { server.failNext = []; server.handle(req); server.order.pop(); return {fail: 'interrupted'} }]
+    await outbox.flush({force: true})
+    assert.equal(outbox.get(d.client_id).state, 'queued')
+    await outbox.flush({force: true})
+    assert.equal(outbox.get(d.client_id).state, 'submitted')
+    assert.deepEqual(server.posts[0], {client_id: d.client_id, text: '已走访三个村', done: true, attachments: [server.uploads[0].id]})
+    assert.deepEqual(server.posts[1], server.posts[0], 'the retry is the same request')
+    assert.equal(server.reports.length, 1)
+    assert.equal(server.uploads.length, 1)
+    assert.equal(outbox.get(d.client_id).server_id, server.reports[0].id)
+  })
+
+  it('a task report the server refuses stops with its reason; the checks of the form hold in the outbox too', async () => {
+    server.failNext = [{statusCode: 404, data: {code: 'task_not_found', message: '任务不存在', details: [], request_id: 't'}}]
+    const d = outbox.submit({kind: TASK_REPORT, task_id: 12, record: {text: '进展', done: false}})
+    await outbox.flush()
+    const it = outbox.get(d.client_id)
+    assert.equal(it.state, 'failed')
+    assert.equal(it.error.message, '任务不存在')
+    await outbox.flush({force: true})
+    assert.equal(server.order.length, 1, 'not sent again by itself')
+    assert.throws(() => outbox.submit({kind: TASK_REPORT, task_id: 12, record: {text: '  ', done: false}}), /请填写进展情况/)
+    assert.throws(() => outbox.submit({kind: TASK_REPORT, task_id: 12, record: {text: '字'.repeat(2001)}}), /最多2000个字/)
+    assert.throws(() => outbox.submit({kind: TASK_REPORT, record: {text: '进展'}}), /任务不存在/)
   })
 
   it('tells subscribers about every state change', async () => {

@@ -129,9 +129,39 @@ describe('login page', () => {
     await page.instance.onStaffLogin()
     assert.equal(page.data.error, '网络不给力,请稍后重试')
     fake.handler = () => ({statusCode: 200, data: F.tokens(F.staffAccount())})
+    fake.modalAnswer = false
     await page.instance.onStaffLogin()
     assert.deepEqual(fake.requests[1].data, {username: 'dachang', password: 'secret'})
     assert.equal(page.data.password, '', 'the password is not kept')
+    await flush(4)
+    assert.equal(fake.modals.length, 1, 'linking WeChat is offered')
+    assert.equal(fake.requests.length, 2, 'declined: nothing linked')
+    assert.deepEqual(fake.navigations, ['/pages/home/index'])
+  })
+
+  it('staff who accept link this WeChat for tip alerts; a refused link still lets them in', async () => {
+    const page = sim.render('pages/login/index')
+    page.instance.setData({step: 'staff', username: 'dachang', password: 'secret'})
+    fake.modalAnswer = true
+    fake.handler = req => /password\/login/.test(req.url) ? {statusCode: 200, data: F.tokens(F.staffAccount())}
+      : {statusCode: 200, data: F.staffAccount()}
+    await page.instance.onStaffLogin()
+    await flush(6)
+    const link = fake.requests.find(r => /\/api\/v1\/me\/wechat$/.test(r.url))
+    assert.ok(link, 'POST /me/wechat sent')
+    assert.equal(link.method, 'POST')
+    assert.deepEqual(link.data, {code: 'code-1'})
+    assert.equal(link.header.Authorization, 'Bearer A')
+    assert.equal(fake.toasts.at(-1).title, '已绑定微信')
+    assert.deepEqual(fake.navigations, ['/pages/home/index'])
+
+    fake.navigations.length = 0
+    page.instance.setData({password: 'secret'})
+    fake.handler = req => /password\/login/.test(req.url) ? {statusCode: 200, data: F.tokens(F.staffAccount())}
+      : F.error(409, 'wechat_already_bound', '该微信已绑定其他账号')
+    await page.instance.onStaffLogin()
+    await flush(6)
+    assert.equal(fake.toasts.at(-1).title, '该微信已绑定其他账号')
     assert.deepEqual(fake.navigations, ['/pages/home/index'])
   })
 })

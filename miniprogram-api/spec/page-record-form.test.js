@@ -69,8 +69,14 @@ describe('record form (tip)', () => {
     assert.equal(page.data.errors['tip.people_involved'], '涉及人数应为0到1000000之间的整数')
   })
 
-  it('a filled form goes to the outbox with a client_id, photo and place, and asks for the subscribe message', async () => {
-    config.templates.tip_acknowledged = 'TPL-ACK'
+  it('a filled form goes to the outbox with a client_id, photo and place, and asks for the subscribe messages', async () => {
+    Object.assign(config.templates, {tip_acknowledged: 'TPL-ACK', record_returned: 'TPL-RET'})
+    const asked = []
+    const ask = env.fake.requestSubscribeMessage
+    env.fake.requestSubscribeMessage = r => {
+      asked.push(r.tmplIds)
+      ask(r)
+    }
     try {
       const page = await openForm({kind: 'tip'})
       change(page, '#f-title', '村口有人聚集')
@@ -102,10 +108,44 @@ describe('record form (tip)', () => {
       assert.match(it.record.occurred_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00\+08:00$/)
       assert.deepEqual(it.attachments.map(a => a.path), ['wxfile://store/photo1.jpg'])
       assert.deepEqual(env.fake.navigations, ['/pages/records/index'])
+      assert.deepEqual(asked, [['TPL-ACK', 'TPL-RET']], 'acknowledged, and returned for correction')
       const sub = env.fake.requests.find(r => pathOf(r) === '/api/v1/subscriptions')
-      assert.deepEqual(sub.data, {results: {'TPL-ACK': 'accept'}})
+      assert.deepEqual(sub.data, {results: {'TPL-ACK': 'accept', 'TPL-RET': 'accept'}})
     } finally {
-      config.templates.tip_acknowledged = ''
+      Object.assign(config.templates, {tip_acknowledged: '', record_returned: ''})
+    }
+  })
+
+  it('every kind asks at 提交, from the tap, to be told when the record is returned (a sentiment report: answered too)', async () => {
+    Object.assign(config.templates, {tip_acknowledged: 'TPL-ACK', record_returned: 'TPL-RET', sentiment_answered: 'TPL-ANS'})
+    const asked = []
+    env.fake.requestSubscribeMessage = r => {
+      asked.push(r.tmplIds)
+      setImmediate(() => r.success({errMsg: 'requestSubscribeMessage:ok'}))
+    }
+    try {
+      const filled = {
+        visit: {'form.visit.visit_kind': 'home_visit', 'form.visit.content': '入户走访'},
+        sentiment: {'form.sentiment.category': 'employment', 'form.sentiment.content': '希望增加就业培训', 'form.sentiment.urgency': 'normal'},
+        mediation: {'form.mediation.dispute_kind': 'neighborhood', 'form.mediation.parties': [{name: '张三', ethnicity: '01', role: 'applicant'}],
+          'form.mediation.process': '双方协商', 'form.mediation.outcome': 'settled'},
+      }
+      for (const kind of Object.keys(filled)) {
+        const page = await openForm({kind})
+        page.instance.onSubmit()
+        await flush(2)
+        assert.ok(Object.keys(page.data.errors).length > 0)
+        assert.equal(asked.length, 0, kind + ': a form that does not pass the checks asks nothing')
+        page.instance.setData(Object.assign({'form.title': '标题'}, filled[kind]))
+        page.instance.onSubmit()
+        assert.deepEqual(page.data.errors, {}, kind)
+        assert.deepEqual(asked.splice(0), [kind === 'sentiment' ? ['TPL-ANS', 'TPL-RET'] : ['TPL-RET']], kind + ': asked within the tap')
+        await flush(5)
+        page.detach()
+      }
+      assert.equal(env.outbox.list().length, 3)
+    } finally {
+      Object.assign(config.templates, {tip_acknowledged: '', record_returned: '', sentiment_answered: ''})
     }
   })
 
@@ -151,7 +191,8 @@ describe('record form (tip)', () => {
     assert.equal(it.mode, 'resubmit')
     assert.equal(it.server_id, 9)
     assert.equal(it.record.tip.people_involved, 35)
-    assert.deepEqual(it.attachments, [{path: '', type: 'image', size: 0, duration: 0, upload_id: 77}])
+    assert.deepEqual(it.attachments.map(a => Object.assign({}, a, {client_id: typeof a.client_id})),
+      [{path: '', type: 'image', size: 0, duration: 0, upload_id: 77, client_id: 'string'}])
   })
 
   it('a mediation needs at least one complete party', async () => {

@@ -4,6 +4,7 @@ const {describe, it, beforeEach, afterEach} = require('node:test')
 const assert = require('node:assert/strict')
 const {flush, pathOf} = require('./helpers/fake-wx')
 const {setup, recordView, assertContract} = require('./helpers/app')
+const {TASK_REPORT} = require('../miniprogram/outbox/outbox')
 const F = require('./helpers/fixtures')
 
 function tip(title) {
@@ -93,6 +94,36 @@ describe('my records list', () => {
     await page.instance.onRetryLoad()
     await flush(3)
     assert.match(page.dom.textContent, /网络不给力,请稍后重试。手机上未上传的记录不受影响。/)
+  })
+
+  it('a task report that has not reached the server is listed too, and 修改 opens its task', async () => {
+    env.fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/tasks/12/reports') return F.error(404, 'task_not_found', '任务不存在')
+      if (p === '/api/v1/records') return {statusCode: 200, data: {items: [], next_cursor: ''}}
+      return F.error(404, 'not_found', '内容不存在')
+    }
+    const d = env.outbox.submit({kind: TASK_REPORT, task_id: 12, task_title: '排查矛盾纠纷', record: {text: '进展', done: false}})
+    await env.outbox.flush()
+    const page = sim.render('pages/records/index')
+    await page.instance.onLoad()
+    await flush(3)
+    assert.equal(page.data.local.length, 1)
+    const card = sim.text(page, '#local-0')
+    assert.match(card, /任务反馈.*失败/)
+    assert.match(card, /任务:排查矛盾纠纷/)
+    assert.match(card, /任务不存在/)
+    page.querySelector('#local-0 .edit').dispatchEvent('click')
+    await flush(2)
+    assert.deepEqual(env.fake.navigations, ['/pages/task-detail/index?id=12'])
+    // once on the server it is shown on its task, not here
+    env.fake.handler = req => (pathOf(req) === '/api/v1/tasks/12/reports'
+      ? {statusCode: 201, data: F.taskReport({client_id: req.data.client_id, text: req.data.text})}
+      : {statusCode: 200, data: {items: [], next_cursor: ''}})
+    env.outbox.retry(d.client_id)
+    await env.outbox.flush()
+    await flush(3)
+    assert.equal(page.data.local.length, 0)
   })
 
   it('deletes a draft after confirmation', async () => {

@@ -129,6 +129,71 @@ describe('county staff tip inbox', () => {
     assert.equal(env.client.user().on_duty, false)
   })
 
+  it('opened from a subscribe message (?id=) for a tip not in the lists: fetched alone, shown first whatever its status, marked, scrolled to', async () => {
+    const old = recordView({id: 20, title: '上周上报的线索', status: 'escalated', status_name: '已上报',
+      tip: {level: 'critical', level_name: '特别重大', escalated_to: 'city', escalated_to_name: '市级'}})
+    const list = env.fake.handler
+    env.fake.handler = req => (pathOf(req) === '/api/v1/tips/20' ? {statusCode: 200, data: old} : list(req))
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad({id: '20'})
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.title), ['上周上报的线索', '最早期限', '较晚期限', '已签收的'])
+    assert.ok(page.querySelector('#tip-20.focus'), 'marked')
+    assert.match(sim.text(page, '#tip-20 .card-focus'), /消息提醒的线索/)
+    assert.equal(page.querySelector('#tip-3.focus'), undefined)
+    assert.ok(page.querySelector('#tip-20 .act-acknowledge'), 'its actions are there')
+    assert.deepEqual(env.fake.scrolls.map(s => s.selector), ['#tip-20'])
+    assert.deepEqual(env.fake.requests.filter(r => r.method === 'GET').map(r => pathOf(r)).filter(p => p !== '/api/v1/me'),
+      ['/api/v1/tips', '/api/v1/tips', '/api/v1/tips/20'])
+    // acting on it keeps it first while it stays in the inbox
+    tips.push(old)
+    await page.instance.onAction({currentTarget: {dataset: {id: 20, action: 'acknowledge'}}})
+    assert.equal(page.data.items[0].id, 20)
+    assert.equal(page.data.items[0].status_name, '已签收')
+  })
+
+  it('opened from a message for a tip already listed (even resolved): no extra request, moved first; one that cannot be fetched leaves the list as it was', async () => {
+    let page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad({id: '2'})
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.id), [2, 3, 4, 5], 'the resolved tip of the message is shown, first')
+    assert.equal(page.data.items[0].actions.length, 0)
+    assert.ok(!env.fake.requests.some(r => /^\/api\/v1\/tips\/\d+$/.test(pathOf(r))), 'no GET /tips/{id}')
+    assert.deepEqual(env.fake.scrolls.map(s => s.selector), ['#tip-2'])
+    page.detach()
+    env.fake.requests.length = 0
+    env.fake.scrolls.length = 0
+    page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad({id: '99'})
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.id), [3, 4, 5])
+    assert.equal(page.data.error, '')
+    assert.ok(env.fake.requests.some(r => pathOf(r) === '/api/v1/tips/99'))
+    assert.equal(env.fake.toasts.pop().title, '消息中的线索无法打开:内容不存在')
+    assert.deepEqual(env.fake.scrolls, [])
+  })
+
+  it('city staff going on duty are asked for new and escalated tips, province staff for escalated ones, county staff for new ones', async () => {
+    Object.assign(config.templates, {tip_submitted: 'TPL-TIP', tip_escalated: 'TPL-ESC'})
+    const asked = []
+    env.fake.requestSubscribeMessage = r => {
+      asked.push(r.tmplIds)
+      setImmediate(() => r.success({errMsg: 'requestSubscribeMessage:ok'}))
+    }
+    try {
+      for (const role of ['city_staff', 'province_staff', 'county_staff']) {
+        const page = sim.render('pages/staff-tips/index')
+        await page.instance.onLoad()
+        env.client.updateUser({role}) // (GET /me answered with a county account)
+        await page.instance.onDutyChange({detail: true})
+        page.detach()
+      }
+      assert.deepEqual(asked, [['TPL-TIP', 'TPL-ESC'], ['TPL-ESC'], ['TPL-TIP']])
+    } finally {
+      Object.assign(config.templates, {tip_submitted: '', tip_escalated: ''})
+    }
+  })
+
   it('shows an error state with a retry button when the list cannot load', async () => {
     env.fake.handler = () => ({fail: 'timeout'})
     const page = sim.render('pages/staff-tips/index')

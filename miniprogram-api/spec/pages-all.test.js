@@ -10,12 +10,15 @@ const path = require('path')
 const {flush, pathOf} = require('./helpers/fake-wx')
 const {setup, recordView, assertContract} = require('./helpers/app')
 const qr = require('../miniprogram/utils/qr')
+const config = require('../miniprogram/config')
 const F = require('./helpers/fixtures')
 
 const app = JSON.parse(fs.readFileSync(path.join(sim.ROOT, 'app.json'), 'utf8'))
 
 let meetings
 let bulletins
+let tasks
+let training
 
 function api(req) {
   const p = pathOf(req)
@@ -29,9 +32,25 @@ function api(req) {
   if (p === '/api/v1/meetings/6/checkin-token') return {statusCode: 200, data: F.checkinToken(6)}
   if (p === '/api/v1/meetings/6/attendance') return {statusCode: 200, data: F.attendance()}
   if (p === '/api/v1/regions') return {statusCode: 200, data: F.regions('city', [['131000000000', '廊坊市']])}
+  if (p === '/api/v1/tasks') return {statusCode: 200, data: F.page(tasks)}
+  if (p === '/api/v1/tasks/12') return {statusCode: 200, data: F.taskDetail()}
+  if (p === '/api/v1/tasks/12/reports') return {statusCode: 200, data: F.page([F.taskReport()])}
+  if (p === '/api/v1/me/training') return {statusCode: 200, data: training}
+  if (p === '/api/v1/subscriptions') return {statusCode: 200, data: F.subscriptions([{}])}
   if (p === '/api/v1/tips/1') return {statusCode: 200, data: recordView({timeline: [F.timelineStep()]})}
   if (/^\/api\/v1\/(records|tips|sentiments)$/.test(p)) return {statusCode: 200, data: F.page([])}
   return F.error(404, 'not_found', '内容不存在')
+}
+
+/** Taps a van-cell as a finger would (its own tap handler follows its `url`). */
+function tapCell(comp, selector) {
+  const cell = comp.querySelector(selector)
+  assert.ok(cell, selector + ' rendered')
+  const inner = cell.querySelector('.van-cell')
+  assert.ok(inner, selector + ' is a van-cell')
+  // vant's link behaviour asks how deep the page stack is; the simulator has no pages
+  if (!global.getCurrentPages) global.getCurrentPages = () => []
+  inner.dispatchEvent('tap')
 }
 
 const QUERIES = {
@@ -39,6 +58,7 @@ const QUERIES = {
   'pages/record-detail/index': {kind: 'tip', id: '1'},
   'pages/meeting-qr/index': {id: '6', title: '五月例会'},
   'pages/nominate/index': {ticket: 'TK'},
+  'pages/task-detail/index': {id: '12'},
 }
 
 describe('every page', () => {
@@ -53,6 +73,12 @@ describe('every page', () => {
       F.meeting({id: 5, title: '四月例会', status: 'ended', status_name: '已结束', starts_at: F.iso(-30 * 24 * 3600 * 1000), ends_at: F.iso(-30 * 24 * 3600 * 1000 + 7200000)}),
     ]
     bulletins = [F.bulletin()]
+    tasks = [
+      F.task({id: 14, title: '报送月度工作总结', due_at: F.iso(10 * 24 * 3600 * 1000)}),
+      F.task({id: 13, title: '已完成的任务', due_at: F.iso(-3 * 24 * 3600 * 1000), overdue: true, mine: {state: 'done', done_at: F.iso(-4 * 24 * 3600 * 1000), report_count: 1}}),
+      F.task({id: 12, title: '排查辖区矛盾纠纷', due_at: F.iso(-2 * 24 * 3600 * 1000 - 3600000), overdue: true, mine: {state: 'in_progress', overdue: true, report_count: 1}}),
+    ]
+    training = F.myTraining(2024, [F.trainingSession(), F.trainingSession({id: 2, mine: {status: 'absent', status_name: '缺席', hours: 0}})])
   })
   afterEach(() => assertContract(env))
 
@@ -87,6 +113,41 @@ describe('every page', () => {
     assert.ok(gets.includes('/api/v1/meetings?limit=20'), gets.join(' '))
   })
 
+  it('home shows my tasks not done (how many, the overdue nearest) and this year\'s training hours, each opening its page', async () => {
+    const comp = sim.render('pages/home/index')
+    await comp.instance.onLoad()
+    await flush(8)
+    const cell = sim.text(comp, '#go-tasks')
+    assert.match(cell, /交办任务/)
+    assert.match(cell, /2项待完成/)
+    assert.match(cell, /已逾期:排查辖区矛盾纠纷/)
+    assert.ok(comp.querySelector('#go-tasks .label-overdue'), 'the overdue task is highlighted')
+    assert.deepEqual([comp.data.tasks.open, comp.data.tasks.overdue], [2, 1])
+    const training = sim.text(comp, '#go-training')
+    assert.match(training, /2024年培训学时/)
+    assert.match(training, /3\.5学时/)
+    assert.match(training, /参加培训1次/)
+    tapCell(comp, '#go-tasks')
+    tapCell(comp, '#go-training')
+    await flush(2)
+    assert.deepEqual(env.fake.navigations, ['/pages/tasks/index', '/pages/training/index'])
+    const gets = env.fake.requests.map(r => r.url.replace(/^https:\/\/api\.test/, ''))
+    assert.ok(gets.includes('/api/v1/tasks?limit=100'), gets.join(' '))
+    assert.ok(gets.includes('/api/v1/me/training'), gets.join(' '))
+  })
+
+  it('home with no task open and the training unavailable still opens both pages', async () => {
+    tasks = [tasks[1]]
+    env.fake.handler = req => (pathOf(req) === '/api/v1/me/training' ? F.error(503, 'unavailable', '服务暂时不可用') : api(req))
+    const comp = sim.render('pages/home/index')
+    await comp.instance.onLoad()
+    await flush(8)
+    assert.match(sim.text(comp, '#go-tasks'), /暂无待完成/)
+    assert.equal(comp.data.training, null)
+    assert.match(sim.text(comp, '#go-training'), /我的培训/)
+    assert.doesNotMatch(comp.dom.textContent, /undefined|null/)
+  })
+
   it('staff home shows the workbench with the duty state from /me, and asks for no instructor counts', async () => {
     env.fake.handler = req => (pathOf(req) === '/api/v1/me' ? {statusCode: 200, data: {user: F.staffAccount({on_duty: true})}} : api(req))
     const comp = sim.render('pages/home/index')
@@ -96,6 +157,8 @@ describe('every page', () => {
     assert.match(comp.dom.textContent, /我正在值班/)
     const paths = env.fake.requests.map(pathOf)
     assert.ok(!paths.includes('/api/v1/me/summary'))
+    assert.ok(!paths.includes('/api/v1/tasks') && !paths.includes('/api/v1/me/training'), 'instructors only')
+    assert.equal(comp.querySelector('#go-tasks'), undefined)
     assert.ok(!paths.includes('/api/v1/bulletins/unread-count'), 'instructors only (403 for staff)')
   })
 
@@ -138,6 +201,116 @@ describe('every page', () => {
     assert.equal(comp.data.items[1].checked_in, true)
     assert.match(comp.querySelector('#meeting-6').dom.textContent, /已签到/)
     assert.equal(comp.querySelector('#meeting-6 .scan'), undefined)
+  })
+
+  it('meetings: answering yes or maybe asks, from the tap, for the reminder and change notices; no does not', async () => {
+    Object.assign(config.templates, {meeting_reminder: 'TPL-MR', meeting_changed: 'TPL-MC', meeting_cancelled: 'TPL-MX'})
+    try {
+      env.fake.handler = req => (/\/rsvp$/.test(pathOf(req)) ? {statusCode: 200, data: F.rsvped(meetings[0], req.data.answer)} : api(req))
+      const asked = []
+      env.fake.requestSubscribeMessage = r => {
+        asked.push(r.tmplIds)
+        setImmediate(() => r.success({errMsg: 'requestSubscribeMessage:ok', 'TPL-MR': 'accept', 'TPL-MC': 'accept', 'TPL-MX': 'reject'}))
+      }
+      const comp = sim.render('pages/meetings/index')
+      await comp.instance.onLoad()
+      await flush(3)
+      // the tap handler itself asks (WeChat refuses the request outside a user's tap)
+      const answered = comp.instance.onRsvp({currentTarget: {dataset: {id: 9, answer: 'yes'}}})
+      assert.deepEqual(asked, [['TPL-MR', 'TPL-MC', 'TPL-MX']], 'asked within the tap, before any answer from the server')
+      await answered
+      await flush(8)
+      assert.match(comp.querySelector('#meeting-9').dom.textContent, /我的回复:参加/)
+      comp.querySelector('#meeting-9 .rsvp-no').dispatchEvent('click')
+      await flush(8)
+      assert.equal(asked.length, 1, 'not asked when not going')
+      const sub = env.fake.requests.find(r => pathOf(r) === '/api/v1/subscriptions')
+      assert.deepEqual(sub.data, {results: {'TPL-MR': 'accept', 'TPL-MC': 'accept', 'TPL-MX': 'reject'}})
+    } finally {
+      Object.assign(config.templates, {meeting_reminder: '', meeting_changed: '', meeting_cancelled: ''})
+    }
+  })
+
+  it('mine: instructors can ask for meeting and task notices (at most 3 templates a tap) and open their tasks and training', async () => {
+    Object.assign(config.templates, {meeting_scheduled: 'TPL-MS', meeting_reminder: 'TPL-MR', task_assigned: 'TPL-TA', meeting_changed: 'TPL-MC'})
+    try {
+      const comp = sim.render('pages/mine/index')
+      comp.instance.onLoad()
+      await flush(2)
+      const asked = []
+      env.fake.requestSubscribeMessage = r => {
+        asked.push(r.tmplIds)
+        setImmediate(() => r.success({errMsg: 'requestSubscribeMessage:ok', 'TPL-MS': 'accept'}))
+      }
+      comp.querySelector('#subscribe-work').dispatchEvent('click')
+      await flush(5)
+      assert.deepEqual(asked, [['TPL-MS', 'TPL-MR', 'TPL-TA']])
+      tapCell(comp, '#go-tasks')
+      tapCell(comp, '#go-training')
+      await flush(2)
+      assert.deepEqual(env.fake.navigations, ['/pages/tasks/index', '/pages/training/index'])
+    } finally {
+      Object.assign(config.templates, {meeting_scheduled: '', meeting_reminder: '', task_assigned: '', meeting_changed: ''})
+    }
+  })
+
+  it('meetings opened from a subscribe message (?id=): a meeting not in the list is fetched alone, shown first, marked and scrolled to', async () => {
+    const old = F.meeting({id: 3, title: '三月例会', status: 'cancelled', status_name: '已取消', cancel_reason: '改期',
+      starts_at: F.iso(-60 * 24 * 3600 * 1000), ends_at: F.iso(-60 * 24 * 3600 * 1000 + 7200000)})
+    env.fake.handler = req => (pathOf(req) === '/api/v1/meetings/3' ? {statusCode: 200, data: old} : api(req))
+    const comp = sim.render('pages/meetings/index')
+    await comp.instance.onLoad({id: '3'})
+    await flush(3)
+    assert.deepEqual(comp.data.items.map(i => i.id), [3, 9, 6, 5])
+    assert.ok(comp.querySelector('#meeting-3.focus'))
+    assert.match(sim.text(comp, '#meeting-3'), /消息提醒的例会.*三月例会.*已取消:改期/)
+    assert.equal(comp.querySelector('#meeting-9.focus'), undefined)
+    assert.deepEqual(env.fake.scrolls.map(s => s.selector), ['#meeting-3'])
+    assert.deepEqual(env.fake.requests.map(r => pathOf(r)), ['/api/v1/meetings', '/api/v1/meetings/3'])
+    comp.detach()
+  })
+
+  it('meetings opened from a message for a listed meeting: moved first without another request; an unknown one leaves the list with a toast', async () => {
+    let comp = sim.render('pages/meetings/index')
+    await comp.instance.onLoad({id: '6'})
+    await flush(3)
+    assert.deepEqual(comp.data.items.map(i => i.id), [6, 9, 5])
+    assert.ok(comp.querySelector('#meeting-6.focus'))
+    assert.ok(comp.querySelector('#meeting-6 .scan'), 'check-in right there')
+    assert.deepEqual(env.fake.requests.map(r => pathOf(r)), ['/api/v1/meetings'])
+    comp.detach()
+    env.fake.requests.length = 0
+    env.fake.scrolls.length = 0
+    comp = sim.render('pages/meetings/index')
+    await comp.instance.onLoad({id: '77'})
+    await flush(3)
+    assert.deepEqual(comp.data.items.map(i => i.id), [9, 6, 5])
+    assert.equal(env.fake.toasts.pop().title, '消息中的例会无法打开:内容不存在')
+    assert.deepEqual(env.fake.scrolls, [])
+    comp.detach()
+  })
+
+  it('mine: staff are asked for the tip alerts of their level (escalated tips for city and province staff)', async () => {
+    Object.assign(config.templates, {tip_submitted: 'TPL-TIP', tip_escalated: 'TPL-ESC', tip_acknowledged: 'TPL-ACK'})
+    try {
+      const asked = []
+      env.fake.requestSubscribeMessage = r => {
+        asked.push(r.tmplIds)
+        setImmediate(() => r.success({errMsg: 'requestSubscribeMessage:ok'}))
+      }
+      for (const role of ['city_staff', 'province_staff', 'county_staff', 'instructor']) {
+        env.client.updateUser({role})
+        const comp = sim.render('pages/mine/index')
+        comp.instance.onLoad()
+        await flush(2)
+        comp.querySelector('#subscribe').dispatchEvent('click')
+        await flush(5)
+        comp.detach()
+      }
+      assert.deepEqual(asked, [['TPL-TIP', 'TPL-ESC'], ['TPL-ESC'], ['TPL-TIP'], ['TPL-ACK']])
+    } finally {
+      Object.assign(config.templates, {tip_submitted: '', tip_escalated: '', tip_acknowledged: ''})
+    }
   })
 
   it('meetings: a code of another meeting, or not a check-in code, is refused on the phone', async () => {

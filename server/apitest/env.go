@@ -75,11 +75,12 @@ func Shared(t testing.TB) *Env {
 }
 
 // Another starts a second server on the same database and Redis with its own clock: a second
-// instance behind the load balancer, or the same system seen at another time.
-func Another(t testing.TB, clk *clock.Fake) *Env {
+// instance behind the load balancer, or the same system seen at another time. configure, if
+// given, adjusts its configuration (a smaller limit, say) before it starts.
+func Another(t testing.TB, clk *clock.Fake, configure ...func(*config.Config)) *Env {
 	t.Helper()
 	Shared(t)
-	e, err := start(clk)
+	e, err := start(clk, configure...)
 	if err != nil {
 		t.Fatalf("start another server: %v", err)
 	}
@@ -100,7 +101,7 @@ func Cleanup() {
 	}
 }
 
-func start(clk *clock.Fake) (*Env, error) {
+func start(clk *clock.Fake, configure ...func(*config.Config)) (*Env, error) {
 	if baseDSN == "" {
 		dsn, drop, err := testDatabase()
 		if err != nil {
@@ -132,6 +133,9 @@ func start(clk *clock.Fake) (*Env, error) {
 	for name, tpl := range cfg.Notify.Templates {
 		tpl.ID = "TPL_" + strings.ToUpper(name)
 		cfg.Notify.Templates[name] = tpl
+	}
+	for _, f := range configure {
+		f(&cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

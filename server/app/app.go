@@ -72,6 +72,8 @@ type App struct {
 	Handler    http.Handler
 
 	listener net.Listener
+	// pruned counts the rows the retention sweep deleted, by table.
+	pruned *prometheus.CounterVec
 }
 
 // Option adjusts Open, for tests.
@@ -173,7 +175,9 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		urlSecret = cfg.Security.TokenSecret
 	}
 	a.Uploads = upload.NewService(a.DB.DB, files, upload.SigningKey(urlSecret), a.Clock, cfg.Uploads.URLTTL,
-		"/api/v1/files", cfg.Uploads.MaxBytes)
+		"/api/v1/files", cfg.Uploads.MaxBytes, upload.Options{
+			MaxConcurrent: cfg.Uploads.MaxConcurrent, QueueWait: cfg.Uploads.QueueWait, Log: a.Log,
+		})
 	a.Audit = audit.NewService(a.DB.DB, a.Clock)
 	a.Records = record.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log,
 		record.Options{AckDeadlines: cfg.Records.TipAckDeadlines.ByLevel(), Tally: stats.Tally{}})
@@ -198,6 +202,9 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(sqlDB, "shiliu"))
+	reg.MustRegister(a.Uploads.Collectors()...)
+	a.pruned = newPrunedCounter()
+	reg.MustRegister(a.pruned)
 	a.Notify, a.Dispatcher = notify.New(cfg.Notify, notify.Deps{
 		DB: a.DB.DB, Redis: a.Redis, RedisPrefix: cfg.Redis.Prefix, Box: box, Regions: a.Regions, WeChat: a.WeChat,
 		Clock: a.Clock, Log: a.Log, Metrics: reg, SendTimeout: cfg.WeChat.Timeout + 2*time.Second,
@@ -287,11 +294,19 @@ func (a *App) Run(ctx context.Context) error {
 	swept := make(chan struct{})
 	go func() { defer close(swept); a.Records.Sweep(sweepCtx, a.Config.Records.SweepInterval) }()
 	defer func() { stopSweep(); <-swept }()
-	// Meeting reminders and scheduled bulletins are swept the same way.
-	reminded, published := make(chan struct{}), make(chan struct{})
+	// Meeting reminders, scheduled bulletins and orphan uploads are swept the same way.
+	reminded, published, orphaned := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() { defer close(reminded); a.Meetings.Sweep(sweepCtx, a.Config.Meetings.SweepInterval) }()
 	go func() { defer close(published); a.Bulletins.Sweep(sweepCtx, a.Config.Bulletins.SweepInterval) }()
-	defer func() { stopSweep(); <-reminded; <-published }()
+	go func() {
+		defer close(orphaned)
+		a.Uploads.Sweep(sweepCtx, a.Config.Uploads.SweepInterval, a.Config.Uploads.OrphanAfter)
+	}()
+	defer func() { stopSweep(); <-reminded; <-published; <-orphaned }()
+	// So is retention: consumed events, final notifications and old audit entries go in batches.
+	retained := make(chan struct{})
+	go func() { defer close(retained); a.sweepRetention(sweepCtx) }()
+	defer func() { stopSweep(); <-retained }()
 	// So does the notification dispatcher: it finishes the send in flight and records it.
 	if a.Config.Notify.DispatchInServe {
 		dispatchCtx, stopDispatch := context.WithCancel(ctx)

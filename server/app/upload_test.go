@@ -30,13 +30,13 @@ type uploadView struct {
 	ExpiresAt string `json:"url_expires_at"`
 }
 
-// multipartFile builds the body wx.uploadFile sends: the file in field "file" plus the formData
-// fields the page adds.
+// multipartFile builds the body wx.uploadFile sends: the file in field "file" plus a formData
+// field the server does not know (and ignores).
 func multipartFile(t *testing.T, field, name string, data []byte) (string, []byte) {
 	t.Helper()
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
-	if err := w.WriteField("client_id", "draft-1"); err != nil {
+	if err := w.WriteField("draft", "draft-1"); err != nil {
 		t.Fatal(err)
 	}
 	h := textproto.MIMEHeader{}

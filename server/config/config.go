@@ -30,6 +30,7 @@ type Config struct {
 	Records   RecordsConfig   `yaml:"records"`
 	Meetings  MeetingsConfig  `yaml:"meetings"`
 	Bulletins BulletinsConfig `yaml:"bulletins"`
+	Retention RetentionConfig `yaml:"retention"`
 	Log       LogConfig       `yaml:"log"`
 }
 
@@ -94,6 +95,15 @@ type UploadsConfig struct {
 	// TransferTimeout replaces http.read_timeout/write_timeout for uploads and downloads, which
 	// take long on a weak village network.
 	TransferTimeout time.Duration `yaml:"transfer_timeout"`
+	// MaxConcurrent is how many uploads one instance receives at once (each is held in memory,
+	// up to MaxBytes); QueueWait is how long another waits for a place before a 503.
+	MaxConcurrent int           `yaml:"max_concurrent"`
+	QueueWait     time.Duration `yaml:"queue_wait"`
+	// OrphanAfter is how long an upload no record (or task, bulletin) has taken is kept;
+	// SweepInterval is how often each instance deletes older ones, 0 disables the sweep (then
+	// another instance must run it).
+	OrphanAfter   time.Duration `yaml:"orphan_after"`
+	SweepInterval time.Duration `yaml:"sweep_interval"`
 }
 
 type LogConfig struct {
@@ -152,11 +162,16 @@ func Default() Config {
 			MaxBytes:        10 << 20,
 			URLTTL:          10 * time.Minute,
 			TransferTimeout: 2 * time.Minute,
+			MaxConcurrent:   8,
+			QueueWait:       3 * time.Second,
+			OrphanAfter:     7 * 24 * time.Hour,
+			SweepInterval:   10 * time.Minute,
 		},
 		Notify:    defaultNotify(),
 		Records:   defaultRecords(),
 		Meetings:  defaultMeetings(),
 		Bulletins: defaultBulletins(),
+		Retention: defaultRetention(),
 		Log:       LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -244,9 +259,12 @@ func (c *Config) applyEnv(get lookup) error {
 		c.Uploads.MaxBytes = n
 	}
 	str("SHILIU_UPLOADS_URL_SECRET", &c.Uploads.URLSecret)
+	num("SHILIU_UPLOADS_MAX_CONCURRENT", &c.Uploads.MaxConcurrent)
+	dur("SHILIU_UPLOADS_ORPHAN_AFTER", &c.Uploads.OrphanAfter)
 	str("SHILIU_LOG_LEVEL", &c.Log.Level)
 	str("SHILIU_LOG_FORMAT", &c.Log.Format)
 	errs = append(errs, c.Notify.applyEnv(get))
+	errs = append(errs, c.Retention.applyEnv(get))
 	return errors.Join(errs...)
 }
 
@@ -313,10 +331,21 @@ func (c *Config) Validate() error {
 	if c.Uploads.TransferTimeout <= 0 {
 		errs = append(errs, errors.New("uploads.transfer_timeout must be positive"))
 	}
+	if c.Uploads.MaxConcurrent < 1 || c.Uploads.MaxConcurrent > 1000 {
+		errs = append(errs, errors.New("uploads.max_concurrent must be between 1 and 1000"))
+	}
+	if c.Uploads.QueueWait < 0 || c.Uploads.QueueWait > time.Minute {
+		errs = append(errs, errors.New("uploads.queue_wait must be between 0 and 1m"))
+	}
+	if c.Uploads.OrphanAfter < time.Hour {
+		errs = append(errs, errors.New("uploads.orphan_after must be at least 1h"))
+	}
+	errs = append(errs, sweepInterval("uploads.sweep_interval", c.Uploads.SweepInterval)...)
 	errs = append(errs, c.Notify.validate(c.WeChat.Timeout)...)
 	errs = append(errs, c.Records.validate()...)
 	errs = append(errs, c.Meetings.validate()...)
 	errs = append(errs, c.Bulletins.validate()...)
+	errs = append(errs, c.Retention.validate()...)
 	return errors.Join(errs...)
 }
 

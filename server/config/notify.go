@@ -36,7 +36,8 @@ type NotifyConfig struct {
 	// e.g. https://shiliu.example.gov.cn; empty leaves the link out.
 	PublicBaseURL string `yaml:"public_base_url"`
 	// Templates maps a notification template name (an event kind with "_" for ".", e.g.
-	// tip_submitted) to a mini-program subscribe-message template.
+	// tip_submitted; record_returned for the four <kind>.returned events) to a mini-program
+	// subscribe-message template.
 	Templates map[string]TemplateConfig `yaml:"templates"`
 }
 
@@ -47,7 +48,8 @@ type TemplateConfig struct {
 	// LongTerm marks a long-term subscription template (government services may use them):
 	// one acceptance lasts; otherwise each acceptance allows one message.
 	LongTerm bool `yaml:"long_term"`
-	// Page is the mini-program page the message opens; {subject_id} is replaced.
+	// Page is the mini-program page the message opens (a page of the mini-program's app.json
+	// with its query); {subject_id} and {subject_type} (tip, visit…) are replaced.
 	Page string `yaml:"page"`
 	// Data maps the template's keywords (thing1, time2, phrase3…) to message fields (title,
 	// level, region, time…); docs/notifications.md lists the fields of each event.
@@ -65,13 +67,24 @@ func defaultNotify() NotifyConfig {
 		RetryBase:       5 * time.Second,
 		RetryMax:        10 * time.Minute,
 		RobotPerMinute:  20,
+		// Pages are those of miniprogram-api/miniprogram/app.json, with the query each page reads
+		// in onLoad (TestTemplatePagesExist checks the paths).
 		Templates: map[string]TemplateConfig{
-			"tip_submitted": {Page: "pages/tip/detail?id={subject_id}",
+			// To county (escalated: city, province) staff. The staff tip inbox, where a tip is
+			// acknowledged, shows the tip of ?id= first (fetching it if it is not listed).
+			"tip_submitted": {Page: "pages/staff-tips/index?id={subject_id}",
 				Data: map[string]string{"thing1": "title", "phrase2": "level", "thing3": "region", "time4": "time"}},
-			"tip_escalated": {Page: "pages/tip/detail?id={subject_id}",
+			"tip_escalated": {Page: "pages/staff-tips/index?id={subject_id}",
 				Data: map[string]string{"thing1": "title", "phrase2": "level", "thing3": "region", "time4": "time"}},
-			"sentiment_answered": {Page: "pages/sentiment/detail?id={subject_id}",
+			// To the instructor who submitted the record: its detail page (kind and id).
+			"tip_acknowledged": {Page: "pages/record-detail/index?kind=tip&id={subject_id}",
+				Data: map[string]string{"thing1": "title", "thing2": "actor", "time3": "time", "phrase4": "status"}},
+			"sentiment_answered": {Page: "pages/record-detail/index?kind=sentiment&id={subject_id}",
 				Data: map[string]string{"thing1": "title", "thing2": "answer", "time3": "time"}},
+			// visit/sentiment/tip/mediation.returned share it: the detail page shows the return
+			// note and the resubmit button.
+			"record_returned": {Page: "pages/record-detail/index?kind={subject_type}&id={subject_id}",
+				Data: map[string]string{"thing1": "title", "phrase2": "status", "thing3": "note", "time4": "time"}},
 			"group_disabled": {Page: "",
 				Data: map[string]string{"thing1": "group", "thing2": "reason", "time3": "time"}},
 			// Meeting notices go to each invitee; bulletins only to groups.
@@ -79,14 +92,16 @@ func defaultNotify() NotifyConfig {
 			"meeting_changed":   meetingTemplate(),
 			"meeting_cancelled": meetingTemplate(),
 			"meeting_reminder":  meetingTemplate(),
-			"task_assigned": {Page: "pages/task/detail?id={subject_id}",
+			"task_assigned": {Page: "pages/task-detail/index?id={subject_id}",
 				Data: map[string]string{"thing1": "title", "time2": "time", "thing3": "region", "phrase4": "status"}},
 		},
 	}
 }
 
+// meetingTemplate opens the meetings list (RSVP and check-in are done there) with the meeting of
+// ?id= first (fetched if it is not listed).
 func meetingTemplate() TemplateConfig {
-	return TemplateConfig{Page: "pages/meeting/detail?id={subject_id}",
+	return TemplateConfig{Page: "pages/meetings/index?id={subject_id}",
 		Data: map[string]string{"thing1": "title", "time2": "time", "thing3": "place", "phrase4": "status"}}
 }
 

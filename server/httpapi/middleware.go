@@ -48,8 +48,13 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		route := routeLabel(c)
+		// 503 is the server shedding load or a dependency down, said to the phone on purpose
+		// (it retries): a warning, so that a burst of busy uploads does not read as a failure.
 		level := slog.LevelInfo
-		if c.Writer.Status() >= 500 {
+		switch st := c.Writer.Status(); {
+		case st == http.StatusServiceUnavailable:
+			level = slog.LevelWarn
+		case st >= 500:
 			level = slog.LevelError
 		}
 		if route == "/healthz" || route == "/readyz" || route == "/metrics" {

@@ -34,6 +34,8 @@ func fail(c *gin.Context, log *slog.Logger, err error) {
 			e = apperr.Internal()
 		}
 		log.ErrorContext(c.Request.Context(), "request failed", "err", err, "route", c.FullPath())
+	} else if e.Status == http.StatusServiceUnavailable {
+		log.WarnContext(c.Request.Context(), "request refused", "code", e.Code, "err", err, "route", c.FullPath())
 	} else if e.Status >= 500 {
 		log.ErrorContext(c.Request.Context(), "request failed", "code", e.Code, "err", err, "route", c.FullPath())
 	}

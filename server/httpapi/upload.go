@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,46 +39,89 @@ func (h *handlers) extendDeadlines(c *gin.Context) {
 	_ = rc.SetWriteDeadline(deadline)
 }
 
-// createUpload reads the multipart field "file" (what wx.uploadFile sends) as a stream: the file
-// is never spooled to a temporary file, and the other form fields are skipped.
+// maxFieldBytes is the most read of a form field other than the file (client_id is 36).
+const maxFieldBytes = 128
+
+// createUpload receives the multipart field "file" (what wx.uploadFile sends) and the optional
+// field "client_id" (its formData). A place is taken before the body is read: the file is held in
+// memory, never spooled to a temporary file, and a full instance answers 503 with Retry-After.
+// 201 is a new upload; 200 is the upload an earlier request with the same client_id stored.
 func (h *handlers) createUpload(c *gin.Context) {
 	if c.ContentType() != "multipart/form-data" {
 		fail(c, h.log, errNotMultipart)
 		return
 	}
-	h.extendDeadlines(c)
-	mr, err := c.Request.MultipartReader()
+	release, err := h.uploads.Admit(c.Request.Context(), principal(c))
 	if err != nil {
-		fail(c, h.log, errBadForm)
+		if errors.Is(err, upload.ErrBusy) {
+			c.Header("Retry-After", strconv.Itoa(int(upload.RetryAfter/time.Second)))
+		}
+		fail(c, h.log, err)
 		return
 	}
+	defer release()
+	h.extendDeadlines(c)
+	in, err := h.readUploadForm(c)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, created, err := h.uploads.Create(c.Request.Context(), principal(c), in)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, v)
+}
+
+// readUploadForm reads the whole form: wx.uploadFile may put client_id before or after the file,
+// so the file is read (into memory, at most uploads.max_bytes) wherever it comes and the answer
+// waits for the end of the body. The first "file" counts; other fields are skipped.
+func (h *handlers) readUploadForm(c *gin.Context) (upload.Input, error) {
+	var in upload.Input
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return in, errBadForm
+	}
+	haveFile := false
 	for {
 		part, err := mr.NextPart()
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.Is(err, io.EOF):
-			fail(c, h.log, errNoFile)
-			return
+			if !haveFile {
+				return in, errNoFile
+			}
+			return in, nil
 		case errors.As(err, &tooBig):
-			fail(c, h.log, upload.TooLarge(h.uploads.MaxBytes()))
-			return
+			return in, upload.TooLarge(h.uploads.MaxBytes())
 		case err != nil:
-			fail(c, h.log, errBadForm.Wrap(err))
-			return
+			return in, errBadForm.Wrap(err)
 		}
-		if part.FormName() != "file" {
-			continue
+		switch {
+		case part.FormName() == "file" && !haveFile:
+			data, err := h.uploads.ReadFile(part)
+			if errors.Is(err, upload.ErrIncomplete) {
+				return in, errBadForm.Wrap(err)
+			}
+			if err != nil {
+				return in, err
+			}
+			in.Name, in.Data, haveFile = part.FileName(), data, true
+		case part.FormName() == "client_id" && in.ClientID == "":
+			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes))
+			if errors.As(err, &tooBig) {
+				return in, upload.TooLarge(h.uploads.MaxBytes())
+			}
+			if err != nil {
+				return in, errBadForm.Wrap(err)
+			}
+			in.ClientID = string(b)
 		}
-		v, err := h.uploads.Create(c.Request.Context(), principal(c), part.FileName(), part)
-		if errors.Is(err, upload.ErrIncomplete) {
-			err = errBadForm.Wrap(err)
-		}
-		if err != nil {
-			fail(c, h.log, err)
-			return
-		}
-		c.JSON(http.StatusCreated, v)
-		return
 	}
 }
 

@@ -25,6 +25,7 @@ var All = []database.Migration{
 	{Version: 12, Name: "uploads: the client's id, unique per uploader, for idempotent retries", Up: v12},
 	{Version: 13, Name: "training attendance tallied per session and county, for the statistics", Up: v13},
 	{Version: 14, Name: "instructors: the latest record that counts, for the inactive ones; province statistics indexes in GROUP BY order", Up: v14},
+	{Version: 15, Name: "notifications: index of finished rows by status and time, for the retention sweep", Up: v15},
 }
 
 type v1Region struct {

@@ -20,13 +20,22 @@ import (
 type Kind struct {
 	Recipients func(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error)
 	Render     func(ctx context.Context, r *Resolver, ev Event, p Payload) Message
+	// Template names the subscribe template when several kinds share one (the four
+	// <kind>.returned events use record_returned, which the user accepts once for all); empty
+	// means the kind's own, templateName(kind).
+	Template string
 }
 
 // kinds are the events that notify someone; every other event is consumed without a message.
 var kinds = map[string]Kind{
 	"tip.submitted":      {Recipients: tipSubmittedRecipients, Render: renderTip("风险隐患预警")},
 	"tip.escalated":      {Recipients: tipEscalatedRecipients, Render: renderTip("风险隐患线索上报")},
-	"sentiment.answered": {Recipients: sentimentAnsweredRecipients, Render: renderSentimentAnswered},
+	"tip.acknowledged":   {Recipients: authorRecipients, Render: renderTipAcknowledged},
+	"sentiment.answered": {Recipients: authorRecipients, Render: renderSentimentAnswered},
+	"visit.returned":     {Recipients: authorRecipients, Render: renderReturned, Template: "record_returned"},
+	"sentiment.returned": {Recipients: authorRecipients, Render: renderReturned, Template: "record_returned"},
+	"tip.returned":       {Recipients: authorRecipients, Render: renderReturned, Template: "record_returned"},
+	"mediation.returned": {Recipients: authorRecipients, Render: renderReturned, Template: "record_returned"},
 	"group.disabled":     {Recipients: groupDisabledRecipients, Render: renderGroupDisabled},
 	"meeting.scheduled":  {Recipients: meetingRecipients, Render: renderMeeting},
 	"meeting.changed":    {Recipients: meetingRecipients, Render: renderMeeting},
@@ -45,9 +54,18 @@ func KindNames() []string {
 	return out
 }
 
-// templateName is the config key of an event kind's subscribe template: tip.submitted →
+// templateName is the config key of an event kind's own subscribe template: tip.submitted →
 // tip_submitted.
 func templateName(eventKind string) string { return strings.ReplaceAll(eventKind, ".", "_") }
+
+// subscribeTemplate is the config key of the template an event kind is sent with: the one it
+// shares (Kind.Template) or its own.
+func subscribeTemplate(eventKind string) string {
+	if k, ok := kinds[eventKind]; ok && k.Template != "" {
+		return k.Template
+	}
+	return templateName(eventKind)
+}
 
 // Recipient is one target of an event on one channel.
 type Recipient struct {
@@ -303,11 +321,6 @@ func renderTip(heading string) func(ctx context.Context, r *Resolver, ev Event, 
 }
 
 // ---- sentiments ----
-
-// sentimentAnsweredRecipients: the instructor who reported it.
-func sentimentAnsweredRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error) {
-	return r.InstructorAccount(ctx, p.Int("author_id"))
-}
 
 func renderSentimentAnswered(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
 	title := p.Str("title")

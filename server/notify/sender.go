@@ -137,7 +137,7 @@ func (s *RobotSender) disable(ctx context.Context, g Group, reason string) {
 type Template struct {
 	ID       string
 	LongTerm bool
-	Page     string            // {subject_id} is replaced
+	Page     string            // {subject_id} and {subject_type} (tip, visit…) are replaced
 	Data     map[string]string // keyword → message field
 }
 
@@ -145,7 +145,7 @@ type Template struct {
 type SubscribeSender struct {
 	db        *gorm.DB
 	wx        WeChat
-	templates map[string]Template // by template name (tip_submitted)
+	templates map[string]Template // by template name (tip_submitted, record_returned)
 	clock     clock.Clock
 	log       *slog.Logger
 }
@@ -153,7 +153,7 @@ type SubscribeSender struct {
 func (s *SubscribeSender) Channel() string { return ChannelSubscribe }
 
 func (s *SubscribeSender) Send(ctx context.Context, n *Notification, msg Message) error {
-	tpl, ok := s.templates[templateName(n.EventKind)]
+	tpl, ok := s.templates[subscribeTemplate(n.EventKind)]
 	if !ok || tpl.ID == "" {
 		return &SkipError{Reason: "未配置该类消息的订阅消息模板"}
 	}
@@ -197,7 +197,7 @@ func (s *SubscribeSender) Send(ctx context.Context, n *Notification, msg Message
 	for kw, field := range tpl.Data {
 		data[kw] = KeywordValue(kw, fieldValue(msg, field))
 	}
-	page := strings.ReplaceAll(tpl.Page, "{subject_id}", strconv.FormatInt(n.SubjectID, 10))
+	page := strings.NewReplacer("{subject_id}", strconv.FormatInt(n.SubjectID, 10), "{subject_type}", n.SubjectType).Replace(tpl.Page)
 	err = s.wx.SendSubscribe(ctx, wechat.SubscribeMessage{ToUser: *a.OpenID, TemplateID: tpl.ID, Page: page, Data: data})
 	if err == nil {
 		return nil

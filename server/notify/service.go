@@ -302,7 +302,7 @@ func (s *Service) templateEvents() map[string][]string {
 	out := map[string][]string{}
 	for name, t := range s.templates {
 		if t.ID != "" {
-			out[t.ID] = append(out[t.ID], eventKindOf(name))
+			out[t.ID] = append(out[t.ID], eventKindsOf(name)...)
 		}
 	}
 	for id := range out {
@@ -311,14 +311,19 @@ func (s *Service) templateEvents() map[string][]string {
 	return out
 }
 
-// eventKindOf is the event kind a template name stands for (tip_submitted → tip.submitted).
-func eventKindOf(name string) string {
+// eventKindsOf are the event kinds sent with a template (tip_submitted → tip.submitted;
+// record_returned → visit.returned, sentiment.returned…).
+func eventKindsOf(name string) []string {
+	var out []string
 	for k := range kinds {
-		if templateName(k) == name {
-			return k
+		if subscribeTemplate(k) == name {
+			out = append(out, k)
 		}
 	}
-	return strings.Replace(name, "_", ".", 1)
+	if len(out) == 0 {
+		return []string{strings.Replace(name, "_", ".", 1)}
+	}
+	return out
 }
 
 func (s *Service) longTerm(templateID string) bool {

@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +25,9 @@ import (
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/region"
+	"github.com/shiliu/shiliu/server/validate"
 	"gorm.io/gorm"
 )
 
@@ -34,10 +38,12 @@ const MaxAttachments = 9
 const MaxNameLength = 100
 
 // Upload is one stored file. Until it is attached, region_code is the uploader's region; once
-// attached, the owner's, so downloads are scope-checked like the owner.
+// attached, the owner's, so downloads are scope-checked like the owner. ClientID is the phone's
+// id of the upload, unique per uploader (NULL when none was sent).
 type Upload struct {
 	ID           int64
 	AccountID    int64
+	ClientID     *string
 	InstructorID *int64
 	Kind         string
 	MIME         string `gorm:"column:mime"`
@@ -63,15 +69,39 @@ type Service struct {
 	urlTTL   time.Duration
 	basePath string
 	maxBytes int64
+	gate     gate
+	log      *slog.Logger
+	metrics  metrics
 }
 
 var _ Attacher = (*Service)(nil)
 
+// Options bound what uploads may hold at once.
+type Options struct {
+	// MaxConcurrent is how many uploads may be received (held in memory, up to maxBytes each) at
+	// once per instance; 0 means DefaultMaxConcurrent.
+	MaxConcurrent int
+	// QueueWait is how long an upload waits for a free place before it is refused as busy.
+	QueueWait time.Duration
+	Log       *slog.Logger
+}
+
+// DefaultMaxConcurrent is Options.MaxConcurrent when none is set.
+const DefaultMaxConcurrent = 8
+
 // NewService wires uploads. signingKey signs download links (see SigningKey); urlTTL is how long a
 // link works; basePath is where links point ("/api/v1/files"); maxBytes caps one file.
-func NewService(db *gorm.DB, store Storage, signingKey []byte, clk clock.Clock, urlTTL time.Duration, basePath string, maxBytes int64) *Service {
+func NewService(db *gorm.DB, store Storage, signingKey []byte, clk clock.Clock, urlTTL time.Duration, basePath string, maxBytes int64, opt Options) *Service {
+	if opt.MaxConcurrent <= 0 {
+		opt.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
 	return &Service{db: db, store: store, key: signingKey, clock: clk, urlTTL: urlTTL,
-		basePath: strings.TrimRight(basePath, "/"), maxBytes: maxBytes}
+		basePath: strings.TrimRight(basePath, "/"), maxBytes: maxBytes,
+		gate: gate{slots: make(chan struct{}, opt.MaxConcurrent), wait: opt.QueueWait}, log: opt.Log,
+		metrics: newMetrics()}
 }
 
 // SigningKey derives the link-signing key from a configured secret, so the token secret can serve
@@ -116,62 +146,135 @@ func TooLarge(maxBytes int64) *apperr.Error {
 		WithField("file", "文件不能超过"+limit)
 }
 
-// Create stores a file an instructor or staff member sent: its type is read from its bytes, its
-// location metadata removed, then it is kept under a random key. name is the client's file name,
-// kept (sanitised) for display only.
-func (s *Service) Create(ctx context.Context, p *access.Principal, name string, r io.Reader) (View, error) {
-	if !p.IsInstructor() && !p.IsStaff() {
-		return View{}, errForbidden
-	}
+// Input is one upload as the transport read it.
+type Input struct {
+	// Name is the client's file name, kept (sanitised) for display only.
+	Name string
+	// ClientID is the phone's id of this upload (a UUID), optional: the same uploader sending the
+	// same id again gets the first upload back.
+	ClientID string
+	// Data is the file, as ReadFile returned it.
+	Data []byte
+}
+
+// ReadFile reads a file from r into memory, at most MaxBytes: the caller holds a place from Admit.
+func (s *Service) ReadFile(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, s.maxBytes+1))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return View{}, TooLarge(s.maxBytes)
+		return nil, TooLarge(s.maxBytes)
 	case err != nil:
-		return View{}, fmt.Errorf("%w: %w", ErrIncomplete, err)
+		return nil, fmt.Errorf("%w: %w", ErrIncomplete, err)
 	case int64(len(data)) > s.maxBytes:
-		return View{}, TooLarge(s.maxBytes)
+		return nil, TooLarge(s.maxBytes)
+	}
+	return data, nil
+}
+
+// Create stores a file an instructor or staff member sent: its type is read from its bytes, its
+// location metadata removed, then it is kept under a random key. With a client id it is
+// idempotent per uploader: the first upload with that id is returned (created is false) and
+// nothing more is stored, even if this file's bytes differ. The unique key on (uploader,
+// client_id) decides between concurrent retries on any number of instances.
+func (s *Service) Create(ctx context.Context, p *access.Principal, in Input) (v View, created bool, err error) {
+	if err := mayUpload(p); err != nil {
+		return View{}, false, err
+	}
+	clientID := strings.ToLower(strings.TrimSpace(in.ClientID))
+	var chk validate.Checker
+	chk.Check(clientID == "" || validUUID(clientID), "client_id", "上传编号(client_id)应为UUID,如3f2b8c1e-9d4a-4c7b-8e21-5a6f0b9c2d17")
+	if err := chk.Err(); err != nil {
+		return View{}, false, err
+	}
+	data := in.Data
+	switch {
+	case int64(len(data)) > s.maxBytes:
+		return View{}, false, TooLarge(s.maxBytes)
 	case len(data) == 0:
-		return View{}, errEmpty
+		return View{}, false, errEmpty
+	}
+	if clientID != "" {
+		if old, ok, err := s.byClientID(ctx, p.AccountID, clientID); err != nil || ok {
+			if err != nil {
+				return View{}, false, err
+			}
+			audit.Subject(ctx, "upload", old.ID, old.RegionCode)
+			return s.view(old, s.clock.Now()), false, nil
+		}
 	}
 	typ, ok := Detect(data)
 	if !ok {
-		return View{}, errUnsupported
+		return View{}, false, errUnsupported
 	}
 	data, err = Clean(typ, data)
 	if err != nil {
 		if typ == typeHEIC || typ == typeHEIF {
-			return View{}, errHEIF.Wrap(err)
+			return View{}, false, errHEIF.Wrap(err)
 		}
-		return View{}, errDamaged.Wrap(err)
+		return View{}, false, errDamaged.Wrap(err)
 	}
 	sum := sha256.Sum256(data)
 	now := s.clock.Now()
 	key, err := newKey(now)
 	if err != nil {
-		return View{}, err
+		return View{}, false, err
 	}
 	u := Upload{
 		AccountID: p.AccountID, Kind: typ.Kind, MIME: typ.MIME, Size: int64(len(data)),
-		SHA256: hex.EncodeToString(sum[:]), StorageKey: key, Name: CleanName(name), RegionCode: p.RegionCode,
+		SHA256: hex.EncodeToString(sum[:]), StorageKey: key, Name: CleanName(in.Name), RegionCode: p.RegionCode,
 		CreatedAt: now,
+	}
+	if clientID != "" {
+		u.ClientID = &clientID
 	}
 	if p.IsInstructor() {
 		id := p.InstructorID
 		u.InstructorID = &id
 	}
 	if err := s.store.Put(ctx, key, bytes.NewReader(data)); err != nil {
-		return View{}, fmt.Errorf("store upload: %w", err)
+		return View{}, false, fmt.Errorf("store upload: %w", err)
 	}
 	if err := s.db.WithContext(ctx).Create(&u).Error; err != nil {
+		// The row is what makes a file exist: without it, the bytes go.
 		if derr := s.store.Delete(context.WithoutCancel(ctx), key); derr != nil {
 			err = errors.Join(err, derr)
 		}
-		return View{}, err
+		if clientID != "" && database.IsUniqueViolation(err) {
+			// A concurrent retry with this client id won the insert.
+			old, ok, lerr := s.byClientID(ctx, p.AccountID, clientID)
+			if lerr != nil || !ok {
+				return View{}, false, errors.Join(err, lerr)
+			}
+			audit.Subject(ctx, "upload", old.ID, old.RegionCode)
+			return s.view(old, s.clock.Now()), false, nil
+		}
+		return View{}, false, err
 	}
 	audit.Subject(ctx, "upload", u.ID, u.RegionCode)
-	return s.view(u, now), nil
+	return s.view(u, now), true, nil
+}
+
+func (s *Service) byClientID(ctx context.Context, accountID int64, clientID string) (Upload, bool, error) {
+	var rows []Upload
+	err := s.db.WithContext(ctx).Where("account_id = ? AND client_id = ?", accountID, clientID).Limit(1).Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return Upload{}, false, err
+	}
+	return rows[0], true, nil
+}
+
+var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// validUUID reports whether s (lower-cased) is a UUID in its canonical text form, as record
+// client ids are.
+func validUUID(s string) bool { return uuidRe.MatchString(s) }
+
+func mayUpload(p *access.Principal) error {
+	if !p.IsInstructor() && !p.IsStaff() {
+		return errForbidden
+	}
+	return nil
 }
 
 // newKey is a random storage key under a directory per day.

@@ -36,6 +36,7 @@ type fixture struct {
 	svc   *upload.Service
 	clock *clock.Fake
 	store *upload.Disk
+	dir   string
 }
 
 // testDSN is a fresh database: a SQLite file, or a new MySQL/MariaDB database when
@@ -88,8 +89,8 @@ func newFixture(t *testing.T) fixture {
 	}
 	clk := clock.NewFake(time.Date(2026, 5, 1, 9, 30, 0, 0, time.UTC))
 	svc := upload.NewService(db.DB, store, upload.SigningKey("a test secret of at least 32 bytes!!"), clk,
-		10*time.Minute, "/api/v1/files", 1<<20)
-	return fixture{db: db, svc: svc, clock: clk, store: store}
+		10*time.Minute, "/api/v1/files", 1<<20, upload.Options{})
+	return fixture{db: db, svc: svc, clock: clk, store: store, dir: filepath.Join(dir, "files")}
 }
 
 func instructor(account, instructorID int64) *access.Principal {
@@ -102,9 +103,9 @@ func staff(account int64, role access.Role, regionCode string) *access.Principal
 
 func (f fixture) upload(t *testing.T, p *access.Principal) upload.View {
 	t.Helper()
-	v, err := f.svc.Create(context.Background(), p, "photo.jpg", bytes.NewReader(mp3Frames(2)))
-	if err != nil {
-		t.Fatal(err)
+	v, created, err := f.svc.Create(context.Background(), p, upload.Input{Name: "photo.jpg", Data: mp3Frames(2)})
+	if err != nil || !created {
+		t.Fatal(created, err)
 	}
 	return v
 }
@@ -318,7 +319,7 @@ func TestCreateRefuses(t *testing.T) {
 		"anonymous":    {nil, mp3Frames(2), "forbidden"},
 		"unbound user": {&access.Principal{AccountID: 4, Role: access.RoleInstructor}, mp3Frames(2), "forbidden"},
 	} {
-		_, err := f.svc.Create(ctx, c.p, "x.jpg", bytes.NewReader(c.data))
+		_, _, err := f.svc.Create(ctx, c.p, upload.Input{Name: "x.jpg", Data: c.data})
 		if !apperr.Is(err, c.code) {
 			t.Errorf("%s: %v, want %s", name, err, c.code)
 		}

@@ -177,6 +177,17 @@ function createLimiter(max) {
  * @param {number} [options.maxConcurrent]
  * @param {() => number} [options.now]
  */
+/** A wx.login code (valid five minutes, once). */
+function wxCode() {
+  return new Promise((resolve, reject) => {
+    wx.login({
+      timeout: 10000,
+      success: r => resolve(r.code),
+      fail: () => reject(new ApiError({status: 0, code: 'wx_login_failed', message: '微信登录失败,请稍后重试'})),
+    })
+  })
+}
+
 function createClient(options) {
   const cfg = Object.assign({}, defaults, options || {})
   const now = cfg.now || (() => Date.now())
@@ -409,13 +420,7 @@ function createClient(options) {
      * user is bound (the session is saved), or {bindTicket, expiresIn} when not.
      */
     wechatLogin() {
-      return new Promise((resolve, reject) => {
-        wx.login({
-          timeout: 10000,
-          success: r => resolve(r.code),
-          fail: () => reject(new ApiError({status: 0, code: 'wx_login_failed', message: '微信登录失败,请稍后重试'})),
-        })
-      }).then(code => send('request', '/api/v1/auth/wechat/login', {method: 'POST', data: {code}, auth: false}))
+      return wxCode().then(code => send('request', '/api/v1/auth/wechat/login', {method: 'POST', data: {code}, auth: false}))
         .then(body => {
           if (body && body.access_token) {
             saveSession(body)
@@ -443,6 +448,14 @@ function createClient(options) {
           saveSession(body)
           return body
         })
+    },
+
+    /**
+     * Links the signed-in staff account to this WeChat user (wx.login → POST /me/wechat): tip
+     * alerts then reach them as subscribe messages, and WeChat login works without the password.
+     */
+    linkWeChat() {
+      return wxCode().then(code => send('request', '/api/v1/me/wechat', {method: 'POST', data: {code}}))
     },
 
     /** Merges fields the server reported elsewhere (e.g. on_duty) into the session's user. */

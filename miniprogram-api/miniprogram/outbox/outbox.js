@@ -10,7 +10,29 @@
 // - Sending: attachments first, one by one, each upload id remembered at once so a retry never
 //   uploads a file twice; then the record with its client_id, so a retry after a lost answer is
 //   stored once by the server.
-// - Records go in the order they were queued, one at a time (gentle on a 2G link).
+// - Records go one at a time (gentle on a 2G link), in the order they were queued, except that a
+//   tip of level major (重大) or critical (特别重大) goes before every non-urgent record waiting
+//   with it: the county must hear of it within minutes, not after fifty photos of visit logs.
+//   Urgent tips among themselves, and the others among themselves, stay first in, first out.
+// - Each photo or voice note gets its own client_id (UUID v4) when it is added to a draft, stored
+//   with the draft and sent with every upload of that file (form field `client_id`): a server that
+//   knows the id hands back the first upload instead of keeping a second copy when an upload's
+//   answer was lost on the way back. A server that does not know the field ignores it.
+// - Besides the four field records it carries task reports (交办任务的进展反馈,
+//   POST /api/v1/tasks/{id}/reports). They need exactly what records need (text kept on the phone
+//   until the server has it, photos uploaded once, a client_id so a retried report is stored once,
+//   backoff, 失败 with the server's reason and a retry button), so they ride this queue instead of a
+//   second copy of it; only the route, the body and the summary kept afterwards differ.
+// - The server deletes an upload that no record took within `uploads.orphan_after` (default 7
+//   days), and then refuses a record that refers to it: 400 with a detail on the field
+//   `attachments`. A draft that failed, or waited offline, that long meets this. When a record (or
+//   task report) is refused with a detail on `attachments`, the upload ids of its photos and voice
+//   notes that were uploaded before this send are forgotten and the record is sent again at once,
+//   its files uploaded anew (the files stay on the phone until the server has the record). Each
+//   file keeps its client_id: the sweep deletes the upload's row, and with it the server's memory
+//   of that client_id, so the same id stores a new upload (and a file whose upload was not swept
+//   gets its id back, 200). Refused the same way right after fresh uploads, the record is 失败
+//   with the server's message: uploading again would not help.
 // - A network failure, timeout, 408, 429 or 5xx leaves the record queued and retries it with
 //   exponential backoff and jitter; the outbox resumes at once when the network comes back
 //   (wx.onNetworkStatusChange) and when the app is shown.
@@ -34,6 +56,36 @@ const KEEP_SUBMITTED = 50 // trimmed summaries kept for the records list
 
 const BACKOFF_BASE = 2000
 const BACKOFF_CAP = 5 * 60 * 1000
+
+// Tip levels (openapi.yaml TipLevel, utils/records.js tip_level) that jump the queue.
+const URGENT_TIP_LEVELS = ['major', 'critical']
+
+// What the outbox carries besides the record kinds of utils/records.js.
+const TASK_REPORT = 'task_report'
+const OTHER_KINDS = {
+  task_report: {name: TASK_REPORT, label: '任务反馈', short: '反馈'},
+}
+const MAX_ATTACHMENTS = 9
+const MAX_REPORT_TEXT = 2000
+
+function kindOf(name) {
+  return KINDS[name] || OTHER_KINDS[name] || null
+}
+
+/**
+ * A refusal naming the attachments (details field `attachments`, or one starting with it): an
+ * upload the record refers to is gone from the server, e.g. swept as an orphan (see the header).
+ */
+function refusesAttachments(err) {
+  return !!err && !!err.refused && err.attachmentIndex === undefined && Array.isArray(err.details) &&
+    err.details.some(d => !!d && typeof d.field === 'string' && d.field.indexOf('attachments') === 0)
+}
+
+/** A tip the county must hear of first (see the header). */
+function isUrgent(it) {
+  const tip = it && it.kind === 'tip' && it.record ? it.record.tip : null
+  return !!tip && URGENT_TIP_LEVELS.indexOf(tip.level) >= 0
+}
 
 const STATE_LABELS = {
   draft: '草稿',
@@ -188,7 +240,7 @@ function createOutbox(o) {
   }
 
   function decorate(it) {
-    const k = KINDS[it.kind]
+    const k = kindOf(it.kind)
     return Object.assign(clone(it), {
       state_label: STATE_LABELS[it.state] || it.state,
       kind_label: k ? k.label : it.kind,
@@ -203,18 +255,22 @@ function createOutbox(o) {
   /**
    * Saves a draft (new, or changes to one not yet sent). Returns the item.
    * @param {object} d
-   * @param {string} d.kind visit | sentiment | tip | mediation
-   * @param {object} d.record the request body without client_id and attachments
-   * @param {Array<{path:string,type:string,size?:number,duration?:number,upload_id?:number}>} [d.attachments]
+   * @param {string} d.kind visit | sentiment | tip | mediation | task_report
+   * @param {object} d.record the request body without client_id and attachments; for a task
+   *   report {text, done}
+   * @param {Array<{path:string,type:string,size?:number,duration?:number,upload_id?:number,client_id?:string}>} [d.attachments]
    * @param {string} [d.client_id] to update an existing draft
    * @param {number} [d.server_id] set when correcting a record the staff returned (resubmit)
    * @param {string} [d.return_note]
+   * @param {number} [d.task_id] a task report's task
+   * @param {string} [d.task_title] shown with a task report while it waits
    */
   function saveDraft(d) {
-    if (!KINDS[d.kind]) throw new OutboxError('未知的记录类型', 'bad_kind')
+    if (!kindOf(d.kind)) throw new OutboxError('未知的记录类型', 'bad_kind')
+    if (d.kind === TASK_REPORT) checkReport(d)
     const attachments = (d.attachments || []).map(a => ({
       path: a.path, type: a.type === 'audio' ? 'audio' : 'image', size: a.size || 0, duration: a.duration || 0,
-      upload_id: a.upload_id || null,
+      upload_id: a.upload_id || null, client_id: a.client_id || '',
     }))
     if (d.client_id) {
       const it = load(d.client_id)
@@ -226,11 +282,14 @@ function createOutbox(o) {
       if (it.state === 'queued' && it.attempts > 0) {
         throw new OutboxError('这条记录正在等待网络重发,可能已送达服务器,暂时不能修改', 'busy')
       }
-      // Files that were uploaded keep their ids; a changed file is uploaded anew.
+      // Files that were uploaded keep their ids; a changed file is uploaded anew. A kept file keeps
+      // its client_id too, so an upload whose answer was lost is recognised by the server.
       attachments.forEach(a => {
         const was = (it.attachments || []).find(x => x.path === a.path)
         if (was && was.upload_id) a.upload_id = was.upload_id
+        if (was && was.client_id) a.client_id = was.client_id
       })
+      withClientIds(attachments)
       it.record = clone(d.record)
       it.attachments = attachments
       it.state = 'draft'
@@ -239,6 +298,7 @@ function createOutbox(o) {
       save(it)
       return decorate(it)
     }
+    withClientIds(attachments)
     const t = now()
     const item = {
       client_id: uuidv4(),
@@ -257,9 +317,29 @@ function createOutbox(o) {
       updated_at: t,
       submitted_at: 0,
     }
+    if (d.kind === TASK_REPORT) {
+      item.task_id = d.task_id
+      item.task_title = d.task_title || ''
+    }
     write(item, true)
     emit()
     return decorate(item)
+  }
+
+  /** Gives each attachment without one its client_id (made once, kept with the draft). */
+  function withClientIds(attachments) {
+    attachments.forEach(a => {
+      if (!a.client_id) a.client_id = uuidv4()
+    })
+  }
+
+  /** The limits of TaskReportInput, checked before a report is kept. */
+  function checkReport(d) {
+    if (!(d.task_id > 0)) throw new OutboxError('任务不存在', 'bad_task')
+    const text = d.record && typeof d.record.text === 'string' ? d.record.text.trim() : ''
+    if (!text) throw new OutboxError('请填写进展情况', 'invalid')
+    if (Array.from(text).length > MAX_REPORT_TEXT) throw new OutboxError('进展情况最多' + MAX_REPORT_TEXT + '个字', 'invalid')
+    if ((d.attachments || []).length > MAX_ATTACHMENTS) throw new OutboxError('照片最多' + MAX_ATTACHMENTS + '张', 'invalid')
   }
 
   /** Queues a draft (or a failed record, after the user's changes) for sending. */
@@ -362,41 +442,70 @@ function createOutbox(o) {
   async function runOnce(force) {
     if (!client.isLoggedIn()) return
     if ((await networkType()) === 'none') return
-    for (const id of index()) {
-      const it = load(id)
-      if (!it || it.state !== 'queued') continue
-      if (!force && it.next_attempt_at > now()) continue
+    // One item at a time, choosing the next after each send: an urgent tip queued meanwhile goes
+    // next. Each item is tried at most once a pass (a forced pass would otherwise spin on a record
+    // that keeps failing).
+    const tried = {}
+    for (;;) {
+      const it = nextToSend(force, tried)
+      if (!it) return
+      tried[it.client_id] = true
       const outcome = await sendItem(it)
       if (outcome === 'auth') {
         authListeners.slice().forEach(fn => fn())
         return
       }
       if (outcome === 'network') return // the link is down: the rest would fail the same way
+      if (outcome === 'reupload') delete tried[it.client_id] // its files go up again now, then the record
     }
   }
 
+  /** The oldest queued urgent tip that is due, else the oldest queued item that is due. */
+  function nextToSend(force, tried) {
+    let first = null
+    for (const id of index()) {
+      if (tried[id]) continue
+      const it = load(id)
+      if (!it || it.state !== 'queued') continue
+      if (!force && it.next_attempt_at > now()) continue
+      if (isUrgent(it)) return it
+      if (!first) first = it
+    }
+    return first
+  }
+
   async function sendItem(it) {
-    const k = KINDS[it.kind]
+    const k = kindOf(it.kind)
     it.state = 'sending'
     it.attempts = (it.attempts || 0) + 1
     save(it)
+    const fresh = {} // attachments uploaded in this send
     try {
       for (let i = 0; i < it.attachments.length; i++) {
         const a = it.attachments[i]
         if (a.upload_id) continue
+        if (!a.client_id) {
+          // a draft kept before attachments had their own id: give it one now, before the upload
+          a.client_id = uuidv4()
+          save(it)
+        }
         let up
         try {
-          up = await client.upload(a.path)
+          up = await client.upload(a.path, {formData: {client_id: a.client_id}})
         } catch (e) {
           if (e && e.refused) e.attachmentIndex = i
           throw e
         }
         a.upload_id = up.id
+        fresh[i] = true
         save(it) // remembered at once: a retry does not upload this file again
       }
       const attachments = it.attachments.map(a => a.upload_id)
       let view
-      if (it.mode === 'resubmit') {
+      if (it.kind === TASK_REPORT) {
+        view = await client.post('/api/v1/tasks/' + it.task_id + '/reports',
+          {client_id: it.client_id, text: it.record.text, done: !!it.record.done, attachments})
+      } else if (it.mode === 'resubmit') {
         if (!it.patched) {
           await client.patch('/api/v1/' + k.path + '/' + it.server_id, Object.assign({}, it.record, {attachments}))
           it.patched = true
@@ -415,16 +524,18 @@ function createOutbox(o) {
       }
       it.state = 'submitted'
       it.server_id = view && view.id ? view.id : it.server_id
-      it.server_status = view ? view.status : ''
-      it.server_status_name = view ? view.status_name : ''
+      it.server_status = (view && view.status) || ''
+      it.server_status_name = (view && view.status_name) || ''
       it.submitted_at = now()
       it.error = null
       it.last_error = ''
       it.next_attempt_at = 0
       deleteFiles(it)
       // Trim the local copy: the server has the record; keep what the list shows.
-      it.record = {title: it.record.title, occurred_at: it.record.occurred_at, place: it.record.place}
-      it.attachments = it.attachments.map(a => ({path: '', type: a.type, upload_id: a.upload_id}))
+      it.record = it.kind === TASK_REPORT
+        ? {text: Array.from(it.record.text || '').slice(0, 40).join(''), done: !!it.record.done}
+        : {title: it.record.title, occurred_at: it.record.occurred_at, place: it.record.place}
+      it.attachments = it.attachments.map(a => ({path: '', type: a.type, upload_id: a.upload_id, client_id: a.client_id}))
       save(it)
       trimSubmitted(KEEP_SUBMITTED)
       return 'ok'
@@ -436,6 +547,20 @@ function createOutbox(o) {
         it.last_error = '登录已失效,重新登录后自动上传'
         save(it)
         return 'auth'
+      }
+      if (refusesAttachments(err)) {
+        // Uploads made before this send may have been swept: upload those files again (they are
+        // still on the phone; files already on the server, as of a returned record, have no path).
+        const stale = it.attachments.filter((a, i) => a.path && a.upload_id && !fresh[i])
+        if (stale.length) {
+          stale.forEach(a => { a.upload_id = null })
+          it.state = 'queued'
+          it.error = null
+          it.last_error = '服务器上的附件已过期,正在重新上传'
+          it.next_attempt_at = 0
+          save(it)
+          return 'reupload'
+        }
       }
       if (err.refused) {
         it.state = 'failed'
@@ -570,6 +695,9 @@ module.exports = {
   backoffDelay,
   OutboxError,
   STATE_LABELS,
+  TASK_REPORT,
+  URGENT_TIP_LEVELS,
+  isUrgent,
   INDEX_KEY,
   ITEM_PREFIX,
   PER_KEY_LIMIT,

@@ -199,7 +199,14 @@ function checkExchange(req, res) {
   }
   const body = found.op.requestBody
   if (req.method === 'UPLOAD') {
-    if (!body || !body.content['multipart/form-data']) errs.push(label + ': does not take a multipart upload')
+    const form = body && body.content['multipart/form-data']
+    if (!form) errs.push(label + ': does not take a multipart upload')
+    else if (req.formData) {
+      // the form fields (wx.uploadFile's formData) as the contract describes them; the file itself
+      // travels apart (filePath)
+      errs.push(...validate(Object.assign({[req.name || 'file']: '(file)'}, req.formData), form.schema, 'formData')
+        .map(e => label + ': ' + e))
+    }
   } else if (method !== 'GET' && req.data !== undefined) {
     const json = body && body.content && body.content['application/json']
     if (!json) {

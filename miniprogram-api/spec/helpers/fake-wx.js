@@ -30,6 +30,7 @@ function createFakeWx(opts) {
     modals: [],
     modalAnswer: true,
     navigations: [],
+    scrolls: [],
     savedFiles: [],
     subscribeAnswer: null,
     scanResult: null,
@@ -126,6 +127,7 @@ function createFakeWx(opts) {
     switchTab(n) { fake.navigations.push(n.url) },
     navigateBack() { fake.navigations.push('back') },
     stopPullDownRefresh() {},
+    pageScrollTo(r) { fake.scrolls.push(r) },
     setNavigationBarTitle() {},
     vibrateShort() {},
     requestSubscribeMessage(r) {

@@ -176,7 +176,55 @@ function subscriptions(items) {
     status: 'active', usable: true, updated_at: T0}, t)))
 }
 
+/** My state on a task (TaskAssignee as `mine`: no name, no unit name). */
+function assignee(over) {
+  return Object.assign({instructor_id: 7, unit_id: 1, region_code: '131028100000', state: 'assigned', state_name: '未开始',
+    overdue: false, report_count: 0}, over || {})
+}
+
+const TASK_STATE_NAMES = {assigned: '未开始', in_progress: '进行中', done: '已完成'}
+
+/** A task as an instructor gets it in the list; `over.mine` is merged into my state. */
+function task(over) {
+  const o = over || {}
+  const mine = assignee(Object.assign(o.mine && o.mine.state ? {state_name: TASK_STATE_NAMES[o.mine.state]} : {}, o.mine || {}))
+  return Object.assign({id: 12, title: '排查辖区矛盾纠纷', description: '请于月底前走访辖区各村,排查矛盾纠纷并反馈。',
+    due_at: iso(3 * 24 * 3600 * 1000), overdue: false, region_code: '131028000000', region_name: '大厂回族自治县',
+    assignee_count: 20, created_at: T0, updated_at: T0}, o, {mine})
+}
+
+/** GET /api/v1/tasks/{id}: with its attachments. */
+function taskDetail(over) {
+  return task(Object.assign({attachments: []}, over || {}))
+}
+
+function taskReport(over) {
+  return Object.assign({id: 40, task_id: 12, instructor_id: 7, instructor_name: '马明', text: '已走访东关村、西关村', done: false,
+    attachments: [], created_at: T0}, over || {})
+}
+
+/** My enrolment (TrainingEnrolment as `mine`: name and unit name empty). */
+function enrolment(over) {
+  return Object.assign({instructor_id: 7, name: '', unit_id: 1, unit_name: '', region_code: '131028100000', status: 'attended',
+    status_name: '已参加', hours: 3.5, recorded_at: T0, enrolled_at: T0}, over || {})
+}
+
+function trainingSession(over) {
+  const o = over || {}
+  return Object.assign({id: 3, year: 2024, title: '民族政策专题培训', topic: '铸牢中华民族共同体意识', lecturer: '王教授',
+    method: 'lecture', method_name: '专家授课', mode: 'offline', mode_name: '线下', place: '市委党校报告厅', url: '',
+    starts_at: '2024-05-10T09:00:00+08:00', ends_at: '2024-05-10T12:30:00+08:00', hours: 3.5, region_code: '131000000000',
+    region_name: '廊坊市', enrolled: 40, attended: 36, created_at: T0, updated_at: T0}, o, {mine: enrolment(o.mine)})
+}
+
+/** GET /api/v1/me/training: totals are computed from the sessions as the server does. */
+function myTraining(year, items) {
+  const attended = (items || []).filter(s => s.mine.status === 'attended')
+  return {year, sessions: attended.length, hours: Math.round(attended.reduce((h, s) => h + s.mine.hours, 0) * 10) / 10, items: items || []}
+}
+
 module.exports = {
   T0, iso, error, account, staffAccount, tokens, unit, me, dictionaries, summary, meeting, rsvped, checkedIn, checkinToken,
   attendance, bulletin, bulletinDetail, upload, record, timelineStep, page, regions, nomination, subscriptions, invitation,
+  assignee, task, taskDetail, taskReport, enrolment, trainingSession, myTraining,
 }

@@ -26,13 +26,24 @@ function freePort() {
   })
 }
 
-async function waitFor(url, ms, proc) {
+/**
+ * Waits until url answers. With `ready`, also until ready() holds (proc's own word that it serves
+ * there): a port handed out by freePort may be taken by another process before proc binds it, and
+ * that process's answer must not pass for proc's.
+ */
+async function waitFor(url, ms, proc, ready) {
   const until = Date.now() + ms
   while (Date.now() < until) {
-    if (proc && proc.exitCode !== null) throw new Error('process exited with ' + proc.exitCode + ':\n' + proc.logs.join(''))
+    if (proc && proc.exitCode !== null) {
+      const err = new Error('process exited with ' + proc.exitCode + ':\n' + proc.logs.join(''))
+      err.addressInUse = /address already in use/i.test(proc.logs.join(''))
+      throw err
+    }
     try {
-      const r = await fetch(url)
-      if (r.status < 500) return
+      if (!ready || ready()) {
+        const r = await fetch(url)
+        if (r.status < 500) return
+      }
     } catch (e) {
       // not up yet
     }
@@ -69,32 +80,63 @@ async function startServer(o) {
   const opts = o || {}
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shiliu-mp-'))
   const bin = build(tmp)
-  const [wxPort, apiPort] = [await freePort(), await freePort()]
+  const wxPort = await freePort()
   const env = Object.assign({
-    SHILIU_HTTP_ADDR: '127.0.0.1:' + apiPort,
     SHILIU_DATABASE_DSN: 'file:' + path.join(tmp, 'shiliu.db'),
     SHILIU_UPLOADS_DIR: path.join(tmp, 'uploads'),
     SHILIU_WECHAT_APPID: 'wx-test',
     SHILIU_WECHAT_SECRET: 'test-secret',
     SHILIU_WECHAT_API_BASE: 'http://127.0.0.1:' + wxPort,
     SHILIU_WECOM_API_BASE: 'http://127.0.0.1:' + wxPort,
-    SHILIU_LOG_LEVEL: process.env.SHILIU_TEST_LOG ? 'info' : 'warn',
+    // info: one access-log line per request (with the phone's X-Request-ID), for a post-mortem
+    SHILIU_LOG_LEVEL: 'info',
   }, opts.env || {})
   const fakeWechat = start(bin, ['fake-wechat', '--addr', '127.0.0.1:' + wxPort], {})
   const create = spawnSync(bin, ['user', 'create', '--username', STAFF.username, '--role', 'county_staff', '--region', STAFF.region, '--name', STAFF.name],
     {env: Object.assign({}, process.env, env), input: STAFF.password + '\n', encoding: 'utf8', timeout: 120000})
   if (create.status !== 0) throw new Error('user create failed:\n' + create.stdout + create.stderr)
-  const serve = start(bin, ['serve'], env)
-  const base = 'http://127.0.0.1:' + apiPort
-  await waitFor(base + '/healthz', 60000, serve)
-  return {
+  // The port is picked just before serve binds it; if another process took it meanwhile, serve
+  // exits and is started again on another.
+  let serve
+  let base
+  for (let attempt = 1; ; attempt++) {
+    const apiPort = await freePort()
+    env.SHILIU_HTTP_ADDR = '127.0.0.1:' + apiPort
+    base = 'http://127.0.0.1:' + apiPort
+    serve = start(bin, ['serve'], env)
+    const s = serve
+    try {
+      await waitFor(base + '/healthz', 60000, s, () => s.logs.join('').split('\n').some(l => /listening/.test(l) && l.includes('127.0.0.1:' + apiPort)))
+      break
+    } catch (e) {
+      if (!e.addressInUse || attempt >= 3) {
+        fakeWechat.kill('SIGTERM')
+        if (s.exitCode === null) s.kill('SIGTERM')
+        throw e
+      }
+    }
+  }
+  const srv = {
     base, bin, env, tmp, serve, fakeWechat,
+    // Set by a test that failed (or SHILIU_TEST_KEEP=1): the temp directory (database, uploads,
+    // server.log) is left for a post-mortem.
+    keep: !!process.env.SHILIU_TEST_KEEP,
     stop() {
       for (const p of [serve, fakeWechat]) {
         if (p && p.exitCode === null) {
           p.kill('SIGTERM')
           setTimeout(() => { if (p.exitCode === null) p.kill('SIGKILL') }, 5000).unref()
         }
+      }
+      if (process.env.SHILIU_TEST_LOG) console.log(serve.logs.join(''))
+      if (srv.keep) {
+        try {
+          fs.writeFileSync(path.join(tmp, 'server.log'), serve.logs.join(''))
+        } catch (e) {
+          // best effort
+        }
+        console.log('kept for a post-mortem: ' + tmp + ' (shiliu.db, uploads/, server.log)')
+        return
       }
       try {
         fs.rmSync(tmp, {recursive: true, force: true})
@@ -103,6 +145,7 @@ async function startServer(o) {
       }
     },
   }
+  return srv
 }
 
 /**

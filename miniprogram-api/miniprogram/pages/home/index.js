@@ -1,10 +1,12 @@
-// Home: who I am and my unit's key task, this month's counts, what waits in the outbox, unread
-// bulletins, the next meeting. Staff see their workbench instead.
+// Home: who I am and my unit's key task, this month's counts, what waits in the outbox, my tasks
+// not done (how many, the nearest due), this year's training hours, unread bulletins, the next
+// meeting. Staff see their workbench instead.
 const {priv} = require('../../utils/priv')
 const {getClient} = require('../../api/client')
 const {getOutbox} = require('../../outbox/outbox')
 const {KINDS, KIND_ORDER, formatTime} = require('../../utils/records')
 const {isStaff, goLogin} = require('../../utils/nav')
+const {summarize} = require('../../utils/tasks')
 
 const ICONS = {visit: 'friends-o', sentiment: 'comment-o', tip: 'warning-o', mediation: 'balance-o'}
 
@@ -17,6 +19,19 @@ function nextMeeting(items) {
   const mine = m.mine || {}
   return {id: m.id, title: m.title, when: formatTime(m.starts_at), place: m.place || '', status_name: m.status_name,
     note: mine.checked_in_at ? '已签到' : (m.checkin_open ? '可以签到了' : (mine.rsvp && mine.rsvp !== 'none' ? '我的回复:' + mine.rsvp_name : '请回复是否参加'))}
+}
+
+/** The tasks cell: how many not done and the nearest due (or how overdue it is). */
+function tasksCell(items) {
+  const s = summarize(items, Date.now())
+  const next = s.next
+  return {
+    open: s.open,
+    overdue: s.overdue,
+    value: s.open ? s.open + '项待完成' : '暂无待完成',
+    label: next ? (next.overdue ? '已逾期:' : '最近截止:') + next.title + '(' + next.due + ')' : '',
+    nextOverdue: !!(next && next.overdue),
+  }
 }
 
 /** A part of the home page that may not exist on this server yet: its failure hides it only. */
@@ -36,6 +51,8 @@ Component({
     summaryError: '',
     unread: -1,
     meeting: null,
+    tasks: null,
+    training: null,
     outbox: {queued: 0, failed: 0},
     onDuty: false,
   },
@@ -77,6 +94,10 @@ Component({
         if (!staff) {
           // instructors only: staff get 403 here
           jobs.push(optional(c.get('/api/v1/bulletins/unread-count')).then(r => this.setData({unread: r ? r.unread : -1})))
+          // newest first; the first 100 hold every task an instructor still has open in practice
+          jobs.push(optional(c.get('/api/v1/tasks', {limit: 100})).then(r => this.setData({tasks: r ? tasksCell(r.items) : null})))
+          jobs.push(optional(c.get('/api/v1/me/training')).then(r => this.setData({training: r
+            ? {year: r.year, hours: String(Math.round(r.hours * 10) / 10), sessions: r.sessions} : null})))
           jobs.push(c.get('/api/v1/me/summary').then(s => {
             const month = (s && s.month && s.month.counts) || {}
             this.setData({summaryError: '', counts: KIND_ORDER.map(k => ({name: k, label: KINDS[k].short, n: month[k] || 0}))})

@@ -100,8 +100,26 @@ Component({
       this.setData({busy: true, error: ''})
       return getClient().passwordLogin(username.trim(), password).then(() => {
         this.setData({busy: false, password: ''})
-        goHome()
+        return this.offerWeChatLink()
       }, e => this.setData({busy: false, error: e.message}))
+    },
+    // Staff who link this WeChat get tip alerts as WeChat messages and log in without the
+    // password next time. Asked, not done silently: a phone may be borrowed. Whatever happens, the
+    // officer is logged in and goes on.
+    offerWeChatLink() {
+      return new Promise(resolve => {
+        wx.showModal({
+          title: '绑定微信',
+          content: '绑定本微信后,风险线索提醒会通过微信消息送达您,下次也可直接用微信登录。',
+          confirmText: '绑定',
+          cancelText: '暂不',
+          success: r => resolve(!!r.confirm),
+          fail: () => resolve(false),
+        })
+      }).then(yes => yes && getClient().linkWeChat().then(
+        () => wx.showToast({title: '已绑定微信', icon: 'success'}),
+        e => wx.showToast({title: e.message, icon: 'none', duration: 3000})))
+        .then(goHome)
     },
   },
 })

@@ -4,10 +4,14 @@
 // content is shiliu://meetings/{id}/checkin?token=…, or by location when the meeting has the
 // venue's coordinates (POST .../checkin {token} or {latitude, longitude}). Both answers return the
 // meeting, which replaces the card. Staff see their county's meetings and open the check-in code.
+//   ?id=<meeting id>   opened from a subscribe message (meeting_scheduled, _changed, _cancelled,
+//                      _reminder): that meeting comes first, marked; fetched (GET
+//                      /api/v1/meetings/{id}) when it is not among the meetings listed.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {isStaff} = require('../../utils/nav')
 const {parseCheckinCode} = require('../../utils/meetings')
+const {requestSubscribe} = require('../../utils/subscribe')
 
 const RSVP_TOASTS = {yes: '已回复参加', no: '已回复不参加', maybe: '已回复待定'}
 function view(m) {
@@ -27,11 +31,16 @@ function view(m) {
   }
 }
 
+/** The meeting opened from a message first; the others in the server's order. */
+function withFocusFirst(items, focusId) {
+  return items.filter(i => i.id === focusId).concat(items.filter(i => i.id !== focusId))
+}
+
 Component({
-  data: {loading: false, error: '', items: [], staff: false, busyId: 0},
+  data: {loading: false, error: '', items: [], staff: false, busyId: 0, focusId: 0},
   methods: {
-    onLoad() {
-      this.setData({staff: isStaff(getClient().user())})
+    onLoad(options) {
+      this.setData({staff: isStaff(getClient().user()), focusId: Number((options || {}).id) || 0})
       return this.load()
     },
     onPullDownRefresh() {
@@ -42,8 +51,21 @@ Component({
     },
     load() {
       this.setData({loading: true, error: ''})
-      return getClient().get('/api/v1/meetings', {limit: 20}).then(r => {
-        this.setData({loading: false, items: (r.items || []).map(view)})
+      const c = getClient()
+      const focusId = this.data.focusId
+      return c.get('/api/v1/meetings', {limit: 20}).then(r => {
+        const items = (r.items || []).map(view)
+        if (!focusId || items.some(i => i.id === focusId)) return items
+        // The meeting of the message is not among the latest: fetch it alone.
+        return c.get('/api/v1/meetings/' + focusId).then(m => items.concat(view(m)), e => {
+          wx.showToast({title: '消息中的例会无法打开:' + e.message, icon: 'none', duration: 3000})
+          return items
+        })
+      }).then(items => {
+        this.setData({loading: false, items: withFocusFirst(items, focusId)})
+        if (focusId && items.some(i => i.id === focusId) && wx.pageScrollTo) {
+          wx.pageScrollTo({selector: '#meeting-' + focusId, duration: 300})
+        }
       }, e => this.setData({loading: false, error: e.message}))
     },
     /** The server's answer (a Meeting) replaces the card. */
@@ -53,6 +75,9 @@ Component({
     onRsvp(e) {
       const {id, answer} = e.currentTarget.dataset
       if (this.data.busyId) return Promise.resolve()
+      // Going (or maybe): ask, from the tap itself as WeChat requires, to be reminded before it
+      // starts and told if it changes or is cancelled.
+      if (answer === 'yes' || answer === 'maybe') requestSubscribe(['meeting_reminder', 'meeting_changed', 'meeting_cancelled'])
       this.setData({busyId: id})
       return getClient().post('/api/v1/meetings/' + id + '/rsvp', {answer}).then(m => {
         this.setData({busyId: 0})

@@ -2,7 +2,7 @@
 const {getClient} = require('../../api/client')
 const {getOutbox} = require('../../outbox/outbox')
 const {isStaff, goLogin} = require('../../utils/nav')
-const {requestSubscribe} = require('../../utils/subscribe')
+const {requestSubscribe, staffTipTemplates} = require('../../utils/subscribe')
 const {formatBytes} = require('../../utils/bytes')
 
 const ROLES = {instructor: '指导员', county_staff: '县级民族工作部门', city_staff: '市级民族工作部门', province_staff: '省民族事务委员会', admin: '系统管理员'}
@@ -25,8 +25,15 @@ Component({
       this.setData({user, roleName: ROLES[user.role] || '', staff: isStaff(user), counts: getOutbox().counts(), storage})
     },
     onSubscribe() {
-      const names = this.data.staff ? ['tip_submitted'] : ['tip_acknowledged', 'record_returned', 'sentiment_answered']
+      // Staff: the tip alerts of their level (escalated tips for city and province staff).
+      const names = this.data.staff ? staffTipTemplates(this.data.user) : ['tip_acknowledged', 'record_returned', 'sentiment_answered']
       return requestSubscribe(names).then(r => {
+        wx.showToast({title: r ? '设置成功' : '暂未配置提醒', icon: 'none'})
+      })
+    },
+    /** Meeting notices and new tasks (at most 3 templates a tap, as WeChat allows). */
+    onSubscribeWork() {
+      return requestSubscribe(['meeting_scheduled', 'meeting_reminder', 'task_assigned']).then(r => {
         wx.showToast({title: r ? '设置成功' : '暂未配置提醒', icon: 'none'})
       })
     },

@@ -6,11 +6,20 @@
 const {priv} = require('../../utils/priv')
 const {getClient} = require('../../api/client')
 const {getOutbox, persistFile} = require('../../outbox/outbox')
+const {choosePhotos} = require('../../utils/photos')
 const {KINDS, validate, toBeijingISO, labelOf} = require('../../utils/records')
 const dictionaries = require('../../utils/dictionaries')
 const {requestSubscribe} = require('../../utils/subscribe')
 
 const MAX_ATTACHMENTS = 9
+
+// Subscribe messages asked for at 提交, most important first (at most 3, utils/subscribe.js).
+const SUBMIT_TEMPLATES = {
+  tip: ['tip_acknowledged', 'record_returned'],
+  sentiment: ['sentiment_answered', 'record_returned'],
+  visit: ['record_returned'],
+  mediation: ['record_returned'],
+}
 
 function emptyForm() {
   return {
@@ -23,31 +32,6 @@ function emptyForm() {
     tip: {level: '', kind: '', people_involved: '', groups_involved: '', description: '', ongoing: false},
     mediation: {dispute_kind: '', parties: [], process: '', outcome: '', agreement: ''},
   }
-}
-
-// On a 2G link (about 6 KB/s) a photo costs a second per 6 KB, and wx.uploadFile gives up after
-// 60 s: a "compressed" photo above this size is compressed again before it is kept (see
-// docs/field-conditions.md).
-const PHOTO_TARGET_BYTES = 150 * 1024
-
-/** Compresses a chosen photo further when it is large; resolves {tempFilePath, size}. */
-function shrink(f) {
-  if (!(f.size > PHOTO_TARGET_BYTES) || !wx.compressImage) return Promise.resolve({tempFilePath: f.tempFilePath, size: f.size})
-  return new Promise(resolve => {
-    wx.compressImage({
-      src: f.tempFilePath,
-      quality: 60,
-      compressedWidth: 1280,
-      success: r => {
-        wx.getFileSystemManager().getFileInfo({
-          filePath: r.tempFilePath,
-          success: info => resolve({tempFilePath: r.tempFilePath, size: info.size}),
-          fail: () => resolve({tempFilePath: r.tempFilePath, size: 0}),
-        })
-      },
-      fail: () => resolve({tempFilePath: f.tempFilePath, size: f.size}), // the original still goes
-    })
-  })
 }
 
 function splitTime(iso) {
@@ -275,21 +259,8 @@ Component({
     onAddPhoto() {
       const room = MAX_ATTACHMENTS - this.data.attachments.length
       if (room <= 0) return Promise.resolve()
-      return new Promise(resolve => {
-        wx.chooseMedia({
-          count: room,
-          mediaType: ['image'],
-          sourceType: ['camera', 'album'],
-          sizeType: ['compressed'], // JPEG, smaller, and HEIC is refused by the server
-          success: r => {
-            Promise.all(r.tempFiles.map(f => shrink(f).then(g => persistFile(g.tempFilePath).then(path => ({path, type: 'image', size: g.size})))))
-              .then(files => {
-                this.setData({attachments: this.data.attachments.concat(files).slice(0, MAX_ATTACHMENTS)})
-                resolve()
-              })
-          },
-          fail: () => resolve(),
-        })
+      return choosePhotos(room).then(files => {
+        if (files.length) this.setData({attachments: this.data.attachments.concat(files).slice(0, MAX_ATTACHMENTS)})
       })
     },
 
@@ -344,7 +315,8 @@ Component({
     },
 
     attachmentList() {
-      return this.data.attachments.map(a => ({path: a.path, type: a.type, size: a.size, duration: a.duration, upload_id: a.upload_id}))
+      return this.data.attachments.map(a => ({path: a.path, type: a.type, size: a.size, duration: a.duration, upload_id: a.upload_id,
+        client_id: a.client_id}))
     },
 
     save(queue) {
@@ -377,8 +349,10 @@ Component({
         wx.showToast({title: '请检查标红的内容', icon: 'none'})
         return
       }
-      // Ask for subscribe messages from the tap itself (WeChat requires a user gesture).
-      if (this.data.kind === 'tip') requestSubscribe(['tip_acknowledged'])
+      // Ask for subscribe messages from the tap itself (WeChat requires a user gesture): being told
+      // when the record is returned for correction, and for a tip when it is acknowledged (for a
+      // sentiment report when it is answered).
+      requestSubscribe(SUBMIT_TEMPLATES[this.data.kind] || ['record_returned'])
       this.setData({busy: true})
       try {
         this.save(true)

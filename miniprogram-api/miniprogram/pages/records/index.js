@@ -1,9 +1,11 @@
 // My records: what is still on the phone (draft, queued, sending, failed) above what the server
-// holds (submitted, or returned by staff with their note), with staff feedback.
+// holds (submitted, or returned by staff with their note), with staff feedback. Task reports
+// waiting in the outbox are listed with them (the home page's "N条等待上传" counts them too);
+// once sent they are shown on their task.
 const {priv} = require('../../utils/priv')
 const {getClient} = require('../../api/client')
-const {getOutbox} = require('../../outbox/outbox')
-const {KINDS, KIND_ORDER, formatTime} = require('../../utils/records')
+const {getOutbox, TASK_REPORT} = require('../../outbox/outbox')
+const {KINDS, KIND_ORDER, formatTime, toBeijingISO} = require('../../utils/records')
 
 /** Staff feedback an instructor should see on a record. */
 function feedbackOf(v) {
@@ -60,8 +62,12 @@ Component({
       const serverIds = {}
       this.data.items.forEach(i => { serverIds[i.kind + i.id] = true })
       const local = getOutbox().list()
-        .filter(it => it.state !== 'submitted' || (it.server_id && !serverIds[it.kind + it.server_id] && it.mode === 'create'))
-        .map(it => Object.assign(it, {time: formatTime(it.record.occurred_at)}))
+        .filter(it => (it.kind === TASK_REPORT
+          ? it.state !== 'submitted'
+          : it.state !== 'submitted' || (it.server_id && !serverIds[it.kind + it.server_id] && it.mode === 'create')))
+        .map(it => Object.assign(it, it.kind === TASK_REPORT
+          ? {title: '任务:' + (it.task_title || ''), time: formatTime(toBeijingISO(new Date(it.created_at)))}
+          : {title: it.record.title, time: formatTime(it.record.occurred_at)}))
       this.setData({local, pending: local.filter(i => i.state === 'queued').length})
     },
 
@@ -96,7 +102,11 @@ Component({
       getOutbox().retry(e.currentTarget.dataset.id)
     },
     onEditLocal(e) {
-      const {id, kind} = e.currentTarget.dataset
+      const {id, kind, task} = e.currentTarget.dataset
+      if (kind === TASK_REPORT) {
+        wx.navigateTo({url: '/pages/task-detail/index?id=' + task})
+        return
+      }
       wx.navigateTo({url: '/pages/record-form/index?kind=' + kind + '&client_id=' + id})
     },
     onDelete(e) {

@@ -2,10 +2,14 @@
 // being handled; acknowledge / handle / resolve / escalate with an optional note. The on-duty
 // switch decides who gets new-tip alerts (PUT /api/v1/me/duty {on_duty}); its state is the
 // server's (GET /api/v1/me: user.on_duty), so it is right on every phone the staff member uses.
-// Turning it on asks for the new-tip subscribe message.
+// Turning it on asks for the tip alerts of the staff member's level (new tips; escalated tips for
+// city and province staff).
+//   ?id=<tip id>   opened from a subscribe message (tip_submitted, tip_escalated): that tip comes
+//                  first, marked, whatever its status; fetched (GET /api/v1/tips/{id}) when it is
+//                  not among the tips listed.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
-const {requestSubscribe} = require('../../utils/subscribe')
+const {requestSubscribe, staffTipTemplates} = require('../../utils/subscribe')
 
 // What each status allows (the server's tip workflow).
 const ACTIONS = {
@@ -27,11 +31,16 @@ function view(v) {
   }
 }
 
-/** Unacknowledged first, by deadline; then the rest, newest first. */
-function order(items) {
-  const unack = items.filter(i => i.status === 'submitted').sort((a, b) => (a.ack_deadline < b.ack_deadline ? -1 : a.ack_deadline > b.ack_deadline ? 1 : a.id - b.id))
-  const rest = items.filter(i => i.status !== 'submitted').sort((a, b) => b.id - a.id)
-  return unack.concat(rest)
+/** Statuses that leave the inbox (a tip opened from a message is shown whatever its status). */
+const CLOSED = ['resolved', 'returned', 'withdrawn']
+
+/** The tip opened from a message first; then unacknowledged, by deadline; then the rest, newest first. */
+function order(items, focusId) {
+  const focus = items.filter(i => i.id === focusId)
+  const others = items.filter(i => i.id !== focusId)
+  const unack = others.filter(i => i.status === 'submitted').sort((a, b) => (a.ack_deadline < b.ack_deadline ? -1 : a.ack_deadline > b.ack_deadline ? 1 : a.id - b.id))
+  const rest = others.filter(i => i.status !== 'submitted').sort((a, b) => b.id - a.id)
+  return focus.concat(unack, rest)
 }
 
 Component({
@@ -44,12 +53,13 @@ Component({
     busyAction: '',
     onDuty: false,
     dutyBusy: false,
+    focusId: 0,
   },
   methods: {
-    onLoad() {
+    onLoad(options) {
       const c = getClient()
       const user = c.user() || {}
-      this.setData({onDuty: !!user.on_duty})
+      this.setData({onDuty: !!user.on_duty, focusId: Number((options || {}).id) || 0})
       return Promise.all([this.load(), this.loadDuty()])
     },
 
@@ -71,6 +81,7 @@ Component({
     load() {
       this.setData({loading: true, error: ''})
       const c = getClient()
+      const focusId = this.data.focusId
       return Promise.all([
         c.get('/api/v1/tips', {status: 'submitted', limit: 100}),
         c.get('/api/v1/tips', {limit: 50}),
@@ -78,12 +89,25 @@ Component({
         const seen = {}
         const all = []
         unack.items.concat(recent.items).forEach(v => {
-          if (seen[v.id] || v.status === 'resolved' || v.status === 'returned' || v.status === 'withdrawn') return
+          if (seen[v.id] || (CLOSED.indexOf(v.status) >= 0 && v.id !== focusId)) return
           seen[v.id] = true
           all.push(view(v))
         })
-        this.setData({loading: false, items: order(all)})
+        if (!focusId || seen[focusId]) return all
+        // The tip of the message is older than the lists: fetch it alone.
+        return c.get('/api/v1/tips/' + focusId).then(v => all.concat(view(v)), e => {
+          wx.showToast({title: '消息中的线索无法打开:' + e.message, icon: 'none', duration: 3000})
+          return all
+        })
+      }).then(all => {
+        this.setData({loading: false, items: order(all, focusId)})
+        if (focusId && all.some(i => i.id === focusId)) this.scrollToFocus()
       }, e => this.setData({loading: false, error: e.message}))
+    },
+
+    /** Brings the tip opened from a message into view (it is first, under the duty switch). */
+    scrollToFocus() {
+      if (wx.pageScrollTo) wx.pageScrollTo({selector: '#tip-' + this.data.focusId, duration: 300})
     },
 
     onNote(e) {
@@ -98,7 +122,7 @@ Component({
       return getClient().post('/api/v1/tips/' + id + '/' + action, note ? {note} : {}).then(v => {
         const items = this.data.items.filter(i => i.id !== id)
         if (v.status !== 'resolved') items.push(view(v))
-        this.setData({busyId: 0, busyAction: '', items: order(items), ['notes.' + id]: ''})
+        this.setData({busyId: 0, busyAction: '', items: order(items, this.data.focusId), ['notes.' + id]: ''})
         wx.showToast({title: DONE_MESSAGES[action] || '已完成', icon: 'success'})
       }, err => {
         this.setData({busyId: 0, busyAction: ''})
@@ -109,7 +133,7 @@ Component({
     onDutyChange(e) {
       const on = !!e.detail
       // From the tap itself: WeChat only shows the subscribe dialog for a user gesture.
-      if (on) requestSubscribe(['tip_submitted'])
+      if (on) requestSubscribe(staffTipTemplates(getClient().user()))
       this.setData({dutyBusy: true})
       const c = getClient()
       return c.put('/api/v1/me/duty', {on_duty: on}).then(r => {

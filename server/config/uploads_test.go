@@ -1,0 +1,36 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestUploadLimitsFromEnvironment(t *testing.T) {
+	c := Default()
+	if err := c.applyEnv(env(map[string]string{"SHILIU_UPLOADS_MAX_CONCURRENT": "3", "SHILIU_UPLOADS_ORPHAN_AFTER": "72h"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Uploads.MaxConcurrent != 3 || c.Uploads.OrphanAfter != 72*time.Hour {
+		t.Fatalf("uploads: %+v", c.Uploads)
+	}
+	for name, set := range map[string]func(*UploadsConfig){
+		"uploads.max_concurrent": func(u *UploadsConfig) { u.MaxConcurrent = 0 },
+		"uploads.queue_wait":     func(u *UploadsConfig) { u.QueueWait = -time.Second },
+		"uploads.orphan_after":   func(u *UploadsConfig) { u.OrphanAfter = 10 * time.Minute },
+		"uploads.sweep_interval": func(u *UploadsConfig) { u.SweepInterval = time.Millisecond },
+	} {
+		c := Default()
+		set(&c.Uploads)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	c = Default()
+	if err := c.applyEnv(env(map[string]string{"SHILIU_UPLOADS_ORPHAN_AFTER": "a week"})); err == nil {
+		t.Fatal("a bad duration was accepted")
+	}
+}
