@@ -254,6 +254,25 @@ describe('outbox', () => {
     assert.ok(it.attachments[0].upload_id, 'the first photo keeps its upload id')
   })
 
+  it('a photo no longer on the phone fails the record at once, naming it, instead of retrying forever', async () => {
+    const d = outbox.submit({kind: 'visit', record: visitRecord('入户走访'), attachments: [
+      {path: 'wxfile://store/ok.jpg', type: 'image'}, {path: 'wxfile://store/gone.jpg', type: 'image'}]})
+    fake.missingFiles.push('wxfile://store/gone.jpg')
+    await outbox.flush()
+    let it = outbox.get(d.client_id)
+    assert.equal(it.state, 'failed')
+    assert.equal(it.error.message, '第2个附件(照片):文件已不在手机上,请删除后重新添加')
+    assert.equal(server.uploads.length, 1, 'only the photo that is there was uploaded')
+    assert.equal(server.posts.length, 0, 'the record waits for the user')
+    assert.equal(timers.length, 0, 'no retry is scheduled')
+    // The user takes the photo out and sends it again.
+    outbox.submit({client_id: d.client_id, kind: 'visit', record: visitRecord('入户走访'), attachments: [it.attachments[0]]})
+    await outbox.flush()
+    it = outbox.get(d.client_id)
+    assert.equal(it.state, 'submitted')
+    assert.deepEqual(server.records[0].attachments, [server.uploads[0].id])
+  })
+
   it('an expired login keeps records queued and asks for login once', async () => {
     let asked = 0
     outbox.onAuthRequired(() => asked++)

@@ -489,6 +489,11 @@ function createOutbox(o) {
           a.client_id = uuidv4()
           save(it)
         }
+        if (!(await fileExists(a.path))) {
+          // Gone from the phone (WeChat cleared it, or only a temp path was kept): no retry can
+          // send it. The user removes it, or takes it again, and resubmits.
+          throw {refused: true, code: 'file_missing', message: '文件已不在手机上,请删除后重新添加', attachmentIndex: i}
+        }
         let up
         try {
           up = await client.upload(a.path, {formData: {client_id: a.client_id}})
@@ -580,6 +585,15 @@ function createOutbox(o) {
       save(it)
       return err.status === 0 || err.status === undefined ? 'network' : 'retry'
     }
+  }
+
+  /** Whether a local file is still there; true when the platform cannot tell. */
+  function fileExists(path) {
+    return new Promise(resolve => {
+      const fs = wx.getFileSystemManager ? wx.getFileSystemManager() : null
+      if (!fs || typeof fs.access !== 'function') return resolve(true)
+      fs.access({path, success: () => resolve(true), fail: () => resolve(false)})
+    })
   }
 
   /** Arms one timer for the earliest queued record that waits for its backoff. */

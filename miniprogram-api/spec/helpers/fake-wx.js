@@ -24,6 +24,7 @@ function createFakeWx(opts) {
     handler: () => ({statusCode: 200, data: {}}),
     uploadHandler: null,
     loginCodes: ['code-1', 'code-2', 'code-3', 'code-4'],
+    missingFiles: [], // local paths wx.getFileSystemManager().access reports as gone
     perKeyLimit: 1024 * 1024,
     totalLimit: 10 * 1024 * 1024,
     toasts: [],
@@ -106,6 +107,10 @@ function createFakeWx(opts) {
         },
         unlink(r) {
           if (r.success) setImmediate(() => r.success({errMsg: 'unlink:ok'}))
+        },
+        access(r) {
+          const gone = fake.missingFiles.indexOf(r.path) >= 0
+          setImmediate(() => (gone ? r.fail({errMsg: 'access:fail no such file or directory ' + r.path}) : r.success({errMsg: 'access:ok'})))
         },
         getFileInfo(r) {
           setImmediate(() => r.success({size: /-small/.test(r.filePath) ? 90000 : 1000, errMsg: 'getFileInfo:ok'}))
