@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/shiliu/shiliu/server/platform/sweep"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,35 +47,24 @@ func (a *App) prune(ctx context.Context) (map[string]int64, error) {
 
 // sweepRetention prunes every retention.interval until ctx ends; 0 disables it on this instance.
 func (a *App) sweepRetention(ctx context.Context) {
-	every := a.Config.Retention.Interval
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			start := time.Now()
-			counts, err := a.prune(ctx)
-			var total int64
-			for table, n := range counts {
-				total += n
-				if n > 0 && a.pruned != nil {
-					a.pruned.WithLabelValues(table).Add(float64(n))
-				}
-			}
-			switch {
-			case err != nil && ctx.Err() == nil:
-				a.Log.ErrorContext(ctx, "retention sweep failed", "err", err, "events", counts[prunedEvents],
-					"notifications", counts[prunedNotifications], "audit_log", counts[prunedAudit])
-			case total > 0:
-				a.Log.InfoContext(ctx, "retention: old rows deleted", "events", counts[prunedEvents],
-					"notifications", counts[prunedNotifications], "audit_log", counts[prunedAudit],
-					"ms", time.Since(start).Milliseconds())
+	sweep.Every(ctx, a.Config.Retention.Interval, func(ctx context.Context) {
+		start := time.Now()
+		counts, err := a.prune(ctx)
+		var total int64
+		for table, n := range counts {
+			total += n
+			if n > 0 && a.pruned != nil {
+				a.pruned.WithLabelValues(table).Add(float64(n))
 			}
 		}
-	}
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.Log.ErrorContext(ctx, "retention sweep failed", "err", err, "events", counts[prunedEvents],
+				"notifications", counts[prunedNotifications], "audit_log", counts[prunedAudit])
+		case total > 0:
+			a.Log.InfoContext(ctx, "retention: old rows deleted", "events", counts[prunedEvents],
+				"notifications", counts[prunedNotifications], "audit_log", counts[prunedAudit],
+				"ms", time.Since(start).Milliseconds())
+		}
+	})
 }

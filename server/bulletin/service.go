@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shiliu/shiliu/server/platform/sweep"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -272,25 +273,7 @@ func (s *Service) publish(ctx context.Context, id int64, now time.Time) (bool, e
 
 // Sweep runs PublishDue every interval until ctx ends; a zero interval disables it.
 func (s *Service) Sweep(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.PublishDue(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.log.ErrorContext(ctx, "bulletin publish sweep failed", "err", err)
-			case n > 0:
-				s.log.InfoContext(ctx, "scheduled bulletins published", "count", n)
-			}
-		}
-	}
+	sweep.Counting(ctx, s.log, every, "scheduled bulletins published", s.PublishDue)
 }
 
 // ---- reading ----

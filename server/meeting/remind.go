@@ -3,6 +3,7 @@ package meeting
 import (
 	"context"
 	"fmt"
+	"github.com/shiliu/shiliu/server/platform/sweep"
 	"slices"
 	"time"
 
@@ -115,23 +116,5 @@ func startsIn(minutes int) string {
 
 // Sweep runs DueReminders every interval until ctx ends; a zero interval disables it.
 func (s *Service) Sweep(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.DueReminders(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.log.ErrorContext(ctx, "meeting reminder sweep failed", "err", err)
-			case n > 0:
-				s.log.InfoContext(ctx, "meeting reminders written", "count", n)
-			}
-		}
-	}
+	sweep.Counting(ctx, s.log, every, "meeting reminders written", s.DueReminders)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shiliu/shiliu/server/platform/sweep"
 	"net/http"
 	"slices"
 	"time"
@@ -463,25 +464,7 @@ func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (boo
 
 // Sweep runs EscalateOverdue every interval until ctx ends; a zero interval disables it.
 func (s *Service) Sweep(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.EscalateOverdue(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.log.ErrorContext(ctx, "tip escalation sweep failed", "err", err)
-			case n > 0:
-				s.log.InfoContext(ctx, "tips escalated after their acknowledge deadline", "count", n)
-			}
-		}
-	}
+	sweep.Counting(ctx, s.log, every, "tips escalated after their acknowledge deadline", s.EscalateOverdue)
 }
 
 var tipColumns = []Column{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shiliu/shiliu/server/platform/sweep"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,24 +59,12 @@ func (s *Service) DeleteOrphans(ctx context.Context, olderThan time.Duration) (i
 // Sweep deletes orphan uploads every interval until ctx ends; every <= 0 disables it (then
 // another instance must run it).
 func (s *Service) Sweep(ctx context.Context, every, orphanAfter time.Duration) {
-	if every <= 0 || orphanAfter <= 0 {
+	if orphanAfter <= 0 {
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.DeleteOrphans(ctx, orphanAfter)
-			if err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "orphan upload sweep failed", "deleted", n, "err", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "orphan uploads deleted: never attached", "count", n, "older_than", orphanAfter.String())
-			}
-		}
-	}
+	sweep.Counting(ctx, s.log, every, "orphan uploads deleted (never attached)", func(ctx context.Context) (int, error) {
+		return s.DeleteOrphans(ctx, orphanAfter)
+	})
 }
 
 // metrics are the uploads' Prometheus series; they count from NewService and are exported once
