@@ -273,6 +273,21 @@ describe('outbox', () => {
     assert.deepEqual(server.records[0].attachments, [server.uploads[0].id])
   })
 
+  it('a 2xx answer without the stored record keeps it queued; the retry stores it once', async () => {
+    const d = outbox.submit({kind: 'visit', record: visitRecord('入户走访')})
+    server.failNext = [{statusCode: 201, data: {}}]
+    await outbox.flush()
+    let it = outbox.get(d.client_id)
+    assert.equal(it.state, 'queued')
+    assert.equal(it.last_error, '服务器的回答不完整,稍后自动重试')
+    clock = it.next_attempt_at
+    await outbox.flush()
+    it = outbox.get(d.client_id)
+    assert.equal(it.state, 'submitted')
+    assert.equal(server.records.length, 1)
+    assert.equal(it.server_id, server.records[0].id)
+  })
+
   it('an expired login keeps records queued and asks for login once', async () => {
     let asked = 0
     outbox.onAuthRequired(() => asked++)

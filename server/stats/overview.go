@@ -526,7 +526,8 @@ func (s *Service) training(db *gorm.DB, sc scope, period Period, out *Overview) 
 func (s *Service) inactive(ctx context.Context, db *gorm.DB, sc scope, now time.Time, out *Inactive) error {
 	since := now.AddDate(0, 0, -InactiveDays)
 	*out = Inactive{Days: InactiveDays, Since: clock.Local(since)}
-	if err := db.Table("instructors AS i").Scopes(inactiveSince(sc, since)).Count(&out.Count).Error; err != nil {
+	if err := hinted(db, "instructors AS i", "idx_instructors_activity", sc.level == region.LevelProvince).
+		Scopes(inactiveSince(sc, since)).Count(&out.Count).Error; err != nil {
 		return err
 	}
 	sample, _, err := s.inactiveList(ctx, db, sc, since, paging.Page{Limit: SampleSize})

@@ -527,8 +527,13 @@ function createOutbox(o) {
       } else {
         view = await client.post('/api/v1/' + k.path, Object.assign({}, it.record, {client_id: it.client_id, attachments}))
       }
+      if (!view || !view.id) {
+        // A 2xx without the stored record is not proof it was stored (a proxy, a cut body):
+        // ask again; the client_id makes the retry safe.
+        throw {status: 502, message: '服务器的回答不完整,稍后自动重试'}
+      }
       it.state = 'submitted'
-      it.server_id = view && view.id ? view.id : it.server_id
+      it.server_id = view.id
       it.server_status = (view && view.status) || ''
       it.server_status_name = (view && view.status_name) || ''
       it.submitted_at = now()
