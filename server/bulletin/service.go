@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/sweep"
 	"log/slog"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
@@ -61,17 +61,9 @@ var (
 	errNoAudience = apperr.Forbidden("无权查看工作简报")
 )
 
-// transact runs fn in a transaction, retrying it when MySQL picks it as a deadlock victim.
+// transact runs fn in a transaction, retried when MySQL picks it as a deadlock victim.
 func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		err = s.db.WithContext(ctx).Transaction(fn)
-		var me *mysqldrv.MySQLError
-		if !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
-			return err
-		}
-	}
-	return err
+	return database.Transact(ctx, s.db, fn)
 }
 
 // ---- issuing ----

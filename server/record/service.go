@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/paging"
@@ -292,17 +291,9 @@ func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// transact runs fn in a transaction, retrying it when MySQL picks it as a deadlock victim.
+// transact runs fn in a transaction, retried when MySQL picks it as a deadlock victim.
 func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		err = s.db.WithContext(ctx).Transaction(fn)
-		var me *mysqldrv.MySQLError
-		if !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
-			return err
-		}
-	}
-	return err
+	return database.Transact(ctx, s.db, fn)
 }
 
 // ---- reading ----

@@ -199,6 +199,22 @@ func (d *DB) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
+// Transact runs fn in a transaction, and again (three times in all) when MySQL chose it as a
+// deadlock victim (1213) or its lock wait timed out (1205): both roll the whole transaction back,
+// so running fn again is what the server expects of the client. fn must not have effects
+// outside the transaction.
+func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = db.WithContext(ctx).Transaction(fn)
+		var me *mysqldrv.MySQLError
+		if !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
+			return err
+		}
+	}
+	return err
+}
+
 // IsUniqueViolation reports a duplicate key from either backend (MySQL 1062, SQLite UNIQUE
 // constraint), so stores can turn it into a conflict.
 func IsUniqueViolation(err error) bool {
