@@ -6,6 +6,7 @@ const {flush, pathOf} = require('./helpers/fake-wx')
 const {setup, recordView, assertContract} = require('./helpers/app')
 const {TASK_REPORT} = require('../miniprogram/outbox/outbox')
 const F = require('./helpers/fixtures')
+const {pagedList, retryMore} = require('./helpers/paging')
 
 function tip(title) {
   return {title, occurred_at: '2024-05-01T09:30:00+08:00', place: '', tip: {level: 'general', kind: 'sign', description: '描述'}}
@@ -124,6 +125,36 @@ describe('my records list', () => {
     await env.outbox.flush()
     await flush(3)
     assert.equal(page.data.local.length, 0)
+  })
+
+  it('pages on at the bottom (next_cursor): older records appended, none twice; a failed page shows its error with a retry; nothing asked after the last page', async () => {
+    const list = pagedList([
+      [recordView({id: 21, title: '线索二十一'}), recordView({id: 20, kind: 'visit', title: '走访二十'})],
+      [recordView({id: 20, kind: 'visit', title: '走访二十'}), recordView({id: 20, kind: 'mediation', title: '调解二十'})],
+      [recordView({id: 19, title: '线索十九'})],
+    ])
+    env.fake.handler = req => (pathOf(req) === '/api/v1/records' ? list.answer(req) : F.error(404, 'not_found', '内容不存在'))
+    const page = sim.render('pages/records/index')
+    await page.instance.onLoad()
+    await flush(3)
+    assert.equal(sim.text(page, '#list-more'), '加载更多')
+    await Promise.all([page.instance.onReachBottom(), page.instance.onReachBottom()])
+    await flush(3)
+    assert.deepEqual(list.cursors, ['', 'cur-1'])
+    assert.deepEqual(page.data.items.map(i => i.title), ['线索二十一', '走访二十', '调解二十'])
+    list.failNext = 1
+    await page.instance.onReachBottom()
+    await flush(3)
+    assert.match(sim.text(page, '#list-more'), /网络不给力,请稍后重试.*重试/)
+    assert.deepEqual(env.fake.toasts, [])
+    retryMore(page)
+    await flush(8)
+    assert.deepEqual(list.cursors, ['', 'cur-1', 'cur-2', 'cur-2'])
+    assert.deepEqual(page.data.items.map(i => i.title), ['线索二十一', '走访二十', '调解二十', '线索十九'])
+    assert.match(sim.text(page, '#server-3'), /线索十九/)
+    assert.equal(sim.text(page, '#list-more'), '没有更多了')
+    await page.instance.onReachBottom()
+    assert.equal(list.cursors.length, 4, 'no request after the last page')
   })
 
   it('deletes a draft after confirmation', async () => {

@@ -6,6 +6,7 @@ const {flush, pathOf} = require('./helpers/fake-wx')
 const {setup, recordView, assertContract} = require('./helpers/app')
 const config = require('../miniprogram/config')
 const F = require('./helpers/fixtures')
+const {pagedList, cursorOf, retryMore} = require('./helpers/paging')
 
 describe('county staff tip inbox', () => {
   let env
@@ -192,6 +193,91 @@ describe('county staff tip inbox', () => {
     } finally {
       Object.assign(config.templates, {tip_submitted: '', tip_escalated: ''})
     }
+  })
+
+  /** Older tips in three pages of the list of all tips; two pending tips listed first. */
+  function pagedTips() {
+    const pending = [
+      recordView({id: 10, title: '十号待签收', status: 'submitted', tip: {ack_deadline: '2024-05-03T09:00:00+08:00'}}),
+      recordView({id: 3, title: '三号待签收', status: 'submitted', tip: {ack_deadline: '2024-05-01T09:00:00+08:00'}}),
+    ]
+    const all = pagedList([
+      [pending[0], recordView({id: 9, title: '九号', status: 'acknowledged', status_name: '已签收'}),
+        recordView({id: 8, title: '八号已化解', status: 'resolved', status_name: '已化解'})],
+      [recordView({id: 7, title: '七号', status: 'handling', status_name: '处置中'}), pending[1],
+        recordView({id: 2, title: '二号已化解', status: 'resolved', status_name: '已化解'})],
+      [recordView({id: 1, title: '一号', status: 'escalated', status_name: '已上报', tip: {escalated_to: 'city', escalated_to_name: '市级'}})],
+    ])
+    const others = env.fake.handler
+    env.fake.handler = req => {
+      if (pathOf(req) !== '/api/v1/tips') return others(req)
+      if (/status=submitted/.test(req.url)) return {statusCode: 200, data: F.page(pending)}
+      return all.answer(req)
+    }
+    return all
+  }
+
+  it('pages the list of all tips at the bottom (next_cursor): older tips appended under the pending ones, none twice; a failed page shows its error with a retry; nothing asked after the last page', async () => {
+    const all = pagedTips()
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad()
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.id), [3, 10, 9], 'pending first by deadline, then the rest; resolved left out')
+    assert.equal(sim.text(page, '#list-more'), '加载更多')
+
+    // reaching the bottom twice while the page is on its way asks once
+    await Promise.all([page.instance.onReachBottom(), page.instance.onReachBottom()])
+    await flush(3)
+    const gets = env.fake.requests.filter(r => pathOf(r) === '/api/v1/tips' && !/status=/.test(r.url))
+    assert.deepEqual(gets.map(cursorOf), ['', 'cur-1'])
+    assert.equal(new URL(gets[1].url).searchParams.get('limit'), '50')
+    assert.deepEqual(page.data.items.map(i => i.id), [3, 10, 9, 7], 'the pending tip of the second page is not shown again')
+    assert.ok(page.querySelector('#tip-7 .act-resolve'), 'an older tip can be handled')
+
+    all.failNext = 1
+    await page.instance.onReachBottom()
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.id), [3, 10, 9, 7], 'the tips loaded stay')
+    assert.match(sim.text(page, '#list-more'), /网络不给力,请稍后重试.*重试/)
+    assert.equal(page.data.error, '', 'the list itself is fine')
+    assert.deepEqual(env.fake.toasts, [])
+
+    retryMore(page)
+    await flush(8)
+    assert.deepEqual(all.cursors, ['', 'cur-1', 'cur-2', 'cur-2'])
+    assert.deepEqual(page.data.items.map(i => i.id), [3, 10, 9, 7, 1])
+    assert.equal(sim.text(page, '#list-more'), '没有更多了')
+
+    const asked = env.fake.requests.length
+    await page.instance.onReachBottom()
+    await flush(3)
+    assert.equal(env.fake.requests.length, asked, 'no request after the last page')
+
+    // pulling down starts again from the first page
+    await page.instance.onPullDownRefresh()
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.id), [3, 10, 9])
+    assert.equal(page.data.cursor, 'cur-1')
+  })
+
+  it('opened from a message (?id=) for an old tip: fetched alone and first; when the pages reach it, it is not shown again', async () => {
+    const all = pagedTips()
+    const old = all.pages[2][0]
+    const list = env.fake.handler
+    env.fake.handler = req => (pathOf(req) === '/api/v1/tips/1' ? {statusCode: 200, data: old} : list(req))
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad({id: '1'})
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.id), [1, 3, 10, 9])
+    assert.deepEqual(env.fake.scrolls.map(s => s.selector), ['#tip-1'])
+    await page.instance.onReachBottom()
+    await flush(3)
+    await page.instance.onReachBottom()
+    await flush(3)
+    assert.deepEqual(all.cursors, ['', 'cur-1', 'cur-2'])
+    assert.deepEqual(page.data.items.map(i => i.id), [1, 3, 10, 9, 7], 'still first, once')
+    assert.ok(page.querySelector('#tip-1.focus'))
+    assert.equal(sim.text(page, '#list-more'), '没有更多了')
   })
 
   it('shows an error state with a retry button when the list cannot load', async () => {

@@ -11,6 +11,7 @@ const {ITEM_PREFIX, TASK_REPORT} = require('../miniprogram/outbox/outbox')
 const {UUID_RE} = require('../miniprogram/outbox/uuid')
 const config = require('../miniprogram/config')
 const F = require('./helpers/fixtures')
+const {pagedList, retryMore} = require('./helpers/paging')
 
 const DAY = 24 * 3600 * 1000
 
@@ -60,6 +61,33 @@ describe('my tasks', () => {
     await flush(3)
     assert.match(sim.text(page, '#task-13'), /1条反馈等待上传/)
     assert.doesNotMatch(sim.text(page, '#task-12'), /反馈/)
+  })
+
+  it('pages on at the bottom (next_cursor): older tasks join the list in its order, none twice; a failed page shows its error with a retry; nothing asked after the last page', async () => {
+    const list = pagedList([[tasks[0], tasks[1]], [tasks[1], tasks[2]], [tasks[3]]])
+    env.fake.handler = req => (pathOf(req) === '/api/v1/tasks' ? list.answer(req) : F.error(404, 'not_found', '内容不存在'))
+    const page = sim.render('pages/tasks/index')
+    await page.instance.onLoad()
+    await flush(3)
+    assert.equal(sim.text(page, '#list-more'), '加载更多')
+    await Promise.all([page.instance.onReachBottom(), page.instance.onReachBottom()])
+    await flush(3)
+    assert.deepEqual(list.cursors, ['', 'cur-1'])
+    assert.equal(new URL(env.fake.requests[1].url).searchParams.get('limit'), '50')
+    assert.deepEqual(page.data.items.map(i => i.title), ['明天截止', '下月底前完成', '已完成的任务'])
+    list.failNext = 1
+    await page.instance.onReachBottom()
+    await flush(3)
+    assert.match(sim.text(page, '#list-more'), /网络不给力,请稍后重试.*重试/)
+    assert.deepEqual(env.fake.toasts, [])
+    retryMore(page)
+    await flush(8)
+    assert.deepEqual(list.cursors, ['', 'cur-1', 'cur-2', 'cur-2'])
+    assert.deepEqual(page.data.items.map(i => i.title), ['逾期未完成', '明天截止', '下月底前完成', '已完成的任务'])
+    assert.match(sim.text(page, '#summary'), /待完成 3 项.*其中已逾期 1 项/)
+    assert.equal(sim.text(page, '#list-more'), '没有更多了')
+    await page.instance.onReachBottom()
+    assert.equal(list.cursors.length, 4, 'no request after the last page')
   })
 
   it('empty, loading and error states', async () => {

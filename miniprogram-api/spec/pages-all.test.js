@@ -7,11 +7,12 @@ const assert = require('node:assert/strict')
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
-const {flush, pathOf} = require('./helpers/fake-wx')
+const {flush, pathOf, deferred} = require('./helpers/fake-wx')
 const {setup, recordView, assertContract} = require('./helpers/app')
 const qr = require('../miniprogram/utils/qr')
 const config = require('../miniprogram/config')
 const F = require('./helpers/fixtures')
+const {pagedList, retryMore} = require('./helpers/paging')
 
 const app = JSON.parse(fs.readFileSync(path.join(sim.ROOT, 'app.json'), 'utf8'))
 
@@ -311,6 +312,131 @@ describe('every page', () => {
     } finally {
       Object.assign(config.templates, {tip_submitted: '', tip_escalated: '', tip_acknowledged: ''})
     }
+  })
+
+  it('meetings page on at the bottom (next_cursor): older meetings appended, the one opened from a message not shown twice; a failed page shows its error with a retry; nothing asked after the last page', async () => {
+    const march = F.meeting({id: 3, title: '三月例会', status: 'ended', status_name: '已结束',
+      starts_at: F.iso(-60 * 24 * 3600 * 1000), ends_at: F.iso(-60 * 24 * 3600 * 1000 + 7200000)})
+    const older = id => F.meeting({id, title: id + '号例会', status: 'ended', status_name: '已结束',
+      starts_at: F.iso(-id * 24 * 3600 * 1000 - 90 * 24 * 3600 * 1000), ends_at: F.iso(-id * 24 * 3600 * 1000 - 90 * 24 * 3600 * 1000 + 7200000)})
+    const list = pagedList([meetings, [older(4), march], [older(2), older(1)]])
+    env.fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/meetings') return list.answer(req)
+      if (p === '/api/v1/meetings/3') return {statusCode: 200, data: march}
+      return api(req)
+    }
+    const comp = sim.render('pages/meetings/index')
+    await comp.instance.onLoad({id: '3'})
+    await flush(3)
+    assert.deepEqual(comp.data.items.map(i => i.id), [3, 9, 6, 5], 'the meeting of the message fetched alone, first')
+    assert.equal(sim.text(comp, '#list-more'), '加载更多')
+
+    await Promise.all([comp.instance.onReachBottom(), comp.instance.onReachBottom()])
+    await flush(3)
+    assert.deepEqual(list.cursors, ['', 'cur-1'], 'one request for the page, with its cursor')
+    const second = env.fake.requests.filter(r => pathOf(r) === '/api/v1/meetings')[1]
+    assert.equal(new URL(second.url).searchParams.get('limit'), '20')
+    assert.deepEqual(comp.data.items.map(i => i.id), [3, 9, 6, 5, 4], 'the meeting of the message stays first, once')
+    assert.ok(comp.querySelector('#meeting-3.focus'))
+
+    list.failNext = 1
+    await comp.instance.onReachBottom()
+    await flush(3)
+    assert.match(sim.text(comp, '#list-more'), /网络不给力,请稍后重试.*重试/)
+    assert.deepEqual(comp.data.items.map(i => i.id), [3, 9, 6, 5, 4])
+    retryMore(comp)
+    await flush(8)
+    assert.deepEqual(list.cursors, ['', 'cur-1', 'cur-2', 'cur-2'])
+    assert.deepEqual(comp.data.items.map(i => i.id), [3, 9, 6, 5, 4, 2, 1])
+    assert.equal(sim.text(comp, '#list-more'), '没有更多了')
+    const asked = env.fake.requests.length
+    await comp.instance.onReachBottom()
+    await flush(3)
+    assert.equal(env.fake.requests.length, asked, 'no request after the last page')
+    comp.detach()
+  })
+
+  it('staff sentiments page on at the bottom (next_cursor): older reports still to deal with appended, none twice; a failed page shows its error with a retry; nothing asked after the last page', async () => {
+    const s = (id, status, status_name) => recordView({kind: 'sentiment', id, title: id + '号民情', status, status_name})
+    const list = pagedList([
+      [s(30, 'open', '待处理'), s(29, 'closed', '已办结'), s(28, 'forwarded', '已转达')],
+      // (an overlap with the page before, should the server's pages ever overlap)
+      [s(28, 'forwarded', '已转达'), s(27, 'answered', '已答复'), s(26, 'withdrawn', '已撤回')],
+      [s(25, 'open', '待处理')],
+    ])
+    env.fake.handler = req => (pathOf(req) === '/api/v1/sentiments' ? list.answer(req) : api(req))
+    const comp = sim.render('pages/staff-sentiments/index')
+    await comp.instance.onLoad()
+    await flush(3)
+    assert.deepEqual(comp.data.items.map(i => i.id), [30, 28])
+    assert.equal(sim.text(comp, '#list-more'), '加载更多')
+
+    await Promise.all([comp.instance.onReachBottom(), comp.instance.onReachBottom()])
+    await flush(3)
+    assert.deepEqual(list.cursors, ['', 'cur-1'])
+    const second = env.fake.requests.filter(r => pathOf(r) === '/api/v1/sentiments')[1]
+    assert.equal(new URL(second.url).searchParams.get('limit'), '50')
+    assert.deepEqual(comp.data.items.map(i => i.id), [30, 28, 27], 'closed and withdrawn left out, none twice')
+    assert.ok(comp.querySelector('#sentiment-27 .close'), 'an older report can be closed')
+
+    list.failNext = 1
+    await comp.instance.onReachBottom()
+    await flush(3)
+    assert.match(sim.text(comp, '#list-more'), /网络不给力,请稍后重试.*重试/)
+    assert.deepEqual(comp.data.items.map(i => i.id), [30, 28, 27])
+    retryMore(comp)
+    await flush(8)
+    assert.deepEqual(list.cursors, ['', 'cur-1', 'cur-2', 'cur-2'])
+    assert.deepEqual(comp.data.items.map(i => i.id), [30, 28, 27, 25])
+    assert.equal(sim.text(comp, '#list-more'), '没有更多了')
+    const asked = env.fake.requests.length
+    await comp.instance.onReachBottom()
+    await flush(3)
+    assert.equal(env.fake.requests.length, asked, 'no request after the last page')
+  })
+
+  it('a next page still on its way when the list is pulled down again is dropped, not appended to the new list', async () => {
+    const s = id => recordView({kind: 'sentiment', id, title: id + '号民情', status: 'open'})
+    const list = pagedList([[s(30), s(29)], [s(28)]])
+    const held = deferred()
+    env.fake.handler = req => (pathOf(req) !== '/api/v1/sentiments' ? api(req)
+      : (/cursor=/.test(req.url) ? held.promise.then(() => list.answer(req)) : list.answer(req)))
+    const comp = sim.render('pages/staff-sentiments/index')
+    await comp.instance.onLoad()
+    await flush(3)
+    const more = comp.instance.onReachBottom()
+    await flush(2)
+    assert.equal(comp.data.loadingMore, true)
+    assert.match(sim.text(comp, '#list-more'), /加载中/)
+    await comp.instance.onPullDownRefresh()
+    held.resolve()
+    await more
+    await flush(3)
+    assert.deepEqual(comp.data.items.map(i => i.id), [30, 29])
+    assert.equal(comp.data.cursor, 'cur-1', 'the new first page\'s cursor')
+    assert.equal(comp.data.loadingMore, false)
+  })
+
+  it('bulletins page on at the bottom the same way (next_cursor, none twice, a failed page retried, nothing after the last)', async () => {
+    const list = pagedList([[F.bulletin({id: 8}), F.bulletin({id: 7, title: '四月工作简报'})],
+      [F.bulletin({id: 7, title: '四月工作简报'}), F.bulletin({id: 6, title: '三月工作简报', read: true})]])
+    env.fake.handler = req => (pathOf(req) === '/api/v1/bulletins' ? list.answer(req) : api(req))
+    const comp = sim.render('pages/bulletins/index')
+    await comp.instance.onLoad()
+    await flush(3)
+    list.failNext = 1
+    await comp.instance.onReachBottom()
+    await flush(3)
+    assert.match(sim.text(comp, '#list-more'), /网络不给力,请稍后重试.*重试/)
+    assert.deepEqual(env.fake.toasts, [])
+    retryMore(comp)
+    await flush(8)
+    assert.deepEqual(list.cursors, ['', 'cur-1', 'cur-1'])
+    assert.deepEqual(comp.data.items.map(i => i.id), [8, 7, 6])
+    assert.equal(sim.text(comp, '#list-more'), '没有更多了')
+    await comp.instance.onReachBottom()
+    assert.deepEqual(list.cursors, ['', 'cur-1', 'cur-1'])
   })
 
   it('meetings: a code of another meeting, or not a check-in code, is refused on the phone', async () => {

@@ -4,6 +4,7 @@
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {plainText} = require('../../utils/markdown')
+const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
 
 function view(b) {
   return {id: b.id, title: b.title, summary: b.summary || '', issuer: b.region_name || '',
@@ -12,7 +13,7 @@ function view(b) {
 }
 
 Component({
-  data: {loading: false, error: '', items: [], cursor: '', loadingMore: false},
+  data: Object.assign({loading: false, error: '', items: []}, PAGED_DATA),
   methods: {
     onLoad() {
       return this.load()
@@ -24,19 +25,15 @@ Component({
       return this.load()
     },
     load() {
+      restartPaging(this)
       this.setData({loading: true, error: ''})
       return getClient().get('/api/v1/bulletins', {limit: 20}).then(r => {
         this.setData({loading: false, items: r.items.map(view), cursor: r.next_cursor})
       }, e => this.setData({loading: false, error: e.message}))
     },
     onReachBottom() {
-      if (!this.data.cursor || this.data.loadingMore) return Promise.resolve()
-      this.setData({loadingMore: true})
-      return getClient().get('/api/v1/bulletins', {limit: 20, cursor: this.data.cursor}).then(r => {
-        this.setData({loadingMore: false, items: this.data.items.concat(r.items.map(view)), cursor: r.next_cursor})
-      }, e => {
-        this.setData({loadingMore: false})
-        wx.showToast({title: e.message, icon: 'none'})
+      return loadNextPage(this, '/api/v1/bulletins', {limit: 20}, more => {
+        this.setData({items: appendNew(this.data.items, more.map(view))})
       })
     },
     onOpen(e) {

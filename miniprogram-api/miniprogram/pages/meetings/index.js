@@ -7,11 +7,16 @@
 //   ?id=<meeting id>   opened from a subscribe message (meeting_scheduled, _changed, _cancelled,
 //                      _reminder): that meeting comes first, marked; fetched (GET
 //                      /api/v1/meetings/{id}) when it is not among the meetings listed.
+// Older meetings: the list (the latest 20 at first) goes on by `next_cursor` at the bottom of the
+// page; the meeting opened from a message stays first and is not shown again further down.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {isStaff} = require('../../utils/nav')
 const {parseCheckinCode} = require('../../utils/meetings')
 const {requestSubscribe} = require('../../utils/subscribe')
+const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
+
+const PAGE = {limit: 20}
 
 const RSVP_TOASTS = {yes: '已回复参加', no: '已回复不参加', maybe: '已回复待定'}
 function view(m) {
@@ -37,7 +42,7 @@ function withFocusFirst(items, focusId) {
 }
 
 Component({
-  data: {loading: false, error: '', items: [], staff: false, busyId: 0, focusId: 0},
+  data: Object.assign({loading: false, error: '', items: [], staff: false, busyId: 0, focusId: 0}, PAGED_DATA),
   methods: {
     onLoad(options) {
       this.setData({staff: isStaff(getClient().user()), focusId: Number((options || {}).id) || 0})
@@ -50,10 +55,13 @@ Component({
       return this.load()
     },
     load() {
+      restartPaging(this)
       this.setData({loading: true, error: ''})
       const c = getClient()
       const focusId = this.data.focusId
-      return c.get('/api/v1/meetings', {limit: 20}).then(r => {
+      let cursor = ''
+      return c.get('/api/v1/meetings', PAGE).then(r => {
+        cursor = r.next_cursor
         const items = (r.items || []).map(view)
         if (!focusId || items.some(i => i.id === focusId)) return items
         // The meeting of the message is not among the latest: fetch it alone.
@@ -62,11 +70,17 @@ Component({
           return items
         })
       }).then(items => {
-        this.setData({loading: false, items: withFocusFirst(items, focusId)})
+        this.setData({loading: false, items: withFocusFirst(items, focusId), cursor})
         if (focusId && items.some(i => i.id === focusId) && wx.pageScrollTo) {
           wx.pageScrollTo({selector: '#meeting-' + focusId, duration: 300})
         }
       }, e => this.setData({loading: false, error: e.message}))
+    },
+    /** Older meetings, under the ones shown; the one opened from a message is not shown twice. */
+    onReachBottom() {
+      return loadNextPage(this, '/api/v1/meetings', PAGE, more => {
+        this.setData({items: appendNew(this.data.items, more.map(view))})
+      })
     },
     /** The server's answer (a Meeting) replaces the card. */
     replace(m) {

@@ -6,6 +6,7 @@ const {priv} = require('../../utils/priv')
 const {getClient} = require('../../api/client')
 const {getOutbox, TASK_REPORT} = require('../../outbox/outbox')
 const {KINDS, KIND_ORDER, formatTime, toBeijingISO} = require('../../utils/records')
+const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
 
 /** Staff feedback an instructor should see on a record. */
 function feedbackOf(v) {
@@ -27,16 +28,14 @@ function serverItem(v) {
 }
 
 Component({
-  data: {
+  data: Object.assign({
     kinds: KIND_ORDER.map(k => KINDS[k]),
     local: [],
     pending: 0,
     items: [],
-    cursor: '',
     loading: false,
-    loadingMore: false,
     error: '',
-  },
+  }, PAGED_DATA),
   lifetimes: {
     attached() {
       priv(this).unsubscribe = getOutbox().subscribe(() => this.refreshLocal())
@@ -72,6 +71,7 @@ Component({
     },
 
     load() {
+      restartPaging(this)
       this.setData({loading: true, error: ''})
       return getClient().get('/api/v1/records', {limit: 20}).then(page => {
         this.setData({loading: false, items: page.items.map(serverItem), cursor: page.next_cursor})
@@ -82,13 +82,9 @@ Component({
       return this.load()
     },
     onReachBottom() {
-      if (!this.data.cursor || this.data.loadingMore) return Promise.resolve()
-      this.setData({loadingMore: true})
-      return getClient().get('/api/v1/records', {limit: 20, cursor: this.data.cursor}).then(page => {
-        this.setData({loadingMore: false, items: this.data.items.concat(page.items.map(serverItem)), cursor: page.next_cursor})
-      }, e => {
-        this.setData({loadingMore: false})
-        wx.showToast({title: e.message, icon: 'none'})
+      return loadNextPage(this, '/api/v1/records', {limit: 20}, more => {
+        this.setData({items: appendNew(this.data.items, more.map(serverItem), i => i.kind + i.id)})
+        this.refreshLocal()
       })
     },
 

@@ -1,7 +1,16 @@
 // Staff: sentiment reports to forward to a department and answer (the instructor sees the
-// answer), then close.
+// answer), then close. The latest 50 at first, older ones by `next_cursor` at the bottom of the
+// page; the closed, withdrawn and returned ones are left out of every page.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
+const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
+
+const PAGE = {limit: 50}
+
+/** Reports still to be dealt with, as the page shows them. */
+function stillOpen(list) {
+  return list.filter(v => v.status !== 'closed' && v.status !== 'withdrawn' && v.status !== 'returned').map(view)
+}
 
 function view(v) {
   const s = v.sentiment || {}
@@ -11,7 +20,7 @@ function view(v) {
 }
 
 Component({
-  data: {loading: false, error: '', items: [], inputs: {}, busy: false},
+  data: Object.assign({loading: false, error: '', items: [], inputs: {}, busy: false}, PAGED_DATA),
   methods: {
     onLoad() {
       return this.load()
@@ -23,11 +32,16 @@ Component({
       return this.load()
     },
     load() {
+      restartPaging(this)
       this.setData({loading: true, error: ''})
-      return getClient().get('/api/v1/sentiments', {limit: 50}).then(r => {
-        const items = (r.items || []).filter(v => v.status !== 'closed' && v.status !== 'withdrawn' && v.status !== 'returned').map(view)
-        this.setData({loading: false, items})
+      return getClient().get('/api/v1/sentiments', PAGE).then(r => {
+        this.setData({loading: false, items: stillOpen(r.items || []), cursor: r.next_cursor})
       }, e => this.setData({loading: false, error: e.message}))
+    },
+    onReachBottom() {
+      return loadNextPage(this, '/api/v1/sentiments', PAGE, more => {
+        this.setData({items: appendNew(this.data.items, stillOpen(more))})
+      })
     },
     onInput(e) {
       const {id, key} = e.currentTarget.dataset

@@ -7,9 +7,14 @@
 //   ?id=<tip id>   opened from a subscribe message (tip_submitted, tip_escalated): that tip comes
 //                  first, marked, whatever its status; fetched (GET /api/v1/tips/{id}) when it is
 //                  not among the tips listed.
+// Older tips: the list of all tips (the latest 50 at first) goes on by `next_cursor` at the bottom
+// of the page; the unacknowledged ones stay first, a tip already shown is not shown again.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {requestSubscribe, staffTipTemplates} = require('../../utils/subscribe')
+const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
+
+const ALL_TIPS = {limit: 50}
 
 // What each status allows (the server's tip workflow).
 const ACTIONS = {
@@ -44,7 +49,7 @@ function order(items, focusId) {
 }
 
 Component({
-  data: {
+  data: Object.assign({
     items: [],
     loading: false,
     error: '',
@@ -54,7 +59,7 @@ Component({
     onDuty: false,
     dutyBusy: false,
     focusId: 0,
-  },
+  }, PAGED_DATA),
   methods: {
     onLoad(options) {
       const c = getClient()
@@ -79,17 +84,20 @@ Component({
     },
 
     load() {
+      restartPaging(this)
       this.setData({loading: true, error: ''})
       const c = getClient()
       const focusId = this.data.focusId
+      let cursor = ''
       return Promise.all([
         c.get('/api/v1/tips', {status: 'submitted', limit: 100}),
-        c.get('/api/v1/tips', {limit: 50}),
+        c.get('/api/v1/tips', ALL_TIPS),
       ]).then(([unack, recent]) => {
+        cursor = recent.next_cursor
         const seen = {}
         const all = []
         unack.items.concat(recent.items).forEach(v => {
-          if (seen[v.id] || (CLOSED.indexOf(v.status) >= 0 && v.id !== focusId)) return
+          if (seen[v.id] || !this.shown(v)) return
           seen[v.id] = true
           all.push(view(v))
         })
@@ -100,9 +108,22 @@ Component({
           return all
         })
       }).then(all => {
-        this.setData({loading: false, items: order(all, focusId)})
+        this.setData({loading: false, items: order(all, focusId), cursor})
         if (focusId && all.some(i => i.id === focusId)) this.scrollToFocus()
       }, e => this.setData({loading: false, error: e.message}))
+    },
+
+    /** Whether a tip of the lists belongs in the inbox (the one opened from a message always does). */
+    shown(v) {
+      return CLOSED.indexOf(v.status) < 0 || v.id === this.data.focusId
+    },
+
+    /** Older tips of the list of all tips, in the inbox's order; none shown twice. */
+    onReachBottom() {
+      return loadNextPage(this, '/api/v1/tips', ALL_TIPS, more => {
+        const items = appendNew(this.data.items, more.filter(v => this.shown(v)).map(view))
+        this.setData({items: order(items, this.data.focusId)})
+      })
     },
 
     /** Brings the tip opened from a message into view (it is first, under the duty switch). */

@@ -5,6 +5,7 @@ const {priv} = require('../../utils/priv')
 const {getClient} = require('../../api/client')
 const {getOutbox, TASK_REPORT} = require('../../outbox/outbox')
 const {taskView, sortTasks} = require('../../utils/tasks')
+const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
 
 const PAGE = 50
 
@@ -21,7 +22,7 @@ function pendingByTask() {
 }
 
 Component({
-  data: {loading: false, error: '', items: [], cursor: '', loadingMore: false, open: 0, overdue: 0},
+  data: Object.assign({loading: false, error: '', items: [], open: 0, overdue: 0}, PAGED_DATA),
   lifetimes: {
     attached() {
       priv(this).raw = []
@@ -46,6 +47,7 @@ Component({
       return this.load()
     },
     load() {
+      restartPaging(this)
       this.setData({loading: true, error: ''})
       return getClient().get('/api/v1/tasks', {limit: PAGE}).then(r => {
         priv(this).raw = r.items
@@ -55,15 +57,9 @@ Component({
       }, e => this.setData({loading: false, error: e.message}))
     },
     onReachBottom() {
-      if (!this.data.cursor || this.data.loadingMore) return Promise.resolve()
-      this.setData({loadingMore: true})
-      return getClient().get('/api/v1/tasks', {limit: PAGE, cursor: this.data.cursor}).then(r => {
-        priv(this).raw = priv(this).raw.concat(r.items)
-        this.setData({loadingMore: false, cursor: r.next_cursor})
+      return loadNextPage(this, '/api/v1/tasks', {limit: PAGE}, more => {
+        priv(this).raw = appendNew(priv(this).raw, more)
         this.show()
-      }, e => {
-        this.setData({loadingMore: false})
-        wx.showToast({title: e.message, icon: 'none'})
       })
     },
     /** The loaded tasks in their order, with the reports waiting on the phone. */
