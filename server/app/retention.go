@@ -3,12 +3,12 @@ package app
 import (
 	"context"
 	"errors"
-	"github.com/shiliu/shiliu/server/platform/sweep"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/notify"
+	"github.com/shiliu/shiliu/server/platform/sweep"
 )
 
 // Tables the retention sweep deletes from, as its metric and log name them.

@@ -3,10 +3,10 @@ package meeting
 import (
 	"context"
 	"fmt"
-	"github.com/shiliu/shiliu/server/platform/sweep"
 	"slices"
 	"time"
 
+	"github.com/shiliu/shiliu/server/platform/sweep"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shiliu/shiliu/server/platform/sweep"
 	"net/http"
 	"slices"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/sweep"
 	"github.com/shiliu/shiliu/server/region"
 	"gorm.io/gorm"
 )

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shiliu/shiliu/server/platform/sweep"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shiliu/shiliu/server/platform/sweep"
 )
 
 // orphanBatch is how many orphans one sweep round looks at.
