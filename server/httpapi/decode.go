@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,7 @@ func decode(c *gin.Context, dst any) error {
 	dec := json.NewDecoder(c.Request.Body)
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
+		return jsonError(err, reflect.TypeOf(dst))
 	}
 	if dec.More() {
 		return apperr.Invalid("请求体只能包含一个JSON对象")
@@ -32,7 +33,7 @@ func decode(c *gin.Context, dst any) error {
 	return nil
 }
 
-func jsonError(err error) error {
+func jsonError(err error, dst reflect.Type) error {
 	var maxErr *http.MaxBytesError
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
@@ -44,7 +45,7 @@ func jsonError(err error) error {
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return apperr.New(http.StatusBadRequest, "invalid_json", "请求体不是有效的JSON")
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
+		field := wirePath(dst, typeErr.Field)
 		if field == "" {
 			return apperr.New(http.StatusBadRequest, "invalid_json", "请求体应为JSON对象")
 		}
@@ -93,4 +94,38 @@ func queryID(c *gin.Context, name string) (int64, error) {
 		return 0, apperr.Field(name, name+"应为正整数")
 	}
 	return id, nil
+}
+
+// wirePath is a type error's field path as the client wrote it. encoding/json names a field
+// promoted from an embedded struct with the embedded field's Go name in front
+// ("personRequest.unit_id"); the body has no such key, so those segments go.
+func wirePath(t reflect.Type, path string) string {
+	var out []string
+	for _, seg := range strings.Split(path, ".") {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+		if t != nil && t.Kind() == reflect.Struct {
+			if f, ok := t.FieldByName(seg); ok && f.Anonymous {
+				t = f.Type
+				continue
+			}
+			t = fieldByJSONName(t, seg)
+		} else {
+			t = nil
+		}
+		out = append(out, seg)
+	}
+	return strings.Join(out, ".")
+}
+
+// fieldByJSONName is the type of the struct field (promoted ones included) a JSON key fills.
+func fieldByJSONName(t reflect.Type, key string) reflect.Type {
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == key || (name == "" && strings.EqualFold(f.Name, key)) {
+			return f.Type
+		}
+	}
+	return nil
 }

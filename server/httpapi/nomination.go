@@ -7,7 +7,6 @@ import (
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/nomination"
 	"github.com/shiliu/shiliu/server/paging"
-	"github.com/shiliu/shiliu/server/roster"
 )
 
 // nominationRoutes: creating a nomination is open to a WeChat user who is not on the roster yet
@@ -36,20 +35,12 @@ func (h *handlers) optionalAuth() gin.HandlerFunc {
 }
 
 type nominationRequest struct {
-	BindTicket      *string `json:"bind_ticket"`
-	Name            *string `json:"name"`
-	Gender          *string `json:"gender"`
-	Ethnicity       *string `json:"ethnicity"`
-	Phone           *string `json:"phone"`
-	IDNumber        *string `json:"id_number"`
-	PoliticalStatus *string `json:"political_status"`
-	Position        *string `json:"position"`
-	SourceCategory  *string `json:"source_category"`
-	UnitID          *int64  `json:"unit_id"`
-	RegionCode      *string `json:"region_code"`
-	UnitName        *string `json:"unit_name"`
-	Statement       *string `json:"statement"`
-	Recommender     *string `json:"recommender"`
+	personRequest
+	BindTicket  *string `json:"bind_ticket"`
+	RegionCode  *string `json:"region_code"`
+	UnitName    *string `json:"unit_name"`
+	Statement   *string `json:"statement"`
+	Recommender *string `json:"recommender"`
 }
 
 func (h *handlers) createNomination(c *gin.Context) {
@@ -59,15 +50,8 @@ func (h *handlers) createNomination(c *gin.Context) {
 		return
 	}
 	in := nomination.Input{
-		Person: roster.InstructorInput{
-			Name: str(req.Name), Gender: str(req.Gender), Ethnicity: str(req.Ethnicity), Phone: str(req.Phone),
-			IDNumber: str(req.IDNumber), PoliticalStatus: str(req.PoliticalStatus), Position: str(req.Position),
-			SourceCategory: str(req.SourceCategory),
-		},
+		Person:     req.input(),
 		RegionCode: str(req.RegionCode), UnitName: str(req.UnitName), Statement: str(req.Statement), Recommender: str(req.Recommender),
-	}
-	if req.UnitID != nil {
-		in.Person.UnitID = *req.UnitID
 	}
 	ctx := c.Request.Context()
 	var v nomination.View

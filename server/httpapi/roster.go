@@ -86,7 +86,8 @@ func (h *handlers) updateUnit(c *gin.Context) {
 	c.JSON(http.StatusOK, u)
 }
 
-type instructorRequest struct {
+// personRequest is a person as the roster, a nomination and a replacement take them in.
+type personRequest struct {
 	Name            *string `json:"name"`
 	Gender          *string `json:"gender"`
 	Ethnicity       *string `json:"ethnicity"`
@@ -96,7 +97,24 @@ type instructorRequest struct {
 	Position        *string `json:"position"`
 	SourceCategory  *string `json:"source_category"`
 	UnitID          *int64  `json:"unit_id"`
-	Status          *string `json:"status"`
+}
+
+// input is the person as the roster's input, absent fields empty.
+func (r personRequest) input() roster.InstructorInput {
+	in := roster.InstructorInput{
+		Name: str(r.Name), Gender: str(r.Gender), Ethnicity: str(r.Ethnicity), Phone: str(r.Phone),
+		IDNumber: str(r.IDNumber), PoliticalStatus: str(r.PoliticalStatus), Position: str(r.Position),
+		SourceCategory: str(r.SourceCategory),
+	}
+	if r.UnitID != nil {
+		in.UnitID = *r.UnitID
+	}
+	return in
+}
+
+type instructorRequest struct {
+	personRequest
+	Status *string `json:"status"`
 }
 
 func (h *handlers) createInstructor(c *gin.Context) {
@@ -105,14 +123,8 @@ func (h *handlers) createInstructor(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
-	in := roster.InstructorInput{
-		Name: str(req.Name), Gender: str(req.Gender), Ethnicity: str(req.Ethnicity), Phone: str(req.Phone),
-		IDNumber: str(req.IDNumber), PoliticalStatus: str(req.PoliticalStatus), Position: str(req.Position),
-		SourceCategory: str(req.SourceCategory), Status: str(req.Status),
-	}
-	if req.UnitID != nil {
-		in.UnitID = *req.UnitID
-	}
+	in := req.input()
+	in.Status = str(req.Status)
 	v, err := h.roster.CreateInstructor(c.Request.Context(), principal(c), in)
 	if err != nil {
 		fail(c, h.log, err)

@@ -114,11 +114,9 @@ func (h *handlers) adjustInstructor(c *gin.Context) {
 	in := roster.AdjustInput{Action: req.Action, ReasonCategory: req.ReasonCategory, Note: req.Note,
 		ReplacementID: req.ReplacementInstructorID, ToUnitID: req.ToUnitID}
 	if r := req.Replacement; r != nil {
-		in.Replacement = &roster.InstructorInput{
-			Name: str(r.Name), Gender: str(r.Gender), Ethnicity: str(r.Ethnicity), Phone: str(r.Phone),
-			IDNumber: str(r.IDNumber), PoliticalStatus: str(r.PoliticalStatus), Position: str(r.Position),
-			SourceCategory: str(r.SourceCategory),
-		}
+		p := r.input()
+		p.UnitID = 0 // a replacement takes the dismissed instructor's unit
+		in.Replacement = &p
 	}
 	v, err := h.roster.Adjust(c.Request.Context(), principal(c), id, in)
 	if err != nil {
