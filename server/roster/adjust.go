@@ -2,6 +2,7 @@ package roster
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -11,7 +12,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// Adjustment actions during a term (seed §五(三)).
+// Adjustment actions during a term: an instructor in office is dismissed, replaced by another person
+// in the same unit, or transferred to another unit.
 const (
 	AdjustDismiss  = "dismiss"
 	AdjustReplace  = "replace"
@@ -53,6 +55,53 @@ func (s *Service) Adjust(ctx context.Context, p *access.Principal, id int64, in 
 		return AdjustResult{}, err
 	}
 	in.Note = strings.TrimSpace(in.Note)
+	person, err := checkAdjust(id, in)
+	if err != nil {
+		return AdjustResult{}, err
+	}
+
+	var replacementID int64
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		cur, err := s.loadForChange(tx, p, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status != StatusActive && cur.Status != StatusSuspended {
+			return errNotInOffice
+		}
+		h := History{InstructorID: id, ReasonCategory: in.ReasonCategory, Note: in.Note, FromUnitID: cur.UnitID,
+			FromStatus: cur.Status, TermStart: cur.TermStart, TermEnd: cur.TermEnd}
+		switch in.Action {
+		case AdjustDismiss:
+			return s.dismiss(tx, p, cur, h)
+		case AdjustReplace:
+			replacementID, err = s.replace(ctx, tx, p, cur, h, in, person)
+			return err
+		case AdjustTransfer:
+			return s.transfer(ctx, tx, p, cur, h, in.ToUnitID)
+		}
+		return apperr.Field("action", "不支持的调整方式")
+	})
+	if err != nil {
+		return AdjustResult{}, err
+	}
+	var out AdjustResult
+	if out.Instructor, err = s.GetInstructor(ctx, p, id); err != nil {
+		return AdjustResult{}, err
+	}
+	if replacementID > 0 {
+		r, err := s.GetInstructor(ctx, p, replacementID)
+		if err != nil {
+			return AdjustResult{}, err
+		}
+		out.Replacement = &r
+	}
+	return out, nil
+}
+
+// checkAdjust validates an adjustment before anything is loaded and returns the new person of a
+// replacement by a newcomer.
+func checkAdjust(id int64, in AdjustInput) (InstructorInput, error) {
 	var v validate.Checker
 	v.OneOf("action", "调整方式", in.Action, true, OneOf(AdjustActions))
 	v.OneOf("reason_category", "调整原因", in.ReasonCategory, true, OneOf(AdjustReasons))
@@ -77,89 +126,75 @@ func (s *Service) Adjust(ctx context.Context, p *access.Principal, id int64, in 
 	case AdjustTransfer:
 		v.Check(in.ToUnitID > 0, "to_unit_id", "请选择调往的单位")
 	}
-	if err := v.Err(); err != nil {
-		return AdjustResult{}, err
-	}
+	return person, v.Err()
+}
 
-	var replacementID int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		cur, err := s.loadForChange(tx, p, id)
-		if err != nil {
-			return err
-		}
-		if cur.Status != StatusActive && cur.Status != StatusSuspended {
-			return errNotInOffice
-		}
-		h := History{InstructorID: id, ReasonCategory: in.ReasonCategory, Note: in.Note, FromUnitID: cur.UnitID,
-			FromStatus: cur.Status, TermStart: cur.TermStart, TermEnd: cur.TermEnd}
-		switch in.Action {
-		case AdjustTransfer:
-			to, err := s.findUnit(ctx, tx, p, in.ToUnitID)
-			if err == errUnitNotFound {
-				return errUnitNotFound.WithField("to_unit_id", "调往的单位不存在或不在您的管辖范围内")
-			}
-			if err != nil {
-				return err
-			}
-			if to.ID == cur.UnitID {
-				return apperr.Field("to_unit_id", "调往的单位与现在的单位相同")
-			}
-			if err := s.moveUnit(tx, cur, to); err != nil {
-				return err
-			}
-			h.Action, h.ToUnitID, h.ToStatus = ActionTransfer, to.ID, cur.Status
-			return s.logHistory(tx, p, h)
-		case AdjustDismiss, AdjustReplace:
-			if err := s.changeState(tx, cur, map[string]any{"status": StatusDismissed}); err != nil {
-				return err
-			}
-			if cur.Status == StatusActive {
-				if err := releasePlace(tx, cur.UnitID); err != nil {
-					return err
-				}
-			}
-			h.Action, h.ToUnitID, h.ToStatus = ActionDismiss, cur.UnitID, StatusDismissed
-			if in.Action == AdjustDismiss {
-				return s.logHistory(tx, p, h)
-			}
-		}
-		u, err := s.findUnit(ctx, tx, access.System(), cur.UnitID)
-		if err != nil {
-			return err
-		}
-		var rh History
-		if in.Replacement != nil {
-			rh, err = s.appointReplacement(tx, p, person, u)
-		} else {
-			rh, err = s.moveReplacement(tx, p, in.ReplacementID, u)
-		}
-		if err != nil {
-			return err
-		}
-		replacementID = rh.InstructorID
-		h.Action, h.RelatedInstructorID = ActionReplaced, replacementID
-		if err := s.logHistory(tx, p, h); err != nil {
-			return err
-		}
-		rh.Action, rh.ReasonCategory, rh.Note, rh.RelatedInstructorID = ActionReplacement, in.ReasonCategory, in.Note, id
-		rh.ToUnitID, rh.ToStatus = u.ID, StatusActive
-		return s.logHistory(tx, p, rh)
-	})
+// dismiss ends cur's term early and frees their place.
+func (s *Service) dismiss(tx *gorm.DB, p *access.Principal, cur Instructor, h History) error {
+	if err := s.vacate(tx, cur); err != nil {
+		return err
+	}
+	h.Action, h.ToUnitID, h.ToStatus = ActionDismiss, cur.UnitID, StatusDismissed
+	return s.logHistory(tx, p, h)
+}
+
+// replace dismisses cur and puts the replacement into cur's unit, a newcomer (person) or an
+// instructor already on the roster (in.ReplacementID); both histories name each other. It
+// returns the replacement's id.
+func (s *Service) replace(ctx context.Context, tx *gorm.DB, p *access.Principal, cur Instructor, h History, in AdjustInput, person InstructorInput) (int64, error) {
+	if err := s.vacate(tx, cur); err != nil {
+		return 0, err
+	}
+	u, err := s.findUnit(ctx, tx, access.System(), cur.UnitID)
 	if err != nil {
-		return AdjustResult{}, err
+		return 0, err
 	}
-	var out AdjustResult
-	if out.Instructor, err = s.GetInstructor(ctx, p, id); err != nil {
-		return AdjustResult{}, err
+	var rh History
+	if in.Replacement != nil {
+		rh, err = s.appointReplacement(tx, p, person, u)
+	} else {
+		rh, err = s.moveReplacement(tx, p, in.ReplacementID, u)
 	}
-	if replacementID > 0 {
-		r, err := s.GetInstructor(ctx, p, replacementID)
-		if err != nil {
-			return AdjustResult{}, err
-		}
-		out.Replacement = &r
+	if err != nil {
+		return 0, err
 	}
-	return out, nil
+	h.Action, h.ToUnitID, h.ToStatus, h.RelatedInstructorID = ActionReplaced, cur.UnitID, StatusDismissed, rh.InstructorID
+	if err := s.logHistory(tx, p, h); err != nil {
+		return 0, err
+	}
+	rh.Action, rh.ReasonCategory, rh.Note, rh.RelatedInstructorID = ActionReplacement, in.ReasonCategory, in.Note, cur.ID
+	rh.ToUnitID, rh.ToStatus = u.ID, StatusActive
+	return rh.InstructorID, s.logHistory(tx, p, rh)
+}
+
+// transfer moves cur, with their term and status, to the unit toUnitID in the caller's scope.
+func (s *Service) transfer(ctx context.Context, tx *gorm.DB, p *access.Principal, cur Instructor, h History, toUnitID int64) error {
+	to, err := s.findUnit(ctx, tx, p, toUnitID)
+	if errors.Is(err, errUnitNotFound) {
+		return errUnitNotFound.WithField("to_unit_id", "调往的单位不存在或不在您的管辖范围内")
+	}
+	if err != nil {
+		return err
+	}
+	if to.ID == cur.UnitID {
+		return apperr.Field("to_unit_id", "调往的单位与现在的单位相同")
+	}
+	if err := s.moveUnit(tx, cur, to); err != nil {
+		return err
+	}
+	h.Action, h.ToUnitID, h.ToStatus = ActionTransfer, to.ID, cur.Status
+	return s.logHistory(tx, p, h)
+}
+
+// vacate marks cur dismissed; one in office (not suspended) gives their unit's place back.
+func (s *Service) vacate(tx *gorm.DB, cur Instructor) error {
+	if err := s.changeState(tx, cur, map[string]any{"status": StatusDismissed}); err != nil {
+		return err
+	}
+	if cur.Status == StatusActive {
+		return releasePlace(tx, cur.UnitID)
+	}
+	return nil
 }
 
 // moveUnit moves an instructor to another unit; one in office takes a place there and frees theirs.
@@ -200,7 +235,7 @@ func (s *Service) appointReplacement(tx *gorm.DB, p *access.Principal, person In
 // office elsewhere moves with their term; one out of office starts a new term.
 func (s *Service) moveReplacement(tx *gorm.DB, p *access.Principal, id int64, u Unit) (History, error) {
 	rep, err := s.loadForChange(tx, p, id)
-	if err == errInstructorNotFound {
+	if errors.Is(err, errInstructorNotFound) {
 		return History{}, errInstructorNotFound.WithField("replacement_instructor_id", "替换人员不存在或不在您的管辖范围内")
 	}
 	if err != nil {
