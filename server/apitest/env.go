@@ -101,7 +101,23 @@ func Cleanup() {
 	}
 }
 
+// Logged is Another whose log (every level) goes to w, for tests of what reaches the logs.
+func Logged(t testing.TB, clk *clock.Fake, w io.Writer, configure ...func(*config.Config)) *Env {
+	t.Helper()
+	Shared(t)
+	e, err := startLogged(clk, w, configure...)
+	if err != nil {
+		t.Fatalf("start logged server: %v", err)
+	}
+	t.Cleanup(e.Stop)
+	return e
+}
+
 func start(clk *clock.Fake, configure ...func(*config.Config)) (*Env, error) {
+	return startLogged(clk, nil, configure...)
+}
+
+func startLogged(clk *clock.Fake, logTo io.Writer, configure ...func(*config.Config)) (*Env, error) {
 	if baseDSN == "" {
 		dsn, drop, err := testDatabase()
 		if err != nil {
@@ -149,7 +165,11 @@ func start(clk *clock.Fake, configure ...func(*config.Config)) (*Env, error) {
 	if os.Getenv("SHILIU_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(testLogWriter(), &slog.HandlerOptions{Level: level}))
+	w := testLogWriter()
+	if logTo != nil {
+		w, level = logTo, slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, app.WithClock(clk), app.WithLogger(log))
 	if err != nil {

@@ -123,7 +123,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 
 	a.DB, err = database.Open(ctx, cfg.Database.DSN, database.Options{
 		MaxOpenConns: cfg.Database.MaxOpenConns, MaxIdleConns: cfg.Database.MaxIdleConns,
-		ConnMaxLife: cfg.Database.ConnMaxLife, Logger: a.Log,
+		ConnMaxLife: cfg.Database.ConnMaxLife, SlowQuery: cfg.Database.SlowQuery, Logger: a.Log,
 	})
 	if err != nil {
 		return nil, err

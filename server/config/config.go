@@ -53,6 +53,9 @@ type DatabaseConfig struct {
 	// that is behind and `shiliu migrate` must be run first.
 	AutoMigrate bool `yaml:"auto_migrate"`
 	LoadRegions bool `yaml:"load_regions"`
+	// SlowQuery is how long a statement runs before it is logged as slow (its SQL, never its
+	// arguments); 0 logs no slow statements.
+	SlowQuery time.Duration `yaml:"slow_query"`
 }
 
 type RedisConfig struct {
@@ -142,6 +145,7 @@ func Default() Config {
 			ConnMaxLife:  30 * time.Minute,
 			AutoMigrate:  true,
 			LoadRegions:  true,
+			SlowQuery:    500 * time.Millisecond,
 		},
 		Redis: RedisConfig{Prefix: "shiliu:"},
 		WeChat: WeChatConfig{
@@ -239,6 +243,7 @@ func (c *Config) applyEnv(get lookup) error {
 	str("SHILIU_HTTP_ADDR", &c.HTTP.Addr)
 	str("SHILIU_DATABASE_DSN", &c.Database.DSN)
 	boolean("SHILIU_DATABASE_AUTO_MIGRATE", &c.Database.AutoMigrate)
+	dur("SHILIU_DATABASE_SLOW_QUERY", &c.Database.SlowQuery)
 	str("SHILIU_REDIS_URL", &c.Redis.URL)
 	str("SHILIU_REDIS_PREFIX", &c.Redis.Prefix)
 	str("SHILIU_WECHAT_APPID", &c.WeChat.AppID)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -33,7 +34,9 @@ type Options struct {
 	MaxOpenConns int
 	MaxIdleConns int
 	ConnMaxLife  time.Duration
-	Logger       *slog.Logger
+	// SlowQuery is the run time from which a statement is logged as slow; 0 turns that off.
+	SlowQuery time.Duration
+	Logger    *slog.Logger
 }
 
 // DB is the GORM handle and what it talks to.
@@ -106,7 +109,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	gcfg := &gorm.Config{
 		NowFunc:                func() time.Time { return time.Now().UTC() },
-		Logger:                 newLogger(opt.Logger),
+		Logger:                 newLogger(opt.Logger, opt.SlowQuery),
 		TranslateError:         false,
 		SkipDefaultTransaction: true,
 	}
@@ -233,31 +236,64 @@ func IsUniqueViolation(err error) bool {
 }
 
 // newLogger sends GORM's slow-query and error lines through slog, never the SQL arguments (they
-// may carry personal data).
-func newLogger(l *slog.Logger) logger.Interface {
+// may carry personal data: tip descriptions, names, phone numbers, search text).
+func newLogger(l *slog.Logger, slow time.Duration) logger.Interface {
 	if l == nil {
 		l = slog.Default()
 	}
-	return quietConflicts{logger.NewSlogLogger(l, logger.Config{
-		SlowThreshold:             500 * time.Millisecond,
+	return quietLogger{logger.NewSlogLogger(l, logger.Config{
+		SlowThreshold:             slow,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		ParameterizedQueries:      true,
 	})}
 }
 
-// quietConflicts drops the error line of a duplicate key: stores turn it into a conflict on
-// purpose (an idempotent retry, a taken phone number), so it is an answer, not a failure, and a
-// retry storm from weak networks would otherwise flood the error log.
-type quietConflicts struct{ logger.Interface }
+// quietLogger keeps GORM's lines free of personal data and of expected failures. GORM asks the
+// logger itself (db.Logger) whether to filter parameters, so a wrapper must answer that too: an
+// embedded interface would hide the inner logger's ParamsFilter and every line would carry the
+// arguments spelled into the SQL.
+type quietLogger struct{ logger.Interface }
 
-func (q quietConflicts) LogMode(level logger.LogLevel) logger.Interface {
-	return quietConflicts{q.Interface.LogMode(level)}
+func (q quietLogger) LogMode(level logger.LogLevel) logger.Interface {
+	return quietLogger{q.Interface.LogMode(level)}
 }
 
-func (q quietConflicts) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+// ParamsFilter drops every argument, whatever the inner logger is configured to do.
+func (quietLogger) ParamsFilter(_ context.Context, sql string, _ ...any) (string, []any) {
+	return sql, nil
+}
+
+// Trace drops the error line of a duplicate key: stores turn it into a conflict on purpose (an
+// idempotent retry, a taken phone number), so it is an answer, not a failure, and a retry storm
+// from weak networks would otherwise flood the error log. Other errors are logged without the
+// values a driver quotes in its message.
+func (q quietLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
 	if IsUniqueViolation(err) {
 		err = nil
 	}
-	q.Interface.Trace(ctx, begin, fc, err)
+	q.Interface.Trace(ctx, begin, fc, RedactError(err))
 }
+
+// quotedValue is a literal a driver quotes in an error message: MySQL's "Incorrect string value:
+// '\xF0...' for column", "Data truncated ... '…'", "Duplicate entry '138…' for key".
+var quotedValue = regexp.MustCompile(`'(?:[^'\\]|\\.)*'`)
+
+// RedactError returns err with the values quoted in a MySQL error message replaced by '?', so it
+// can be logged; column and key names stay (they are backquoted or follow the value), which is
+// what an operator needs. Other errors are returned as they are.
+func RedactError(err error) error {
+	var me *mysqldrv.MySQLError
+	if err == nil || !errors.As(err, &me) {
+		return err
+	}
+	return redacted{err: err, msg: quotedValue.ReplaceAllString(err.Error(), "'?'")}
+}
+
+type redacted struct {
+	err error
+	msg string
+}
+
+func (r redacted) Error() string { return r.msg }
+func (r redacted) Unwrap() error { return r.err }
