@@ -418,3 +418,42 @@ func TestConsoleIdleNeedsPassword(t *testing.T) {
 		t.Fatalf("idle: %+v", r)
 	}
 }
+
+// TestAdministratorsReachNoFieldRoute: every authenticated operation of the API contract outside
+// accounts, the audit trail and settings refuses each of the three administrators with 403,
+// before anything is read or written — a new route of field data is closed to them too.
+// (等保2.0 三员分立; ASVS V4.1.3 least privilege)
+func TestAdministratorsReachNoFieldRoute(t *testing.T) {
+	e := apitest.Shared(t)
+	routes, err := apitest.ContractRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{"/api/v1/me": true, "/api/v1/me/password": true, "/api/v1/auth/logout": true, "/api/v1/audit": true,
+		"/api/v1/notification-groups": true, "/api/v1/notification-groups/{id}": true}
+	admins := map[string]*apitest.Client{}
+	for _, role := range []string{"admin", "security_admin", "audit_admin"} {
+		admins[role] = e.Staff(t, role, apitest.Province)
+	}
+	checked := 0
+	for _, op := range routes {
+		method, path, _ := strings.Cut(op, " ")
+		if allowed[path] || strings.HasPrefix(path, "/api/v1/accounts") || strings.HasPrefix(path, "/api/v1/auth/") || !strings.HasPrefix(path, "/api/v1/") {
+			continue
+		}
+		concrete := strings.NewReplacer("{id}", "1", "{code}", apitest.Province).Replace(path)
+		if r := e.Anon(t).Do(method, concrete, map[string]any{}); r.Status != http.StatusUnauthorized {
+			continue // a public route
+		}
+		checked++
+		for role, c := range admins {
+			r := c.Do(method, concrete, map[string]any{})
+			if r.Status != http.StatusForbidden {
+				t.Errorf("%s %s %s: %d %s", role, method, concrete, r.Status, r.Body)
+			}
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d routes checked", checked)
+	}
+}

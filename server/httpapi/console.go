@@ -122,14 +122,19 @@ var passwordChangeAllowed = map[string]bool{
 // staff accounts, the audit trail, settings. Each service checks which administrator may do what;
 // this list keeps every route of field data closed to all three in one place (三员分立: no
 // administrator reads tips, visits, the roster or statistics).
-var administratorRoutes = []string{"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/", "/api/v1/accounts",
-	"/api/v1/audit", "/api/v1/notification-groups", "/api/v1/security-policy"}
+var administratorRoutes = []string{"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout", "/api/v1/accounts",
+	"/api/v1/accounts/:id", "/api/v1/accounts/:id/*action", "/api/v1/audit", "/api/v1/notification-groups",
+	"/api/v1/notification-groups/:id", "/api/v1/security-policy"}
 
 var errAdministratorNoFieldData = apperr.Forbidden("管理员不能查看或处理业务数据")
 
 func administratorMay(route string) bool {
 	for _, r := range administratorRoutes {
-		if route == r || (strings.HasSuffix(r, "/") && strings.HasPrefix(route, r)) || strings.HasPrefix(route, r+"/") {
+		if base, ok := strings.CutSuffix(r, "/*action"); ok {
+			if strings.HasPrefix(route, base+"/") {
+				return true
+			}
+		} else if route == r {
 			return true
 		}
 	}
