@@ -18,7 +18,13 @@ const (
 	RoleCountyStaff   Role = "county_staff"
 	RoleCityStaff     Role = "city_staff"
 	RoleProvinceStaff Role = "province_staff"
+	// The administrator's powers are split three ways (三员分立, as 等保2.0 level 3 asks): the
+	// system administrator keeps the historical code "admin" (accounts and settings), the
+	// security administrator the password and session policy and locks, the audit
+	// administrator the audit log. None of them reads field records or the roster.
 	RoleAdmin         Role = "admin"
+	RoleSecurityAdmin Role = "security_admin"
+	RoleAuditAdmin    Role = "audit_admin"
 )
 
 // Roles lists every role with its Chinese label.
@@ -28,6 +34,8 @@ var Roles = []struct{ Code, Label string }{
 	{string(RoleCityStaff), "市级民族工作部门"},
 	{string(RoleProvinceStaff), "省民族事务委员会"},
 	{string(RoleAdmin), "系统管理员"},
+	{string(RoleSecurityAdmin), "安全管理员"},
+	{string(RoleAuditAdmin), "审计管理员"},
 }
 
 // ValidRole reports whether r is a known role.
@@ -40,10 +48,16 @@ func ValidRole(r string) bool {
 	return false
 }
 
-// StaffLevel is the region level (1 province, 2 city, 3 county) a staff role is bound to; 0 if none.
+// IsAdministrator reports whether r is one of the three administrator roles.
+func (r Role) IsAdministrator() bool {
+	return r == RoleAdmin || r == RoleSecurityAdmin || r == RoleAuditAdmin
+}
+
+// StaffLevel is the region level (1 province, 2 city, 3 county) a staff or administrator role is
+// bound to; 0 if none. Administrators are bound to the province but see no field data through it.
 func (r Role) StaffLevel() int {
 	switch r {
-	case RoleProvinceStaff, RoleAdmin:
+	case RoleProvinceStaff, RoleAdmin, RoleSecurityAdmin, RoleAuditAdmin:
 		return 1
 	case RoleCityStaff:
 		return 2
@@ -61,7 +75,10 @@ type Principal struct {
 	// their unit (informational: instructors are scoped by InstructorID, not by region).
 	RegionCode   string
 	InstructorID int64
-	system       bool
+	// MustChangePassword: the account logged in with an initial or reset password and may do
+	// nothing but change it.
+	MustChangePassword bool
+	system             bool
 }
 
 // System is the explicit scope of background jobs: it sees everything, and nothing else does.
@@ -70,9 +87,33 @@ func System() *Principal { return &Principal{system: true} }
 // IsSystem reports whether p is the background-job scope.
 func (p *Principal) IsSystem() bool { return p != nil && p.system }
 
-// IsStaff reports whether p is a staff or admin account bound to a region.
+// IsStaff reports whether p is a county, city or province officer bound to a region: the only
+// accounts that see field records and the roster of a subtree. Administrators are not staff.
 func (p *Principal) IsStaff() bool {
-	return p != nil && !p.system && p.Role.StaffLevel() > 0 && len(p.RegionCode) == 12
+	return p != nil && !p.system && p.Role.StaffLevel() > 0 && !p.Role.IsAdministrator() && len(p.RegionCode) == 12
+}
+
+// IsAdministrator reports whether p is a system, security or audit administrator.
+func (p *Principal) IsAdministrator() bool {
+	return p != nil && !p.system && p.Role.IsAdministrator()
+}
+
+// InSettingsScope limits settings (notification groups) to p's subtree for officers and to the
+// whole province for the system administrator. Field records never go through it.
+func InSettingsScope(p *Principal, regionColumn string) func(*gorm.DB) *gorm.DB {
+	if p != nil && !p.system && p.Role == RoleAdmin {
+		return func(db *gorm.DB) *gorm.DB { return db }
+	}
+	return InRegion(p, regionColumn)
+}
+
+// ManagesSettingsOf reports whether p may change settings (notification groups) of a region:
+// an officer inside their subtree, the system administrator anywhere.
+func (p *Principal) ManagesSettingsOf(code string) bool {
+	if p != nil && !p.system && p.Role == RoleAdmin {
+		return len(code) == 12
+	}
+	return p.CanSeeRegion(code)
 }
 
 // IsInstructor reports whether p is a bound instructor.

@@ -59,6 +59,19 @@ type Client struct {
 	t     testing.TB
 	env   *Env
 	Token string
+	// Header is sent with every request (a User-Agent, a Cookie).
+	Header http.Header
+}
+
+// With returns a copy of c that also sends header k: v.
+func (c *Client) With(k, v string) *Client {
+	n := *c
+	n.Header = c.Header.Clone()
+	if n.Header == nil {
+		n.Header = http.Header{}
+	}
+	n.Header.Set(k, v)
+	return &n
 }
 
 // As returns a client sending token (empty: anonymous).
@@ -100,6 +113,9 @@ func (c *Client) DoRaw(method, path, contentType string, raw []byte) *Response {
 	}
 	if raw != nil {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)

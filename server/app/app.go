@@ -165,6 +165,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		LockoutDuration: cfg.Security.LockoutDuration, LoginPerMinute: cfg.Security.LoginPerMinute,
 		RedisPrefix: cfg.Redis.Prefix,
 	})
+	a.Roster.OnLeaveOffice(a.Auth.EndInstructorSessions)
 
 	files, err := upload.NewDisk(cfg.Uploads.Dir)
 	if err != nil {
@@ -216,6 +217,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
 		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
+		SecureCookies: cfg.Mode == "prod",
 	})
 	if err != nil {
 		return nil, err

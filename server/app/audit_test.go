@@ -164,7 +164,7 @@ func TestAuditScope(t *testing.T) {
 		"same county":    {staff, true},
 		"city":           {e.Staff(t, "city_staff", apitest.CityA), true},
 		"province":       {e.Staff(t, "province_staff", apitest.Province), true},
-		"admin":          {e.Staff(t, "admin", apitest.Province), true},
+		"audit admin":    {e.Staff(t, "audit_admin", apitest.Province), true},
 		"another county": {e.Staff(t, "county_staff", apitest.CountyA2), false},
 		"another city":   {e.Staff(t, "city_staff", apitest.CityB), false},
 	} {

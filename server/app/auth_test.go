@@ -55,7 +55,7 @@ func TestHealthRegionsDictionaries(t *testing.T) {
 
 	var dict map[string][]struct{ Code, Label string }
 	anon.Must(http.StatusOK, "GET", "/api/v1/dictionaries", nil).JSON(t, &dict)
-	if len(dict["ethnicity"]) != 58 || len(dict["unit_kind"]) != 13 || len(dict["source_category"]) != 10 || len(dict["role"]) != 5 {
+	if len(dict["ethnicity"]) != 58 || len(dict["unit_kind"]) != 13 || len(dict["source_category"]) != 10 || len(dict["role"]) != 7 {
 		t.Fatalf("dictionaries: %d ethnicities, %d unit kinds, %d source categories, %d roles",
 			len(dict["ethnicity"]), len(dict["unit_kind"]), len(dict["source_category"]), len(dict["role"]))
 	}
@@ -117,9 +117,9 @@ func TestWeChatLoginBindWithInviteCode(t *testing.T) {
 	e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": tok.RefreshToken}).JSON(t, &refreshed)
 	e.As(t, refreshed.AccessToken).Must(http.StatusOK, "GET", "/api/v1/me", nil)
 
-	// A dismissed instructor can no longer refresh.
+	// A dismissed instructor can no longer refresh: the dismissal ended the session.
 	staff.Must(http.StatusOK, "PATCH", fmt.Sprintf("/api/v1/instructors/%d", insID), map[string]any{"status": "dismissed"})
-	if r := e.Anon(t).Must(http.StatusForbidden, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": refreshed.RefreshToken}).Err(t); r.Code != "instructor_inactive" {
+	if r := e.Anon(t).Must(http.StatusUnauthorized, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": refreshed.RefreshToken}).Err(t); r.Code != "refresh_invalid" {
 		t.Fatalf("refresh of a dismissed instructor: %+v", r)
 	}
 	staff.Must(http.StatusOK, "PATCH", fmt.Sprintf("/api/v1/instructors/%d", insID), map[string]any{"status": "active"})

@@ -333,7 +333,7 @@ func TestImportTenThousandRows(t *testing.T) {
 func TestExcelScopeMatrix(t *testing.T) {
 	w := newWorld(t)
 	owner := w.callers["county_in"]
-	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true, "admin": true}
+	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true}
 	for who, c := range w.callers {
 		staff := who != "anonymous" && !strings.HasPrefix(who, "instructor")
 		want := func(ok int) int {

@@ -268,7 +268,7 @@ func TestFilingScopeMatrix(t *testing.T) {
 		fmt.Sprintf("/api/v1/filings/%d/diff", f.ID),
 		fmt.Sprintf("/api/v1/filings/%d/export.xlsx", f.ID),
 	}
-	readers := map[string]bool{"county_in": true, "city_in": true, "province": true, "admin": true}
+	readers := map[string]bool{"county_in": true, "city_in": true, "province": true}
 	for who, c := range w.callers {
 		want := http.StatusNotFound
 		switch {
@@ -315,7 +315,7 @@ func TestFilingScopeMatrix(t *testing.T) {
 			t.Errorf("%s list by region widened scope", who)
 		}
 		ovWant := listWant
-		if ovWant == http.StatusOK && !map[string]bool{"city_in": true, "province": true, "admin": true}[who] {
+		if ovWant == http.StatusOK && !map[string]bool{"city_in": true, "province": true}[who] {
 			ovWant = http.StatusForbidden
 		}
 		if r := c.Do("GET", "/api/v1/filings/overview?region_code="+apitest.CityA, nil); r.Status != ovWant {
@@ -331,7 +331,7 @@ func TestFilingScopeMatrix(t *testing.T) {
 
 	// Filing: county and city staff file their own region; the others do not file.
 	other := raFile(t, w.callers["county_out"])
-	for _, who := range []string{"province", "admin", "instructor_self", "instructor_other", "anonymous"} {
+	for _, who := range []string{"province", "instructor_self", "instructor_other", "anonymous"} {
 		want := http.StatusForbidden
 		if who == "anonymous" {
 			want = http.StatusUnauthorized
@@ -346,6 +346,5 @@ func TestFilingScopeMatrix(t *testing.T) {
 	// Leave nothing pending for other tests of these regions.
 	cityIn.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/return", other.ID), map[string]any{"reason": "请补充"})
 	w.callers["city_out"].Must(http.StatusNotFound, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", cf.ID), nil)
-	w.callers["admin"].Must(http.StatusForbidden, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", cf.ID), nil)
 	w.callers["province"].Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/return", cf.ID), map[string]any{"reason": "请补充"})
 }

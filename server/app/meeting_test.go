@@ -81,7 +81,6 @@ func newMeetingWorld(t *testing.T) meetingWorld {
 		"city_in":    e.Staff(t, "city_staff", apitest.CityA),
 		"city_out":   e.Staff(t, "city_staff", apitest.CityB),
 		"province":   e.Staff(t, "province_staff", apitest.Province),
-		"admin":      e.Staff(t, "admin", apitest.Province),
 		"anonymous":  e.Anon(t),
 	}}
 	w.staff = w.callers["county_in"]
@@ -519,15 +518,15 @@ func TestMeetingScope(t *testing.T) {
 		body         any
 		want         func(string) int
 	}{
-		{"GET", meetingPath(m.ID), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200, "invitee": 200}, 404)},
+		{"GET", meetingPath(m.ID), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "invitee": 200}, 404)},
 		{"PATCH", meetingPath(m.ID), map[string]any{"agenda": "调整议程"}, def(expect{"county_in": 200, "county_out": 404,
-			"city_in": 403, "city_out": 403, "province": 403, "admin": 403, "invitee": 403, "not_invited": 403, "instructor_other": 403}, 0)},
-		{"GET", meetingPath(m.ID, "attendance"), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200,
+			"city_in": 403, "city_out": 403, "province": 403, "invitee": 403, "not_invited": 403, "instructor_other": 403}, 0)},
+		{"GET", meetingPath(m.ID, "attendance"), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200,
 			"county_out": 404, "city_out": 404}, 403)},
 		{"GET", meetingPath(m.ID, "checkin-token"), nil, def(expect{"county_in": 200, "county_out": 404}, 403)},
 		{"POST", meetingPath(m.ID, "rsvp"), map[string]any{"answer": "yes"}, def(expect{"invitee": 200, "not_invited": 404, "instructor_other": 404}, 403)},
 		{"POST", meetingPath(m.ID, "cancel"), map[string]any{"reason": "测试"}, def(expect{"county_out": 404,
-			"city_in": 403, "city_out": 403, "province": 403, "admin": 403, "invitee": 403, "not_invited": 403, "instructor_other": 403}, 0)},
+			"city_in": 403, "city_out": 403, "province": 403, "invitee": 403, "not_invited": 403, "instructor_other": 403}, 0)},
 	}
 	for _, c := range cases {
 		for who, client := range w.callers {
@@ -556,7 +555,7 @@ func TestMeetingScope(t *testing.T) {
 	}
 	w.callers["anonymous"].Must(http.StatusUnauthorized, "GET", "/api/v1/meetings", nil)
 	// Only county staff call meetings, and only with their own instructors.
-	for _, who := range []string{"city_in", "province", "admin", "invitee"} {
+	for _, who := range []string{"city_in", "province", "invitee"} {
 		w.callers[who].Must(http.StatusForbidden, "POST", "/api/v1/meetings", meetingBody(e, time.Hour, w.insIDs[0]))
 	}
 	if r := w.staff.Must(http.StatusBadRequest, "POST", "/api/v1/meetings", meetingBody(e, time.Hour, w.insIDs[0], w.outsiderID)).Err(t); r.Details[0].Field != "instructor_ids" {

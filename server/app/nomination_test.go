@@ -355,7 +355,7 @@ func TestNominationScopeMatrix(t *testing.T) {
 	e := apitest.Shared(t)
 	owner := w.callers["county_in"]
 	n := raNominate(t, owner, w.unit)
-	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true, "admin": true}
+	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true}
 	want := func(who string, ok int) int {
 		switch {
 		case who == "anonymous":

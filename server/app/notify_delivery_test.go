@@ -83,7 +83,7 @@ func TestNotifyTransientFailureIsRetried(t *testing.T) {
 	ntIdle(t, e)
 	e.WX.Inject(wxfake.EndpointRobot, -1, 1)
 	tipID, title := ntTip(t, e, instructor, "general")
-	admin := e.Staff(t, "admin", apitest.Province)
+	admin := e.Staff(t, "province_staff", apitest.Province)
 	var row ntNotification
 	ntWait(t, "the failed first attempt", func() bool {
 		rows := ntLog(t, admin, fmt.Sprintf("subject_type=tip&subject_id=%d", tipID))

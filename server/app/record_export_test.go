@@ -217,7 +217,7 @@ func TestRecordExportHonoursFiltersAndScope(t *testing.T) {
 
 	// Who sees the author's tips in an export: the county, its city and the province; not the
 	// neighbouring county, another city or another instructor.
-	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true, "admin": true, "author": true}
+	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true, "author": true}
 	for who, c := range w.callers {
 		r := c.Do("GET", exportPath("tip", mine()), nil)
 		if who == "anonymous" {

@@ -123,7 +123,6 @@ func newRecordWorld(t *testing.T) recordWorld {
 		"city_in":    e.Staff(t, "city_staff", apitest.CityA),
 		"city_out":   e.Staff(t, "city_staff", apitest.CityB),
 		"province":   e.Staff(t, "province_staff", apitest.Province),
-		"admin":      e.Staff(t, "admin", apitest.Province),
 	}}
 	w.staff = w.callers["county_in"]
 	w.unit = w.staff.Unit("village", apitest.TownshipA1)

@@ -13,9 +13,9 @@ import (
 func TestRecordScopeMatrix(t *testing.T) {
 	w := newRecordWorld(t)
 	e := w.e
-	callers := []string{"county_in", "county_out", "city_in", "city_out", "province", "admin", "author", "instructor_other", "anonymous"}
-	readers := map[string]bool{"county_in": true, "city_in": true, "province": true, "admin": true, "author": true}
-	staffIn := map[string]bool{"county_in": true, "city_in": true, "province": true, "admin": true}
+	callers := []string{"county_in", "county_out", "city_in", "city_out", "province", "author", "instructor_other", "anonymous"}
+	readers := map[string]bool{"county_in": true, "city_in": true, "province": true, "author": true}
+	staffIn := map[string]bool{"county_in": true, "city_in": true, "province": true}
 
 	ids := map[string]int64{}
 	for _, kind := range []string{"visit", "sentiment", "tip", "mediation"} {
@@ -112,7 +112,7 @@ func TestRecordScopeMatrix(t *testing.T) {
 	// In scope, every level above acts.
 	w.callers["city_in"].Must(http.StatusOK, "POST", recordPath("tip", ids["tip"], "acknowledge"), nil)
 	w.callers["province"].Must(http.StatusOK, "POST", recordPath("tip", ids["tip"], "handle"), nil)
-	w.callers["admin"].Must(http.StatusOK, "POST", recordPath("tip", ids["tip"], "resolve"), nil)
+	w.callers["county_in"].Must(http.StatusOK, "POST", recordPath("tip", ids["tip"], "resolve"), nil)
 	w.callers["county_in"].Must(http.StatusOK, "POST", recordPath("sentiment", ids["sentiment"], "forward"), map[string]any{"department": "县民政局"})
 	for who := range staffIn {
 		w.callers[who].Must(http.StatusCreated, "POST", recordPath("mediation", ids["mediation"], "followups"), followup)

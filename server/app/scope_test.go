@@ -17,7 +17,7 @@ type world struct {
 }
 
 // Callers by name: the owner county, a sibling county, the owning city, another city, the
-// province, an admin, the instructor of the unit and an instructor elsewhere.
+// province, the instructor of the unit and an instructor elsewhere.
 func newWorld(t *testing.T) world {
 	e := apitest.Shared(t)
 	w := world{callers: map[string]*apitest.Client{
@@ -26,7 +26,6 @@ func newWorld(t *testing.T) world {
 		"city_in":    e.Staff(t, "city_staff", apitest.CityA),
 		"city_out":   e.Staff(t, "city_staff", apitest.CityB),
 		"province":   e.Staff(t, "province_staff", apitest.Province),
-		"admin":      e.Staff(t, "admin", apitest.Province),
 	}}
 	owner := w.callers["county_in"]
 	w.unit = owner.Unit("village", apitest.TownshipA1)
@@ -42,7 +41,7 @@ type expect map[string]int
 
 func TestScopeMatrix(t *testing.T) {
 	w := newWorld(t)
-	staffIn := expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200}
+	staffIn := expect{"county_in": 200, "city_in": 200, "province": 200}
 	out := func(base expect, def int) func(string) int {
 		return func(caller string) int {
 			if s, ok := base[caller]; ok {

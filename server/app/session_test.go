@@ -52,9 +52,10 @@ func TestRefreshRotationReuseAndLogout(t *testing.T) {
 	}
 	e.As(t, second.AccessToken).Must(http.StatusOK, "GET", "/api/v1/me", nil)
 
-	// The spent token comes back: someone copied it. The whole family dies, including the
-	// tokens the legitimate refresh produced.
-	if r := anon.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": first.RefreshToken}).Err(t); r.Code != "refresh_reused" {
+	// The spent token comes back from another client: someone copied it. The whole family dies,
+	// including the tokens the legitimate refresh produced.
+	thief := anon.With("User-Agent", "copied-token/1.0")
+	if r := thief.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": first.RefreshToken}).Err(t); r.Code != "refresh_reused" {
 		t.Fatalf("reuse: %+v", r)
 	}
 	anon.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": second.RefreshToken})

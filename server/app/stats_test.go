@@ -193,11 +193,11 @@ func cstMonth(t time.Time) string { return t.In(clock.Shanghai).Format("2006-01"
 
 func TestStatsScopeMatrix(t *testing.T) {
 	w := newWorld(t)
-	staffIn := expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200, "county_out": 403, "city_out": 403,
+	staffIn := expect{"county_in": 200, "city_in": 200, "province": 200, "county_out": 403, "city_out": 403,
 		"instructor_self": 403, "instructor_other": 403, "anonymous": 401}
-	own := expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200, "county_out": 200, "city_out": 200,
+	own := expect{"county_in": 200, "city_in": 200, "province": 200, "county_out": 200, "city_out": 200,
 		"instructor_self": 403, "instructor_other": 403, "anonymous": 401}
-	card := expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200, "county_out": 404, "city_out": 404,
+	card := expect{"county_in": 200, "city_in": 200, "province": 200, "county_out": 404, "city_out": 404,
 		"instructor_self": 200, "instructor_other": 404, "anonymous": 401}
 	a1 := "?region_code=" + apitest.CountyA1
 	routes := []struct {
@@ -250,7 +250,7 @@ func TestStatsScopeMatrix(t *testing.T) {
 	province := w.callers["province"]
 	read := province.Must(200, "GET", fmt.Sprintf("/api/v1/instructors/%d/performance-card", w.ins), nil)
 	counts := province.Must(200, "GET", "/api/v1/stats/overview"+a1, nil)
-	l := auditOf(t, w.callers["admin"], url.Values{"account_id": {fmt.Sprint(accountID(t, province))}})
+	l := auditOf(t, apitest.Shared(t).Staff(t, "audit_admin", apitest.Province), url.Values{"account_id": {fmt.Sprint(accountID(t, province))}})
 	if got, ok := l.find(read.Header.Get("X-Request-ID")); !ok || got.SubjectType != "instructor" ||
 		got.SubjectID == nil || *got.SubjectID != w.ins || got.Status != 200 {
 		t.Errorf("card read audited as %+v (%v)", got, ok)

@@ -352,11 +352,11 @@ func TestTaskScope(t *testing.T) {
 		body         any
 		want         func(string) int
 	}{
-		{"GET", tkPath(tk.ID), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200, "assignee": 200}, 404)},
-		{"GET", tkPath(tk.ID, "reports"), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200, "assignee": 200}, 404)},
+		{"GET", tkPath(tk.ID), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "assignee": 200}, 404)},
+		{"GET", tkPath(tk.ID, "reports"), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "assignee": 200}, 404)},
 		{"POST", tkPath(tk.ID, "reports"), map[string]any{"text": "进展"}, def(expect{"assignee": 201, "not_assigned": 404, "instructor_other": 404}, 403)},
-		{"GET", tkPath(cityTask.ID), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200, "assignee": 200}, 404)},
-		{"GET", tkPath(cityTask.ID, "reports"), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "admin": 200, "assignee": 200}, 404)},
+		{"GET", tkPath(cityTask.ID), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "assignee": 200}, 404)},
+		{"GET", tkPath(cityTask.ID, "reports"), nil, def(expect{"county_in": 200, "city_in": 200, "province": 200, "assignee": 200}, 404)},
 		{"POST", "/api/v1/tasks", taskBody(e, time.Hour, w.insIDs[0]), def(expect{"county_in": 201, "city_in": 201, "province": 201,
 			"county_out": 400, "city_out": 400}, 403)},
 		{"GET", "/api/v1/tasks", nil, def(expect{}, 200)},
@@ -372,7 +372,7 @@ func TestTaskScope(t *testing.T) {
 	// Lists: each sees only what is theirs.
 	for who, want := range map[string][2]bool{
 		"county_in": {true, true}, "county_out": {false, false}, "city_in": {true, true}, "city_out": {false, false},
-		"province": {true, true}, "admin": {true, true}, "assignee": {true, true}, "not_assigned": {false, false},
+		"province": {true, true}, "assignee": {true, true}, "not_assigned": {false, false},
 		"instructor_other": {false, false},
 	} {
 		l := listTasks(t, w.callers[who], "?limit=100")

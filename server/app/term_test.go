@@ -242,7 +242,7 @@ func TestInTermAdjustments(t *testing.T) {
 func TestTermScopeMatrix(t *testing.T) {
 	w := newWorld(t)
 	owner := w.callers["county_in"]
-	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true, "admin": true}
+	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true}
 	want := func(who string, ok int) int {
 		switch {
 		case who == "anonymous":

@@ -121,7 +121,6 @@ func newTrainingWorld(t *testing.T) trainingWorld {
 		"city_in":    e.Staff(t, "city_staff", apitest.CityA),
 		"city_out":   e.Staff(t, "city_staff", apitest.CityB),
 		"province":   e.Staff(t, "province_staff", apitest.Province),
-		"admin":      e.Staff(t, "admin", apitest.Province),
 		"anonymous":  e.Anon(t),
 	}}
 	w.city = w.callers["city_in"]
@@ -201,7 +200,7 @@ func TestTrainingPlanSessionsAndHours(t *testing.T) {
 	if plan.RegionCode != apitest.CityA || plan.RegionName != "石家庄市" || plan.Year != w.year || plan.SessionCount != 0 {
 		t.Fatalf("plan: %+v", plan)
 	}
-	for _, who := range []string{"county_in", "admin"} {
+	for _, who := range []string{"county_in"} {
 		w.callers[who].Must(http.StatusForbidden, "POST", "/api/v1/training-plans", map[string]any{"year": w.year, "title": "县级计划"})
 		w.callers[who].Must(http.StatusForbidden, "POST", "/api/v1/training-sessions", w.sessionBody(0, 0))
 	}
@@ -419,7 +418,7 @@ func TestTrainingScope(t *testing.T) {
 			return fallback
 		}
 	}
-	readers := expect{"county_in": 200, "county_out": 200, "city_in": 200, "province": 200, "admin": 200, "city_out": 404}
+	readers := expect{"county_in": 200, "county_out": 200, "city_in": 200, "province": 200, "city_out": 404}
 	with := func(base expect, extra expect) expect {
 		m := expect{}
 		for k, v := range base {
@@ -448,15 +447,15 @@ func TestTrainingScope(t *testing.T) {
 			def(expect{"county_in": 200, "city_in": 200, "province": 200, "county_out": 400, "city_out": 404}, 403)},
 		{"DELETE", trPath(s.ID, "enrolments", fmt.Sprint(w.a1IDs[1])), nil,
 			def(expect{"county_in": 404, "city_in": 404, "province": 404, "county_out": 404, "city_out": 404}, 403)},
-		{"GET", trPath(bSession.ID), nil, def(expect{"city_out": 200, "province": 200, "admin": 200,
+		{"GET", trPath(bSession.ID), nil, def(expect{"city_out": 200, "province": 200,
 			"county_in": 404, "county_out": 404, "city_in": 404, "enrolled": 404, "not_enrolled": 404, "instructor_other": 404}, 0)},
 		{"POST", trPath(bSession.ID, "attendance"), attend, def(expect{"city_out": 400, "province": 400,
 			"county_in": 404, "county_out": 404, "city_in": 404}, 403)},
 		{"GET", fmt.Sprintf("/api/v1/training-hours?instructor_id=%d", w.a1IDs[0]), nil,
-			def(expect{"county_in": 200, "county_out": 200, "city_in": 200, "city_out": 200, "province": 200, "admin": 200}, 403)},
+			def(expect{"county_in": 200, "county_out": 200, "city_in": 200, "city_out": 200, "province": 200}, 403)},
 		{"GET", "/api/v1/me/training", nil, def(expect{"enrolled": 200, "not_enrolled": 200, "instructor_other": 200}, 403)},
 		{"GET", "/api/v1/training-plans", nil, def(expect{"county_in": 200, "county_out": 200, "city_in": 200, "city_out": 200,
-			"province": 200, "admin": 200}, 403)},
+			"province": 200}, 403)},
 		{"GET", "/api/v1/training-sessions", nil, def(expect{}, 200)},
 	}
 	for _, c := range cases {
@@ -471,7 +470,7 @@ func TestTrainingScope(t *testing.T) {
 		}
 	}
 	// Hours only for instructors in scope: an out-of-scope instructor is not listed.
-	for who, want := range map[string]int{"county_in": 1, "county_out": 0, "city_in": 1, "city_out": 0, "province": 1, "admin": 1} {
+	for who, want := range map[string]int{"county_in": 1, "county_out": 0, "city_in": 1, "city_out": 0, "province": 1} {
 		var h trHours
 		w.callers[who].Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/training-hours?instructor_id=%d", w.a1IDs[0]), nil).JSON(t, &h)
 		if len(h.Items) != want {
@@ -480,13 +479,13 @@ func TestTrainingScope(t *testing.T) {
 	}
 	// Lists: each sees only what is theirs.
 	for who, want := range map[string]bool{"county_in": true, "county_out": true, "city_in": true, "city_out": false,
-		"province": true, "admin": true, "enrolled": true, "not_enrolled": false, "instructor_other": false} {
+		"province": true, "enrolled": true, "not_enrolled": false, "instructor_other": false} {
 		var l trSessionList
 		w.callers[who].Must(http.StatusOK, "GET", "/api/v1/training-sessions?limit=100", nil).JSON(t, &l)
 		if l.has(s.ID) != want {
 			t.Errorf("%s lists the session: %v, want %v", who, l.has(s.ID), want)
 		}
-		if who != "city_out" && who != "province" && who != "admin" && l.has(bSession.ID) {
+		if who != "city_out" && who != "province" && l.has(bSession.ID) {
 			t.Errorf("%s lists city B's session", who)
 		}
 	}

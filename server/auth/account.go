@@ -32,9 +32,16 @@ type Account struct {
 	LockedUntil  *time.Time
 	LastLoginAt  *time.Time
 	// OnDuty: staff alerts go to those on duty, or to everyone of the level when nobody is.
-	OnDuty    bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	OnDuty bool
+	// TokensValidAfter: access tokens issued before it are refused (the account was disabled,
+	// its instructor left office, its WeChat moved to a new phone, its password changed).
+	TokensValidAfter *time.Time
+	// MustChangePassword: the password was set by someone else (a new account, a reset); the
+	// account may do nothing but change it.
+	MustChangePassword bool
+	PasswordChangedAt  *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 func (Account) TableName() string { return "accounts" }
@@ -49,13 +56,27 @@ type Session struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	RevokedAt *time.Time
-	CreatedAt time.Time
+	// Kind is the kind of login: KindApp (the mini-program) or KindConsole (a browser, with
+	// the refresh token in a cookie and an idle limit).
+	Kind string
+	// ClientHash identifies the client that spent the token; Reissue is the pair that refresh
+	// produced, sealed with the spent token, handed out again to the same client for a few
+	// seconds (its answer may have been lost).
+	ClientHash string
+	Reissue    string
+	CreatedAt  time.Time
 }
+
+// Kinds of login.
+const (
+	KindApp     = "app"
+	KindConsole = "console"
+)
 
 func (Session) TableName() string { return "sessions" }
 
 func (a Account) principal() *access.Principal {
-	p := &access.Principal{AccountID: a.ID, Role: access.Role(a.Role), RegionCode: a.RegionCode}
+	p := &access.Principal{AccountID: a.ID, Role: access.Role(a.Role), RegionCode: a.RegionCode, MustChangePassword: a.MustChangePassword}
 	if a.InstructorID != nil {
 		p.InstructorID = *a.InstructorID
 	}
@@ -73,17 +94,21 @@ type AccountView struct {
 	LastLoginAt  *time.Time `json:"last_login_at,omitempty"`
 	// OnDuty is shown for county, city and province staff only.
 	OnDuty *bool `json:"on_duty,omitempty"`
+	// MustChangePassword: shown (true) when the account must change its initial or reset
+	// password before anything else.
+	MustChangePassword bool `json:"must_change_password,omitempty"`
 }
 
 func (a Account) View() AccountView {
-	v := AccountView{ID: a.ID, Role: a.Role, DisplayName: a.DisplayName, RegionCode: a.RegionCode, LastLoginAt: clock.LocalPtr(a.LastLoginAt)}
+	v := AccountView{ID: a.ID, Role: a.Role, DisplayName: a.DisplayName, RegionCode: a.RegionCode, LastLoginAt: clock.LocalPtr(a.LastLoginAt),
+		MustChangePassword: a.MustChangePassword}
 	if a.Username != nil {
 		v.Username = *a.Username
 	}
 	if a.InstructorID != nil {
 		v.InstructorID = *a.InstructorID
 	}
-	if r := access.Role(a.Role); r.StaffLevel() > 0 && r != access.RoleAdmin {
+	if r := access.Role(a.Role); r.StaffLevel() > 0 && !r.IsAdministrator() {
 		on := a.OnDuty
 		v.OnDuty = &on
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/platform/breaker"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/wechat"
@@ -20,6 +21,7 @@ import (
 	"github.com/shiliu/shiliu/server/roster"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // WeChat is what auth needs from the WeChat gateway.
@@ -38,6 +40,15 @@ type Options struct {
 	LockoutDuration time.Duration
 	LoginPerMinute  int
 	RedisPrefix     string
+	// CheckTimeout bounds the Redis read of the revocation check on each request (default
+	// 150 ms); BreakerCooldown is how long a Redis that did not answer is left alone (default 5 s).
+	CheckTimeout    time.Duration
+	BreakerCooldown time.Duration
+	// RefreshGrace is how long a spent refresh token, presented again by the client that spent
+	// it, gets the same new pair instead of ending the login (default 10 s).
+	RefreshGrace time.Duration
+	// ConsoleIdle ends a console login that has not refreshed for this long (default 30 min).
+	ConsoleIdle time.Duration
 }
 
 // Service authenticates callers.
@@ -52,6 +63,7 @@ type Service struct {
 	signer  signer
 	opt     Options
 	dummy   []byte
+	breaker *breaker.Breaker
 }
 
 // NewService wires auth.
@@ -59,8 +71,22 @@ func NewService(db *gorm.DB, rdb redis.UniversalClient, rs *roster.Service, regi
 	// A hash to compare against when the username does not exist, so a wrong username takes as
 	// long as a wrong password and does not reveal which accounts exist.
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("shiliu-dummy-password"), opt.BcryptCost)
+	if opt.CheckTimeout <= 0 {
+		opt.CheckTimeout = 150 * time.Millisecond
+	}
+	if opt.BreakerCooldown <= 0 {
+		opt.BreakerCooldown = 5 * time.Second
+	}
+	if opt.RefreshGrace <= 0 {
+		opt.RefreshGrace = 10 * time.Second
+	}
+	if opt.ConsoleIdle <= 0 {
+		opt.ConsoleIdle = 30 * time.Minute
+	}
+	// Wall time, not the injectable clock: the breaker measures how long Redis was left alone.
+	br := breaker.New("redis (token revocation check)", 3, opt.BreakerCooldown, nil, log)
 	return &Service{db: db, rdb: rdb, roster: rs, regions: regions, wx: wx, clock: clk, log: log,
-		signer: signer{key: []byte(opt.TokenSecret), ttl: opt.AccessTTL}, opt: opt, dummy: dummy}
+		signer: signer{key: []byte(opt.TokenSecret), ttl: opt.AccessTTL}, opt: opt, dummy: dummy, breaker: br}
 }
 
 var (
@@ -69,6 +95,7 @@ var (
 	errRefreshInvalid = apperr.New(http.StatusUnauthorized, "refresh_invalid", "登录已过期,请重新登录")
 	errRefreshReused  = apperr.New(http.StatusUnauthorized, "refresh_reused", "登录凭证已在别处使用,为安全起见请重新登录")
 	errDisabled       = apperr.New(http.StatusForbidden, "account_disabled", "账号已停用,请联系管理员")
+	errSessionIdle    = apperr.New(http.StatusUnauthorized, "session_idle", "长时间未操作,请重新输入密码登录")
 	errRedisDown      = apperr.Unavailable("服务暂时不可用(缓存服务异常),请稍后重试")
 )
 
@@ -78,9 +105,19 @@ func (s *Service) key(parts ...string) string {
 
 // ---- password login ----
 
-// PasswordLogin logs a staff member in. Repeated failures lock the account for a while; attempts
-// per client address are rate limited.
+// PasswordLogin logs a staff member in from the mini-program. Repeated failures lock the account
+// for a while; attempts per client address are rate limited.
 func (s *Service) PasswordLogin(ctx context.Context, username, password, clientIP string) (Tokens, error) {
+	return s.passwordLogin(ctx, username, password, clientIP, KindApp)
+}
+
+// ConsoleLogin logs a staff member or administrator into the web console: the same checks, a
+// login of the console kind (refresh token in a cookie, idle limit).
+func (s *Service) ConsoleLogin(ctx context.Context, username, password, clientIP string) (Tokens, error) {
+	return s.passwordLogin(ctx, username, password, clientIP, KindConsole)
+}
+
+func (s *Service) passwordLogin(ctx context.Context, username, password, clientIP, kind string) (Tokens, error) {
 	if username == "" || password == "" {
 		e := apperr.Invalid("请输入用户名和密码")
 		if username == "" {
@@ -132,7 +169,7 @@ func (s *Service) PasswordLogin(ctx context.Context, username, password, clientI
 		return Tokens{}, err
 	}
 	a.LastLoginAt = &now
-	return s.issue(ctx, s.db, a, "")
+	return s.issue(ctx, s.db, a, "", kind)
 }
 
 // limitAttempts counts password attempts per client address per minute. Without Redis the limit
@@ -158,7 +195,7 @@ func (s *Service) limitAttempts(ctx context.Context, ip string) error {
 
 // ---- tokens ----
 
-func (s *Service) issue(ctx context.Context, db *gorm.DB, a Account, family string) (Tokens, error) {
+func (s *Service) issue(ctx context.Context, db *gorm.DB, a Account, family, kind string) (Tokens, error) {
 	now := s.clock.Now()
 	if family == "" {
 		f, err := randomToken(12)
@@ -172,7 +209,7 @@ func (s *Service) issue(ctx context.Context, db *gorm.DB, a Account, family stri
 		return Tokens{}, err
 	}
 	if err := db.WithContext(ctx).Create(&Session{FamilyID: family, AccountID: a.ID, TokenHash: hashToken(refresh),
-		ExpiresAt: now.Add(s.opt.RefreshTTL), CreatedAt: now}).Error; err != nil {
+		ExpiresAt: now.Add(s.opt.RefreshTTL), Kind: kind, CreatedAt: now}).Error; err != nil {
 		return Tokens{}, err
 	}
 	at, _, err := s.signer.sign(a, family, now)
@@ -183,34 +220,47 @@ func (s *Service) issue(ctx context.Context, db *gorm.DB, a Account, family stri
 		ExpiresIn: int(s.opt.AccessTTL.Seconds()), User: a.View()}, nil
 }
 
-// Authenticate verifies an access token and returns its principal.
+// Authenticate verifies an access token and returns its principal. A token whose login ended, or
+// issued before its account's sessions were ended, is refused, whatever Redis remembers.
 func (s *Service) Authenticate(ctx context.Context, token string) (*access.Principal, error) {
 	pt, err := s.signer.parse(token, s.clock.Now())
 	if err != nil {
 		return nil, errTokenInvalid
 	}
-	revoked, err := s.rdb.Exists(ctx, s.key("revoked", pt.family)).Result()
+	alive, err := s.tokenAlive(ctx, pt)
 	if err != nil {
-		// Access tokens live minutes; while Redis is down a logged-out token may stay usable
-		// until it expires. Refusing every request instead would stop field work entirely.
-		s.log.WarnContext(ctx, "token revocation check unavailable", "err", err)
-	} else if revoked > 0 {
+		return nil, err
+	}
+	if !alive {
 		return nil, errTokenInvalid
 	}
 	return pt.principal, nil
 }
 
-// Refresh spends a refresh token and returns new tokens. A token spent twice means it was copied:
-// the whole family is revoked.
-func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
+// Refresh spends a mini-program refresh token and returns new tokens. A token spent twice means
+// it was copied: the whole family is revoked; except that the client that spent it, presenting it
+// again within seconds (its answer was lost), gets the same new pair.
+func (s *Service) Refresh(ctx context.Context, refresh string, client Client) (Tokens, error) {
+	return s.refresh(ctx, refresh, client, KindApp)
+}
+
+// ConsoleRefresh is Refresh for the console's cookie; a console login that has not refreshed for
+// the idle limit ends, and the password is needed again.
+func (s *Service) ConsoleRefresh(ctx context.Context, refresh string, client Client) (Tokens, error) {
+	return s.refresh(ctx, refresh, client, KindConsole)
+}
+
+func (s *Service) refresh(ctx context.Context, refresh string, client Client, kind string) (Tokens, error) {
 	if refresh == "" {
 		return Tokens{}, apperr.Field("refresh_token", "refresh_token不能为空")
 	}
 	var out Tokens
-	var reused string
+	var revoke string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var sess Session
-		err := tx.Where("token_hash = ?", hashToken(refresh)).Take(&sess).Error
+		// Locked: a concurrent retry of the same token waits here and then sees it spent, with
+		// the pair to hand out again.
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("token_hash = ?", hashToken(refresh)).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return errRefreshInvalid
 		}
@@ -218,19 +268,32 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 			return err
 		}
 		now := s.clock.Now()
-		if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) {
+		if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || sess.Kind != kind {
 			return errRefreshInvalid
 		}
 		if sess.UsedAt != nil {
-			reused = sess.FamilyID
+			again, ok, err := s.reissued(ctx, tx, sess, refresh, client, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = again
+				return nil
+			}
+			revoke = sess.FamilyID
 			return errRefreshReused
 		}
-		res := tx.Model(&Session{}).Where("id = ? AND used_at IS NULL", sess.ID).Update("used_at", now)
+		if kind == KindConsole && now.Sub(sess.CreatedAt) > s.opt.ConsoleIdle {
+			revoke = sess.FamilyID
+			return errSessionIdle
+		}
+		res := tx.Model(&Session{}).Where("id = ? AND used_at IS NULL", sess.ID).
+			Updates(map[string]any{"used_at": now, "client_hash": client.hash()})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			reused = sess.FamilyID
+			revoke = sess.FamilyID
 			return errRefreshReused
 		}
 		var a Account
@@ -243,15 +306,54 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		if err := checkInstructorActive(ctx, tx, a); err != nil {
 			return err
 		}
-		out, err = s.issue(ctx, tx, a, sess.FamilyID)
-		return err
+		out, err = s.issue(ctx, tx, a, sess.FamilyID, kind)
+		if err != nil {
+			return err
+		}
+		sealed, err := sealPair(refresh, out, now.Add(s.opt.AccessTTL))
+		if err != nil {
+			return err
+		}
+		return tx.Model(&Session{}).Where("id = ?", sess.ID).Update("reissue", sealed).Error
 	})
-	if reused != "" {
-		if rerr := s.revokeFamily(ctx, reused); rerr != nil {
+	if revoke != "" {
+		if rerr := s.revokeFamily(ctx, revoke); rerr != nil {
 			return Tokens{}, rerr
 		}
 	}
 	return out, err
+}
+
+// reissued is the pair a spent token produced, when the same client presents it again within the
+// grace period and that pair has not been used or ended since.
+func (s *Service) reissued(ctx context.Context, tx *gorm.DB, sess Session, refresh string, client Client, now time.Time) (Tokens, bool, error) {
+	if sess.Reissue == "" || sess.ClientHash != client.hash() || now.Sub(*sess.UsedAt) > s.opt.RefreshGrace {
+		return Tokens{}, false, nil
+	}
+	pair, err := openPair(refresh, sess.Reissue)
+	if err != nil {
+		return Tokens{}, false, nil
+	}
+	var next Session
+	err = tx.Where("token_hash = ?", hashToken(pair.Refresh)).Take(&next).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Tokens{}, false, nil
+	}
+	if err != nil {
+		return Tokens{}, false, err
+	}
+	if next.UsedAt != nil || next.RevokedAt != nil {
+		return Tokens{}, false, nil
+	}
+	var a Account
+	if err := tx.Where("id = ?", sess.AccountID).Take(&a).Error; err != nil {
+		return Tokens{}, false, err
+	}
+	if a.Status != AccountActive {
+		return Tokens{}, false, errDisabled
+	}
+	return Tokens{AccessToken: pair.Access, RefreshToken: pair.Refresh, TokenType: "Bearer",
+		ExpiresIn: max(0, int(pair.ExpiresAt.Sub(now).Seconds())), User: a.View()}, true, nil
 }
 
 // Logout ends the session family of the given access token.
@@ -263,15 +365,21 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.revokeFamily(ctx, pt.family)
 }
 
-func (s *Service) revokeFamily(ctx context.Context, family string) error {
-	now := s.clock.Now()
-	if err := s.db.WithContext(ctx).Model(&Session{}).Where("family_id = ? AND revoked_at IS NULL", family).
-		Update("revoked_at", now).Error; err != nil {
-		return err
+// ConsoleLogout ends the console login of a refresh cookie, or failing that (the cookie is gone
+// or stale) of an access token. Neither is an error: the browser is logged out either way.
+func (s *Service) ConsoleLogout(ctx context.Context, refresh, token string) error {
+	if refresh != "" {
+		var sess Session
+		err := s.db.WithContext(ctx).Where("token_hash = ?", hashToken(refresh)).Take(&sess).Error
+		if err == nil {
+			return s.revokeFamily(ctx, sess.FamilyID)
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
 	}
-	// Outstanding access tokens of the family die too, for as long as they could live.
-	if err := s.rdb.Set(ctx, s.key("revoked", family), "1", s.opt.AccessTTL+time.Minute).Err(); err != nil {
-		s.log.WarnContext(ctx, "could not record token revocation", "err", err)
+	if pt, err := s.signer.parse(token, s.clock.Now()); err == nil {
+		return s.revokeFamily(ctx, pt.family)
 	}
 	return nil
 }
@@ -310,11 +418,12 @@ func (s *Service) CreateUser(ctx context.Context, username, role, regionCode, pa
 	r := access.Role(role)
 	switch {
 	case !access.ValidRole(role) || r == access.RoleInstructor:
-		return Account{}, apperr.Field("role", "角色应为 county_staff、city_staff、province_staff 或 admin")
+		return Account{}, apperr.Field("role", "角色应为 county_staff、city_staff、province_staff、admin、security_admin 或 audit_admin")
 	case len(username) < 3 || len(username) > 64:
 		return Account{}, apperr.Field("username", "用户名应为3到64个字符")
-	case len(password) < 10:
-		return Account{}, apperr.Field("password", "密码至少10位")
+	}
+	if err := CheckPassword("password", password, username); err != nil {
+		return Account{}, err
 	}
 	code, ok := region.Normalize(regionCode)
 	if !ok {
@@ -384,7 +493,7 @@ func (s *Service) WeChatLogin(ctx context.Context, code string) (LoginResult, er
 			return LoginResult{}, err
 		}
 		a.LastLoginAt = &now
-		t, err := s.issue(ctx, s.db, a, "")
+		t, err := s.issue(ctx, s.db, a, "", KindApp)
 		if err != nil {
 			return LoginResult{}, err
 		}
@@ -541,7 +650,7 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
 				"openid": &openid, "unionid": st.UnionID, "updated_at": now}).Error; err != nil {
 				return s.bindConflict(err)
 			}
-			if err := tx.Model(&Session{}).Where("account_id = ? AND revoked_at IS NULL", a.ID).Update("revoked_at", now).Error; err != nil {
+			if err := s.endSessions(ctx, tx, a.ID); err != nil {
 				return err
 			}
 			a.OpenID = &openid
@@ -557,7 +666,7 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
 			return err
 		}
 		var ierr error
-		out, ierr = s.issue(ctx, tx, a, "")
+		out, ierr = s.issue(ctx, tx, a, "", KindApp)
 		return ierr
 	})
 	if err != nil {

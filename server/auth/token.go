@@ -22,6 +22,11 @@ type accessClaims struct {
 	Region       string `json:"region,omitempty"`
 	InstructorID int64  `json:"iid,omitempty"`
 	Family       string `json:"fam"`
+	// IssuedMs is the issue time in milliseconds, compared with the account's tokens-valid-after
+	// (iat has whole seconds only).
+	IssuedMs int64 `json:"ims,omitempty"`
+	// MustChange: the token only lets the account change its password.
+	MustChange bool `json:"pwc,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -40,6 +45,7 @@ func (s signer) sign(a Account, family string, now time.Time) (string, string, e
 	p := a.principal()
 	c := accessClaims{
 		Role: a.Role, Region: p.RegionCode, InstructorID: p.InstructorID, Family: family,
+		IssuedMs: now.UnixMilli(), MustChange: a.MustChangePassword,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   strconv.FormatInt(a.ID, 10),
@@ -57,6 +63,7 @@ type parsed struct {
 	principal *access.Principal
 	jti       string
 	family    string
+	issuedMs  int64
 	expires   time.Time
 }
 
@@ -72,9 +79,14 @@ func (s signer) parse(tok string, now time.Time) (parsed, error) {
 	if err != nil || id <= 0 || !access.ValidRole(c.Role) {
 		return parsed{}, errors.New("token: bad subject or role")
 	}
+	ims := c.IssuedMs
+	if ims == 0 && c.IssuedAt != nil {
+		ims = c.IssuedAt.UnixMilli()
+	}
 	return parsed{
-		principal: &access.Principal{AccountID: id, Role: access.Role(c.Role), RegionCode: c.Region, InstructorID: c.InstructorID},
-		jti:       c.ID, family: c.Family, expires: c.ExpiresAt.Time,
+		principal: &access.Principal{AccountID: id, Role: access.Role(c.Role), RegionCode: c.Region, InstructorID: c.InstructorID,
+			MustChangePassword: c.MustChange},
+		jti: c.ID, family: c.Family, issuedMs: ims, expires: c.ExpiresAt.Time,
 	}, nil
 }
 
@@ -91,16 +103,20 @@ func hashToken(t string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// GeneratePassword makes a 16-character password without look-alike characters, for accounts
-// created by the CLI and the demo seeder.
+// GeneratePassword makes a 16-character password without look-alike characters, with lower
+// case, upper case and digits (the password rule), for one-time passwords and the CLI.
 func GeneratePassword() (string, error) {
 	const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
+	for {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		for i := range b {
+			b[i] = alphabet[int(b[i])%len(alphabet)]
+		}
+		if passwordKinds(string(b)) == 3 {
+			return string(b), nil
+		}
 	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b), nil
 }

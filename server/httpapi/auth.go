@@ -83,7 +83,7 @@ func (h *handlers) refresh(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
-	t, err := h.auth.Refresh(c.Request.Context(), req.RefreshToken)
+	t, err := h.auth.Refresh(c.Request.Context(), req.RefreshToken, client(c))
 	if err != nil {
 		fail(c, h.log, err)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/auth"
 )
 
 const ctxRequestID = "request_id"
@@ -154,6 +155,14 @@ func (h *handlers) authenticate() gin.HandlerFunc {
 		p, err := h.auth.Authenticate(c.Request.Context(), tok)
 		if err != nil {
 			fail(c, h.log, err)
+			return
+		}
+		if p.MustChangePassword && !passwordChangeAllowed[c.Request.Method+" "+c.FullPath()] {
+			fail(c, h.log, auth.ErrPasswordChangeRequired())
+			return
+		}
+		if p.IsAdministrator() && !administratorMay(c.FullPath()) {
+			fail(c, h.log, errAdministratorNoFieldData)
 			return
 		}
 		ctx := access.WithPrincipal(c.Request.Context(), p)

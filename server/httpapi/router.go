@@ -56,6 +56,8 @@ type Deps struct {
 	// timeouts for file uploads and downloads.
 	UploadMaxBytes  int64
 	TransferTimeout time.Duration
+	// SecureCookies marks the console's refresh cookie Secure (prod: served over HTTPS only).
+	SecureCookies bool
 }
 
 type handlers struct {
@@ -77,7 +79,8 @@ type handlers struct {
 	tasks       *task.Service
 	stats       *stats.Service
 	// transfer is how long a file upload or download may take.
-	transfer time.Duration
+	transfer      time.Duration
+	secureCookies bool
 }
 
 // NewRouter builds the whole HTTP API.
@@ -93,7 +96,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	h := &handlers{log: d.Log, auth: d.Auth, roster: d.Roster, regions: d.Regions, ready: d.Ready,
 		uploads: d.Uploads, audit: d.Audit, transfer: d.TransferTimeout, records: d.Records,
 		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings,
-		training: d.Training, tasks: d.Tasks, stats: d.Stats}
+		training: d.Training, tasks: d.Tasks, stats: d.Stats, secureCookies: d.SecureCookies}
 	m := newMetrics(d.Metrics)
 	r.Use(withRequestID(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
 		"POST /api/v1/uploads":       {max: d.UploadMaxBytes + multipartOverhead, err: upload.TooLarge(d.UploadMaxBytes)},
@@ -151,6 +154,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	h.trainingRoutes(in)
 	h.taskRoutes(in)
 	h.statsRoutes(in)
+	h.accountRoutes(v1, in)
 	return r, nil
 }
 

@@ -26,6 +26,7 @@ var All = []database.Migration{
 	{Version: 13, Name: "training attendance tallied per session and county, for the statistics", Up: v13},
 	{Version: 14, Name: "instructors: the latest record that counts, for the inactive ones; province statistics indexes in GROUP BY order", Up: v14},
 	{Version: 15, Name: "notifications: index of finished rows by status and time, for the retention sweep", Up: v15},
+	{Version: 20, Name: "sessions: accounts' tokens-valid-after and must-change-password; session kind, client and reissued pair", Up: v20},
 }
 
 type v1Region struct {

@@ -27,6 +27,22 @@ type Service struct {
 	regions   *region.Store
 	clock     clock.Clock
 	inviteTTL time.Duration
+	// leftOffice ends the sessions of an instructor who leaves office, in the same transaction.
+	leftOffice func(ctx context.Context, tx *gorm.DB, instructorID int64) error
+}
+
+// OnLeaveOffice sets what ends an instructor's sessions when they leave office (dismissed,
+// suspended, replaced, term ended): auth is built after the roster, which it uses.
+func (s *Service) OnLeaveOffice(f func(ctx context.Context, tx *gorm.DB, instructorID int64) error) {
+	s.leftOffice = f
+}
+
+// statusChanged runs what follows a change of an instructor's status inside tx.
+func (s *Service) statusChanged(ctx context.Context, tx *gorm.DB, id int64, from, to string) error {
+	if from == to || to == StatusActive || s.leftOffice == nil {
+		return nil
+	}
+	return s.leftOffice(ctx, tx, id)
 }
 
 // NewService wires the roster.
@@ -568,6 +584,9 @@ func (s *Service) UpdateInstructor(ctx context.Context, p *access.Principal, id 
 		}
 		next.UpdatedAt = s.clock.Now()
 		if err := tx.Select("*").Omit("created_at", "created_by").Save(&next).Error; err != nil {
+			return err
+		}
+		if err := s.statusChanged(ctx, tx, id, cur.Status, next.Status); err != nil {
 			return err
 		}
 		if next.Status == cur.Status && next.UnitID == cur.UnitID {

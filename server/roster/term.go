@@ -81,6 +81,9 @@ func (s *Service) changeState(tx *gorm.DB, cur Instructor, cols map[string]any) 
 	if res.RowsAffected == 0 {
 		return errStateChanged
 	}
+	if to, ok := cols["status"].(string); ok {
+		return s.statusChanged(tx.Statement.Context, tx, cur.ID, cur.Status, to)
+	}
 	return nil
 }
 

@@ -28,7 +28,7 @@ func Open(ctx context.Context, url string) (*Redis, error) {
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
-		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		c := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 		return &Redis{UniversalClient: c, Embedded: true, mini: m}, nil
 	}
 	opt, err := redis.ParseURL(url)
@@ -38,6 +38,9 @@ func Open(ctx context.Context, url string) (*Redis, error) {
 	opt.DialTimeout = 3 * time.Second
 	opt.ReadTimeout = 2 * time.Second
 	opt.WriteTimeout = 2 * time.Second
+	// A caller's deadline (the short one of the per-request token check) must bound the call;
+	// without this go-redis waits for ReadTimeout whatever the context says.
+	opt.ContextTimeoutEnabled = true
 	c := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -1,0 +1,251 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/shiliu/shiliu/server/platform/secret"
+	"gorm.io/gorm"
+)
+
+// Revocations live in the database (sessions.revoked_at for a login, accounts.tokens_valid_after
+// for every login of an account), so a Redis that is flushed, restarted or down never brings a
+// dead token back. Redis only caches what the database says, both ways (live and dead), so the
+// check on each request is one round trip; a key that is missing is read from the database again.
+// A Redis that does not answer within a short timeout trips a breaker, and requests go to the
+// database directly until it answers again.
+
+// Client is who sends a login or refresh: its address and user agent tell a retry of the same
+// client from a copy of the token used elsewhere.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+func (c Client) hash() string { return hashToken(c.IP + "\n" + c.UserAgent) }
+
+const (
+	cacheRevoked = "1"
+	cacheLive    = "0"
+)
+
+func (s *Service) familyKey(family string) string { return s.key("sess", "fam", family) }
+func (s *Service) accountKey(id int64) string {
+	return s.key("sess", "va", strconv.FormatInt(id, 10))
+}
+
+// liveTTL is how long a "still valid" answer is cached; a dead one is kept while the access
+// tokens it kills could live.
+func (s *Service) liveTTL() time.Duration { return min(5*time.Minute, s.opt.AccessTTL) }
+func (s *Service) deadTTL() time.Duration { return s.opt.AccessTTL + time.Minute }
+
+// redisCall runs one Redis call of the per-request check under the breaker and the short
+// timeout. ok is false when the breaker is open or the call failed: the caller asks the database.
+func (s *Service) redisCall(ctx context.Context, call func(ctx context.Context) error) bool {
+	if !s.breaker.Allow() {
+		return false
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.opt.CheckTimeout)
+	err := call(cctx)
+	cancel()
+	if errors.Is(err, redis.Nil) {
+		err = nil
+	}
+	if err != nil && ctx.Err() != nil {
+		// The request itself was cancelled (the client went away): says nothing about Redis.
+		s.breaker.Report(nil)
+		return false
+	}
+	s.breaker.Report(err)
+	return err == nil
+}
+
+// tokenAlive reports whether a verified access token has not been revoked: its login not ended
+// and its account's sessions not ended after it was issued.
+func (s *Service) tokenAlive(ctx context.Context, pt parsed) (bool, error) {
+	id := pt.principal.AccountID
+	ak, fk := s.accountKey(id), s.familyKey(pt.family)
+	var aval, fval string
+	var haveA, haveF bool
+	s.redisCall(ctx, func(ctx context.Context) error {
+		vals, err := s.rdb.MGet(ctx, ak, fk).Result()
+		if err != nil {
+			return err
+		}
+		aval, haveA = vals[0].(string)
+		fval, haveF = vals[1].(string)
+		return nil
+	})
+	fill := map[string]fillEntry{}
+	if !haveA {
+		var a Account
+		err := s.db.WithContext(ctx).Select("id", "tokens_valid_after").Where("id = ?", id).Take(&a).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		aval = "0"
+		if a.TokensValidAfter != nil {
+			aval = strconv.FormatInt(a.TokensValidAfter.UnixMilli(), 10)
+		}
+		fill[ak] = fillEntry{aval, s.deadTTL()}
+	}
+	if !haveF {
+		var n int64
+		if err := s.db.WithContext(ctx).Model(&Session{}).Where("family_id = ? AND revoked_at IS NOT NULL", pt.family).
+			Limit(1).Count(&n).Error; err != nil {
+			return false, err
+		}
+		fval = cacheLive
+		ttl := s.liveTTL()
+		if n > 0 {
+			fval, ttl = cacheRevoked, s.deadTTL()
+		}
+		fill[fk] = fillEntry{fval, ttl}
+	}
+	if len(fill) > 0 {
+		// SET NX: a revocation written meanwhile is never overwritten by what we read before it.
+		s.redisCall(ctx, func(ctx context.Context) error {
+			_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for k, e := range fill {
+					p.SetNX(ctx, k, e.value, e.ttl)
+				}
+				return nil
+			})
+			return err
+		})
+	}
+	if fval == cacheRevoked {
+		return false, nil
+	}
+	validAfter, _ := strconv.ParseInt(aval, 10, 64)
+	return pt.issuedMs >= validAfter, nil
+}
+
+type fillEntry struct {
+	value string
+	ttl   time.Duration
+}
+
+// revokeFamily ends one login: its refresh tokens in the database, its access tokens through the
+// cached revocation.
+func (s *Service) revokeFamily(ctx context.Context, family string) error {
+	now := s.clock.Now()
+	if err := s.db.WithContext(ctx).Model(&Session{}).Where("family_id = ? AND revoked_at IS NULL", family).
+		Update("revoked_at", now).Error; err != nil {
+		return err
+	}
+	s.cacheRevocation(ctx, 0, time.Time{}, []string{family})
+	return nil
+}
+
+// endSessions ends every login of an account at once, inside the caller's transaction: its
+// refresh tokens are revoked and access tokens issued before now are refused. The cache is
+// written at once (before the commit): should the transaction fail, the account merely logs in
+// again, and a check reading the database meanwhile cannot put the old state back.
+func (s *Service) endSessions(ctx context.Context, tx *gorm.DB, accountID int64) error {
+	now := s.clock.Now()
+	var families []string
+	if err := tx.WithContext(ctx).Model(&Session{}).Distinct("family_id").
+		Where("account_id = ? AND revoked_at IS NULL AND expires_at > ?", accountID, now).Pluck("family_id", &families).Error; err != nil {
+		return err
+	}
+	if err := tx.WithContext(ctx).Model(&Session{}).Where("account_id = ? AND revoked_at IS NULL", accountID).
+		Update("revoked_at", now).Error; err != nil {
+		return err
+	}
+	if err := tx.WithContext(ctx).Model(&Account{}).Where("id = ?", accountID).
+		Update("tokens_valid_after", now).Error; err != nil {
+		return err
+	}
+	s.cacheRevocation(ctx, accountID, now, families)
+	return nil
+}
+
+// cacheRevocation overwrites the cached state of an account (when accountID > 0) and of
+// families. A failure is logged: the database already holds the revocation, and the stale entry
+// expires within liveTTL.
+func (s *Service) cacheRevocation(ctx context.Context, accountID int64, validAfter time.Time, families []string) {
+	// Not under the breaker: a revocation is rare and worth the wait, and an open breaker would
+	// skip exactly the write that makes the revocation visible to the cache.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, err := s.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
+		if accountID > 0 {
+			p.Set(cctx, s.accountKey(accountID), strconv.FormatInt(validAfter.UnixMilli(), 10), s.deadTTL())
+		}
+		for _, f := range families {
+			p.Set(cctx, s.familyKey(f), cacheRevoked, s.deadTTL())
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "revocation stored in the database but not in the cache", "err", err)
+	}
+}
+
+// EndAccountSessions ends every login of an account at once (an administrator disabling it, say).
+func (s *Service) EndAccountSessions(ctx context.Context, tx *gorm.DB, accountID int64) error {
+	return s.endSessions(ctx, tx, accountID)
+}
+
+// EndInstructorSessions ends the logins of an instructor's account, inside the caller's
+// transaction: the roster calls it when an instructor leaves office.
+func (s *Service) EndInstructorSessions(ctx context.Context, tx *gorm.DB, instructorID int64) error {
+	var ids []int64
+	if err := tx.WithContext(ctx).Model(&Account{}).Where("instructor_id = ?", instructorID).Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.endSessions(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- the pair a refresh produced, for a retry of the same client ----
+
+type sealedPair struct {
+	Access    string    `json:"a"`
+	Refresh   string    `json:"r"`
+	ExpiresAt time.Time `json:"e"`
+}
+
+// pairBox is a box keyed by the spent refresh token: only its holder can open what was sealed
+// with it, and the database holds neither the token nor the pair in the clear.
+func pairBox(spent string) (*secret.Box, error) {
+	k := sha256.Sum256([]byte("shiliu/reissue/v1\n" + spent))
+	return secret.NewBox(base64.StdEncoding.EncodeToString(k[:]))
+}
+
+func sealPair(spent string, t Tokens, expires time.Time) (string, error) {
+	b, err := pairBox(spent)
+	if err != nil {
+		return "", err
+	}
+	raw, _ := json.Marshal(sealedPair{Access: t.AccessToken, Refresh: t.RefreshToken, ExpiresAt: expires})
+	return b.Encrypt(string(raw))
+}
+
+func openPair(spent, sealed string) (sealedPair, error) {
+	var p sealedPair
+	b, err := pairBox(spent)
+	if err != nil {
+		return p, err
+	}
+	raw, err := b.Decrypt(sealed)
+	if err != nil {
+		return p, err
+	}
+	err = json.Unmarshal([]byte(raw), &p)
+	return p, err
+}
