@@ -15,6 +15,11 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// MaxDetails is the most field errors one answer lists: a phone shows a few, and a request built
+// to fail on every one of 10,000 array items must not get a megabyte answer (or cost the server
+// the time to build one).
+const MaxDetails = 50
+
 // Error is a failure the client is meant to see.
 type Error struct {
 	Status  int

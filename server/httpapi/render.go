@@ -43,6 +43,9 @@ func fail(c *gin.Context, log *slog.Logger, err error) {
 	if details == nil {
 		details = []apperr.FieldError{}
 	}
+	if len(details) > apperr.MaxDetails {
+		details = details[:apperr.MaxDetails]
+	}
 	c.AbortWithStatusJSON(e.Status, errorBody{Code: e.Code, Message: e.Message, Details: details, RequestID: requestID(c)})
 }
 

@@ -1,0 +1,81 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/shiliu/shiliu/server/apitest"
+)
+
+// TestAPIResponsesAreNotCached: answers carrying personal data, successes and errors alike, tell
+// every cache not to keep them and browsers not to sniff their type.
+func TestAPIResponsesAreNotCached(t *testing.T) {
+	e := apitest.Shared(t)
+	staff := e.Staff(t, "county_staff", apitest.CountyA1)
+	ins := staff.Instructor(staff.Unit("village", apitest.TownshipA1))
+	responses := map[string]*apitest.Response{
+		"instructor":      staff.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/instructors/%d", ins), nil),
+		"instructor list": staff.Must(http.StatusOK, "GET", "/api/v1/instructors", nil),
+		"me":              staff.Must(http.StatusOK, "GET", "/api/v1/me", nil),
+		"not found":       staff.Must(http.StatusNotFound, "GET", "/api/v1/instructors/999999999", nil),
+		"unauthenticated": e.Anon(t).Must(http.StatusUnauthorized, "GET", "/api/v1/me", nil),
+		"bad login":       e.Anon(t).Must(http.StatusUnauthorized, "POST", "/api/v1/auth/password/login", map[string]string{"username": "nobody_" + apitest.Unique(), "password": "x"}),
+		"unknown route":   e.Anon(t).Do("GET", "/api/v1/nothing-here", nil),
+	}
+	for name, r := range responses {
+		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q", name, cc)
+		}
+		if ns := r.Header.Get("X-Content-Type-Options"); ns != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q", name, ns)
+		}
+	}
+}
+
+// TestErrorDetailsAreBounded: a review naming 10,000 unknown criteria fails on 10,001 fields; the
+// answer lists a bounded number of them and says how many there are.
+func TestErrorDetailsAreBounded(t *testing.T) {
+	e := apitest.Shared(t)
+	county := e.Staff(t, "county_staff", apitest.CountyA1)
+	n := raNominate(t, county, county.Unit("village", apitest.TownshipA1))
+	criteria := make([]map[string]any, 10000)
+	for i := range criteria {
+		criteria[i] = map[string]any{"code": fmt.Sprintf("bogus_%d", i), "met": true}
+	}
+	r := county.Must(http.StatusBadRequest, "POST", fmt.Sprintf("/api/v1/nominations/%d/review", n.ID), map[string]any{"criteria": criteria})
+	eb := r.Err(t)
+	if len(eb.Details) == 0 || len(eb.Details) > 50 {
+		t.Fatalf("%d details", len(eb.Details))
+	}
+	if !strings.Contains(eb.Message, "10001处") {
+		t.Fatalf("message does not count the problems: %s", eb.Message)
+	}
+	if len(r.Body) > 8<<10 {
+		t.Fatalf("error body of %d bytes", len(r.Body))
+	}
+}
+
+// TestImportReportIsBounded: a file wrong in every row answers with the first thousand problems
+// and their total.
+func TestImportReportIsBounded(t *testing.T) {
+	e := apitest.Shared(t)
+	staff := e.Staff(t, "county_staff", apitest.CountyA1)
+	rows := make([][]string, 1200)
+	for i := range rows {
+		rows[i] = raRow("界外村"+apitest.Unique(), "110101001000") // outside the county: one error a row
+	}
+	r := raUpload(t, staff, "/api/v1/roster/import", raWorkbook(t, staff, rows))
+	if r.Status != http.StatusBadRequest {
+		t.Fatalf("import: %d %.300s", r.Status, r.Body)
+	}
+	var rep struct {
+		raImportErrors
+		ErrorsTotal int `json:"errors_total"`
+	}
+	r.JSON(t, &rep)
+	if rep.Code != "import_invalid" || len(rep.Errors) != 1000 || rep.ErrorsTotal < 1200 {
+		t.Fatalf("report: %s, %d errors listed of %d", rep.Code, len(rep.Errors), rep.ErrorsTotal)
+	}
+}
