@@ -1,12 +1,16 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shiliu/shiliu/server/apitest"
+	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
 // TestAPIResponsesAreNotCached: answers carrying personal data, successes and errors alike, tell
@@ -77,5 +81,62 @@ func TestImportReportIsBounded(t *testing.T) {
 	r.JSON(t, &rep)
 	if rep.Code != "import_invalid" || len(rep.Errors) != 1000 || rep.ErrorsTotal < 1200 {
 		t.Fatalf("report: %s, %d errors listed of %d", rep.Code, len(rep.Errors), rep.ErrorsTotal)
+	}
+}
+
+// guessInParallel sends n wrong passwords for username at once and counts the answers by status.
+func guessInParallel(t *testing.T, e *apitest.Env, username string, n int) map[int]int {
+	t.Helper()
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			statuses <- e.Anon(t).Do("POST", "/api/v1/auth/password/login",
+				map[string]string{"username": username, "password": fmt.Sprintf("guess-%d", i)}).Status
+		}(i)
+	}
+	wg.Wait()
+	close(statuses)
+	got := map[int]int{}
+	for s := range statuses {
+		got[s]++
+	}
+	return got
+}
+
+// TestParallelPasswordGuessesAreCounted: 50 wrong passwords sent at once are each counted: only
+// the first five are compared, the account is locked and the right password no longer logs in.
+// A username nobody has answers the same burst the same way.
+func TestParallelPasswordGuessesAreCounted(t *testing.T) {
+	e := apitest.Shared(t)
+	user := "burst_" + apitest.Unique()
+	if _, err := e.App.Auth.CreateUser(context.Background(), user, "county_staff", "130102", "right-password-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	known := guessInParallel(t, e, user, 50)
+	if known[http.StatusUnauthorized] != 5 || known[http.StatusTooManyRequests] != 45 {
+		t.Fatalf("answers to 50 parallel guesses: %v", known)
+	}
+	locked := e.Anon(t).Must(http.StatusTooManyRequests, "POST", "/api/v1/auth/password/login",
+		map[string]string{"username": user, "password": "right-password-1"}).Err(t)
+
+	nobody := "burst_" + apitest.Unique() + "_none"
+	unknown := guessInParallel(t, e, nobody, 50)
+	if fmt.Sprint(unknown) != fmt.Sprint(known) {
+		t.Fatalf("an unknown username answers %v, an account %v", unknown, known)
+	}
+	ghost := e.Anon(t).Must(http.StatusTooManyRequests, "POST", "/api/v1/auth/password/login",
+		map[string]string{"username": nobody, "password": "right-password-1"}).Err(t)
+	if ghost.Code != locked.Code || ghost.Message != locked.Message {
+		t.Fatalf("locked account %+v, unknown username %+v", locked, ghost)
+	}
+
+	// Once the lock is over the right password works, and the unknown username starts afresh.
+	later := apitest.Another(t, clock.NewFake(e.Clock.Now().Add(16*time.Minute)))
+	later.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/password/login", map[string]string{"username": user, "password": "right-password-1"})
+	if r := later.Anon(t).Must(http.StatusUnauthorized, "POST", "/api/v1/auth/password/login", map[string]string{"username": nobody, "password": "x"}).Err(t); r.Code != "invalid_credentials" {
+		t.Fatalf("unknown username after the lock: %+v", r)
 	}
 }

@@ -100,28 +100,16 @@ func (s *Service) PasswordLogin(ctx context.Context, username, password, clientI
 	var a Account
 	err := s.db.WithContext(ctx).Where("username = ?", username).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
-		return Tokens{}, errBadCredentials
+		return Tokens{}, s.unknownUsername(ctx, username, password)
 	}
 	if err != nil {
 		return Tokens{}, err
 	}
 	now := s.clock.Now()
-	if a.LockedUntil != nil && now.Before(*a.LockedUntil) {
-		mins := int(a.LockedUntil.Sub(now).Minutes()) + 1
-		return Tokens{}, apperr.New(http.StatusTooManyRequests, "account_locked",
-			fmt.Sprintf("密码错误次数过多,账号已锁定,请%d分钟后再试", mins))
+	if err := s.countAttempt(ctx, a.ID, now); err != nil {
+		return Tokens{}, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil {
-		fails := a.FailedLogins + 1
-		upd := map[string]any{"failed_logins": fails}
-		if fails >= s.opt.MaxLoginFails {
-			upd["failed_logins"] = 0
-			upd["locked_until"] = now.Add(s.opt.LockoutDuration)
-		}
-		if err := s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {
-			return Tokens{}, err
-		}
 		return Tokens{}, errBadCredentials
 	}
 	if a.Status != AccountActive {
