@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/shiliu/shiliu/server/apitest"
+	"github.com/shiliu/shiliu/server/config"
 	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
@@ -138,5 +140,97 @@ func TestParallelPasswordGuessesAreCounted(t *testing.T) {
 	later.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/password/login", map[string]string{"username": user, "password": "right-password-1"})
 	if r := later.Anon(t).Must(http.StatusUnauthorized, "POST", "/api/v1/auth/password/login", map[string]string{"username": nobody, "password": "x"}).Err(t); r.Code != "invalid_credentials" {
 		t.Fatalf("unknown username after the lock: %+v", r)
+	}
+}
+
+// bind tries an invite code with a bind ticket.
+func bind(t *testing.T, e *apitest.Env, ticket, code string) *apitest.Response {
+	t.Helper()
+	return e.Anon(t).Do("POST", "/api/v1/auth/wechat/bind", map[string]string{"bind_ticket": ticket, "invite_code": code})
+}
+
+// ticketOf logs the WeChat user openid in with a fresh code and returns the bind ticket.
+func ticketOf(t *testing.T, e *apitest.Env, openid string) string {
+	t.Helper()
+	code := "bf" + apitest.Unique() + apitest.Unique()
+	e.WX.RegisterCode(code, openid, "")
+	var v struct {
+		BindTicket string `json:"bind_ticket"`
+	}
+	e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/wechat/login", map[string]string{"code": code}).JSON(t, &v)
+	return v.BindTicket
+}
+
+// TestBindTicketIsBurntAfterWrongCodes: twenty codes tried at once with one ticket get five
+// tries between them; the ticket is then burnt, and even the right code needs a new one.
+func TestBindTicketIsBurntAfterWrongCodes(t *testing.T) {
+	e := apitest.Shared(t)
+	staff := e.Staff(t, "county_staff", apitest.CountyA1)
+	code := staff.Invite(staff.Instructor(staff.Unit("village", apitest.TownshipA1)))
+	ticket := e.BindTicket(t)
+	statuses := make(chan int, 20)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			statuses <- bind(t, e, ticket, fmt.Sprintf("ZZZZ%04d", i)).Status
+		}(i)
+	}
+	wg.Wait()
+	close(statuses)
+	got := map[int]int{}
+	for s := range statuses {
+		got[s]++
+	}
+	if got[http.StatusBadRequest] != 5 || got[http.StatusUnauthorized] != 15 {
+		t.Fatalf("answers to 20 parallel codes on one ticket: %v", got)
+	}
+	if r := bind(t, e, ticket, code); r.Status != http.StatusUnauthorized || r.Err(t).Code != "bind_ticket_invalid" {
+		t.Fatalf("right code on a burnt ticket: %d %s", r.Status, r.Body)
+	}
+	e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/wechat/bind", map[string]string{"bind_ticket": e.BindTicket(t), "invite_code": code})
+}
+
+// TestBindFailuresAreLimitedPerWeChatUser: a WeChat user who fetches new tickets still gets only
+// ten wrong codes an hour, then waits as Retry-After says; other users are not held up.
+func TestBindFailuresAreLimitedPerWeChatUser(t *testing.T) {
+	e := apitest.Shared(t)
+	staff := e.Staff(t, "county_staff", apitest.CountyA1)
+	code := staff.Invite(staff.Instructor(staff.Unit("village", apitest.TownshipA1)))
+	openid := "o_guesser" + apitest.Unique()
+	for i := 0; i < 10; i++ {
+		ticket := ticketOf(t, e, openid)
+		if r := bind(t, e, ticket, fmt.Sprintf("YYYY%04d", i)); r.Status != http.StatusBadRequest {
+			t.Fatalf("wrong code %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := bind(t, e, ticketOf(t, e, openid), code)
+	if r.Status != http.StatusTooManyRequests || r.Err(t).Code != "rate_limited" {
+		t.Fatalf("eleventh try: %d %s", r.Status, r.Body)
+	}
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 3600 {
+		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	e.Anon(t).Must(http.StatusOK, "POST", "/api/v1/auth/wechat/bind", map[string]string{"bind_ticket": e.BindTicket(t), "invite_code": code})
+}
+
+// TestBindFailuresAreLimitedPerAddress: many WeChat users behind one address share its limit.
+func TestBindFailuresAreLimitedPerAddress(t *testing.T) {
+	e := apitest.Shared(t)
+	own := apitest.Another(t, e.Clock, func(c *config.Config) {
+		c.Redis.Prefix = "bindip_" + apitest.Unique() + ":" // its own counters
+		c.Security.BindFailuresPerIP = 3
+	})
+	staff := own.Staff(t, "county_staff", apitest.CountyA1)
+	code := staff.Invite(staff.Instructor(staff.Unit("village", apitest.TownshipA1)))
+	for i := 0; i < 3; i++ {
+		if r := bind(t, own, own.BindTicket(t), "XXXX2345"); r.Status != http.StatusBadRequest {
+			t.Fatalf("wrong code %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := bind(t, own, own.BindTicket(t), code)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("fourth user from the address: %d %s %v", r.Status, r.Body, r.Header)
 	}
 }

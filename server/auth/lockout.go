@@ -28,7 +28,7 @@ import (
 func errLocked(left time.Duration) error {
 	mins := max(int(math.Ceil(left.Minutes())), 1)
 	return apperr.New(http.StatusTooManyRequests, "account_locked",
-		fmt.Sprintf("密码错误次数过多,账号已锁定,请%d分钟后再试", mins))
+		fmt.Sprintf("密码错误次数过多,账号已锁定,请%d分钟后再试", mins)).WithRetryAfter(time.Duration(mins) * time.Minute)
 }
 
 // countAttempt counts a password attempt on account id, or refuses it while the account is locked.

@@ -38,6 +38,7 @@ type Options struct {
 	LockoutDuration time.Duration
 	LoginPerMinute  int
 	RedisPrefix     string
+	Bind            BindLimits
 }
 
 // Service authenticates callers.
@@ -466,12 +467,14 @@ type BindInput struct {
 	BindTicket string
 	InviteCode string
 	PhoneCode  string
+	// ClientIP is where the request came from, for the limit on wrong invite codes.
+	ClientIP string
 }
 
 var errTicket = apperr.New(http.StatusUnauthorized, "bind_ticket_invalid", "绑定已超时,请重新进入小程序登录").WithField("bind_ticket", "绑定凭证无效或已过期")
 
 // Bind attaches the WeChat identity behind a bind ticket to an instructor and logs them in.
-func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
+func (s *Service) Bind(ctx context.Context, in BindInput) (_ Tokens, err error) {
 	var v []apperr.FieldError
 	if in.BindTicket == "" {
 		v = append(v, apperr.FieldError{Field: "bind_ticket", Message: "绑定凭证不能为空"})
@@ -487,6 +490,13 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
 	st, err := s.ticket(ctx, in.BindTicket)
 	if err != nil {
 		return Tokens{}, err
+	}
+	if in.PhoneCode == "" {
+		try, terr := s.startBind(ctx, in.BindTicket, st.OpenID, in.ClientIP)
+		if terr != nil {
+			return Tokens{}, terr
+		}
+		defer func() { try.settle(ctx, in.BindTicket, err) }()
 	}
 
 	var phoneIns *roster.Instructor
