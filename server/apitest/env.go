@@ -142,6 +142,7 @@ func startLogged(clk *clock.Fake, logTo io.Writer, configure ...func(*config.Con
 	cfg.Uploads.Dir = uploadsDir
 	cfg.Security.BcryptCost = 4 // tests create many accounts; cost is not what they check
 	cfg.Security.LoginPerMinute = 1000
+	cfg.Security.BindFailuresPerIP = 1000 // every test binds from 127.0.0.1
 	cfg.WeChat.AppID, cfg.WeChat.Secret = "wx-test-appid", "wx-test-secret"
 	// Notifications: poll often, and a template id for every template (TPL_TIP_SUBMITTED…).
 	cfg.Notify.PollInterval = 20 * time.Millisecond

@@ -164,6 +164,8 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		BcryptCost: cfg.Security.BcryptCost, MaxLoginFails: cfg.Security.MaxLoginFails,
 		LockoutDuration: cfg.Security.LockoutDuration, LoginPerMinute: cfg.Security.LoginPerMinute,
 		RedisPrefix: cfg.Redis.Prefix,
+		Bind: auth.BindLimits{PerTicket: cfg.Security.BindTriesPerTicket, PerOpenID: cfg.Security.BindFailuresPerOpenID,
+			PerIP: cfg.Security.BindFailuresPerIP, Window: cfg.Security.BindFailureWindow},
 	})
 	a.Roster.OnLeaveOffice(a.Auth.EndInstructorSessions)
 

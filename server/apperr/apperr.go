@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // FieldError names one offending input field.
@@ -15,13 +16,20 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// MaxDetails is the most field errors one answer lists: a phone shows a few, and a request built
+// to fail on every one of 10,000 array items must not get a megabyte answer (or cost the server
+// the time to build one).
+const MaxDetails = 50
+
 // Error is a failure the client is meant to see.
 type Error struct {
 	Status  int
 	Code    string
 	Message string
 	Details []FieldError
-	cause   error
+	// RetryAfter, when set, is sent as the Retry-After header: how long a refused caller waits.
+	RetryAfter time.Duration
+	cause      error
 }
 
 func (e *Error) Error() string {
@@ -37,6 +45,13 @@ func (e *Error) Unwrap() error { return e.cause }
 func (e *Error) WithField(field, msg string) *Error {
 	c := *e
 	c.Details = append(append([]FieldError(nil), e.Details...), FieldError{Field: field, Message: msg})
+	return &c
+}
+
+// WithRetryAfter returns a copy of e telling the client to wait d before trying again.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
 	return &c
 }
 

@@ -49,6 +49,7 @@ type Options struct {
 	RefreshGrace time.Duration
 	// ConsoleIdle ends a console login that has not refreshed for this long (default 30 min).
 	ConsoleIdle time.Duration
+	Bind        BindLimits
 }
 
 // Service authenticates callers.
@@ -137,28 +138,16 @@ func (s *Service) passwordLogin(ctx context.Context, username, password, clientI
 	var a Account
 	err := s.db.WithContext(ctx).Where("username = ?", username).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
-		return Tokens{}, errBadCredentials
+		return Tokens{}, s.unknownUsername(ctx, username, password)
 	}
 	if err != nil {
 		return Tokens{}, err
 	}
 	now := s.clock.Now()
-	if a.LockedUntil != nil && now.Before(*a.LockedUntil) {
-		mins := int(a.LockedUntil.Sub(now).Minutes()) + 1
-		return Tokens{}, apperr.New(http.StatusTooManyRequests, "account_locked",
-			fmt.Sprintf("密码错误次数过多,账号已锁定,请%d分钟后再试", mins))
+	if err := s.countAttempt(ctx, a.ID, now); err != nil {
+		return Tokens{}, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil {
-		fails := a.FailedLogins + 1
-		upd := map[string]any{"failed_logins": fails}
-		if fails >= s.opt.MaxLoginFails {
-			upd["failed_logins"] = 0
-			upd["locked_until"] = now.Add(s.opt.LockoutDuration)
-		}
-		if err := s.db.WithContext(ctx).Model(&Account{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {
-			return Tokens{}, err
-		}
 		return Tokens{}, errBadCredentials
 	}
 	if a.Status != AccountActive {
@@ -587,12 +576,14 @@ type BindInput struct {
 	BindTicket string
 	InviteCode string
 	PhoneCode  string
+	// ClientIP is where the request came from, for the limit on wrong invite codes.
+	ClientIP string
 }
 
 var errTicket = apperr.New(http.StatusUnauthorized, "bind_ticket_invalid", "绑定已超时,请重新进入小程序登录").WithField("bind_ticket", "绑定凭证无效或已过期")
 
 // Bind attaches the WeChat identity behind a bind ticket to an instructor and logs them in.
-func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
+func (s *Service) Bind(ctx context.Context, in BindInput) (_ Tokens, err error) {
 	var v []apperr.FieldError
 	if in.BindTicket == "" {
 		v = append(v, apperr.FieldError{Field: "bind_ticket", Message: "绑定凭证不能为空"})
@@ -608,6 +599,13 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
 	st, err := s.ticket(ctx, in.BindTicket)
 	if err != nil {
 		return Tokens{}, err
+	}
+	if in.PhoneCode == "" {
+		try, terr := s.startBind(ctx, in.BindTicket, st.OpenID, in.ClientIP)
+		if terr != nil {
+			return Tokens{}, terr
+		}
+		defer func() { try.settle(ctx, in.BindTicket, err) }()
 	}
 
 	var phoneIns *roster.Instructor

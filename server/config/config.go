@@ -84,6 +84,12 @@ type SecurityConfig struct {
 	MaxLoginFails   int           `yaml:"max_login_failures"`
 	LockoutDuration time.Duration `yaml:"lockout_duration"`
 	LoginPerMinute  int           `yaml:"login_attempts_per_minute"`
+	// Invite-code binding: tries per bind ticket before it is burnt, and wrong codes allowed per
+	// WeChat user and per client address within BindFailureWindow.
+	BindTriesPerTicket    int           `yaml:"bind_tries_per_ticket"`
+	BindFailuresPerOpenID int           `yaml:"bind_failures_per_openid"`
+	BindFailuresPerIP     int           `yaml:"bind_failures_per_ip"`
+	BindFailureWindow     time.Duration `yaml:"bind_failure_window"`
 }
 
 type UploadsConfig struct {
@@ -160,6 +166,12 @@ func Default() Config {
 			MaxLoginFails:   5,
 			LockoutDuration: 15 * time.Minute,
 			LoginPerMinute:  20,
+			// An 8-character code has 31^8 values, but thousands are outstanding at once: a
+			// WeChat user gets 10 wrong codes an hour, an address (a county office's NAT) 50.
+			BindTriesPerTicket:    5,
+			BindFailuresPerOpenID: 10,
+			BindFailuresPerIP:     50,
+			BindFailureWindow:     time.Hour,
 		},
 		Uploads: UploadsConfig{
 			Dir:             "data/uploads",
@@ -317,6 +329,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Security.BcryptCost < 4 || c.Security.BcryptCost > 16 {
 		errs = append(errs, errors.New("security.bcrypt_cost must be between 4 and 16"))
+	}
+	if c.Security.BindTriesPerTicket < 1 || c.Security.BindFailuresPerOpenID < 1 || c.Security.BindFailuresPerIP < 1 {
+		errs = append(errs, errors.New("security.bind_tries_per_ticket, bind_failures_per_openid and bind_failures_per_ip must be at least 1"))
+	}
+	if c.Security.BindFailureWindow < time.Minute {
+		errs = append(errs, errors.New("security.bind_failure_window must be at least 1m"))
 	}
 	if c.HTTP.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("http.max_body_bytes must be positive"))

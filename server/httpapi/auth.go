@@ -65,7 +65,8 @@ func (h *handlers) wechatBind(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
-	t, err := h.auth.Bind(c.Request.Context(), auth.BindInput{BindTicket: req.BindTicket, InviteCode: req.InviteCode, PhoneCode: req.PhoneCode})
+	t, err := h.auth.Bind(c.Request.Context(), auth.BindInput{BindTicket: req.BindTicket, InviteCode: req.InviteCode, PhoneCode: req.PhoneCode,
+		ClientIP: c.ClientIP()})
 	if err != nil {
 		fail(c, h.log, err)
 		return

@@ -55,11 +55,16 @@ func (h *handlers) rosterTemplate(c *gin.Context) {
 	h.sendXLSX(c, http.StatusOK, "指导员名册导入模板.xlsx", f)
 }
 
-// importReport is the refusal of an import: the error format plus every problem by row.
+// importReport is the refusal of an import: the error format plus the problems by row, the first
+// maxImportReportErrors of them (a file wrong in every row would otherwise answer with megabytes
+// of JSON); ErrorsTotal counts them all, and ?report=xlsx marks every one in the sheet.
 type importReport struct {
 	errorBody
-	Errors []roster.RowError `json:"errors"`
+	Errors      []roster.RowError `json:"errors"`
+	ErrorsTotal int               `json:"errors_total"`
 }
+
+const maxImportReportErrors = 1000
 
 // importRoster reads the multipart field "file" and imports it whole or not at all. With
 // ?report=xlsx a refused file comes back as the uploaded sheet with the problems marked.
@@ -101,10 +106,14 @@ func (h *handlers) importRoster(c *gin.Context) {
 			h.sendXLSX(c, http.StatusBadRequest, "指导员名册导入错误报告.xlsx", f)
 			return
 		}
+		listed := refused.Errors
+		if len(listed) > maxImportReportErrors {
+			listed = listed[:maxImportReportErrors]
+		}
 		c.AbortWithStatusJSON(http.StatusBadRequest, importReport{
 			errorBody: errorBody{Code: "import_invalid", Details: []apperr.FieldError{}, RequestID: requestID(c),
 				Message: "导入文件中有" + strconv.Itoa(len(refused.Errors)) + "处错误,未导入任何数据;请按错误清单修改后重新上传"},
-			Errors: refused.Errors})
+			Errors: listed, ErrorsTotal: len(refused.Errors)})
 		return
 	}
 	if err != nil {

@@ -42,6 +42,19 @@ func withRequestID() gin.HandlerFunc {
 	}
 }
 
+// noStore keeps API answers, most of which carry personal data (names, phones, ID numbers,
+// tips), out of every cache between the server and the phone, and stops browsers from guessing a
+// content type other than the declared one. Handlers that may be cached (signed file downloads)
+// set their own Cache-Control over it.
+func noStore() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		c.Next()
+	}
+}
+
 // accessLog logs one line per request: route template rather than the raw path and no query
 // string, so no phone number or token lands in the logs.
 func accessLog(log *slog.Logger) gin.HandlerFunc {

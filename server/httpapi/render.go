@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/shiliu/shiliu/server/apperr"
@@ -42,6 +44,12 @@ func fail(c *gin.Context, log *slog.Logger, err error) {
 	details := e.Details
 	if details == nil {
 		details = []apperr.FieldError{}
+	}
+	if e.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	if len(details) > apperr.MaxDetails {
+		details = details[:apperr.MaxDetails]
 	}
 	c.AbortWithStatusJSON(e.Status, errorBody{Code: e.Code, Message: e.Message, Details: details, RequestID: requestID(c)})
 }

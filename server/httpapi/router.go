@@ -98,7 +98,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings,
 		training: d.Training, tasks: d.Tasks, stats: d.Stats, secureCookies: d.SecureCookies}
 	m := newMetrics(d.Metrics)
-	r.Use(withRequestID(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
+	r.Use(withRequestID(), noStore(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
 		"POST /api/v1/uploads":       {max: d.UploadMaxBytes + multipartOverhead, err: upload.TooLarge(d.UploadMaxBytes)},
 		"POST /api/v1/roster/import": {max: importMaxBytes + multipartOverhead, err: errImportTooLarge},
 	}))

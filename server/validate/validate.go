@@ -15,10 +15,16 @@ import (
 // Checker accumulates field errors.
 type Checker struct {
 	details []apperr.FieldError
+	// more counts failures beyond apperr.MaxDetails, which are only counted, not kept.
+	more int
 }
 
 // Fail records a failure of field.
 func (c *Checker) Fail(field, msg string) {
+	if len(c.details) >= apperr.MaxDetails {
+		c.more++
+		return
+	}
 	for _, d := range c.details {
 		if d.Field == field {
 			return // one message per field is enough on a phone screen
@@ -120,8 +126,8 @@ func (c *Checker) Err() error {
 		return nil
 	}
 	msg := "提交的内容有误:" + c.details[0].Message
-	if len(c.details) > 1 {
-		msg = fmt.Sprintf("%s 等%d处问题", msg, len(c.details))
+	if n := len(c.details) + c.more; n > 1 {
+		msg = fmt.Sprintf("%s 等%d处问题", msg, n)
 	}
 	e := apperr.Invalid(msg)
 	e.Details = c.details
