@@ -56,20 +56,6 @@ type Read struct {
 
 func (Read) TableName() string { return "bulletin_reads" }
 
-// event is a row of the outbox the notification dispatcher consumes.
-type event struct {
-	ID          int64
-	Kind        string
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
-	Payload     string
-	CreatedAt   time.Time
-	ConsumedAt  *time.Time
-}
-
-func (event) TableName() string { return "events" }
-
 // ---- views ----
 
 // RegionView names a region of the scope.

@@ -115,21 +115,6 @@ type Reminder struct {
 
 func (Reminder) TableName() string { return "meeting_reminders" }
 
-// event is a row of the outbox the notification dispatcher consumes (the table belongs to the
-// records migration; its shape is shared).
-type event struct {
-	ID          int64
-	Kind        string
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
-	Payload     string
-	CreatedAt   time.Time
-	ConsumedAt  *time.Time
-}
-
-func (event) TableName() string { return "events" }
-
 // ---- views ----
 
 // View is a meeting as the API shows it. Mine is the caller's own invitation (instructors only).

@@ -79,20 +79,6 @@ type Report struct {
 
 func (Report) TableName() string { return "task_reports" }
 
-// event is a row of the outbox the notification dispatcher consumes.
-type event struct {
-	ID          int64
-	Kind        string
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
-	Payload     string
-	CreatedAt   time.Time
-	ConsumedAt  *time.Time
-}
-
-func (event) TableName() string { return "events" }
-
 // ---- views ----
 
 // Progress counts assignees by state. Overdue counts those not done after the due time.
