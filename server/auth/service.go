@@ -507,7 +507,7 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
 		if err != nil {
 			return Tokens{}, wechatError(err, "phone_code")
 		}
-		ins, err := s.roster.FindActiveByPhone(ctx, phone)
+		ins, err := s.roster.UnscopedActiveByPhone(ctx, phone)
 		if err != nil {
 			return Tokens{}, err
 		}

@@ -1,4 +1,4 @@
-// Package bulletin is the work bulletin (工作简报, measures §五(一)): any staff level issues one to
+// Package bulletin is the work bulletin (工作简报): any staff level issues one to
 // its subtree or part of it, now or at a set time; publishing writes an outbox event in the same
 // transaction, instructors whose unit lies in the scope read it in the mini-program, and opening
 // it leaves a read receipt staff can follow.

@@ -273,7 +273,7 @@ type reader struct {
 }
 
 func (s *Service) reader(ctx context.Context, p *access.Principal) (reader, bool, error) {
-	ins, err := s.roster.Instructor(ctx, p.InstructorID)
+	ins, err := s.roster.UnscopedInstructor(ctx, p.InstructorID)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return reader{}, false, nil
 	}

@@ -1,4 +1,4 @@
-// Package meeting is the county's regular meeting (例会, measures §五(一)): county staff schedule it
+// Package meeting is the county's regular meeting (例会): county staff schedule it
 // for the county's instructors or a chosen list, change or cancel it, and every notice goes into
 // the events outbox in the same transaction; invitees answer, are reminded before it starts, and
 // check in with the organizer's rotating QR code or from the meeting place; staff read the

@@ -12,7 +12,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// Dispute mediation records (矛盾纠纷调解记录, seed §三(七)): follow-up visits are appended later by
+// Dispute mediation records (矛盾纠纷调解记录): follow-up visits are appended later by
 // the mediator or staff, and disputes not settled stay on the county's list.
 var mediationKind = &Kind{
 	Name: "mediation", Path: "mediations", Label: "矛盾纠纷调解记录", Steps: outbox.MediationSteps,

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// Public sentiment reports (民情报告, seed §三(八)) close a loop: the county forwards the report to
+// Public sentiment reports (民情报告) close a loop: the county forwards the report to
 // a named department, records its answer, and the reporting instructor sees that answer.
 var sentimentKind = &Kind{
 	Name: "sentiment", Path: "sentiments", Label: "民情报告", Steps: outbox.SentimentSteps,

@@ -17,7 +17,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// Risk and early-warning tips (风险隐患/预警线索, seed §三(七)): county staff acknowledge, handle and
+// Risk and early-warning tips (风险隐患/预警线索): county staff acknowledge, handle and
 // resolve them, or escalate them to the city (general, serious) or the province (major,
 // critical). A tip left unacknowledged past its level's deadline escalates by itself.
 var tipKind = &Kind{

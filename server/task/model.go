@@ -1,4 +1,4 @@
-// Package task is the assigned task (交办任务, measures §三(九): 完成民族工作部门交办的其他任务):
+// Package task is the assigned task (交办任务: 完成民族工作部门交办的其他任务, one of an instructor's duties):
 // staff of any level assign work with a due date to instructors of their subtree, chosen one by
 // one or all those in office in a region; the assignment writes a task.assigned event into the
 // outbox in the same transaction. Each assignee reports progress with text and attachments,
