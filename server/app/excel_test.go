@@ -277,7 +277,7 @@ func TestRosterExport(t *testing.T) {
 	}
 }
 
-// TestImportTenThousandRows measures a 10,000-row import (issue 5: under 10 s). It logs the
+// TestImportTenThousandRows measures a 10,000-row import (the target: under 10 s). It logs the
 // time rather than asserting it: the machine running the tests is not the production server.
 func TestImportTenThousandRows(t *testing.T) {
 	if testing.Short() {

@@ -84,7 +84,7 @@ func raGetFiling(t *testing.T, c *apitest.Client, id int64) raFiling {
 	return f
 }
 
-// TestFilingChain is the path of issue 5: the county files, the city returns it, the county
+// TestFilingChain is the whole filing chain: the county files, the city returns it, the county
 // files again, the city accepts and files to the province, and the province sees both filings and
 // what changed.
 func TestFilingChain(t *testing.T) {

@@ -103,7 +103,7 @@ func raGetInstructor(t *testing.T, c *apitest.Client, id int64) raInstructor {
 	return v
 }
 
-// TestSelfNominationToLogin is the path of issue 5: a WeChat user not on the roster nominates
+// TestSelfNominationToLogin is the whole path of a self-nominee: a WeChat user not on the roster nominates
 // themselves from the mini-program, the county reviews and appoints, and the person binds with
 // their phone and logs in.
 func TestSelfNominationToLogin(t *testing.T) {

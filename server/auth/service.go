@@ -614,7 +614,7 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (_ Tokens, err error) 
 		if err != nil {
 			return Tokens{}, wechatError(err, "phone_code")
 		}
-		ins, err := s.roster.FindActiveByPhone(ctx, phone)
+		ins, err := s.roster.UnscopedActiveByPhone(ctx, phone)
 		if err != nil {
 			return Tokens{}, err
 		}

@@ -1,4 +1,4 @@
-// Package bulletin is the work bulletin (工作简报, measures §五(一)): any staff level issues one to
+// Package bulletin is the work bulletin (工作简报): any staff level issues one to
 // its subtree or part of it, now or at a set time; publishing writes an outbox event in the same
 // transaction, instructors whose unit lies in the scope read it in the mini-program, and opening
 // it leaves a read receipt staff can follow.
@@ -55,20 +55,6 @@ type Read struct {
 }
 
 func (Read) TableName() string { return "bulletin_reads" }
-
-// event is a row of the outbox the notification dispatcher consumes.
-type event struct {
-	ID          int64
-	Kind        string
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
-	Payload     string
-	CreatedAt   time.Time
-	ConsumedAt  *time.Time
-}
-
-func (event) TableName() string { return "events" }
 
 // ---- views ----
 

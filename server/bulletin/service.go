@@ -2,7 +2,6 @@ package bulletin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -194,18 +194,13 @@ func (s *Service) checkScope(ctx context.Context, p *access.Principal, v *valida
 	return kept, nil
 }
 
-// emitPublished writes the "bulletin.published" event in the transaction that publishes b.
+// emitPublished writes the bulletin.published event in the transaction that publishes b.
 func (s *Service) emitPublished(tx *gorm.DB, b Bulletin, scope []string, now time.Time) error {
-	payload := map[string]any{
-		"bulletin_id": b.ID, "title": b.Title, "summary": summary(b.Body, 120), "scope": scope,
-		"region_code": b.RegionCode, "published_at": clock.Local(now),
-	}
-	raw, err := json.Marshal(payload)
-	if err != nil {
-		return err
-	}
-	return tx.Create(&event{Kind: "bulletin.published", SubjectType: subjectType, SubjectID: b.ID, RegionCode: b.RegionCode,
-		Payload: string(raw), CreatedAt: now}).Error
+	return outbox.Write(tx, outbox.Entry{SubjectType: subjectType, SubjectID: b.ID, RegionCode: b.RegionCode, At: now,
+		Payload: outbox.BulletinPublished{
+			BulletinID: b.ID, Title: b.Title, Summary: summary(b.Body, 120), Scope: scope,
+			RegionCode: b.RegionCode, PublishedAt: clock.Local(now),
+		}})
 }
 
 // PublishDue publishes every scheduled bulletin whose time has come and returns how many. Any
@@ -278,7 +273,7 @@ type reader struct {
 }
 
 func (s *Service) reader(ctx context.Context, p *access.Principal) (reader, bool, error) {
-	ins, err := s.roster.Instructor(ctx, p.InstructorID)
+	ins, err := s.roster.UnscopedInstructor(ctx, p.InstructorID)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return reader{}, false, nil
 	}

@@ -1,4 +1,4 @@
-// Package filing is the roster filing chain of seed §二(四) (备案): a county files its roster to
+// Package filing is the roster filing chain (备案): a county files its roster to
 // the city, the city accepts it or returns it with a reason; a city files its counties' accepted
 // rosters to the province likewise. A filing is a dated snapshot: its rows never change after
 // filing, only its status does.

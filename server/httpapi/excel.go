@@ -10,7 +10,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/shiliu/shiliu/server/apperr"
-	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/roster"
 	"github.com/shiliu/shiliu/server/rosterxls"
 	"github.com/xuri/excelize/v2"
@@ -40,11 +39,9 @@ func (h *handlers) sendXLSX(c *gin.Context, status int, name string, f *excelize
 	c.Data(status, rosterxls.ContentType, buf.Bytes())
 }
 
-var errStaffExcel = apperr.Forbidden("只有民族工作部门工作人员可以导入导出指导员名册")
-
 func (h *handlers) rosterTemplate(c *gin.Context) {
-	if !principal(c).IsStaff() {
-		fail(c, h.log, errStaffExcel)
+	if err := roster.CheckFileAccess(principal(c)); err != nil {
+		fail(c, h.log, err)
 		return
 	}
 	f, err := rosterxls.Template()
@@ -70,8 +67,8 @@ const maxImportReportErrors = 1000
 // ?report=xlsx a refused file comes back as the uploaded sheet with the problems marked.
 func (h *handlers) importRoster(c *gin.Context) {
 	p := principal(c)
-	if !p.IsStaff() {
-		fail(c, h.log, errStaffExcel)
+	if err := roster.CheckFileAccess(p); err != nil {
+		fail(c, h.log, err)
 		return
 	}
 	report := c.Query("report")
@@ -157,14 +154,8 @@ func readFilePart(c *gin.Context) ([]byte, error) {
 	}
 }
 
-// exportRoster writes the instructors in scope that the list filters select, all of them, a
-// thousand at a time.
+// exportRoster writes the instructors in scope that the list filters select, all of them.
 func (h *handlers) exportRoster(c *gin.Context) {
-	p := principal(c)
-	if !p.IsStaff() {
-		fail(c, h.log, errStaffExcel)
-		return
-	}
 	unitID, err := queryID(c, "unit_id")
 	if err != nil {
 		fail(c, h.log, err)
@@ -184,25 +175,9 @@ func (h *handlers) exportRoster(c *gin.Context) {
 	}
 	f := roster.InstructorFilter{RegionCode: c.Query("region_code"), UnitID: unitID, Status: c.Query("status"),
 		Q: c.Query("q"), Phone: c.Query("phone")}
-	f.Page, _ = paging.Parse("", "")
-	for {
-		f.Page.Limit = 1000
-		items, next, err := h.roster.ListInstructors(ctx, p, f)
-		if err != nil {
-			fail(c, h.log, err)
-			return
-		}
-		if err := x.Add(items); err != nil {
-			fail(c, h.log, err)
-			return
-		}
-		if next == "" {
-			break
-		}
-		if f.Page, err = paging.Parse(next, ""); err != nil {
-			fail(c, h.log, err)
-			return
-		}
+	if err := h.roster.Export(ctx, principal(c), f, x.Add); err != nil {
+		fail(c, h.log, err)
+		return
 	}
 	book, err := x.Finish()
 	if err != nil {

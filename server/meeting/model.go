@@ -1,4 +1,4 @@
-// Package meeting is the county's regular meeting (例会, measures §五(一)): county staff schedule it
+// Package meeting is the county's regular meeting (例会): county staff schedule it
 // for the county's instructors or a chosen list, change or cancel it, and every notice goes into
 // the events outbox in the same transaction; invitees answer, are reminded before it starts, and
 // check in with the organizer's rotating QR code or from the meeting place; staff read the
@@ -114,21 +114,6 @@ type Reminder struct {
 }
 
 func (Reminder) TableName() string { return "meeting_reminders" }
-
-// event is a row of the outbox the notification dispatcher consumes (the table belongs to the
-// records migration; its shape is shared).
-type event struct {
-	ID          int64
-	Kind        string
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
-	Payload     string
-	CreatedAt   time.Time
-	ConsumedAt  *time.Time
-}
-
-func (event) TableName() string { return "events" }
 
 // ---- views ----
 

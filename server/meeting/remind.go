@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/sweep"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -96,9 +97,7 @@ func (s *Service) remind(ctx context.Context, m Meeting, minutes int, now time.T
 			return err
 		}
 		written = true
-		return s.emit(tx, "meeting.reminder", cur, ids, now, map[string]any{
-			"offset_minutes": minutes, "starts_in": startsIn(minutes),
-		})
+		return emit(tx, cur, now, outbox.MeetingReminder{Meeting: notice(cur, ids), OffsetMinutes: minutes, StartsIn: startsIn(minutes)})
 	})
 	return written, err
 }

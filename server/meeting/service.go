@@ -2,11 +2,9 @@ package meeting
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -220,7 +219,7 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in Input) (Vi
 			return err
 		}
 		m = row
-		return s.emit(tx, "meeting.scheduled", m, instructorIDs(invitees), now, nil)
+		return emit(tx, m, now, outbox.MeetingScheduled{Meeting: notice(m, instructorIDs(invitees))})
 	})
 	if err != nil {
 		return View{}, err
@@ -293,23 +292,18 @@ func instructorIDs(invitees []Invitee) []int64 {
 	return out
 }
 
-// emit writes an outbox event about m in tx. The payload carries what a notice says and who it
-// goes to, so the dispatcher needs no meeting tables.
-func (s *Service) emit(tx *gorm.DB, kind string, m Meeting, ids []int64, now time.Time, extra map[string]any) error {
-	if ids == nil {
-		ids = []int64{}
+// notice is what every outbox event about m carries: what a notice says and who it goes to
+// (ids, the invitees' instructor ids), so the dispatcher needs no meeting tables.
+func notice(m Meeting, ids []int64) outbox.Meeting {
+	return outbox.Meeting{
+		MeetingID: m.ID, Title: m.Title, StartsAt: clock.Local(m.StartsAt), EndsAt: clock.Local(m.EndsAt),
+		Place: m.Place, Agenda: m.Agenda, Audience: m.Audience, RegionCode: m.RegionCode, InstructorIDs: nonNil(ids),
 	}
-	payload := map[string]any{
-		"meeting_id": m.ID, "title": m.Title, "starts_at": clock.Local(m.StartsAt), "ends_at": clock.Local(m.EndsAt),
-		"place": m.Place, "agenda": m.Agenda, "audience": m.Audience, "region_code": m.RegionCode, "instructor_ids": ids,
-	}
-	maps.Copy(payload, extra)
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return err
-	}
-	return tx.Create(&event{Kind: kind, SubjectType: subjectType, SubjectID: m.ID, RegionCode: m.RegionCode,
-		Payload: string(b), CreatedAt: now}).Error
+}
+
+// emit writes an outbox event about m in tx.
+func emit(tx *gorm.DB, m Meeting, now time.Time, p outbox.Payload) error {
+	return outbox.Write(tx, outbox.Entry{SubjectType: subjectType, SubjectID: m.ID, RegionCode: m.RegionCode, At: now, Payload: p})
 }
 
 // ---- reading ----
@@ -545,11 +539,8 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, id int64, in 
 			return err
 		}
 		out = next
-		extra := map[string]any{"changes": changes}
-		if len(added) > 0 || len(removed) > 0 {
-			extra["added_instructor_ids"], extra["removed_instructor_ids"] = nonNil(added), nonNil(removed)
-		}
-		return s.emit(tx, "meeting.changed", next, ids, now, extra)
+		return emit(tx, next, now, outbox.MeetingChanged{Meeting: notice(next, ids), Changes: changes,
+			AddedInstructorIDs: nonNil(added), RemovedInstructorIDs: nonNil(removed)})
 	})
 	if err != nil {
 		return View{}, err
@@ -667,7 +658,7 @@ func (s *Service) Cancel(ctx context.Context, p *access.Principal, id int64, rea
 			return err
 		}
 		out = m
-		return s.emit(tx, "meeting.cancelled", m, ids, now, map[string]any{"reason": reason})
+		return emit(tx, m, now, outbox.MeetingCancelled{Meeting: notice(m, ids), Reason: reason})
 	})
 	if err != nil {
 		return View{}, err

@@ -1,6 +1,6 @@
-// Package nomination is the selection procedure of seed §二(四): candidates come by unit
+// Package nomination is the selection procedure: candidates come by unit
 // recommendation (entered by staff) or self-nomination (from the mini-program, by a WeChat user
-// not yet on the roster); the county reviews each against the criteria of seed §二(一) and
+// not yet on the roster); the county reviews each against the selection criteria (Criteria) and
 // appoints or rejects it. Appointment puts the person on the roster with a term (package roster).
 package nomination
 
@@ -37,7 +37,7 @@ var Statuses = []roster.Code{
 	{Code: StatusRejected, Label: "未选聘"},
 }
 
-// Criteria are the selection criteria of seed §二(一), each checked in the review.
+// Criteria are the selection criteria a candidate must meet, each checked in the review.
 var Criteria = []roster.Code{
 	{Code: "political_stance", Label: "政治立场坚定,坚决拥护党的路线方针政策,牢固树立“三个离不开”、“五个认同”思想,铸牢中华民族共同体意识"},
 	{Code: "loves_ethnic_work", Label: "热爱民族工作,具有较强的事业心、责任感和奉献精神"},

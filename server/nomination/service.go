@@ -125,7 +125,7 @@ func (s *Service) SelfNominate(ctx context.Context, ticket string, in Input) (Vi
 	var unitID int64
 	switch {
 	case in.Person.UnitID > 0:
-		u, ok, err := s.roster.UnitByID(ctx, in.Person.UnitID)
+		u, ok, err := s.roster.UnscopedUnitByID(ctx, in.Person.UnitID)
 		if err != nil {
 			return View{}, err
 		}
@@ -142,7 +142,7 @@ func (s *Service) SelfNominate(ctx context.Context, ticket string, in Input) (Vi
 		return View{}, err
 	}
 	if unitID == 0 {
-		if u, ok, err := s.roster.UnitByName(ctx, regionCode, unitName); err != nil {
+		if u, ok, err := s.roster.UnscopedUnitByName(ctx, regionCode, unitName); err != nil {
 			return View{}, err
 		} else if ok {
 			unitID = u.ID
@@ -362,13 +362,13 @@ func (s *Service) Appoint(ctx context.Context, p *access.Principal, id int64, in
 	}
 	var u roster.Unit
 	if unitID == 0 {
-		if u, ok, err = s.roster.UnitByName(ctx, n.RegionCode, n.UnitName); err != nil {
+		if u, ok, err = s.roster.UnscopedUnitByName(ctx, n.RegionCode, n.UnitName); err != nil {
 			return View{}, err
 		}
 		if !ok && n.Status == StatusReviewed {
 			return View{}, apperr.Field("unit_id", "“"+n.UnitName+"”尚未登记为单位,请先登记该单位,或指定选聘到的单位")
 		}
-	} else if u, ok, err = s.roster.UnitByID(ctx, unitID); err != nil {
+	} else if u, ok, err = s.roster.UnscopedUnitByID(ctx, unitID); err != nil {
 		return View{}, err
 	}
 	var out Nomination

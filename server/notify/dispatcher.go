@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/wechat"
 	"github.com/shiliu/shiliu/server/region"
@@ -255,15 +256,18 @@ func (d *Dispatcher) fanOutOne(ctx context.Context, ev Event) error {
 }
 
 // kindOf is how an event notifies; false for events that notify nobody, and for a payload that
-// cannot be read (logged; retrying would not make it readable).
-func (d *Dispatcher) kindOf(ev Event) (Kind, Payload, bool) {
+// cannot be read as its kind's type (logged; retrying would not make it readable).
+func (d *Dispatcher) kindOf(ev Event) (Kind, outbox.Payload, bool) {
 	k, ok := kinds[ev.Kind]
 	if !ok {
 		return Kind{}, nil, false
 	}
-	p, err := parsePayload(ev.Payload)
+	p, err := outbox.Decode(ev)
+	if err == nil && !k.accepts(p) {
+		err = fmt.Errorf("notify reads %s as another type than %T", ev.Kind, p)
+	}
 	if err != nil {
-		d.log.Error("event payload is not JSON: consumed without notifications", "event_id", ev.ID, "kind", ev.Kind, "err", err)
+		d.log.Error("event payload cannot be read: consumed without notifications", "event_id", ev.ID, "kind", ev.Kind, "err", err)
 		return Kind{}, nil, false
 	}
 	return k, p, true

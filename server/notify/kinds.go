@@ -2,47 +2,83 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/region"
 	"gorm.io/gorm"
 )
 
-// Kind is how one event kind notifies: who receives it and what it says. Adding an event kind
-// (meeting.scheduled, bulletin.published…) is one entry in kinds, a Recipients and a Render
-// function, and, for subscribe messages, a template in config (notify.templates.<kind with _>).
+// Kind is how one event kind notifies: who receives it and what it says. Adding an event kind is
+// one declaration in server/outbox with its payload type, then one entry here (in kinds, built
+// by reads, or in silent) and, for subscribe messages, a template in config
+// (notify.templates.<kind with _>). TestEveryEventKindHasAReader fails until that entry exists.
 type Kind struct {
-	Recipients func(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error)
-	Render     func(ctx context.Context, r *Resolver, ev Event, p Payload) Message
+	Recipients func(ctx context.Context, r *Resolver, ev Event, p outbox.Payload) ([]Recipient, error)
+	Render     func(ctx context.Context, r *Resolver, ev Event, p outbox.Payload) Message
 	// Template names the subscribe template when several kinds share one (the four
 	// <kind>.returned events use record_returned, which the user accepts once for all); empty
 	// means the kind's own, templateName(kind).
 	Template string
+	// accepts reports whether the kind's functions read p's type.
+	accepts func(p outbox.Payload) bool
 }
 
-// kinds are the events that notify someone; every other event is consumed without a message.
+// reads is the Kind whose functions read payloads of type P (a payload type of server/outbox, or
+// an interface they implement).
+func reads[P any](recipients func(context.Context, *Resolver, Event, P) ([]Recipient, error),
+	render func(context.Context, *Resolver, Event, P) Message) Kind {
+	return Kind{
+		Recipients: func(ctx context.Context, r *Resolver, ev Event, p outbox.Payload) ([]Recipient, error) {
+			return recipients(ctx, r, ev, p.(P))
+		},
+		Render: func(ctx context.Context, r *Resolver, ev Event, p outbox.Payload) Message {
+			return render(ctx, r, ev, p.(P))
+		},
+		accepts: func(p outbox.Payload) bool { _, ok := p.(P); return ok },
+	}
+}
+
+// sharing is k sent with the subscribe template of another name.
+func (k Kind) sharing(template string) Kind {
+	k.Template = template
+	return k
+}
+
+// kinds are the events that notify someone.
 var kinds = map[string]Kind{
-	"tip.submitted":      {Recipients: tipSubmittedRecipients, Render: renderTip("风险隐患预警")},
-	"tip.escalated":      {Recipients: tipEscalatedRecipients, Render: renderTip("风险隐患线索上报")},
-	"tip.acknowledged":   {Recipients: authorRecipients, Render: renderTipAcknowledged},
-	"sentiment.answered": {Recipients: authorRecipients, Render: renderSentimentAnswered},
-	"visit.returned":     {Recipients: authorRecipients, Render: renderReturned, Template: "record_returned"},
-	"sentiment.returned": {Recipients: authorRecipients, Render: renderReturned, Template: "record_returned"},
-	"tip.returned":       {Recipients: authorRecipients, Render: renderReturned, Template: "record_returned"},
-	"mediation.returned": {Recipients: authorRecipients, Render: renderReturned, Template: "record_returned"},
-	"group.disabled":     {Recipients: groupDisabledRecipients, Render: renderGroupDisabled},
-	"meeting.scheduled":  {Recipients: meetingRecipients, Render: renderMeeting},
-	"meeting.changed":    {Recipients: meetingRecipients, Render: renderMeeting},
-	"meeting.cancelled":  {Recipients: meetingRecipients, Render: renderMeeting},
-	"meeting.reminder":   {Recipients: meetingRecipients, Render: renderMeeting},
-	"bulletin.published": {Recipients: bulletinRecipients, Render: renderBulletin},
-	"task.assigned":      {Recipients: taskAssignedRecipients, Render: renderTaskAssigned},
+	outbox.TipSteps.Submitted.String():      reads(tipSubmittedRecipients, renderTip("风险隐患预警")),
+	outbox.TipEscalated.String():            reads(tipEscalatedRecipients, renderTip("风险隐患线索上报")),
+	outbox.TipAcknowledged.String():         reads(authorRecipients, renderTipAcknowledged),
+	outbox.SentimentAnswered.String():       reads(authorRecipients, renderSentimentAnswered),
+	outbox.VisitSteps.Returned.String():     reads(authorRecipients, renderReturned).sharing("record_returned"),
+	outbox.SentimentSteps.Returned.String(): reads(authorRecipients, renderReturned).sharing("record_returned"),
+	outbox.TipSteps.Returned.String():       reads(authorRecipients, renderReturned).sharing("record_returned"),
+	outbox.MediationSteps.Returned.String(): reads(authorRecipients, renderReturned).sharing("record_returned"),
+	outbox.GroupDisabledKind.String():       reads(groupDisabledRecipients, renderGroupDisabled),
+	outbox.MeetingScheduledKind.String():    reads(meetingRecipients, renderMeeting),
+	outbox.MeetingChangedKind.String():      reads(meetingRecipients, renderMeeting),
+	outbox.MeetingCancelledKind.String():    reads(meetingRecipients, renderMeeting),
+	outbox.MeetingReminderKind.String():     reads(meetingRecipients, renderMeeting),
+	outbox.BulletinPublishedKind.String():   reads(bulletinRecipients, renderBulletin),
+	outbox.TaskAssignedKind.String():        reads(taskAssignedRecipients, renderTaskAssigned),
+}
+
+// silent are the events that tell nobody, by decision: the dispatcher consumes them without a
+// message. A kind is in kinds or here, never in neither.
+var silent = []outbox.Kind{
+	outbox.VisitSteps.Submitted, outbox.VisitSteps.Updated, outbox.VisitSteps.Resubmitted, outbox.VisitSteps.Withdrawn,
+	outbox.SentimentSteps.Submitted, outbox.SentimentSteps.Updated, outbox.SentimentSteps.Resubmitted, outbox.SentimentSteps.Withdrawn,
+	outbox.SentimentForwarded, outbox.SentimentClosed,
+	outbox.TipSteps.Updated, outbox.TipSteps.Resubmitted, outbox.TipSteps.Withdrawn,
+	outbox.TipHandling, outbox.TipResolved, outbox.TipDuplicate,
+	outbox.MediationSteps.Submitted, outbox.MediationSteps.Updated, outbox.MediationSteps.Resubmitted, outbox.MediationSteps.Withdrawn,
+	outbox.MediationFollowedUp,
 }
 
 // KindNames lists the event kinds that notify, for documentation and validation.
@@ -82,40 +118,12 @@ func accountRecipient(id int64) Recipient {
 	return Recipient{Channel: ChannelSubscribe, TargetKind: TargetAccount, Target: strconv.FormatInt(id, 10)}
 }
 
-// Payload is an event's JSON payload.
-type Payload map[string]any
-
-func parsePayload(s string) (Payload, error) {
-	p := Payload{}
-	if s == "" {
-		return p, nil
-	}
-	d := json.NewDecoder(strings.NewReader(s))
-	d.UseNumber()
-	if err := d.Decode(&p); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// Str reads a string field ("" when absent).
-func (p Payload) Str(key string) string {
-	switch v := p[key].(type) {
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	case nil:
+// stamp is a payload time as its JSON says it ("" when absent), for a message's fields.
+func stamp(t time.Time) string {
+	if t.IsZero() {
 		return ""
-	default:
-		return fmt.Sprint(v)
 	}
-}
-
-// Int reads an integer field (0 when absent).
-func (p Payload) Int(key string) int64 {
-	n, _ := strconv.ParseInt(p.Str(key), 10, 64)
-	return n
+	return t.Format(time.RFC3339Nano)
 }
 
 // Resolver answers the questions recipient rules ask, inside the fan-out transaction.
@@ -257,12 +265,12 @@ var tipLevelNames = map[string]string{"general": "一般", "serious": "较大", 
 
 // tipSubmittedRecipients: the county staff group and the county officers on duty; major and
 // critical tips reach the city at once too.
-func tipSubmittedRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error) {
+func tipSubmittedRecipients(ctx context.Context, r *Resolver, ev Event, p outbox.Record) ([]Recipient, error) {
 	out, err := staffAndGroups(ctx, r, region.LevelCounty, ev.RegionCode)
 	if err != nil {
 		return nil, err
 	}
-	if lv := p.Str("level"); lv == "major" || lv == "critical" {
+	if lv := p.Level; lv == "major" || lv == "critical" {
 		city, err := staffAndGroups(ctx, r, region.LevelCity, ev.RegionCode)
 		if err != nil {
 			return nil, err
@@ -273,8 +281,8 @@ func tipSubmittedRecipients(ctx context.Context, r *Resolver, ev Event, p Payloa
 }
 
 // tipEscalatedRecipients: the staff and group of the level the tip went up to.
-func tipEscalatedRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error) {
-	switch p.Str("escalated_to") {
+func tipEscalatedRecipients(ctx context.Context, r *Resolver, ev Event, p outbox.Record) ([]Recipient, error) {
+	switch p.EscalatedTo {
 	case "city":
 		return staffAndGroups(ctx, r, region.LevelCity, ev.RegionCode)
 	case "province":
@@ -283,14 +291,14 @@ func tipEscalatedRecipients(ctx context.Context, r *Resolver, ev Event, p Payloa
 	return nil, nil
 }
 
-func renderTip(heading string) func(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
-	return func(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
-		level := tipLevelNames[p.Str("level")]
+func renderTip(heading string) func(ctx context.Context, r *Resolver, ev Event, p outbox.Record) Message {
+	return func(ctx context.Context, r *Resolver, ev Event, p outbox.Record) Message {
+		level := tipLevelNames[p.Level]
 		if level == "" {
 			level = "未定级"
 		}
 		place := r.RegionName(ctx, ev.RegionCode)
-		title := p.Str("title")
+		title := p.Title
 		when := clock.Local(ev.CreatedAt).Format("2006-01-02 15:04")
 		var b strings.Builder
 		color := "warning"
@@ -299,9 +307,9 @@ func renderTip(heading string) func(ctx context.Context, r *Resolver, ev Event, 
 		}
 		fmt.Fprintf(&b, "**%s** <font color=\"%s\">%s</font>\n", heading, color, level)
 		fmt.Fprintf(&b, "> 线索:%s\n> 地区:%s\n> 时间:%s\n", title, place, when)
-		if ev.Kind == "tip.escalated" {
+		if p.Event == outbox.TipEscalated {
 			how := "县级上报"
-			if p.Str("automatic") == "true" {
+			if p.Automatic {
 				how = "超过签收时限未签收,系统自动上报"
 			}
 			fmt.Fprintf(&b, "> 上报:%s\n", how)
@@ -314,7 +322,7 @@ func renderTip(heading string) func(ctx context.Context, r *Resolver, ev Event, 
 			Link:     fmt.Sprintf("/tips/%d", ev.SubjectID),
 			Fields: map[string]string{
 				"title": title, "level": level, "region": place, "time": ev.CreatedAt.Format(time.RFC3339),
-				"status": p.Str("status"), "kind": heading,
+				"status": p.Status, "kind": heading,
 			},
 		}
 	}
@@ -322,9 +330,8 @@ func renderTip(heading string) func(ctx context.Context, r *Resolver, ev Event, 
 
 // ---- sentiments ----
 
-func renderSentimentAnswered(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
-	title := p.Str("title")
-	answer := p.Str("answer")
+func renderSentimentAnswered(ctx context.Context, r *Resolver, ev Event, p outbox.Record) Message {
+	title, answer := p.Title, p.Answer
 	return Message{
 		Title:  "民情报告已答复:" + title,
 		Text:   fmt.Sprintf("您反映的民情「%s」已答复:\n%s", title, answer),
@@ -336,12 +343,12 @@ func renderSentimentAnswered(ctx context.Context, r *Resolver, ev Event, p Paylo
 // ---- notification groups ----
 
 // groupDisabledRecipients: the admins and whoever registered the group.
-func groupDisabledRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error) {
+func groupDisabledRecipients(ctx context.Context, r *Resolver, ev Event, p outbox.GroupDisabled) ([]Recipient, error) {
 	out, err := r.Admins(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if by := p.Int("created_by"); by > 0 {
+	if by := p.CreatedBy; by > 0 {
 		dup := false
 		for _, x := range out {
 			dup = dup || x.Target == strconv.FormatInt(by, 10)
@@ -353,8 +360,8 @@ func groupDisabledRecipients(ctx context.Context, r *Resolver, ev Event, p Paylo
 	return out, nil
 }
 
-func renderGroupDisabled(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
-	name, reason := p.Str("group_name"), p.Str("reason")
+func renderGroupDisabled(ctx context.Context, r *Resolver, ev Event, p outbox.GroupDisabled) Message {
+	name, reason := p.GroupName, p.Reason
 	return Message{
 		Title: "群机器人已停用:" + name,
 		Text:  fmt.Sprintf("通知群「%s」的机器人已停用:%s。请在管理后台更换 webhook 地址后重新启用。", name, reason),

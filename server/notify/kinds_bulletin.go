@@ -8,18 +8,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/region"
 )
 
-// Bulletins (server/bulletin) write bulletin.published with the title, a plain-text summary and
-// the region codes of the scope.
-
 // bulletinRecipients: the instructor groups registered anywhere inside the bulletin's scope.
-// Server/bulletin writes bulletin.published with the scope's region codes.
-func bulletinRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error) {
+func bulletinRecipients(ctx context.Context, r *Resolver, ev Event, p outbox.BulletinPublished) ([]Recipient, error) {
 	seen := map[int64]bool{}
 	var out []Recipient
-	for _, code := range p.Strs("scope") {
+	for _, code := range p.Scope {
 		if region.LevelOf(code) == 0 {
 			continue
 		}
@@ -38,8 +35,8 @@ func bulletinRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) (
 	return out, nil
 }
 
-func renderBulletin(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
-	title, summary := p.Str("title"), p.Str("summary")
+func renderBulletin(ctx context.Context, r *Resolver, ev Event, p outbox.BulletinPublished) Message {
+	title, summary := p.Title, p.Summary
 	issuer := r.RegionName(ctx, ev.RegionCode)
 	var b strings.Builder
 	fmt.Fprintf(&b, "**工作简报**\n> 标题:%s\n> 发布:%s民族工作部门\n", title, issuer)
@@ -56,7 +53,7 @@ func renderBulletin(ctx context.Context, r *Resolver, ev Event, p Payload) Messa
 		Markdown: true,
 		Link:     "/bulletins/" + strconv.FormatInt(ev.SubjectID, 10),
 		Fields: map[string]string{
-			"title": title, "summary": summary, "region": issuer, "time": p.Str("published_at"), "kind": "工作简报",
+			"title": title, "summary": summary, "region": issuer, "time": stamp(p.PublishedAt), "kind": "工作简报",
 		},
 	}
 }

@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/region"
 )
 
-// Records (server/record) write "<kind>.<step>" events with the record's id, kind, title, the
-// step's note, the author (author_id, an instructor id) and the actor ({account_id, role, name}).
-// The author hears back when staff take up a tip, answer a sentiment report, or return any
-// record for correction.
+// The author of a record hears back when staff take up a tip, answer a sentiment report, or
+// return any record for correction.
 
 // recordKindNames are the record kinds as the author knows them (server/record's labels).
 var recordKindNames = map[string]string{
@@ -22,8 +21,8 @@ var recordKindNames = map[string]string{
 }
 
 // authorRecipients: the account of the instructor who submitted the record.
-func authorRecipients(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error) {
-	return r.InstructorAccount(ctx, p.Int("author_id"))
+func authorRecipients(ctx context.Context, r *Resolver, ev Event, p outbox.Record) ([]Recipient, error) {
+	return r.InstructorAccount(ctx, p.AuthorID)
 }
 
 var staffLevels = map[string]int{
@@ -34,9 +33,8 @@ var staffLevels = map[string]int{
 // actorDepartment names who acted as the author should read it: "长安区民族工作部门" for county
 // staff, the city's or the province's for theirs. Not the officer: the actor's name may be a
 // login name, and the record's timeline shows who it was.
-func actorDepartment(ctx context.Context, r *Resolver, ev Event, p Payload) string {
-	role, _ := p.Obj("actor")["role"].(string)
-	lv, ok := staffLevels[role]
+func actorDepartment(ctx context.Context, r *Resolver, ev Event, p outbox.Record) string {
+	lv, ok := staffLevels[p.Actor.Role]
 	if !ok {
 		return "民族工作部门"
 	}
@@ -47,14 +45,8 @@ func actorDepartment(ctx context.Context, r *Resolver, ev Event, p Payload) stri
 	return r.RegionName(ctx, at) + "民族工作部门"
 }
 
-// Obj reads an object field (nil when absent or not an object).
-func (p Payload) Obj(key string) map[string]any {
-	m, _ := p[key].(map[string]any)
-	return m
-}
-
-func renderTipAcknowledged(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
-	title, note := p.Str("title"), p.Str("note")
+func renderTipAcknowledged(ctx context.Context, r *Resolver, ev Event, p outbox.Record) Message {
+	title, note := p.Title, p.Note
 	dept := actorDepartment(ctx, r, ev, p)
 	var b strings.Builder
 	fmt.Fprintf(&b, "您报送的线索「%s」已由%s签收。", title, dept)
@@ -74,8 +66,8 @@ func renderTipAcknowledged(ctx context.Context, r *Resolver, ev Event, p Payload
 
 // renderReturned tells the author that staff returned a record for correction, and why (the
 // return note is required), so that they can fix it and submit it again.
-func renderReturned(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
-	title, note := p.Str("title"), p.Str("note")
+func renderReturned(ctx context.Context, r *Resolver, ev Event, p outbox.Record) Message {
+	title, note := p.Title, p.Note
 	kind := recordKindNames[ev.SubjectType]
 	if kind == "" {
 		kind = "记录"

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/wechat"
 )
 
@@ -69,22 +70,21 @@ func TestKeywordValues(t *testing.T) {
 func TestLongMessagesReachTheRobotWithinTheLimits(t *testing.T) {
 	e := newTestEnv(t)
 	e.group(county, "county_staff", "longkey00001")
-	// A test event kind: 1,000 Chinese characters as text, 300 lines of them as markdown.
-	kinds["test.long"] = Kind{
-		Recipients: func(ctx context.Context, r *Resolver, ev Event, p Payload) ([]Recipient, error) {
-			return r.Groups(ctx, county, "county_staff")
-		},
-		Render: func(ctx context.Context, r *Resolver, ev Event, p Payload) Message {
-			m := Message{Title: "长消息", Text: strings.Repeat("团", 1000), Link: fmt.Sprintf("/test/%d", ev.SubjectID)}
-			if p.Str("markdown") == "yes" {
-				m.Text, m.Markdown = strings.Repeat("民族团结进步创建\n", 300), true
-			}
-			return m
-		},
-	}
-	t.Cleanup(func() { delete(kinds, "test.long") })
-	e.event("test.long", town, 1, map[string]any{})
-	e.event("test.long", town, 2, map[string]any{"markdown": "yes"})
+	// A kind that notifies nobody, read for the test as 1,000 Chinese characters as text, or 300
+	// lines of them as markdown.
+	long := outbox.VisitSteps.Updated.String()
+	kinds[long] = reads(func(ctx context.Context, r *Resolver, ev Event, p outbox.Record) ([]Recipient, error) {
+		return r.Groups(ctx, county, "county_staff")
+	}, func(ctx context.Context, r *Resolver, ev Event, p outbox.Record) Message {
+		m := Message{Title: "长消息", Text: strings.Repeat("团", 1000), Link: fmt.Sprintf("/test/%d", ev.SubjectID)}
+		if p.Title == "markdown" {
+			m.Text, m.Markdown = strings.Repeat("民族团结进步创建\n", 300), true
+		}
+		return m
+	})
+	t.Cleanup(func() { delete(kinds, long) })
+	e.event(long, town, 1, map[string]any{})
+	e.event(long, town, 2, map[string]any{"title": "markdown"})
 	e.drain(e.dispatcher(testOptions), 5)
 
 	msgs := e.wx.RobotMessages()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
@@ -53,20 +54,9 @@ var Audiences = []Audience{
 	{"province_staff", "省级工作人员群", []int{1}},
 }
 
-// Event is a row of the outbox table the domain services write in the transaction of their
-// change (server/record writes it); the dispatcher marks it consumed once fanned out.
-type Event struct {
-	ID          int64
-	Kind        string
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
-	Payload     string
-	CreatedAt   time.Time
-	ConsumedAt  *time.Time
-}
-
-func (Event) TableName() string { return "events" }
+// Event is a row of the outbox (server/outbox owns it); the dispatcher marks it consumed once
+// fanned out.
+type Event = outbox.Event
 
 // Notification is one message to one target on one channel, and its delivery state.
 type Notification struct {

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/platform/wechat"
@@ -117,11 +117,8 @@ func (s *RobotSender) disable(ctx context.Context, g Group, reason string) {
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		payload, _ := json.Marshal(map[string]any{
-			"group_id": g.ID, "group_name": g.Name, "reason": reason, "created_by": g.CreatedBy, "audience": g.Audience,
-		})
-		return tx.Create(&Event{Kind: "group.disabled", SubjectType: "notification_group", SubjectID: g.ID,
-			RegionCode: g.RegionCode, Payload: string(payload), CreatedAt: now}).Error
+		return outbox.Write(tx, outbox.Entry{SubjectType: "notification_group", SubjectID: g.ID, RegionCode: g.RegionCode, At: now,
+			Payload: outbox.GroupDisabled{GroupID: g.ID, GroupName: g.Name, Reason: reason, CreatedBy: g.CreatedBy, Audience: g.Audience}})
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "could not disable notification group", "group_id", g.ID, "err", err)

@@ -8,6 +8,7 @@ package record
 import (
 	"slices"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/roster"
 	"gorm.io/gorm"
 )
@@ -22,6 +23,8 @@ type Kind struct {
 	Name  string // code ("tip"); also the key of the kind's own fields in request and response bodies
 	Path  string // URL collection ("tips")
 	Label string
+	// Steps are the outbox kinds of the steps every kind shares (outbox declares them).
+	Steps outbox.RecordSteps
 	// Initial is the status on submission and after resubmission; records in a Final status are done.
 	Initial  string
 	Final    []string
@@ -79,8 +82,8 @@ type Action struct {
 	// returned or withdrawn.
 	From []string
 	To   string // status after; "" keeps it
-	// Event is the outbox event kind written with the step.
-	Event string
+	// Event is the outbox event kind written with the step; the zero Kind writes none.
+	Event outbox.Kind
 	// Created makes the action answer 201: it appends something (a follow-up visit).
 	Created bool
 	// Apply reads the action's own fields and changes the detail. Optional.

@@ -6,15 +6,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/roster"
 	"gorm.io/gorm"
 )
 
-// Dispute mediation records (矛盾纠纷调解记录, seed §三(七)): follow-up visits are appended later by
+// Dispute mediation records (矛盾纠纷调解记录): follow-up visits are appended later by
 // the mediator or staff, and disputes not settled stay on the county's list.
 var mediationKind = &Kind{
-	Name: "mediation", Path: "mediations", Label: "矛盾纠纷调解记录",
+	Name: "mediation", Path: "mediations", Label: "矛盾纠纷调解记录", Steps: outbox.MediationSteps,
 	Initial:  "submitted",
 	Statuses: []Code{{Code: "submitted", Label: "已提交"}},
 	Codes:    map[string][]Code{"dispute_kind": DisputeKinds, "mediation_outcome": Outcomes, "party_role": PartyRoles},
@@ -43,7 +44,7 @@ var mediationKind = &Kind{
 	},
 	Actions: []Action{
 		{Name: "followups", Label: "回访", Who: ByAuthorOrStaff, From: []string{"submitted", StatusReturned},
-			Event: "mediation.followed_up", Created: true, Apply: addFollowup},
+			Event: outbox.MediationFollowedUp, Created: true, Apply: addFollowup},
 	},
 }
 
@@ -205,7 +206,7 @@ func addFollowup(c *change, f *fields) {
 		d.Outcome = fu.Outcome
 	}
 	d.followups = append(d.followups, fu)
-	c.set("followup_id", fu.ID)
+	c.facts.FollowupID = fu.ID
 	if c.note == "" {
 		c.note = fu.Content
 	}

@@ -75,21 +75,6 @@ type Version struct {
 
 func (Version) TableName() string { return "record_versions" }
 
-// Event is a row of the outbox, written in the transaction of the change it reports; the
-// notification dispatcher consumes it.
-type Event struct {
-	ID          int64
-	Kind        string
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
-	Payload     string
-	CreatedAt   time.Time
-	ConsumedAt  *time.Time
-}
-
-func (Event) TableName() string { return "events" }
-
 // Actor is who did something, as the timeline shows it.
 type Actor struct {
 	AccountID int64  `json:"account_id"`

@@ -3,14 +3,15 @@ package record
 import (
 	"time"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"gorm.io/gorm"
 )
 
-// Public sentiment reports (民情报告, seed §三(八)) close a loop: the county forwards the report to
+// Public sentiment reports (民情报告) close a loop: the county forwards the report to
 // a named department, records its answer, and the reporting instructor sees that answer.
 var sentimentKind = &Kind{
-	Name: "sentiment", Path: "sentiments", Label: "民情报告",
+	Name: "sentiment", Path: "sentiments", Label: "民情报告", Steps: outbox.SentimentSteps,
 	Initial: "open",
 	Final:   []string{"closed"},
 	Statuses: []Code{
@@ -35,25 +36,25 @@ var sentimentKind = &Kind{
 	},
 	Columns: sentimentColumns,
 	Actions: []Action{
-		{Name: "forward", Label: "转达", Who: ByStaff, From: []string{"open", "forwarded"}, To: "forwarded", Event: "sentiment.forwarded",
+		{Name: "forward", Label: "转达", Who: ByStaff, From: []string{"open", "forwarded"}, To: "forwarded", Event: outbox.SentimentForwarded,
 			Apply: func(c *change, f *fields) {
 				d := c.detail.(*Sentiment)
 				var dept string
 				f.str("department", "转达部门", &dept)
 				f.required("department", "转达部门", dept, 50)
 				d.ForwardedTo, d.ForwardedAt = dept, ptr(c.now)
-				c.set("department", dept)
+				c.facts.Department = dept
 			}},
-		{Name: "answer", Label: "答复", Who: ByStaff, From: []string{"open", "forwarded", "answered"}, To: "answered", Event: "sentiment.answered",
+		{Name: "answer", Label: "答复", Who: ByStaff, From: []string{"open", "forwarded", "answered"}, To: "answered", Event: outbox.SentimentAnswered,
 			Apply: func(c *change, f *fields) {
 				d := c.detail.(*Sentiment)
 				var answer string
 				f.str("answer", "答复内容", &answer)
 				f.required("answer", "答复内容", answer, 2000)
 				d.Answer, d.AnsweredAt = answer, ptr(c.now)
-				c.set("answer", answer)
+				c.facts.Answer = answer
 			}},
-		{Name: "close", Label: "办结", Who: ByStaff, From: []string{"answered"}, To: "closed", Event: "sentiment.closed",
+		{Name: "close", Label: "办结", Who: ByStaff, From: []string{"answered"}, To: "closed", Event: outbox.SentimentClosed,
 			Apply: func(c *change, f *fields) { c.detail.(*Sentiment).ClosedAt = ptr(c.now) }},
 	},
 }

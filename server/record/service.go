@@ -122,7 +122,7 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		}
 		return s.replay(ctx, k, old, rec.BodyHash)
 	}
-	ins, err := s.roster.Instructor(ctx, p.InstructorID)
+	ins, err := s.roster.UnscopedInstructor(ctx, p.InstructorID)
 	if err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return View{}, false, errInstructorOnly
@@ -142,7 +142,7 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 			return err
 		}
 		d.setRecordID(row.ID)
-		c := &change{s: s, tx: tx, p: p, kind: k, rec: &row, detail: d, now: now, action: "submit", event: k.Name + ".submitted"}
+		c := &change{s: s, tx: tx, p: p, kind: k, rec: &row, detail: d, now: now, action: "submit", event: k.Steps.Submitted}
 		if err := c.resolveActor(); err != nil {
 			return err
 		}
@@ -641,7 +641,7 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		if err := chk.Err(); err != nil {
 			return err
 		}
-		c := &change{s: s, tx: tx, p: p, kind: k, rec: &rec, detail: d, now: now, action: "edit", from: rec.Status, event: k.Name + ".updated"}
+		c := &change{s: s, tx: tx, p: p, kind: k, rec: &rec, detail: d, now: now, action: "edit", from: rec.Status, event: k.Steps.Updated}
 		if err := c.resolveActor(); err != nil {
 			return err
 		}
@@ -758,17 +758,17 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 // fixes and resubmits it, or withdraws it. Nothing is deleted.
 func commonActions(k *Kind) []Action {
 	return []Action{
-		{Name: "return", Label: "退回修改", Who: ByStaff, To: StatusReturned, Event: k.Name + ".returned",
+		{Name: "return", Label: "退回修改", Who: ByStaff, To: StatusReturned, Event: k.Steps.Returned,
 			Apply: func(c *change, f *fields) {
 				f.required("note", "退回原因", c.note, maxNote)
 				c.rec.ReturnNote = c.note
 			}},
-		{Name: "resubmit", Label: "重新提交", Who: ByAuthor, From: []string{StatusReturned}, To: k.Initial, Event: k.Name + ".resubmitted",
+		{Name: "resubmit", Label: "重新提交", Who: ByAuthor, From: []string{StatusReturned}, To: k.Initial, Event: k.Steps.Resubmitted,
 			Apply: func(c *change, f *fields) {
 				c.rec.Locked = false
 				c.rec.ReturnNote = ""
 			}},
-		{Name: "withdraw", Label: "撤回", Who: ByAuthor, From: []string{k.Initial, StatusReturned}, To: StatusWithdrawn, Event: k.Name + ".withdrawn",
+		{Name: "withdraw", Label: "撤回", Who: ByAuthor, From: []string{k.Initial, StatusReturned}, To: StatusWithdrawn, Event: k.Steps.Withdrawn,
 			Apply: func(c *change, f *fields) {
 				if c.from == k.Initial && c.rec.Locked {
 					c.err = errLocked

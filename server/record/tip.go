@@ -10,17 +10,18 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/sweep"
 	"github.com/shiliu/shiliu/server/region"
 	"gorm.io/gorm"
 )
 
-// Risk and early-warning tips (风险隐患/预警线索, seed §三(七)): county staff acknowledge, handle and
+// Risk and early-warning tips (风险隐患/预警线索): county staff acknowledge, handle and
 // resolve them, or escalate them to the city (general, serious) or the province (major,
 // critical). A tip left unacknowledged past its level's deadline escalates by itself.
 var tipKind = &Kind{
-	Name: "tip", Path: "tips", Label: "风险隐患线索",
+	Name: "tip", Path: "tips", Label: "风险隐患线索", Steps: outbox.TipSteps,
 	Initial:  "submitted",
 	Final:    []string{"resolved"},
 	Statuses: tipStatuses,
@@ -39,19 +40,19 @@ var tipKind = &Kind{
 	},
 	After: moveDuplicates,
 	Actions: []Action{
-		{Name: "acknowledge", Label: "签收", Who: ByStaff, From: []string{"submitted", "escalated"}, To: "acknowledged", Event: "tip.acknowledged",
+		{Name: "acknowledge", Label: "签收", Who: ByStaff, From: []string{"submitted", "escalated"}, To: "acknowledged", Event: outbox.TipAcknowledged,
 			Apply: func(c *change, f *fields) { c.detail.(*Tip).acknowledge(c.now) }},
-		{Name: "handle", Label: "处置", Who: ByStaff, From: []string{"acknowledged", "escalated"}, To: "handling", Event: "tip.handling",
+		{Name: "handle", Label: "处置", Who: ByStaff, From: []string{"acknowledged", "escalated"}, To: "handling", Event: outbox.TipHandling,
 			Apply: func(c *change, f *fields) { c.detail.(*Tip).acknowledge(c.now) }},
-		{Name: "resolve", Label: "化解", Who: ByStaff, From: []string{"acknowledged", "handling", "escalated"}, To: "resolved", Event: "tip.resolved",
+		{Name: "resolve", Label: "化解", Who: ByStaff, From: []string{"acknowledged", "handling", "escalated"}, To: "resolved", Event: outbox.TipResolved,
 			Apply: func(c *change, f *fields) {
 				d := c.detail.(*Tip)
 				d.acknowledge(c.now)
 				d.ResolvedAt = ptr(c.now)
 			}},
-		{Name: "escalate", Label: "上报", Who: ByStaff, From: []string{"submitted", "acknowledged", "handling"}, To: "escalated", Event: "tip.escalated",
+		{Name: "escalate", Label: "上报", Who: ByStaff, From: []string{"submitted", "acknowledged", "handling"}, To: "escalated", Event: outbox.TipEscalated,
 			Apply: func(c *change, f *fields) { c.err = escalate(c) }},
-		{Name: "duplicate", Label: "标记为重复线索", Who: ByStaff, From: []string{"submitted", "acknowledged", "handling", "escalated"}, Event: "tip.duplicate",
+		{Name: "duplicate", Label: "标记为重复线索", Who: ByStaff, From: []string{"submitted", "acknowledged", "handling", "escalated"}, Event: outbox.TipDuplicate,
 			Apply: markDuplicate},
 	},
 }
@@ -198,7 +199,7 @@ func escalate(c *change) error {
 			"该线索已上报至"+label(EscalationLevels, escalationName(d.EscalatedToLevel)))
 	}
 	d.EscalatedToLevel, d.EscalatedAt = target, ptr(c.now)
-	c.set("escalated_to", escalationName(target))
+	c.facts.EscalatedTo = escalationName(target)
 	return nil
 }
 
@@ -259,7 +260,7 @@ func filterTips(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {
 // time while the tip waits for acknowledgement, cleared otherwise.
 func prepareTip(c *change) error {
 	d := c.detail.(*Tip)
-	c.set("level", d.Level)
+	c.facts.Level = d.Level
 	if c.rec.Status != "submitted" || d.DuplicateOf != nil {
 		d.AckDeadline = nil
 		return nil
@@ -270,7 +271,7 @@ func prepareTip(c *change) error {
 	}
 	dl := d.SubmittedAt.Add(c.s.ackDeadline(d.Level))
 	d.AckDeadline = &dl
-	c.set("ack_deadline", clock.Local(dl))
+	c.facts.AckDeadline = clock.LocalPtr(&dl)
 	return nil
 }
 
@@ -328,7 +329,7 @@ func markDuplicate(c *change, f *fields) {
 	d.DuplicateOf = &orig.ID
 	d.EscalatedToLevel, d.EscalatedAt = o.EscalatedToLevel, o.EscalatedAt
 	c.rec.Status = orig.Status
-	c.set("duplicate_of", orig.ID)
+	c.facts.DuplicateOf = orig.ID
 	// The original's author may no longer change what others' reports now hang on.
 	if err := c.tx.Model(&Record{}).Where("id = ?", orig.ID).Update("locked", true).Error; err != nil {
 		c.err = err
@@ -377,7 +378,7 @@ func moveDuplicates(c *change) error {
 		rec.Status, rec.Locked = status, true
 		fc := &change{s: c.s, tx: c.tx, p: c.p, actor: c.actor, kind: c.kind, rec: &rec, detail: d, now: c.now,
 			action: "follow", from: from, note: fmt.Sprintf("随原线索#%d变更", root), quiet: true}
-		fc.set("original", root)
+		fc.facts.Original = root
 		if err := fc.commit(); err != nil {
 			return err
 		}
@@ -440,12 +441,11 @@ func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (boo
 			return nil
 		}
 		c := &change{s: s, tx: tx, p: access.System(), kind: tipKind, rec: &rec, detail: d, now: now, action: "escalate",
-			from: rec.Status, event: "tip.escalated", note: "超过签收时限未签收,系统自动上报"}
+			from: rec.Status, event: outbox.TipEscalated, note: "超过签收时限未签收,系统自动上报"}
 		if err := c.resolveActor(); err != nil {
 			return err
 		}
-		c.set("automatic", true)
-		c.set("deadline", clock.Local(*t.AckDeadline))
+		c.facts.Automatic, c.facts.Deadline = true, clock.LocalPtr(t.AckDeadline)
 		rec.Status, rec.Locked = "escalated", true
 		if err := escalate(c); err != nil {
 			return err

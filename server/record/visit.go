@@ -4,14 +4,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/roster"
 	"gorm.io/gorm"
 )
 
-// Visit logs (走访日志, seed §三(一)(三)(五)(六)) count toward an instructor's performance; staff
-// may only return them for correction.
+// Visit logs (走访日志: policy publicity, condolence and home visits, help and activities) count
+// toward an instructor's performance; staff may only return them for correction.
 var visitKind = &Kind{
-	Name: "visit", Path: "visits", Label: "走访日志",
+	Name: "visit", Path: "visits", Label: "走访日志", Steps: outbox.VisitSteps,
 	Initial:  "submitted",
 	Statuses: []Code{{Code: "submitted", Label: "已提交"}},
 	Codes:    map[string][]Code{"visit_kind": VisitKinds},

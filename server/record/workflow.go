@@ -2,10 +2,10 @@ package record
 
 import (
 	"encoding/json"
-	"maps"
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/roster"
 	"github.com/shiliu/shiliu/server/upload"
@@ -27,21 +27,14 @@ type change struct {
 	action string
 	from   string
 	note   string
-	data   map[string]any // action-specific facts for the timeline and the event
-	event  string
+	facts  outbox.RecordFacts // what the step adds, for the timeline and the event
+	event  outbox.Kind
 	err    error // set by an action's Apply to refuse the change
 	// quiet skips the outbox event (a duplicate tip moved along with its original).
 	quiet bool
 	// followOf and moved carry a duplicate marking to the tip's own former duplicates.
 	followOf int64
 	moved    []int64
-}
-
-func (c *change) set(key string, v any) {
-	if c.data == nil {
-		c.data = map[string]any{}
-	}
-	c.data[key] = v
 }
 
 // resolveActor fixes who acts as shown in the timeline: the instructor's name, the staff
@@ -105,15 +98,11 @@ func (c *change) commit() error {
 // write appends the timeline step, the version snapshot and the outbox event of a change.
 func (c *change) write() error {
 	r := c.rec
-	data := "{}"
-	if len(c.data) > 0 {
-		b, err := json.Marshal(c.data)
-		if err != nil {
-			return err
-		}
-		data = string(b)
+	data, err := json.Marshal(c.facts)
+	if err != nil {
+		return err
 	}
-	step := Step{RecordID: r.ID, Action: c.action, FromStatus: c.from, ToStatus: r.Status, Note: c.note, Data: data,
+	step := Step{RecordID: r.ID, Action: c.action, FromStatus: c.from, ToStatus: r.Status, Note: c.note, Data: string(data),
 		ActorAccountID: c.actor.AccountID, ActorRole: c.actor.Role, ActorName: c.actor.Name, CreatedAt: c.now}
 	if err := c.tx.Create(&step).Error; err != nil {
 		return err
@@ -132,20 +121,15 @@ func (c *change) write() error {
 			return err
 		}
 	}
-	if c.quiet || c.event == "" {
+	if c.quiet || c.event.IsZero() {
 		return nil
 	}
-	payload := map[string]any{
-		"record_id": r.ID, "record_kind": r.Kind, "title": r.Title, "action": c.action, "from_status": c.from,
-		"status": r.Status, "note": c.note, "author_id": r.AuthorID, "unit_id": r.UnitID, "actor": c.actor,
-	}
-	maps.Copy(payload, c.data)
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return err
-	}
-	return c.tx.Create(&Event{Kind: c.event, SubjectType: r.Kind, SubjectID: r.ID, RegionCode: r.RegionCode,
-		Payload: string(b), CreatedAt: c.now}).Error
+	return outbox.Write(c.tx, outbox.Entry{SubjectType: r.Kind, SubjectID: r.ID, RegionCode: r.RegionCode, At: c.now,
+		Payload: outbox.Record{
+			Event: c.event, RecordID: r.ID, RecordKind: r.Kind, Title: r.Title, Action: c.action, FromStatus: c.from,
+			Status: r.Status, Note: c.note, AuthorID: r.AuthorID, UnitID: r.UnitID, Actor: outbox.Actor(c.actor),
+			RecordFacts: c.facts,
+		}})
 }
 
 // snapshot is a record as one version keeps it: every field the author or staff can change.

@@ -5,11 +5,11 @@ package roster
 type Code struct {
 	Code  string `json:"code"`
 	Label string `json:"label"`
-	// KeyTask is set on unit kinds only: the unit kind's key task (seed §四), shown to instructors.
+	// KeyTask is set on unit kinds only: what instructors of that kind of unit mainly do, shown to them.
 	KeyTask string `json:"key_task,omitempty"`
 }
 
-// UnitKinds are the unit kinds of seed §二(二), each with its key task of seed §四.
+// UnitKinds are the kinds of unit instructors are appointed in, each with its key task.
 var UnitKinds = []Code{
 	{"township", "乡镇", "顺应城镇化发展趋势,将民族团结进步创建融入乡村振兴战略"},
 	{"street", "街道", "顺应城镇化发展趋势,将民族团结进步创建融入乡村振兴战略"},
@@ -47,7 +47,7 @@ var Ethnicities = []Code{
 	{Code: "97", Label: "其他"}, {Code: "98", Label: "外国血统"},
 }
 
-// SourceCategories are the selection ranges of seed §二(三).
+// SourceCategories are the ranges instructors are selected from.
 var SourceCategories = []Code{
 	{Code: "township_cadre", Label: "乡镇(街道)干部"},
 	{Code: "religious_affairs_cadre", Label: "宗教专干"},

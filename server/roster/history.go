@@ -38,7 +38,7 @@ var HistoryActions = []Code{
 	{Code: ActionTransfer, Label: "调整单位"},
 }
 
-// AdjustReasons are the grounds of an in-term adjustment (seed §五(三)).
+// AdjustReasons are the grounds on which an instructor may be adjusted during a term.
 var AdjustReasons = []Code{
 	{Code: "performance", Label: "个人发挥作用情况"},
 	{Code: "own_wish", Label: "本人意愿"},

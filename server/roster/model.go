@@ -8,7 +8,7 @@ import (
 	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
-// MaxActivePerUnit is seed §二(二): 1 to 2 instructors per unit.
+// MaxActivePerUnit is the most instructors a unit has in office: each unit has 1 to 2.
 const MaxActivePerUnit = 2
 
 // Unit is a place instructors are appointed to.

@@ -146,7 +146,7 @@ func (s *Service) unitView(ctx context.Context, u Unit) UnitView {
 
 // unitFieldErr names unit_id when the unit a request refers to is missing or out of scope.
 func unitFieldErr(err error) error {
-	if err == errUnitNotFound {
+	if errors.Is(err, errUnitNotFound) {
 		return errUnitNotFound.WithField("unit_id", "所在单位不存在或不在您的管辖范围内")
 	}
 	return err
@@ -766,9 +766,9 @@ func (s *Service) RedeemInvite(tx *gorm.DB, code string) (Instructor, error) {
 	return ins, nil
 }
 
-// FindActiveByPhone finds the active instructor with this phone number, for binding by the phone
-// WeChat confirms.
-func (s *Service) FindActiveByPhone(ctx context.Context, phone string) (Instructor, error) {
+// UnscopedActiveByPhone finds the active instructor with this phone number anywhere in the
+// province, for binding by the phone WeChat confirms (the caller has no scope yet).
+func (s *Service) UnscopedActiveByPhone(ctx context.Context, phone string) (Instructor, error) {
 	var ins Instructor
 	err := s.db.WithContext(ctx).Where("phone_hash = ? AND status = ?", s.box.Hash(phone), StatusActive).Take(&ins).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -777,8 +777,9 @@ func (s *Service) FindActiveByPhone(ctx context.Context, phone string) (Instruct
 	return ins, err
 }
 
-// Instructor loads an instructor by id without scope, for the auth service building a principal.
-func (s *Service) Instructor(ctx context.Context, id int64) (Instructor, error) {
+// UnscopedInstructor loads an instructor by id without scope, for a service that already holds
+// the instructor's own principal (auth building it, an instructor's own record or bulletin).
+func (s *Service) UnscopedInstructor(ctx context.Context, id int64) (Instructor, error) {
 	var ins Instructor
 	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&ins).Error
 	return ins, err

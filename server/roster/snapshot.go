@@ -74,9 +74,9 @@ func (s *Service) ActiveIn(ctx context.Context, tx *gorm.DB, regionCode string) 
 	}
 }
 
-// UnitByID loads a unit without scope: a self-nominee, who has no account yet, names the unit
-// they want to serve in.
-func (s *Service) UnitByID(ctx context.Context, id int64) (Unit, bool, error) {
+// UnscopedUnitByID loads a unit without scope: a self-nominee, who has no account yet, names the
+// unit they want to serve in.
+func (s *Service) UnscopedUnitByID(ctx context.Context, id int64) (Unit, bool, error) {
 	var rows []Unit
 	err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error
 	if err != nil || len(rows) == 0 {
@@ -85,8 +85,9 @@ func (s *Service) UnitByID(ctx context.Context, id int64) (Unit, bool, error) {
 	return rows[0], true, nil
 }
 
-// UnitByName finds the unit of a region with this name.
-func (s *Service) UnitByName(ctx context.Context, regionCode, name string) (Unit, bool, error) {
+// UnscopedUnitByName finds the unit of a region with this name, whoever asks: the caller checks
+// that the region is theirs.
+func (s *Service) UnscopedUnitByName(ctx context.Context, regionCode, name string) (Unit, bool, error) {
 	var rows []Unit
 	err := s.db.WithContext(ctx).Where("region_code = ? AND name = ?", regionCode, name).Limit(1).Find(&rows).Error
 	if err != nil || len(rows) == 0 {

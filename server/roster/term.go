@@ -15,7 +15,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// TermYears is the length of a term: instructors are adjusted centrally every 3 years (seed §五(三)).
+// TermYears is the length of a term: instructors are adjusted centrally every 3 years.
 const TermYears = 3
 
 // DateLayout is how calendar dates (terms) travel in the API and in Excel.

@@ -19,8 +19,8 @@ import (
 )
 
 // Card is the performance card of one instructor (GET /api/v1/instructors/{id}/performance-card):
-// what they did in each year of their current term, or in one calendar year, as the 3-year
-// adjustment (seed §五(三)) weighs it.
+// what they did in each year of their current term, or in one calendar year, as the central
+// adjustment at the end of each 3-year term weighs it.
 type Card struct {
 	Instructor CardInstructor `json:"instructor"`
 	// Year is the calendar year asked for; nil when the periods are the years of the term.

@@ -1,4 +1,4 @@
-// Package stats is the statistics of the instructor database (issue 5, item 7) for a region
+// Package stats is the statistics of the instructor database for a region
 // subtree and a period of months: the roster by status, unit kind, ethnicity and source
 // category; records by kind and month; tips by level and state with the median time to
 // acknowledge and to resolve; the mediation settlement rate; meeting attendance; training hours;

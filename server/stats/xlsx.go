@@ -58,20 +58,28 @@ type book struct {
 	first   bool
 }
 
-func (b *book) sheet(name string, headers []string, widths []float64, rows [][]any) error {
+// sheet is one worksheet: a header row with the columns' widths, then the rows.
+type sheet struct {
+	name    string
+	headers []string
+	widths  []float64
+	rows    [][]any
+}
+
+func (b *book) write(s sheet) error {
 	if b.first {
-		if err := b.f.SetSheetName("Sheet1", name); err != nil {
+		if err := b.f.SetSheetName("Sheet1", s.name); err != nil {
 			return err
 		}
 		b.first = false
-	} else if _, err := b.f.NewSheet(name); err != nil {
+	} else if _, err := b.f.NewSheet(s.name); err != nil {
 		return err
 	}
-	sw, err := b.f.NewStreamWriter(name)
+	sw, err := b.f.NewStreamWriter(s.name)
 	if err != nil {
 		return err
 	}
-	for i, w := range widths {
+	for i, w := range s.widths {
 		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
 			return err
 		}
@@ -79,14 +87,14 @@ func (b *book) sheet(name string, headers []string, widths []float64, rows [][]a
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
-	head := make([]any, len(headers))
-	for i, h := range headers {
+	head := make([]any, len(s.headers))
+	for i, h := range s.headers {
 		head[i] = excelize.Cell{StyleID: b.head, Value: h}
 	}
 	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: 20}); err != nil {
 		return err
 	}
-	for i, r := range rows {
+	for i, r := range s.rows {
 		for j, v := range r {
 			if p, ok := v.(percent); ok {
 				if p.v == nil {
@@ -136,9 +144,30 @@ func writeWorkbook(ov Overview, units []UnitRef, idle []InstructorRef) (*exceliz
 		return nil, err
 	}
 	b := &book{f: f, head: head, percent: pct, first: true}
+	in := ov.Instructors
+	for _, s := range []sheet{
+		summarySheet(ov),
+		{"指导员状态", []string{"状态", "人数"}, []float64{16, 10}, itemRows(in.ByStatus)},
+		unitKindSheet(ov),
+		{"民族", []string{"民族", "在任指导员人数"}, []float64{14, 16}, itemRows(in.ByEthnicity)},
+		{"选聘范围", []string{"选聘范围", "在任指导员人数"}, []float64{48, 16}, itemRows(in.BySourceCategory)},
+		monthSheet(ov),
+		tipSheet(ov),
+		outcomeSheet(ov),
+		unitsWithoutSheet(units),
+		inactiveSheet(ov, idle),
+	} {
+		if err := b.write(s); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
 
+// summarySheet is the overview's figures, one per row.
+func summarySheet(ov Overview) sheet {
 	in, u, t, m, mt := ov.Instructors, ov.Units, ov.Tips, ov.Mediations, ov.Meetings
-	summary := [][]any{
+	rows := [][]any{
 		{"统计区域", ov.Region.Name}, {"区划代码", ov.Region.Code}, {"统计期间", ov.From + " 至 " + ov.To},
 		{"生成时间", ov.GeneratedAt.Format("2006-01-02 15:04")},
 		{"指导员总数(含非在任)", in.Total}, {"在任指导员", in.Active},
@@ -156,116 +185,113 @@ func writeWorkbook(ov Overview, units []UnitRef, idle []InstructorRef) (*exceliz
 		if tr.AverageHours != nil {
 			avg = *tr.AverageHours
 		}
-		summary = append(summary, []any{"培训场次", tr.Sessions}, []any{"参训人次", tr.Attendances},
+		rows = append(rows, []any{"培训场次", tr.Sessions}, []any{"参训人次", tr.Attendances},
 			[]any{"培训总学时", tr.TotalHours}, []any{"在任指导员人均学时", avg})
 	}
-	summary = append(summary, []any{"近" + strconv.Itoa(ov.Inactive.Days) + "天无记录的在任指导员", ov.Inactive.Count},
+	rows = append(rows, []any{"近" + strconv.Itoa(ov.Inactive.Days) + "天无记录的在任指导员", ov.Inactive.Count},
 		[]any{"说明", "记录按发生时间统计;风险线索按当前状态统计;用时中位数按分档估算;培训学时按开始时间在统计期间内的培训计算"})
-	if err := b.sheet("概况", []string{"项目", "数值"}, []float64{34, 60}, summary); err != nil {
-		return nil, err
-	}
-	if err := b.sheet("指导员状态", []string{"状态", "人数"}, []float64{16, 10}, itemRows(in.ByStatus)); err != nil {
-		return nil, err
-	}
-	kinds := make([][]any, 0, len(u.ByKind)+1)
+	return sheet{"概况", []string{"项目", "数值"}, []float64{34, 60}, rows}
+}
+
+// unitKindSheet counts units and the instructors in office by unit kind.
+func unitKindSheet(ov Overview) sheet {
+	u, in := ov.Units, ov.Instructors
+	rows := make([][]any, 0, len(u.ByKind)+1)
 	var unitTotal, activeTotal int64
 	for i, it := range u.ByKind {
 		n := in.ByUnitKind[i].Count
-		kinds = append(kinds, []any{it.Label, it.Count, n})
+		rows = append(rows, []any{it.Label, it.Count, n})
 		unitTotal += it.Count
 		activeTotal += n
 	}
-	kinds = append(kinds, []any{"合计", unitTotal, activeTotal})
-	if err := b.sheet("单位类型", []string{"单位类型", "单位数", "在任指导员人数"}, []float64{16, 10, 16}, kinds); err != nil {
-		return nil, err
-	}
-	if err := b.sheet("民族", []string{"民族", "在任指导员人数"}, []float64{14, 16}, itemRows(in.ByEthnicity)); err != nil {
-		return nil, err
-	}
-	if err := b.sheet("选聘范围", []string{"选聘范围", "在任指导员人数"}, []float64{48, 16}, itemRows(in.BySourceCategory)); err != nil {
-		return nil, err
-	}
+	rows = append(rows, []any{"合计", unitTotal, activeTotal})
+	return sheet{"单位类型", []string{"单位类型", "单位数", "在任指导员人数"}, []float64{16, 10, 16}, rows}
+}
 
+// monthSheet counts records by month, a column per record kind.
+func monthSheet(ov Overview) sheet {
 	kindList := record.Kinds()
-	monthHead := []string{"月份"}
-	monthWidths := []float64{10}
+	s := sheet{name: "记录按月", headers: []string{"月份"}, widths: []float64{10}}
 	for _, k := range kindList {
-		monthHead = append(monthHead, k.Label)
-		monthWidths = append(monthWidths, 16)
+		s.headers = append(s.headers, k.Label)
+		s.widths = append(s.widths, 16)
 	}
-	monthHead = append(monthHead, "合计")
-	monthWidths = append(monthWidths, 10)
-	months := make([][]any, 0, len(ov.Records.ByMonth)+1)
+	s.headers = append(s.headers, "合计")
+	s.widths = append(s.widths, 10)
+	s.rows = make([][]any, 0, len(ov.Records.ByMonth)+1)
 	for _, mc := range ov.Records.ByMonth {
 		row := []any{mc.Month}
 		for _, k := range kindList {
 			row = append(row, mc.ByKind[k.Name])
 		}
-		months = append(months, append(row, mc.Total))
+		s.rows = append(s.rows, append(row, mc.Total))
 	}
-	totalRow := []any{"合计"}
+	total := []any{"合计"}
 	for _, it := range ov.Records.ByKind {
-		totalRow = append(totalRow, it.Count)
+		total = append(total, it.Count)
 	}
-	months = append(months, append(totalRow, ov.Records.Total))
-	if err := b.sheet("记录按月", monthHead, monthWidths, months); err != nil {
-		return nil, err
-	}
+	s.rows = append(s.rows, append(total, ov.Records.Total))
+	return s
+}
 
-	tipHead := []string{"风险等级"}
-	tipWidths := []float64{12}
+// tipSheet counts tips by level, a column per state.
+func tipSheet(ov Overview) sheet {
+	t := ov.Tips
+	s := sheet{name: "风险线索", headers: []string{"风险等级"}, widths: []float64{12}}
 	for _, st := range t.ByState {
-		tipHead = append(tipHead, st.Label)
-		tipWidths = append(tipWidths, 10)
+		s.headers = append(s.headers, st.Label)
+		s.widths = append(s.widths, 10)
 	}
-	tipHead = append(tipHead, "合计")
-	tipWidths = append(tipWidths, 10)
-	tipRows := make([][]any, 0, len(t.ByLevel)+1)
+	s.headers = append(s.headers, "合计")
+	s.widths = append(s.widths, 10)
+	s.rows = make([][]any, 0, len(t.ByLevel)+1)
 	for _, lv := range t.ByLevel {
 		row := []any{lv.Label}
 		for _, st := range lv.ByState {
 			row = append(row, st.Count)
 		}
-		tipRows = append(tipRows, append(row, lv.Count))
+		s.rows = append(s.rows, append(row, lv.Count))
 	}
-	stateTotal := []any{"合计"}
+	total := []any{"合计"}
 	for _, st := range t.ByState {
-		stateTotal = append(stateTotal, st.Count)
+		total = append(total, st.Count)
 	}
-	tipRows = append(tipRows, append(stateTotal, t.Total))
-	if err := b.sheet("风险线索", tipHead, tipWidths, tipRows); err != nil {
-		return nil, err
-	}
+	s.rows = append(s.rows, append(total, t.Total))
+	return s
+}
 
-	outcomes := make([][]any, 0, len(m.ByOutcome)+1)
+// outcomeSheet counts mediations by outcome with each one's share.
+func outcomeSheet(ov Overview) sheet {
+	m := ov.Mediations
+	rows := make([][]any, 0, len(m.ByOutcome)+1)
 	for _, it := range m.ByOutcome {
-		outcomes = append(outcomes, []any{it.Label, it.Count, percent{rate(it.Count, m.Total)}})
+		rows = append(rows, []any{it.Label, it.Count, percent{rate(it.Count, m.Total)}})
 	}
-	outcomes = append(outcomes, []any{"合计", m.Total, ""})
-	if err := b.sheet("调解结果", []string{"调解结果", "件数", "占比"}, []float64{18, 10, 10}, outcomes); err != nil {
-		return nil, err
-	}
+	rows = append(rows, []any{"合计", m.Total, ""})
+	return sheet{"调解结果", []string{"调解结果", "件数", "占比"}, []float64{18, 10, 10}, rows}
+}
 
-	unitRows := make([][]any, len(units))
+// unitsWithoutSheet lists the units without an instructor in office.
+func unitsWithoutSheet(units []UnitRef) sheet {
+	rows := make([][]any, len(units))
 	for i, x := range units {
-		unitRows[i] = []any{i + 1, x.Name, x.KindName, x.RegionCode, x.RegionName}
+		rows[i] = []any{i + 1, x.Name, x.KindName, x.RegionCode, x.RegionName}
 	}
-	if err := b.sheet("无在任指导员的单位", []string{"序号", "单位名称", "单位类型", "区划代码", "所在区划"},
-		[]float64{8, 30, 14, 16, 18}, unitRows); err != nil {
-		return nil, err
-	}
-	idleRows := make([][]any, len(idle))
+	return sheet{"无在任指导员的单位", []string{"序号", "单位名称", "单位类型", "区划代码", "所在区划"},
+		[]float64{8, 30, 14, 16, 18}, rows}
+}
+
+// inactiveSheet lists the instructors in office with no record in the last ov.Inactive.Days.
+func inactiveSheet(ov Overview, idle []InstructorRef) sheet {
+	rows := make([][]any, len(idle))
 	for i, x := range idle {
 		last := ""
 		if x.LastRecordAt != nil {
 			last = x.LastRecordAt.Format("2006-01-02 15:04")
 		}
-		idleRows[i] = []any{i + 1, x.Name, x.UnitName, x.RegionCode, x.RegionName, x.TermStart, last}
+		rows[i] = []any{i + 1, x.Name, x.UnitName, x.RegionCode, x.RegionName, x.TermStart, last}
 	}
-	name := strconv.Itoa(ov.Inactive.Days) + "天无记录的指导员"
-	if err := b.sheet(name, []string{"序号", "姓名", "所在单位", "区划代码", "所在区划", "任期开始", "最近记录时间"},
-		[]float64{8, 10, 30, 16, 18, 12, 18}, idleRows); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return sheet{strconv.Itoa(ov.Inactive.Days) + "天无记录的指导员",
+		[]string{"序号", "姓名", "所在单位", "区划代码", "所在区划", "任期开始", "最近记录时间"},
+		[]float64{8, 10, 30, 16, 18, 12, 18}, rows}
 }

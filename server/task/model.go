@@ -1,4 +1,4 @@
-// Package task is the assigned task (交办任务, measures §三(九): 完成民族工作部门交办的其他任务):
+// Package task is the assigned task (交办任务: 完成民族工作部门交办的其他任务, one of an instructor's duties):
 // staff of any level assign work with a due date to instructors of their subtree, chosen one by
 // one or all those in office in a region; the assignment writes a task.assigned event into the
 // outbox in the same transaction. Each assignee reports progress with text and attachments,
@@ -78,20 +78,6 @@ type Report struct {
 }
 
 func (Report) TableName() string { return "task_reports" }
-
-// event is a row of the outbox the notification dispatcher consumes.
-type event struct {
-	ID          int64
-	Kind        string
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
-	Payload     string
-	CreatedAt   time.Time
-	ConsumedAt  *time.Time
-}
-
-func (event) TableName() string { return "events" }
 
 // ---- views ----
 

@@ -2,7 +2,6 @@ package task
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -256,19 +256,14 @@ func listedInstructors(tx *gorm.DB, p *access.Principal, ids []int64) ([]Assigne
 	return out, nil
 }
 
-// emitAssigned writes the "task.assigned" event in the transaction that assigns t. The payload
+// emitAssigned writes the task.assigned event in the transaction that assigns t. The payload
 // carries what the notice says and who it goes to, so the dispatcher needs no task tables.
 func (s *Service) emitAssigned(tx *gorm.DB, t Task, ids []int64, now time.Time) error {
-	payload := map[string]any{
-		"task_id": t.ID, "title": t.Title, "summary": summary(t.Description, 120), "due_at": clock.Local(t.DueAt),
-		"region_code": t.RegionCode, "assignee_region": t.AssigneeRegion, "instructor_ids": ids,
-	}
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return err
-	}
-	return tx.Create(&event{Kind: "task.assigned", SubjectType: subjectType, SubjectID: t.ID, RegionCode: t.RegionCode,
-		Payload: string(b), CreatedAt: now}).Error
+	return outbox.Write(tx, outbox.Entry{SubjectType: subjectType, SubjectID: t.ID, RegionCode: t.RegionCode, At: now,
+		Payload: outbox.TaskAssigned{
+			TaskID: t.ID, Title: t.Title, Summary: summary(t.Description, 120), DueAt: clock.Local(t.DueAt),
+			RegionCode: t.RegionCode, AssigneeRegion: t.AssigneeRegion, InstructorIDs: ids,
+		}})
 }
 
 func summary(s string, max int) string {

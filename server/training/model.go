@@ -1,4 +1,4 @@
-// Package training is instructor training (培训, measures §五(二)): province and city staff put
+// Package training is instructor training (培训): province and city staff put
 // training into their annual plans and hold sessions (expert lectures, seminars, mutual
 // inspection, field trips); instructors of the issuer's subtree are enrolled, their attendance
 // and hours recorded, and each instructor's hours add up per year.
@@ -23,7 +23,7 @@ const (
 	ModeOnline  = "online"
 )
 
-// Methods of training, measures §五(二): 专家授课、交流研讨、互观互检、外出考察.
+// Methods of training the management measures allow: 专家授课、交流研讨、互观互检、外出考察.
 const (
 	MethodLecture          = "lecture"
 	MethodSeminar          = "seminar"

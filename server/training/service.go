@@ -63,7 +63,7 @@ var (
 )
 
 // canIssue: province staff at the province and city staff at a city make plans and hold
-// sessions (measures §五(二): 省、市两级).
+// sessions; training is organised by those two levels only (省、市两级).
 func canIssue(p *access.Principal) bool {
 	if !p.IsStaff() {
 		return false

@@ -1,4 +1,4 @@
-// Command shiliu-bench measures field records at scale (issue 3, item 12): it seeds a province of
+// Command shiliu-bench measures field records at scale: it seeds a province of
 // records straight into the tables, then drives the real HTTP server with real tokens and reports
 // submission throughput and list latency, with the query plans of the lists.
 //

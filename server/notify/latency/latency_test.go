@@ -1,5 +1,5 @@
 // Package latency measures how long a risk tip takes from submission to the county group's
-// robot (issue 4: p99 within 2 s under load). It runs only with SHILIU_MEASURE_ALERTS=1:
+// robot (the target: p99 within 2 s under load). It runs only with SHILIU_MEASURE_ALERTS=1:
 //
 //	SHILIU_MEASURE_ALERTS=1 go test -v -count=1 ./server/notify/latency/
 //
