@@ -18,6 +18,7 @@ import (
 	"github.com/shiliu/shiliu/server/auth"
 	"github.com/shiliu/shiliu/server/bulletin"
 	"github.com/shiliu/shiliu/server/config"
+	"github.com/shiliu/shiliu/server/console"
 	"github.com/shiliu/shiliu/server/filing"
 	"github.com/shiliu/shiliu/server/httpapi"
 	"github.com/shiliu/shiliu/server/meeting"
@@ -216,6 +217,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
 		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
+		Console: console.Handler(),
 	})
 	if err != nil {
 		return nil, err
