@@ -11,12 +11,15 @@ export class ApiError extends Error {
   code: string
   details: FieldError[]
   requestId: string
-  constructor(status: number, body: Partial<ErrorBody> | undefined, requestId = '') {
+  // the per-row report of a rejected Excel import
+  rows: { row: number; field: string; message: string }[]
+  constructor(status: number, body: (Partial<ErrorBody> & { errors?: unknown }) | undefined, requestId = '') {
     super(body?.message || defaultMessage(status))
     this.status = status
     this.code = body?.code || 'http_' + status
     this.details = (body?.details as FieldError[] | undefined) ?? []
     this.requestId = body?.request_id || requestId
+    this.rows = Array.isArray(body?.errors) ? (body.errors as ApiError['rows']) : []
   }
 }
 
