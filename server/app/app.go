@@ -18,6 +18,7 @@ import (
 	"github.com/shiliu/shiliu/server/auth"
 	"github.com/shiliu/shiliu/server/bulletin"
 	"github.com/shiliu/shiliu/server/config"
+	"github.com/shiliu/shiliu/server/console"
 	"github.com/shiliu/shiliu/server/filing"
 	"github.com/shiliu/shiliu/server/httpapi"
 	"github.com/shiliu/shiliu/server/meeting"
@@ -220,6 +221,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
 		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
 		SecureCookies: cfg.Mode == "prod",
+		Console: console.Handler(),
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -58,6 +59,9 @@ type Deps struct {
 	TransferTimeout time.Duration
 	// SecureCookies marks the console's refresh cookie Secure (prod: served over HTTPS only).
 	SecureCookies bool
+	// Console, when set, answers GET and HEAD requests for paths outside the API (the staff web
+	// console and its files); unknown paths under /api/ stay JSON errors.
+	Console http.Handler
 }
 
 type handlers struct {
@@ -103,7 +107,13 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		"POST /api/v1/roster/import": {max: importMaxBytes + multipartOverhead, err: errImportTooLarge},
 	}))
 
-	r.NoRoute(func(c *gin.Context) { fail(c, h.log, apperr.NotFound("接口不存在")) })
+	r.NoRoute(func(c *gin.Context) {
+		if d.Console != nil && isConsolePath(c.Request) {
+			d.Console.ServeHTTP(c.Writer, c.Request)
+			return
+		}
+		fail(c, h.log, apperr.NotFound("接口不存在"))
+	})
 	r.NoMethod(func(c *gin.Context) {
 		fail(c, h.log, apperr.New(http.StatusMethodNotAllowed, "method_not_allowed", "不支持该请求方法"))
 	})
@@ -156,6 +166,16 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	h.statsRoutes(in)
 	h.accountRoutes(v1, in)
 	return r, nil
+}
+
+// isConsolePath reports whether a request the API has no route for is the console's: a page or
+// file fetched by the browser, never a path under /api/.
+func isConsolePath(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := r.URL.Path
+	return p != "/api" && !strings.HasPrefix(p, "/api/")
 }
 
 func (h *handlers) readyz(c *gin.Context) {

@@ -1,0 +1,250 @@
+// Browser flows of the staff console against a real `shiliu serve`: `npm run test:browser`.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { startServer, login as apiLogin, call } from './server.mjs'
+import { openBrowser, newPage, shot, axe, go, login, selectOption, pickRegion, outDir } from './browser.mjs'
+
+let srv
+let ctx
+const metrics = {}
+const axeReport = {}
+
+before(async () => {
+  fs.rmSync(outDir, { recursive: true, force: true })
+  srv = await startServer((m) => console.log('# ' + m))
+  ctx = await openBrowser()
+})
+
+after(async () => {
+  fs.mkdirSync(outDir, { recursive: true })
+  // the server's own time for the units list, from its access log
+  if (srv) {
+    const ms = fs
+      .readFileSync(srv.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"route":"/api/v1/units"') && l.includes('"method":"GET"'))
+      .map((l) => JSON.parse(l).ms)
+    if (ms.length) metrics.unitsListServerMs = { count: ms.length, max: Math.max(...ms) }
+  }
+  fs.writeFileSync(path.join(outDir, 'metrics.json'), JSON.stringify({ metrics, axe: axeReport }, null, 2))
+  console.log('# metrics ' + JSON.stringify(metrics))
+  await ctx?.close()
+  await srv?.stop()
+})
+
+async function checkPage(page, name) {
+  const v = await axe(page)
+  axeReport[name] = v
+  assert.deepEqual(v, [], `axe on ${name}: serious or critical violations`)
+  assert.deepEqual(page.problems, [], `${name}: errors in the page`)
+}
+
+test('a first visit downloads little and runs under the CSP', async () => {
+  const page = await newPage(ctx)
+  const cdp = await ctx.newCDPSession(page)
+  await cdp.send('Network.enable')
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true })
+  let bytes = 0
+  const files = []
+  cdp.on('Network.loadingFinished', (e) => {
+    bytes += e.encodedDataLength
+  })
+  cdp.on('Network.responseReceived', (e) => files.push(e.response.url.replace(srv.base, '')))
+  await page.goto(srv.base + '/')
+  await page.waitForSelector('#login-username')
+  await page.waitForLoadState('networkidle')
+  metrics.firstVisitBytes = bytes
+  metrics.firstVisitFiles = files.length
+  console.log(`# first visit (login page): ${files.length} responses, ${bytes} bytes on the wire`)
+  assert.ok(bytes < 1024 * 1024, `first visit downloads ${bytes} bytes, over 1 MB`)
+  const csp = await page.evaluate(async () => (await fetch('/')).headers.get('Content-Security-Policy'))
+  assert.match(csp, /default-src 'self'/)
+  await shot(page, 'login')
+  await checkPage(page, 'login')
+  await page.close()
+})
+
+test("the county officer's Monday: unit, instructor, invite slip, appointment, filing", async () => {
+  const page = await newPage(ctx)
+  const acc = srv.accounts.dachang
+  await login(page, srv.base, acc)
+
+  // units: list, then register a new one in a township
+  const t0 = Date.now()
+  await page.getByRole('menuitem', { name: '单位', exact: true }).click()
+  await page.waitForSelector('.units-table .el-table__row')
+  metrics.unitsListMs = Date.now() - t0
+  console.log(`# units list shown ${metrics.unitsListMs} ms after the click`)
+  await shot(page, 'units')
+  await checkPage(page, 'units')
+
+  await page.getByRole('button', { name: '登记单位' }).click()
+  const dlg = page.locator('.el-dialog:visible')
+  // the API's field errors appear beside the fields
+  await dlg.getByRole('button', { name: '保存' }).click()
+  await dlg.locator('.el-form-item__error').first().waitFor()
+  await shot(page, 'unit-form-errors')
+  await checkPage(page, 'unit-form')
+  await dlg.locator('#unit-name').fill('陈府镇东村村民委员会')
+  await selectOption(page, dlg.locator('#unit-kind'), '村')
+  await pickRegion(page, dlg.locator('.region-picker'), ['大厂回族自治县', '陈府镇'])
+  await dlg.getByRole('button', { name: '保存' }).click()
+  await dlg.waitFor({ state: 'hidden' })
+  await page.locator('.units-table', { hasText: '陈府镇东村村民委员会' }).waitFor()
+
+  // the new unit has no instructor yet
+  await page.getByRole('menuitem', { name: '无指导员的单位' }).click()
+  await page.locator('.el-table', { hasText: '陈府镇东村村民委员会' }).waitFor()
+  await checkPage(page, 'units-without-instructor')
+
+  // register its instructor
+  await page.getByRole('menuitem', { name: '指导员', exact: true }).click()
+  await page.waitForSelector('.instructors-table .el-table__row')
+  await checkPage(page, 'instructors')
+  await page.getByRole('button', { name: '登记指导员' }).click()
+  const idlg = page.locator('.el-dialog:visible')
+  await idlg.locator('#ins-name').fill('马建国')
+  await idlg.getByText('男', { exact: true }).click()
+  await selectOption(page, idlg.getByLabel('民族'), '回族')
+  await idlg.locator('#ins-phone').fill('13903161234')
+  await selectOption(page, idlg.getByLabel('选聘范围'), '村')
+  const unitSel = idlg.getByLabel('所在单位')
+  await unitSel.click({ force: true })
+  await page.keyboard.type('东村')
+  await page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: '陈府镇东村村民委员会' }).click()
+  await shot(page, 'instructor-form')
+  await idlg.getByRole('button', { name: '保存' }).click()
+  await page.waitForURL(/\/instructors\/\d+$/)
+  await page.getByRole('heading', { name: /马建国/ }).waitFor()
+  await checkPage(page, 'instructor-detail')
+
+  // invite slip with its code and QR code
+  await page.getByRole('button', { name: '生成邀请单' }).click()
+  const slip = page.locator('.invite-slip')
+  await slip.waitFor()
+  const code = (await slip.locator('.code').textContent()).trim()
+  assert.match(code, /^[A-Z0-9]{6,}$/)
+  assert.equal(await slip.locator('.slip-qr svg').count(), 1)
+  await shot(page, 'invite-slip')
+  await page.emulateMedia({ media: 'print' })
+  await shot(page, 'invite-slip-print')
+  await page.emulateMedia({ media: 'screen' })
+
+  // a unit's recommendation, entered by the county, reviewed and appointed in the console
+  const token = await apiLogin(srv.base, acc)
+  const units = await call(srv.base, token, 'GET', '/api/v1/units?q=' + encodeURIComponent('东村'))
+  const unitId = units.body.items[0].id
+  const nom = await call(srv.base, token, 'POST', '/api/v1/nominations', {
+    name: '金秀兰', gender: 'female', ethnicity: '03', phone: '13903165678', source_category: 'village_committee',
+    unit_id: unitId, recommender: '陈府镇东村村民委员会',
+  })
+  assert.equal(nom.status, 201, JSON.stringify(nom.body))
+  await page.getByRole('menuitem', { name: '推荐与聘任' }).click()
+  await page.locator('.nominations-table', { hasText: '金秀兰' }).waitFor()
+  await checkPage(page, 'nominations')
+  await page.locator('.nominations-table .el-table__row', { hasText: '金秀兰' }).getByRole('button', { name: '审核' }).click()
+  const ndlg = page.locator('.el-dialog:visible')
+  await ndlg.locator('.criteria-table .el-table__row').first().waitFor()
+  for (const box of await ndlg.locator('.criteria-table .el-checkbox').all()) await box.click()
+  await ndlg.getByRole('button', { name: '保存审核结果' }).click()
+  await ndlg.locator('.el-descriptions', { hasText: '已审核' }).waitFor()
+  await shot(page, 'nomination-review')
+  await checkPage(page, 'nomination-review')
+  await ndlg.getByRole('button', { name: '选聘', exact: true }).click()
+  await ndlg.locator('.el-descriptions', { hasText: '已选聘' }).waitFor()
+  await page.keyboard.press('Escape')
+
+  // terms ending within the next three years: everyone in office
+  await page.getByRole('menuitem', { name: '任期' }).click()
+  await page.waitForSelector('.terms-table')
+  await checkPage(page, 'terms')
+
+  // roster import page: a workbook with a bad row is refused row by row
+  await page.getByRole('menuitem', { name: '导入导出' }).click()
+  await page.getByRole('heading', { name: '名册导入导出' }).waitFor()
+  await checkPage(page, 'roster-import')
+
+  // file the roster to the city
+  await page.getByRole('menuitem', { name: '备案列表' }).click()
+  await page.waitForSelector('.filings-table')
+  await page.getByRole('button', { name: '报市级备案' }).click()
+  await page.locator('.el-message-box').getByRole('button', { name: '报送' }).click()
+  await page.waitForURL(/\/filings\/\d+$/)
+  await page.getByRole('heading', { name: /大厂回族自治县.*已报送|大厂回族自治县/ }).waitFor()
+  await page.locator('.filing-rows', { hasText: '金秀兰' }).waitFor()
+  await shot(page, 'filing-submitted')
+  await checkPage(page, 'filing-detail')
+  await page.close()
+})
+
+test('the city compares the filing with the last accepted one and accepts it', async () => {
+  const page = await newPage(ctx)
+  await login(page, srv.base, srv.accounts.langfang)
+  await page.getByRole('menuitem', { name: '备案列表' }).click()
+  await page.locator('.filings-table', { hasText: '大厂回族自治县' }).waitFor()
+  await checkPage(page, 'filings')
+  await page.locator('.filings-table').getByRole('link', { name: '大厂回族自治县' }).first().click()
+  await page.getByRole('tab', { name: '与上次已接收的备案比较' }).click()
+  await page.locator('.diff-added', { hasText: '马建国' }).waitFor()
+  await shot(page, 'filing-compare')
+  await page.getByRole('button', { name: '接收' }).click()
+  await page.locator('.el-message-box').getByRole('button', { name: '接收' }).click()
+  await page.locator('.page-title', { hasText: '已接收' }).waitFor()
+  await page.getByRole('menuitem', { name: '备案概况' }).click()
+  await page.locator('.overview-table', { hasText: '大厂回族自治县' }).waitFor()
+  await checkPage(page, 'filing-overview')
+  await page.close()
+
+  const prov = await newPage(ctx)
+  await login(prov, srv.base, srv.accounts.hebei)
+  await prov.getByRole('menuitem', { name: '备案概况' }).click()
+  await prov.locator('.overview-table', { hasText: '廊坊市' }).waitFor()
+  await shot(prov, 'filing-overview-province')
+  await prov.close()
+})
+
+test('a county officer cannot see or pick another county', async () => {
+  const page = await newPage(ctx)
+  await login(page, srv.base, srv.accounts.guan)
+  await page.getByRole('menuitem', { name: '单位', exact: true }).click()
+  await page.waitForSelector('.units-table')
+  await page.waitForLoadState('networkidle')
+  const text = await page.locator('.units-table').textContent()
+  assert.ok(!text.includes('大厂'), "another county's units are listed")
+  // the cascader offers 固安县 alone at its top
+  await page.locator('.filters .region-picker').click()
+  const top = page.locator('.el-cascader__dropdown:visible .el-cascader-menu').first()
+  await top.locator('.el-cascader-node').first().waitFor()
+  assert.deepEqual(await top.locator('.el-cascader-node__label').allTextContents(), ['固安县'])
+  await page.keyboard.press('Escape')
+  // a hand-made URL for 大厂 lists nothing of 大厂, and the cascader does not show 大厂
+  await go(page, '/units?region_code=131028000000')
+  await page.locator('.units-table .el-table__empty-text').waitFor()
+  assert.equal(await page.locator('.units-table .el-table__row').count(), 0)
+  assert.equal(await page.locator('.filters .region-picker input').inputValue(), '')
+  await go(page, '/instructors?region_code=131028000000')
+  await page.locator('.instructors-table .el-table__empty-text').waitFor()
+  assert.equal(await page.locator('.instructors-table .el-table__row').count(), 0)
+  // registering a unit in 大厂 is refused by the API, shown beside the field
+  await go(page, '/units')
+  await page.getByRole('button', { name: '登记单位' }).click()
+  const dlg = page.locator('.el-dialog:visible')
+  await dlg.locator('#unit-name').fill('越权单位')
+  await selectOption(page, dlg.locator('#unit-kind'), '村')
+  await dlg.getByRole('button', { name: '保存' }).click()
+  await dlg.locator('.el-form-item__error').first().waitFor()
+  await shot(page, 'scope-form')
+  await page.keyboard.press('Escape')
+  // what a hidden button would have sent, the API refuses
+  const token = await apiLogin(srv.base, srv.accounts.guan)
+  const create = await call(srv.base, token, 'POST', '/api/v1/units', { name: '越权单位', kind: 'village', region_code: '131028100000' })
+  assert.equal(create.status, 403)
+  const list = await call(srv.base, token, 'GET', '/api/v1/instructors?region_code=131028000000')
+  assert.equal(list.status, 200)
+  assert.deepEqual(list.body.items, [])
+  const one = await call(srv.base, token, 'GET', '/api/v1/units/1')
+  assert.equal(one.status, 404)
+  await page.close()
+})

@@ -1,0 +1,58 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { onSessionEnded, refresh } from './api/client'
+import { session } from './api/session'
+
+// Every page is its own chunk: a first visit downloads the login page and the layout only.
+export const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true, title: '登录' } },
+  {
+    path: '/',
+    component: () => import('./layout/ConsoleLayout.vue'),
+    children: [
+      { path: '', redirect: { name: 'units' } },
+      { path: 'units', name: 'units', component: () => import('./views/UnitsView.vue'), meta: { title: '单位' } },
+      {
+        path: 'units/without-instructor',
+        name: 'units-empty',
+        component: () => import('./views/UnitsWithoutInstructorView.vue'),
+        meta: { title: '无指导员的单位' },
+      },
+      { path: 'instructors', name: 'instructors', component: () => import('./views/InstructorsView.vue'), meta: { title: '指导员' } },
+      {
+        path: 'instructors/:id(\\d+)',
+        name: 'instructor',
+        component: () => import('./views/InstructorDetailView.vue'),
+        meta: { title: '指导员详情' },
+      },
+      { path: 'invite-slips', name: 'invite-slips', component: () => import('./views/InviteSlipsView.vue'), meta: { title: '邀请单' } },
+      { path: 'roster/import', name: 'roster-import', component: () => import('./views/RosterImportView.vue'), meta: { title: '名册导入导出' } },
+      { path: 'nominations', name: 'nominations', component: () => import('./views/NominationsView.vue'), meta: { title: '推荐与聘任' } },
+      { path: 'terms', name: 'terms', component: () => import('./views/TermsView.vue'), meta: { title: '任期' } },
+      { path: 'filings', name: 'filings', component: () => import('./views/FilingsView.vue'), meta: { title: '备案' } },
+      { path: 'filings/overview', name: 'filing-overview', component: () => import('./views/FilingOverviewView.vue'), meta: { title: '备案概况' } },
+      { path: 'filings/:id(\\d+)', name: 'filing', component: () => import('./views/FilingDetailView.vue'), meta: { title: '备案详情' } },
+      { path: '403', name: 'forbidden', component: () => import('./views/ForbiddenView.vue'), meta: { title: '没有权限' } },
+      { path: ':rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在' } },
+    ],
+  },
+]
+
+export const router = createRouter({ history: createWebHistory('/'), routes })
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  if (session.accessToken) return true
+  // A reload: the server may still know this browser (the refresh cookie); otherwise log in.
+  if (await refresh()) return true
+  return { name: 'login', query: { redirect: to.fullPath } }
+})
+
+router.afterEach((to) => {
+  const t = to.meta.title as string | undefined
+  document.title = (t ? t + ' · ' : '') + '石榴管理后台'
+})
+
+onSessionEnded(() => {
+  const here = router.currentRoute.value
+  if (here.name !== 'login') router.push({ name: 'login', query: { redirect: here.fullPath } })
+})
