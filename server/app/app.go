@@ -221,7 +221,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
 		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
 		SecureCookies: cfg.Mode == "prod",
-		Console: console.Handler(),
+		Console:       console.Handler(),
 	})
 	if err != nil {
 		return nil, err
