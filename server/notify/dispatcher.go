@@ -415,6 +415,9 @@ func (d *Dispatcher) finish(ctx context.Context, n *Notification, err error) {
 	case errors.As(err, &def):
 		outcome = "deferred"
 		upd["status"], upd["next_attempt_at"], upd["attempts"] = StatusPending, def.Until, gorm.Expr("attempts - 1")
+		if def.Code != 0 {
+			upd["last_error"], upd["error_code"] = FitBytes(def.Reason, 480, "", false), def.Code
+		}
 	case errors.As(err, &perm) || permanent(err):
 		outcome = StatusFailed
 		upd["status"], upd["last_error"], upd["error_code"] = StatusFailed, reason(err), errorCode(err)

@@ -45,7 +45,8 @@ type testEnv struct {
 	tpl    map[string]Template
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+// opts adjust the fake WeChat server after it takes the test clock (a later WithClock wins).
+func newTestEnv(t *testing.T, opts ...wxfake.Option) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &testEnv{t: t, clock: clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), log: testLogger()}
@@ -68,7 +69,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	t.Cleanup(func() { r.Close() })
 	e.rdb, e.prefix = r, "shiliu_nt_"+randomHex(4)+":"
-	e.wx = wxfake.NewTestServer(t, wxfake.WithClock(e.clock.Now))
+	e.wx = wxfake.NewTestServer(t, append([]wxfake.Option{wxfake.WithClock(e.clock.Now)}, opts...)...)
 	e.client, err = wechat.New(wechat.Config{AppID: "wx-notify-test", Secret: "secret", APIBase: e.wx.URL(),
 		WeComAPIBase: e.wx.URL(), Timeout: 5 * time.Second}, r, e.prefix+"wx:")
 	if err != nil {

@@ -42,13 +42,15 @@ func (m *Metrics) observeSend(channel string, d time.Duration, err error) {
 	}
 	var skip *SkipError
 	var def *DeferError
-	if errors.As(err, &skip) || errors.As(err, &def) {
+	if errors.As(err, &skip) || (errors.As(err, &def) && def.Code == 0) {
 		return // nothing was sent
 	}
 	m.sendSeconds.WithLabelValues(channel).Observe(d.Seconds())
 	if err != nil {
 		code := "error"
-		if c := errorCode(err); c != 0 {
+		if def != nil && def.Code != 0 {
+			code = strconv.Itoa(def.Code)
+		} else if c := errorCode(err); c != 0 {
 			code = strconv.Itoa(c)
 		} else if errors.Is(err, context.DeadlineExceeded) {
 			code = "timeout"

@@ -18,13 +18,21 @@ type Pacer struct {
 	rdb    redis.UniversalClient
 	prefix string
 	limit  int
-	window time.Duration
-	clock  clock.Clock
+	// span is the window plus PaceMargin: how long a send holds its slot.
+	span  time.Duration
+	clock clock.Clock
 }
 
-// NewPacer allows limit sends per window per robot.
+// PaceMargin is how much longer than WeCom's window a send holds its slot. WeCom counts by
+// arrival and the pacer by departure: when the first send of a minute took longer on the way than
+// the 21st, a slot freed exactly a window later lets the 21st arrive inside WeCom's minute
+// (45009, and the robot is blocked for a minute). Two seconds cover ordinary latency differences
+// and instance clocks kept by NTP, for 3% of a robot's throughput.
+const PaceMargin = 2 * time.Second
+
+// NewPacer allows limit sends per window (plus PaceMargin) per robot.
 func NewPacer(rdb redis.UniversalClient, prefix string, limit int, window time.Duration, clk clock.Clock) *Pacer {
-	return &Pacer{rdb: rdb, prefix: prefix, limit: limit, window: window, clock: clk}
+	return &Pacer{rdb: rdb, prefix: prefix, limit: limit, span: window + PaceMargin, clock: clk}
 }
 
 // take drops send times older than the window; under the limit it records this send and
@@ -51,7 +59,7 @@ func (p *Pacer) Take(ctx context.Context, robot string) (bool, time.Time, error)
 	_, _ = rand.Read(b)
 	member := hex.EncodeToString(b)
 	v, err := takeScript.Run(ctx, p.rdb, []string{p.key(robot)},
-		now.UnixMilli(), p.window.Milliseconds(), p.limit, member).Int64()
+		now.UnixMilli(), p.span.Milliseconds(), p.limit, member).Int64()
 	if err != nil {
 		return false, time.Time{}, err
 	}
@@ -65,9 +73,11 @@ func (p *Pacer) Take(ctx context.Context, robot string) (bool, time.Time, error)
 	return false, at, nil
 }
 
-// Fill marks the robot as at its limit for a whole window from now: WeCom said 45009.
-func (p *Pacer) Fill(ctx context.Context, robot string) error {
-	now := p.clock.Now().UnixMilli()
+// Fill marks the robot as at its limit for a whole window from now: WeCom said 45009. It answers
+// when the robot is free again, which holds even when Redis could not record it.
+func (p *Pacer) Fill(ctx context.Context, robot string) (time.Time, error) {
+	at := p.clock.Now()
+	now := at.UnixMilli()
 	pipe := p.rdb.TxPipeline()
 	k := p.key(robot)
 	for i := 0; i < p.limit; i++ {
@@ -75,7 +85,7 @@ func (p *Pacer) Fill(ctx context.Context, robot string) error {
 		_, _ = rand.Read(b)
 		pipe.ZAdd(ctx, k, redis.Z{Score: float64(now), Member: hex.EncodeToString(b)})
 	}
-	pipe.PExpire(ctx, k, 2*p.window)
+	pipe.PExpire(ctx, k, 2*p.span)
 	_, err := pipe.Exec(ctx)
-	return err
+	return at.Add(p.span), err
 }

@@ -36,9 +36,11 @@ type SkipError struct{ Reason string }
 func (e *SkipError) Error() string { return "skipped: " + e.Reason }
 
 // DeferError puts a notification back in the queue until Until, as if it had not been tried.
+// With a Code (WeCom's 45009) the answer that made it wait is kept as the row's last error.
 type DeferError struct {
 	Until  time.Time
 	Reason string
+	Code   int
 }
 
 func (e *DeferError) Error() string { return "deferred: " + e.Reason }
@@ -98,10 +100,16 @@ func (s *RobotSender) Send(ctx context.Context, n *Notification, msg Message) er
 		case 93000:
 			s.disable(ctx, g, "企业微信返回93000:webhook地址无效或机器人已被移除")
 		case 45009:
-			// WeCom counted more than we did (another sender on the same robot): hold the robot.
+			// WeCom counted more than we did (another sender on the same robot, or Redis was away):
+			// hold the robot for a whole window and send this again when it ends. Trying sooner
+			// would only be refused again; it is a wait, not a failed attempt.
+			until := s.clock.Now().Add(time.Minute + PaceMargin)
 			if s.pacer != nil {
-				_ = s.pacer.Fill(ctx, g.WebhookKeyHash)
+				if u, ferr := s.pacer.Fill(ctx, g.WebhookKeyHash); ferr == nil {
+					until = u
+				}
 			}
+			return &DeferError{Until: until, Reason: reason(err), Code: ae.Code}
 		}
 	}
 	return err

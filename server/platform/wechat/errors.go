@@ -102,6 +102,9 @@ func mapErr(op string, err error) error {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		c := *ue
 		c.URL = redactURL(ue.URL)
+		if ce, ok := errors.AsType[*calledError](ue.Err); ok {
+			c.URL, c.Err = ce.url, ce.err
+		}
 		return fmt.Errorf("wechat %s: %w", op, &c)
 	}
 	if m := sdkTokenErr.FindStringSubmatch(err.Error()); m != nil {

@@ -78,13 +78,13 @@ func (t *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp, err := t.next.RoundTrip(out)
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, &calledError{url: redactURL(out.URL.String()), err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		resp.Body.Close()
 		cancel()
-		return nil, &HTTPStatusError{StatusCode: resp.StatusCode}
+		return nil, &calledError{url: redactURL(out.URL.String()), err: &HTTPStatusError{StatusCode: resp.StatusCode}}
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
@@ -100,6 +100,17 @@ func (c *cancelOnClose) Close() error {
 	c.cancel()
 	return err
 }
+
+// calledError carries the URL a request was really sent to (a gateway's, when one is configured)
+// out of the transport: http.Client names the URL the SDK asked for, always a WeChat host, and
+// an operator reading the log must see where the call went. mapErr puts it in place.
+type calledError struct {
+	url string // without query
+	err error
+}
+
+func (e *calledError) Error() string { return e.url + ": " + e.err.Error() }
+func (e *calledError) Unwrap() error { return e.err }
 
 // HTTPStatusError is a non-200 answer from WeChat or WeCom.
 type HTTPStatusError struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -518,5 +519,50 @@ func TestDefaultClientUntouched(t *testing.T) {
 	newEnv(t)
 	if util.DefaultHTTPClient == http.DefaultClient || http.DefaultClient.Transport != nil || http.DefaultClient.Timeout != 0 {
 		t.Fatal("http.DefaultClient must stay as it is")
+	}
+}
+
+// Through a gateway, an error names the host that was called, not the WeChat host the SDK asked
+// for: an operator reading the log must see where the call really went.
+func TestErrorsNameTheHostCalled(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	fakeHost := strings.TrimPrefix(e.fake.URL(), "http://")
+
+	e.fake.InjectHTTPStatus(wxfake.EndpointRobot, 502, 1)
+	err := e.c.SendRobot(ctx, "robot-key-1", RobotMessage{Content: "hi"})
+	if err == nil || !strings.Contains(err.Error(), fakeHost) || strings.Contains(err.Error(), "weixin.qq.com") {
+		t.Fatalf("HTTP status error should name %s: %v", fakeHost, err)
+	}
+
+	// A gateway that is down: nothing listens on its port.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: e.mr.Addr()})
+	defer rdb.Close()
+	c, err := New(Config{AppID: "wxtestapp", Secret: "s3cret", APIBase: "http://" + down, WeComAPIBase: "http://" + down,
+		Timeout: time.Second}, rdb, "test:wechat:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range map[string]func() error{
+		"robot": func() error { return c.SendRobot(ctx, "robot-key-1", RobotMessage{Content: "hi"}) },
+		"subscribe": func() error {
+			return c.SendSubscribe(ctx, SubscribeMessage{ToUser: "o", TemplateID: "t", Data: map[string]string{"thing1": "x"}})
+		},
+		"login": func() error { _, err := c.Code2Session(ctx, "code1"); return err },
+	} {
+		err := call()
+		if err == nil || !IsTransient(err) {
+			t.Fatalf("%s: want a transient error, got %v", name, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, down) || strings.Contains(msg, "weixin.qq.com") ||
+			strings.Contains(msg, "s3cret") || strings.Contains(msg, "robot-key-1") {
+			t.Fatalf("%s: error should name the gateway %s and no secret: %v", name, down, msg)
+		}
 	}
 }
