@@ -208,7 +208,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	}
 	var out Tokens
 	var reused string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		var sess Session
 		err := tx.Where("token_hash = ?", hashToken(refresh)).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -515,7 +515,7 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (Tokens, error) {
 	}
 
 	var out Tokens
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		var ins roster.Instructor
 		if phoneIns != nil {
 			ins = *phoneIns
