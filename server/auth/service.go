@@ -245,7 +245,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, client Client, ki
 	}
 	var out Tokens
 	var revoke string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		var sess Session
 		// Locked: a concurrent retry of the same token waits here and then sees it spent, with
 		// the pair to hand out again.
@@ -622,7 +622,7 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (_ Tokens, err error) 
 	}
 
 	var out Tokens
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		var ins roster.Instructor
 		if phoneIns != nil {
 			ins = *phoneIns

@@ -73,7 +73,8 @@ func (s *Service) File(ctx context.Context, p *access.Principal, note string) (D
 	pending := p.RegionCode
 	f := Filing{Level: level, RegionCode: p.RegionCode, ParentCode: self.ParentCode, Status: StatusSubmitted,
 		PendingRegion: &pending, Note: note, FiledBy: p.AccountID, FiledAt: now}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		f.ID = 0 // a retried attempt inserts afresh
 		if err := tx.Create(&f).Error; err != nil {
 			if database.IsUniqueViolation(err) {
 				return apperr.New(http.StatusConflict, "filing_pending", "已有一份备案等待上级接收,请等其接收或退回后再备案")
@@ -284,7 +285,7 @@ func receives(p *access.Principal, f Filing) bool {
 
 func (s *Service) decide(ctx context.Context, p *access.Principal, id int64, status, reason string) (View, error) {
 	var out Filing
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		f, err := s.find(tx, p, id)
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
@@ -95,7 +96,8 @@ func (s *Service) Recommend(ctx context.Context, p *access.Principal, in Input) 
 		return View{}, err
 	}
 	n.CreatedBy = p.AccountID
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		n.ID = 0 // a retried attempt inserts afresh
 		var dup int64
 		if err := tx.Model(&Nomination{}).Where("phone_hash = ? AND status IN ?", n.PhoneHash, []string{StatusPending, StatusReviewed}).
 			Count(&dup).Error; err != nil {
@@ -153,7 +155,8 @@ func (s *Service) SelfNominate(ctx context.Context, ticket string, in Input) (Vi
 		return View{}, err
 	}
 	n.OpenID = openid
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		n.ID = 0 // a retried attempt inserts afresh
 		var dup int64
 		if err := tx.Model(&Nomination{}).Where("openid = ? AND status IN ?", openid, []string{StatusPending, StatusReviewed}).
 			Count(&dup).Error; err != nil {
@@ -301,7 +304,7 @@ func (s *Service) Review(ctx context.Context, p *access.Principal, id int64, in 
 	}
 	raw, _ := json.Marshal(in.Criteria)
 	var out Nomination
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		n, err := s.find(tx, p, id)
 		if err != nil {
 			return err
@@ -372,7 +375,7 @@ func (s *Service) Appoint(ctx context.Context, p *access.Principal, id int64, in
 		return View{}, err
 	}
 	var out Nomination
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		n, err := s.find(tx, p, id)
 		if err != nil {
 			return err
@@ -431,7 +434,7 @@ func (s *Service) Reject(ctx context.Context, p *access.Principal, id int64, rea
 		return View{}, err
 	}
 	var out Nomination
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		n, err := s.find(tx, p, id)
 		if err != nil {
 			return err

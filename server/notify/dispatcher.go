@@ -16,6 +16,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/wechat"
 	"github.com/shiliu/shiliu/server/region"
 	"gorm.io/gorm"
@@ -228,7 +229,7 @@ func (d *Dispatcher) fanOutOne(ctx context.Context, ev Event) error {
 		}
 	}
 	now := d.clock.Now()
-	return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return database.Transact(ctx, d.db, func(tx *gorm.DB) error {
 		res := tx.Model(&Event{}).Where("id = ? AND consumed_at IS NULL", ev.ID).Update("consumed_at", now)
 		if res.Error != nil || res.RowsAffected == 0 || !ok {
 			return res.Error // consumed, by another dispatcher or now without notifications

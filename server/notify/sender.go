@@ -11,6 +11,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/platform/wechat"
 	"gorm.io/gorm"
@@ -119,7 +120,7 @@ func (s *RobotSender) Send(ctx context.Context, n *Notification, msg Message) er
 // that the admins and the group's creator are told through the outbox.
 func (s *RobotSender) disable(ctx context.Context, g Group, reason string) {
 	now := s.clock.Now()
-	err := s.db.WithContext(context.WithoutCancel(ctx)).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(context.WithoutCancel(ctx), s.db, func(tx *gorm.DB) error {
 		res := tx.Model(&Group{}).Where("id = ? AND status = ?", g.ID, GroupActive).Updates(map[string]any{
 			"status": GroupDisabled, "disabled_reason": reason, "disabled_at": now, "updated_at": now})
 		if res.Error != nil || res.RowsAffected == 0 {

@@ -375,7 +375,7 @@ func (s *Service) RecordSubscriptions(ctx context.Context, p *access.Principal, 
 	}
 	sort.Strings(ids)
 	now := s.clock.Now()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		for _, id := range ids {
 			kind := SubOneTime
 			if s.longTerm(id) {

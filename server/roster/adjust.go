@@ -8,6 +8,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/validate"
 	"gorm.io/gorm"
 )
@@ -61,7 +62,7 @@ func (s *Service) Adjust(ctx context.Context, p *access.Principal, id int64, in 
 	}
 
 	var replacementID int64
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		cur, err := s.loadForChange(tx, p, id)
 		if err != nil {
 			return err

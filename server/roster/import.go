@@ -268,10 +268,15 @@ func (s *Service) writeImport(ctx context.Context, p *access.Principal, rows []I
 		s.startTerm(&in, &starts[i])
 		ins[i] = in
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		// A retried attempt inserts afresh: no id from a rolled-back attempt is kept.
+		for i := range ins {
+			ins[i].ID = 0
+		}
 		var fresh []*importUnit
 		for _, k := range keys(unitRows(units)) {
 			if iu := units[k]; !iu.exists {
+				iu.unit.ID = 0
 				iu.unit.CreatedBy, iu.unit.CreatedAt, iu.unit.UpdatedAt = p.AccountID, now, now
 				fresh = append(fresh, iu)
 			}

@@ -259,7 +259,7 @@ func (s *Service) UpdateUnit(ctx context.Context, p *access.Principal, id int64,
 	if !p.CanSeeRegion(u.RegionCode) {
 		return UnitView{}, errRegionOutOfScope
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Model(&Unit{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"name": u.Name, "kind": u.Kind, "region_code": u.RegionCode, "address": u.Address, "updated_at": s.clock.Now(),
 		}).Error; err != nil {
@@ -361,7 +361,8 @@ func (s *Service) CreateInstructor(ctx context.Context, p *access.Principal, in 
 	if ins.Status == StatusActive {
 		s.startTerm(&ins, nil)
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		ins.ID = 0 // a retried attempt inserts afresh
 		u, err := s.findUnit(ctx, tx, p, in.UnitID)
 		if err != nil {
 			return unitFieldErr(err)
@@ -515,7 +516,7 @@ func (s *Service) UpdateInstructor(ctx context.Context, p *access.Principal, id 
 	if err := requireStaff(p); err != nil {
 		return InstructorView{}, err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		var cur Instructor
 		err := tx.Scopes(access.InRegion(p, "region_code")).Where("id = ?", id).Take(&cur).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -695,7 +696,8 @@ func (s *Service) CreateInvite(ctx context.Context, p *access.Principal, instruc
 	}
 	now := s.clock.Now()
 	inv := Invite{InstructorID: ins.ID, CodeHash: s.box.Hash(code), ExpiresAt: now.Add(s.inviteTTL), CreatedBy: p.AccountID, CreatedAt: now}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		inv.ID = 0 // a retried attempt inserts afresh
 		if err := tx.Model(&Invite{}).Where("instructor_id = ? AND used_at IS NULL AND revoked_at IS NULL", ins.ID).
 			Update("revoked_at", now).Error; err != nil {
 			return err

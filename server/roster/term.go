@@ -11,6 +11,7 @@ import (
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/validate"
 	"gorm.io/gorm"
 )
@@ -158,7 +159,7 @@ func (s *Service) Appoint(ctx context.Context, tx *gorm.DB, p *access.Principal,
 // day, or from the end of the current term. An instructor whose term has ended is appointed
 // again and takes a place in their unit.
 func (s *Service) Renew(ctx context.Context, p *access.Principal, id int64, start *time.Time) (InstructorView, error) {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		cur, err := s.loadForChange(tx, p, id)
 		if err != nil {
 			return err
@@ -204,7 +205,7 @@ func (s *Service) EndTerm(ctx context.Context, p *access.Principal, id int64, re
 	if err := v.Err(); err != nil {
 		return InstructorView{}, err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		cur, err := s.loadForChange(tx, p, id)
 		if err != nil {
 			return err

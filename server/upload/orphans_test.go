@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/upload"
+	"gorm.io/gorm"
 )
 
 const week = 7 * 24 * time.Hour
@@ -170,4 +172,66 @@ func TestSweepRacesAttach(t *testing.T) {
 		t.Fatalf("%d files for %d kept uploads", f.storedFiles(t), kept)
 	}
 	t.Logf("%d of %d uploads attached before the sweep reached them", kept, n)
+}
+
+// TestAttachWaitingOnSweepTakesNoLockTheSweepNeeds plays the sweep's delete of an orphan
+// (its primary-key row first, then its index entries) against an attach of that upload which
+// arrives between the two: the attach must wait on the row without having taken an index entry
+// the delete needs next, or MariaDB breaks the cycle by killing one of them (1213 deadlock).
+func TestAttachWaitingOnSweepTakesNoLockTheSweepNeeds(t *testing.T) {
+	f := newFixture(t)
+	if f.db.Dialect != database.MySQL {
+		t.Skip("row locks: MySQL/MariaDB only (SQLite has one writer at a time)")
+	}
+	me := instructor(1, 11)
+	ids := make([]int64, 40)
+	for i := range ids {
+		ids[i] = f.upload(t, me).ID
+	}
+	target := ids[len(ids)/2]
+	ctx := context.Background()
+
+	sweep := f.db.WithContext(ctx).Begin()
+	if sweep.Error != nil {
+		t.Fatal(sweep.Error)
+	}
+	defer sweep.Rollback()
+	if err := sweep.Exec("SELECT id FROM uploads WHERE id = ? FOR UPDATE", target).Error; err != nil {
+		t.Fatal(err)
+	}
+
+	conn := make(chan int64, 1)
+	attached := make(chan error, 1)
+	go func() {
+		attached <- f.db.Transaction(func(tx *gorm.DB) error {
+			var id int64
+			if err := tx.Raw("SELECT CONNECTION_ID()").Scan(&id).Error; err != nil {
+				return err
+			}
+			conn <- id
+			return f.svc.Attach(tx, me, []int64{target}, "visit", 1, countyA)
+		})
+	}()
+	// Wait until the attach waits on the row the sweep holds.
+	id := <-conn
+	for waiting := int64(0); waiting == 0; {
+		select {
+		case err := <-attached:
+			t.Fatalf("attach finished while the sweep held the row: %v", err)
+		default:
+		}
+		if err := f.db.Raw("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT'", id).
+			Scan(&waiting).Error; err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res := sweep.Exec("DELETE FROM uploads WHERE id = ? AND owner_id IS NULL", target)
+	if res.Error != nil {
+		t.Fatalf("the sweep's delete: %v", res.Error)
+	}
+	if err := sweep.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	wantAttachErr(t, <-attached, "不存在")
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/validate"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // MaxAttachments is how many attachments one owner (a record) may have.
@@ -389,8 +390,13 @@ func (s *Service) view(u Upload, now time.Time) View {
 }
 
 // Attach implements Attacher: inside the caller's transaction, each upload becomes the owner's
-// and takes the owner's region. A conditional update claims only unattached uploads of p, so two
-// concurrent attaches of one upload cannot both win.
+// and takes the owner's region. The uploads are locked by primary key, in id order, before they
+// are changed, and changed by primary key alone: the orphan sweep deletes a row the same way
+// (its row, then its index entries), so an attach that waits on a row being swept holds no index
+// entry the sweep needs next, and neither is killed as a deadlock victim. A conditional update
+// filtering on account and owner lets MySQL scan the account index instead, locking its entries
+// before the rows. Only unattached uploads of p are claimed, so two concurrent attaches of one
+// upload cannot both win.
 func (s *Service) Attach(tx *gorm.DB, p *access.Principal, ids []int64, ownerKind string, ownerID int64, regionCode string) error {
 	if len(ids) == 0 {
 		return nil
@@ -423,31 +429,33 @@ func (s *Service) Attach(tx *gorm.DB, p *access.Principal, ids []int64, ownerKin
 	if others+int64(len(uniq)) > MaxAttachments {
 		return apperr.Field("attachments", fmt.Sprintf("附件不能超过%d个", MaxAttachments))
 	}
-	now := s.clock.Now()
-	if err := tx.Model(&Upload{}).
-		Where("id IN ? AND account_id = ? AND owner_id IS NULL", uniq, p.AccountID).
-		Updates(map[string]any{"owner_kind": ownerKind, "owner_id": ownerID, "region_code": regionCode, "attached_at": now}).
-		Error; err != nil {
-		return err
-	}
 	var rows []Upload
-	if err := tx.Select("id", "account_id", "owner_kind", "owner_id").Where("id IN ?", uniq).Find(&rows).Error; err != nil {
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "account_id", "owner_kind", "owner_id").
+		Where("id IN ?", uniq).Order("id").Find(&rows).Error; err != nil {
 		return err
 	}
 	byID := map[int64]Upload{}
 	for _, u := range rows {
 		byID[u.ID] = u
 	}
+	var claim []int64
 	for _, id := range uniq {
 		u, ok := byID[id]
 		switch {
 		case !ok || u.AccountID != p.AccountID:
 			return apperr.Field("attachments", fmt.Sprintf("附件%d不存在或不是您上传的", id))
-		case u.OwnerID == nil || *u.OwnerID != ownerID || u.OwnerKind != ownerKind:
+		case u.OwnerID == nil:
+			claim = append(claim, id)
+		case *u.OwnerID != ownerID || u.OwnerKind != ownerKind:
 			return apperr.Field("attachments", fmt.Sprintf("附件%d已用于其他记录,请重新上传", id))
 		}
 	}
-	return nil
+	if len(claim) == 0 {
+		return nil
+	}
+	return tx.Model(&Upload{}).Where("id IN ?", claim).
+		Updates(map[string]any{"owner_kind": ownerKind, "owner_id": ownerID, "region_code": regionCode, "attached_at": s.clock.Now()}).
+		Error
 }
 
 // List implements Attacher: the attachments of each owner, oldest first, with fresh links.
