@@ -177,6 +177,39 @@ func checkContract(t testing.TB, req *http.Request, body []byte, resp *Response)
 		t.Errorf("API contract: response %d of %s %s (%s) does not match %s: %v\nresponse body: %s",
 			resp.Status, method, path, route.Path, ContractFile, err, truncate(resp.Body))
 	}
+	if extra := undocumentedProperties(decodeJSON(resp.Body), responseSchema(route.Operation, resp)); len(extra) > 0 {
+		t.Errorf("API contract: response %d of %s %s (%s) has properties %s does not describe: %s\nresponse body: %s",
+			resp.Status, method, path, route.Path, ContractFile, strings.Join(extra, ", "), truncate(resp.Body))
+	}
+}
+
+// responseSchema is the documented JSON body schema of resp's status (or the default response),
+// nil when there is none.
+func responseSchema(op *openapi3.Operation, resp *Response) *openapi3.SchemaRef {
+	if op == nil || op.Responses == nil {
+		return nil
+	}
+	r := op.Responses.Status(resp.Status)
+	if r == nil {
+		r = op.Responses.Default()
+	}
+	if r == nil || r.Value == nil {
+		return nil
+	}
+	mt := r.Value.Content.Get("application/json")
+	if mt == nil {
+		return nil
+	}
+	return mt.Schema
+}
+
+// decodeJSON is body decoded as JSON, nil when it is not JSON.
+func decodeJSON(body []byte) any {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	return v
 }
 
 // isUnknownRoute reports whether resp is the router's answer to a path it does not have.
@@ -204,5 +237,9 @@ func checkErrorBody(t testing.TB, c *contract, method, path string, resp *Respon
 	if err := ref.Value.VisitJSON(v, openapi3.VisitAsResponse(), openapi3.MultiErrors()); err != nil {
 		t.Errorf("API contract: response %d of %s %s does not match the Error schema: %v\nresponse body: %s",
 			resp.Status, method, path, err, truncate(resp.Body))
+	}
+	if extra := undocumentedProperties(v, ref); len(extra) > 0 {
+		t.Errorf("API contract: response %d of %s %s has properties the Error schema does not describe: %s\nresponse body: %s",
+			resp.Status, method, path, strings.Join(extra, ", "), truncate(resp.Body))
 	}
 }
