@@ -132,6 +132,17 @@ test("the county officer's Monday: unit, instructor, invite slip, appointment, f
   await shot(page, 'invite-slip-print')
   await page.emulateMedia({ media: 'screen' })
 
+  // a batch of slips for everyone of the township not yet bound, printed four to an A4 page
+  await page.getByRole('menuitem', { name: '打印邀请单' }).click()
+  await pickRegion(page, page.locator('.filters .region-picker'), ['大厂回族自治县', '陈府镇'])
+  await page.getByRole('button', { name: '生成邀请单' }).click()
+  await page.locator('.el-message-box').getByRole('button', { name: '生成' }).click()
+  await page.locator('.slips .invite-slip', { hasText: '马建国' }).waitFor()
+  await checkPage(page, 'invite-slips')
+  await page.emulateMedia({ media: 'print' })
+  await shot(page, 'invite-slips-print')
+  await page.emulateMedia({ media: 'screen' })
+
   // a unit's recommendation, entered by the county, reviewed and appointed in the console
   const token = await apiLogin(srv.base, acc)
   const units = await call(srv.base, token, 'GET', '/api/v1/units?q=' + encodeURIComponent('东村'))
