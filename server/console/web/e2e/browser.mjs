@@ -19,7 +19,13 @@ export async function openBrowser() {
     locale: 'zh-CN',
     timezoneId: 'Asia/Shanghai',
   })
-  ctx.on('close', () => fs.rmSync(userDataDir, { recursive: true, force: true }))
+  ctx.on('close', () => {
+    try {
+      fs.rmSync(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
+    } catch {
+      // Chromium may still be writing its cache as it exits; the directory is under /tmp
+    }
+  })
   return ctx
 }
 
@@ -50,7 +56,7 @@ export async function axe(page) {
   )
   return res.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' ' + n.html.slice(0, 160)).join(' | ')}`)
 }
 
 // go navigates inside the application (as a click on a link does): the access token lives in the

@@ -34,6 +34,12 @@ after(async () => {
   await srv?.stop()
 })
 
+// confirmBox answers an Element Plus message box and waits until it has gone.
+async function confirmBox(page, button) {
+  await page.locator('.el-message-box').getByRole('button', { name: button }).click()
+  await page.locator('.el-message-box').waitFor({ state: 'hidden' })
+}
+
 async function checkPage(page, name) {
   const v = await axe(page)
   axeReport[name] = v
@@ -136,7 +142,7 @@ test("the county officer's Monday: unit, instructor, invite slip, appointment, f
   await page.getByRole('menuitem', { name: '打印邀请单' }).click()
   await pickRegion(page, page.locator('.filters .region-picker'), ['大厂回族自治县', '陈府镇'])
   await page.getByRole('button', { name: '生成邀请单' }).click()
-  await page.locator('.el-message-box').getByRole('button', { name: '生成' }).click()
+  await confirmBox(page, '生成')
   await page.locator('.slips .invite-slip', { hasText: '马建国' }).waitFor()
   await checkPage(page, 'invite-slips')
   await page.emulateMedia({ media: 'print' })
@@ -181,7 +187,7 @@ test("the county officer's Monday: unit, instructor, invite slip, appointment, f
   await page.getByRole('menuitem', { name: '备案列表' }).click()
   await page.waitForSelector('.filings-table')
   await page.getByRole('button', { name: '报市级备案' }).click()
-  await page.locator('.el-message-box').getByRole('button', { name: '报送' }).click()
+  await confirmBox(page, '报送')
   await page.waitForURL(/\/filings\/\d+$/)
   await page.getByRole('heading', { name: /大厂回族自治县.*已报送|大厂回族自治县/ }).waitFor()
   await page.locator('.filing-rows', { hasText: '金秀兰' }).waitFor()
@@ -201,7 +207,7 @@ test('the city compares the filing with the last accepted one and accepts it', a
   await page.locator('.diff-added', { hasText: '马建国' }).waitFor()
   await shot(page, 'filing-compare')
   await page.getByRole('button', { name: '接收' }).click()
-  await page.locator('.el-message-box').getByRole('button', { name: '接收' }).click()
+  await confirmBox(page, '接收')
   await page.locator('.page-title', { hasText: '已接收' }).waitFor()
   await page.getByRole('menuitem', { name: '备案概况' }).click()
   await page.locator('.overview-table', { hasText: '大厂回族自治县' }).waitFor()
