@@ -124,6 +124,8 @@ export interface paths {
          * @description 以绑定凭证加上邀请码(县级民族工作部门发放,一次有效),或加上 `getPhoneNumber` 的手机号 code,
          *     把当前微信用户绑定到指导员信息库中的在任指导员,并登录。`invite_code` 与 `phone_code` 二选一。
          *     对已绑定的指导员使用新邀请码,会把绑定转移到新的微信号,旧微信号的会话全部失效。
+         *     邀请码输错有次数限制:每个绑定凭证最多试 5 次,之后作废(`bind_ticket_invalid`,须重新 `wx.login`);
+         *     同一微信用户、同一 IP 在一小时内输错过多时返回 429 `rate_limited`,`Retry-After` 为需等待的秒数。
          *     错误码:`invalid_argument`、`invite_invalid`、`invite_expired`、`wechat_code_invalid`(400);
          *     `bind_ticket_invalid`(401);`instructor_inactive`、`wechat_user_blocked`(403);`phone_not_on_roster`(404);
          *     `invite_used`、`instructor_already_bound`、`wechat_already_bound`(409);`rate_limited`(429);`wechat_unavailable`(502)。
@@ -216,6 +218,251 @@ export interface paths {
          */
         post: operations["bindStaffWeChat"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/console/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 管理后台登录 (web console password login, refresh token in a cookie)
+         * @description 管理后台(浏览器)的密码登录,与 `POST /api/v1/auth/password/login` 的校验、锁定和限流相同,区别在于刷新令牌
+         *     不出现在响应体中,而是写入 Cookie `shiliu_refresh`:`HttpOnly`、`SameSite=Strict`、`Path=/api/v1/auth/console/session`
+         *     (只随刷新和退出请求发送),生产环境另加 `Secure`;关闭浏览器即失效。访问令牌只保存在页面内存中,不要写入 localStorage。
+         *     `user.must_change_password` 为 true 时,除修改密码(`POST /api/v1/me/password`)、`GET /api/v1/me` 和退出外,
+         *     其他接口一律返回 403 `password_change_required`。
+         *     错误码同密码登录:`invalid_credentials`(401);`account_disabled`(403);`account_locked`、`rate_limited`(429)。
+         */
+        post: operations["consoleLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/console/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 管理后台刷新令牌 (rotate the console's refresh cookie)
+         * @description 用 Cookie `shiliu_refresh` 中的刷新令牌换取新的访问令牌,并写入新的刷新令牌 Cookie(旧的随即作废)。无请求体。
+         *     页面应在访问令牌过期、用户再次操作时才刷新,不要定时刷新:超过 30 分钟没有刷新的登录即失效
+         *     (401 `session_idle`),需重新输入密码。同一刷新令牌几秒内由同一浏览器再次提交(上一次的响应丢失)时,返回同一对新令牌;
+         *     其他情况下再次使用即视为泄露,该次登录全部作废(401 `refresh_reused`)。失败时同时清除 Cookie。
+         *     错误码:`refresh_invalid`、`refresh_reused`、`session_idle`(401);`account_disabled`(403)。
+         */
+        post: operations["consoleRefresh"];
+        /**
+         * 管理后台退出 (end the console login, clear the cookie)
+         * @description 作废 Cookie 中刷新令牌所属的登录(Cookie 已失效时,作废 `Authorization` 中访问令牌所属的登录),并清除 Cookie。
+         *     无请求体;总是返回 204。
+         */
+        delete: operations["consoleLogout"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 修改本人密码 (change one's own password)
+         * @description 首次登录(初始密码)或密码被重置后,必须先修改密码。新密码至少 8 位,包含大写字母、小写字母、数字、符号中的至少三种,
+         *     不能包含用户名,不能与当前密码相同。修改后本账号的所有登录(其他设备、其他浏览器)立即失效,并返回一次新的登录:
+         *     小程序登录返回 `Tokens`,管理后台登录返回 `ConsoleSession` 并写入新的刷新令牌 Cookie。
+         *     错误码:`invalid_argument`、`wrong_password`(400,`details` 指明字段);`account_disabled`(403)。
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 账号列表 (staff and administrator accounts in scope)
+         * @description 系统管理员、安全管理员看到全部工作人员和管理员账号;县、市、省级工作人员看到本辖区内下级部门的账号
+         *     (省级看到市、县级,市级看到本市各县);审计管理员无权查看(403)。指导员账号不在此列(见指导员信息库)。
+         */
+        get: operations["listAccounts"];
+        put?: never;
+        /**
+         * 新建工作人员账号 (create an officer's account with a one-time password)
+         * @description 系统管理员可为任何县、市、省级工作人员建账号;工作人员只能为本辖区内的下级部门建账号。管理员账号(三员)只能用命令行建立。
+         *     服务端生成一次性初始密码,只在本响应中出现一次;首次登录后必须修改。
+         *     错误码:`invalid_argument`(400);`forbidden`(403,不在管理范围内);`username_taken`(409)。
+         */
+        post: operations["createAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** 账号详情 (one account in scope) */
+        get: operations["getAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * 修改账号 (rename, change role or region)
+         * @description 修改显示名称、角色或行政区划(角色须与行政区划级别相符;新的角色和区划也须在操作人的管理范围内)。
+         *     角色或区划改变后,该账号的所有登录立即失效。用户名不能修改。
+         *     错误码:`invalid_argument`(400);`forbidden`(403);`account_not_found`(404)。
+         */
+        patch: operations["updateAccount"];
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 停用账号 (disable; its sessions end at once)
+         * @description 停用后该账号的所有登录立即失效(包括已发出的访问令牌),不能再登录。错误码:`forbidden`(403);`account_not_found`(404)。
+         */
+        post: operations["disableAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 启用账号 (enable again)
+         * @description 重新启用停用的账号;本人需重新登录。错误码:`forbidden`(403);`account_not_found`(404)。
+         */
+        post: operations["enableAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 重置密码 (a new one-time password, shown once)
+         * @description 生成新的一次性密码(只在本响应中出现一次),解除锁定,该账号的所有登录立即失效;下次登录后必须修改密码。错误码:`forbidden`(403);`account_not_found`(404)。
+         */
+        post: operations["resetAccountPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 解除锁定 (security administrator)
+         * @description 安全管理员解除因密码错误次数过多造成的锁定。错误码:`forbidden`(403,仅安全管理员);`account_not_found`(404)。
+         */
+        post: operations["unlockAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * 强制下线 (end every login of an account)
+         * @description 安全管理员,或该账号的管理者,使该账号在所有设备上的登录立即失效。错误码:`forbidden`(403);`account_not_found`(404)。
+         */
+        delete: operations["endAccountSessions"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2944,7 +3191,7 @@ export interface components {
              * @example 提交的内容有误:手机号格式不正确,应为11位手机号
              */
             message: string;
-            /** @description 出错的字段,没有时为空数组。 */
+            /** @description 出错的字段,没有时为空数组;最多列出 50 个(`message` 中给出问题总数)。 */
             details: components["schemas"]["FieldError"][];
             /** @description 与响应头 `X-Request-ID` 相同。 */
             request_id: string;
@@ -2989,10 +3236,10 @@ export interface components {
         };
         /**
          * @description 角色:`instructor` 指导员,`county_staff` 县级民族工作部门,`city_staff` 市级民族工作部门,
-         *     `province_staff` 省民族事务委员会,`admin` 系统管理员。
+         *     `province_staff` 省民族事务委员会,`admin` 系统管理员,`security_admin` 安全管理员,`audit_admin` 审计管理员。
          * @enum {string}
          */
-        Role: "instructor" | "county_staff" | "city_staff" | "province_staff" | "admin";
+        Role: "instructor" | "county_staff" | "city_staff" | "province_staff" | "admin" | "security_admin" | "audit_admin";
         /** @description 账号。 */
         Account: {
             /** Format: int64 */
@@ -3011,6 +3258,8 @@ export interface components {
             last_login_at?: components["schemas"]["DateTime"];
             /** @description 仅县、市、省级工作人员有此字段:是否值班(`PUT /api/v1/me/duty`)。 */
             on_duty?: boolean;
+            /** @description 为 true 时须先修改初始或被重置的密码(`POST /api/v1/me/password`),其他接口返回 403 `password_change_required`。 */
+            must_change_password?: boolean;
         };
         /** @description 登录成功的结果。 */
         Tokens: {
@@ -3023,6 +3272,72 @@ export interface components {
             /** @description 访问令牌的有效期(秒)。 */
             expires_in: number;
             user: components["schemas"]["Account"];
+        };
+        /** @description 管理后台登录或刷新的结果;刷新令牌在 Cookie 中,不在响应体里。 */
+        ConsoleSession: {
+            /** @description 访问令牌,只保存在页面内存中。 */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+            expires_in: number;
+            user: components["schemas"]["Account"];
+        };
+        ChangePasswordInput: {
+            /** Format: password */
+            current_password: string;
+            /**
+             * Format: password
+             * @description 至少 8 位,包含大写字母、小写字母、数字、符号中的至少三种,不含用户名。
+             */
+            new_password: string;
+        };
+        /** @description 工作人员或管理员账号。 */
+        StaffAccount: {
+            /** Format: int64 */
+            id: number;
+            username: string;
+            display_name: string;
+            role: components["schemas"]["Role"];
+            region_code: components["schemas"]["RegionCode"];
+            region_name: string;
+            /**
+             * @description `active` 启用,`disabled` 停用。
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /** @description 是否因密码错误次数过多而暂时锁定。 */
+            locked: boolean;
+            locked_until?: components["schemas"]["DateTime"];
+            last_login_at?: components["schemas"]["DateTime"];
+            /** @description 是否已绑定微信(可接收订阅消息、可用微信登录小程序)。 */
+            wechat_linked: boolean;
+            /** @description 是否仍在使用初始或被重置的密码。 */
+            must_change_password: boolean;
+            created_at: components["schemas"]["DateTime"];
+            updated_at: components["schemas"]["DateTime"];
+        };
+        StaffAccountList: {
+            items: components["schemas"]["StaffAccount"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        StaffAccountInput: {
+            username: string;
+            /** @description 显示名称,例如单位名称;为空时用用户名。 */
+            display_name?: string;
+            /** @enum {string} */
+            role: "county_staff" | "city_staff" | "province_staff";
+            region_code: components["schemas"]["RegionCode"];
+        };
+        StaffAccountPatch: {
+            display_name?: string;
+            /** @enum {string} */
+            role?: "county_staff" | "city_staff" | "province_staff";
+            region_code?: components["schemas"]["RegionCode"];
+        };
+        StaffAccountCreated: {
+            account: components["schemas"]["StaffAccount"];
+            /** @description 一次性密码,只在此响应中出现一次;首次登录后必须修改。 */
+            one_time_password: string;
         };
         /** @description 未绑定的微信用户登录的结果:用绑定凭证调用绑定接口。 */
         BindTicket: {
@@ -4581,7 +4896,10 @@ export interface components {
         };
         /** @description 错误格式 `Error`,导入被拒绝(`import_invalid`)时另有逐行的 `errors`。 */
         ImportReport: components["schemas"]["Error"] & {
+            /** @description 逐行的问题,最多列出前 1000 处;全部问题见 `errors_total` 和 `?report=xlsx` 的 Excel 错误报告。 */
             errors?: components["schemas"]["ImportRowError"][];
+            /** @description 问题总数(可能多于 `errors` 列出的)。 */
+            errors_total?: number;
         };
         /**
          * @description 培训方式(管理办法 §五(二)):`lecture` 专家授课,`seminar` 交流研讨,`mutual_inspection` 互观互检,`field_trip` 外出考察。
@@ -5164,7 +5482,10 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description 无权操作 (403):`forbidden` 等。 */
+        /**
+         * @description 无权操作 (403):`forbidden` 等;管理员(三员)调用业务数据接口时为 `forbidden`;须先修改初始或被重置的密码时,
+         *     除 `GET /api/v1/me`、`POST /api/v1/me/password` 和退出外的任何接口都返回 `password_change_required`。
+         */
         Forbidden: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5218,6 +5539,8 @@ export interface components {
         TooManyRequests: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
+                /** @description 需要等待的秒数(邀请码错误次数过多等限制给出)。 */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -5576,6 +5899,393 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    consoleLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordLoginInput"];
+            };
+        };
+        responses: {
+            /** @description 登录成功;响应头 `Set-Cookie` 写入刷新令牌 */
+            200: {
+                headers: {
+                    /** @description `shiliu_refresh=…; Path=/api/v1/auth/console/session; HttpOnly; SameSite=Strict`(生产环境另有 `Secure`) */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    consoleRefresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: {
+                /** @description 登录或上一次刷新写入的刷新令牌(HttpOnly,页面脚本读不到,由浏览器自动携带)。 */
+                shiliu_refresh?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 新的访问令牌;响应头 `Set-Cookie` 写入新的刷新令牌 */
+            200: {
+                headers: {
+                    /** @description 新的 `shiliu_refresh` Cookie。 */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSession"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    consoleLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: {
+                shiliu_refresh?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已退出,Cookie 已清除 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordInput"];
+            };
+        };
+        responses: {
+            /** @description 已修改;新的登录 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tokens"] | components["schemas"]["ConsoleSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAccounts: {
+        parameters: {
+            query?: {
+                role?: "county_staff" | "city_staff" | "province_staff" | "admin" | "security_admin" | "audit_admin";
+                status?: "active" | "disabled";
+                /** @description 只看该行政区划及其下级的账号。 */
+                region_code?: components["schemas"]["RegionCode"];
+                /** @description 用户名或显示名称的开头。 */
+                q?: string;
+                /** @description 为 true 时只看因密码错误次数过多而锁定的账号。 */
+                locked?: boolean;
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 账号 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccountList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffAccountInput"];
+            };
+        };
+        responses: {
+            /** @description 已建立;`one_time_password` 只显示这一次 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccountCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 账号 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffAccountPatch"];
+            };
+        };
+        responses: {
+            /** @description 修改后的账号 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    disableAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 结果 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    enableAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 结果 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resetAccountPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 结果 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccountCreated"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unlockAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 结果 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffAccount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    endAccountSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已下线 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -6024,6 +6734,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -6804,6 +7515,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -9586,6 +10298,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -9911,6 +10624,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -9946,6 +10660,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -10155,6 +10870,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
