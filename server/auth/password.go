@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 )
@@ -99,7 +100,7 @@ func (s *Service) ChangePassword(ctx context.Context, token, current, next strin
 		kind = cur.Kind
 	}
 	var out Tokens
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		now := s.clock.Now()
 		if err := tx.Model(&Account{}).Where("id = ?", a.ID).Updates(map[string]any{
 			"password_hash": string(hash), "must_change_password": false, "password_changed_at": now, "updated_at": now}).Error; err != nil {

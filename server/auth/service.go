@@ -246,6 +246,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, client Client, ki
 	var out Tokens
 	var revoke string
 	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
+		revoke = "" // a retried attempt starts afresh
 		var sess Session
 		// Locked: a concurrent retry of the same token waits here and then sees it spent, with
 		// the pair to hand out again.
