@@ -227,7 +227,7 @@ func testDatabase() (string, func(), error) {
 		if err != nil {
 			return "", nil, err
 		}
-		return filepath.Join(dir, "shiliu.db"), func() { os.RemoveAll(dir) }, nil
+		return "sqlite:" + filepath.Join(dir, "shiliu.db"), func() { os.RemoveAll(dir) }, nil
 	}
 	_, driverDSN, err := database.Parse(dsn)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,6 +84,7 @@ type Option func(*openOptions)
 type openOptions struct {
 	clock  clock.Clock
 	logger *slog.Logger
+	quiet  bool
 }
 
 // WithClock replaces the wall clock.
@@ -90,6 +92,10 @@ func WithClock(c clock.Clock) Option { return func(o *openOptions) { o.clock = c
 
 // WithLogger replaces the default logger.
 func WithLogger(l *slog.Logger) Option { return func(o *openOptions) { o.logger = l } }
+
+// ForTool opens the app for a one-off command (seed-demo, user create): no "starting shiliu"
+// line with a listen address it will never use.
+func ForTool() Option { return func(o *openOptions) { o.quiet = true } }
 
 // NewLogger builds the process logger from config; every line carries the request id when there
 // is one.
@@ -120,12 +126,11 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 			a.Close()
 		}
 	}()
-	a.Log.Info("starting shiliu", "config", cfg.Redacted())
+	if !o.quiet {
+		a.Log.Info("starting shiliu", "config", cfg.Redacted())
+	}
 
-	a.DB, err = database.Open(ctx, cfg.Database.DSN, database.Options{
-		MaxOpenConns: cfg.Database.MaxOpenConns, MaxIdleConns: cfg.Database.MaxIdleConns,
-		ConnMaxLife: cfg.Database.ConnMaxLife, SlowQuery: cfg.Database.SlowQuery, Logger: a.Log,
-	})
+	a.DB, err = OpenDatabase(ctx, cfg.Database, a.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -171,8 +176,11 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	a.Roster.OnLeaveOffice(a.Auth.EndInstructorSessions)
 
 	files, err := upload.NewDisk(cfg.Uploads.Dir)
+	if err == nil {
+		err = files.Ping(ctx)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: give the user running shiliu write access to it, or set uploads.dir (SHILIU_UPLOADS_DIR)", err)
 	}
 	urlSecret := cfg.Uploads.URLSecret
 	if urlSecret == "" {
@@ -215,7 +223,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	})
 	a.Handler, err = httpapi.NewRouter(httpapi.Deps{
 		Log: a.Log, Auth: a.Auth, Roster: a.Roster, Regions: a.Regions,
-		Ready:   map[string]httpapi.Pinger{"database": a.DB, "redis": redisPinger{a.Redis}},
+		Ready:   map[string]httpapi.Pinger{"database": a.DB, "redis": redisPinger{a.Redis}, "uploads": files},
 		Metrics: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
@@ -268,11 +276,41 @@ func (a *App) prepareSchema(ctx context.Context) error {
 	return nil
 }
 
+// OpenDatabase connects to cfg.DSN. A database server that does not answer is tried again every
+// two seconds, with a log line each time, for up to cfg.ConnectWait: one started beside the
+// server (a compose file, a host rebooting) takes a while to accept connections. Errors name
+// the setting.
+func OpenDatabase(ctx context.Context, cfg config.DatabaseConfig, log *slog.Logger) (*database.DB, error) {
+	giveUp := time.Now().Add(cfg.ConnectWait)
+	for try := 1; ; try++ {
+		db, err := database.Open(ctx, cfg.DSN, database.Options{
+			MaxOpenConns: cfg.MaxOpenConns, MaxIdleConns: cfg.MaxIdleConns, ConnMaxLife: cfg.ConnMaxLife, SlowQuery: cfg.SlowQuery, Logger: log,
+		})
+		if err == nil {
+			return db, nil
+		}
+		err = fmt.Errorf("database %s (database.dsn, SHILIU_DATABASE_DSN): %w", config.RedactDSN(cfg.DSN), err)
+		left := time.Until(giveUp)
+		if !errors.Is(err, database.ErrUnreachable) || left <= 0 {
+			return nil, err
+		}
+		log.Warn("database not reachable yet; trying again", "try", try, "gives_up_in", left.Round(time.Second).String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (stopped while waiting for the database)", ctx.Err())
+		case <-time.After(min(2*time.Second, left)):
+		}
+	}
+}
+
 // Listen binds the configured address (":0" picks a free port, for tests).
 func (a *App) Listen() (net.Addr, error) {
 	l, err := net.Listen("tcp", a.Config.HTTP.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s is in use by another program (%w): stop it, or listen elsewhere with http.addr (SHILIU_HTTP_ADDR), e.g. SHILIU_HTTP_ADDR=:8081", a.Config.HTTP.Addr, err)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listen on %s (http.addr, SHILIU_HTTP_ADDR): %w", a.Config.HTTP.Addr, err)
 	}
 	a.listener = l
 	return l.Addr(), nil

@@ -19,7 +19,7 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	// client), so an App with the real WeChat hosts would point every other test at them.
 	cfg := apitest.Shared(t).Config
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Database.DSN = filepath.Join(t.TempDir(), "drain.db")
+	cfg.Database.DSN = "sqlite:" + filepath.Join(t.TempDir(), "drain.db")
 	cfg.Database.LoadRegions = false
 	a, err := app.Open(context.Background(), cfg, app.WithLogger(discardLogger()))
 	if err != nil {

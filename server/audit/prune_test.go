@@ -21,7 +21,7 @@ import (
 func testDB(t *testing.T) *gorm.DB {
 	t.Helper()
 	ctx := context.Background()
-	dsn := filepath.Join(t.TempDir(), "audit.db")
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "audit.db")
 	if base := os.Getenv("SHILIU_TEST_DATABASE_DSN"); base != "" {
 		_, driverDSN, err := database.Parse(base)
 		if err != nil {

@@ -530,6 +530,9 @@ func (s *Service) ticket(ctx context.Context, ticket string) (bindState, error) 
 		s.log.ErrorContext(ctx, "read bind ticket", "err", err)
 		return bindState{}, errRedisDown
 	}
+	if string(raw) == usedTicket {
+		return bindState{}, errTicketUsed
+	}
 	var st bindState
 	if err := json.Unmarshal(raw, &st); err != nil || st.OpenID == "" {
 		return bindState{}, errTicket
@@ -582,6 +585,12 @@ type BindInput struct {
 }
 
 var errTicket = apperr.New(http.StatusUnauthorized, "bind_ticket_invalid", "绑定已超时,请重新进入小程序登录").WithField("bind_ticket", "绑定凭证无效或已过期")
+
+// errTicketUsed answers a ticket that already bound someone: timing out is not what happened.
+var errTicketUsed = apperr.New(http.StatusUnauthorized, "bind_ticket_invalid", "该绑定凭证已使用,请重新进入小程序登录").WithField("bind_ticket", "绑定凭证已使用")
+
+// usedTicket replaces a spent ticket's identity until the ticket would have expired.
+const usedTicket = "used"
 
 // Bind attaches the WeChat identity behind a bind ticket to an instructor and logs them in.
 func (s *Service) Bind(ctx context.Context, in BindInput) (_ Tokens, err error) {
@@ -671,7 +680,7 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (_ Tokens, err error) 
 	if err != nil {
 		return Tokens{}, err
 	}
-	s.rdb.Del(ctx, s.key("bind", hashToken(in.BindTicket)))
+	s.rdb.Set(ctx, s.key("bind", hashToken(in.BindTicket)), usedTicket, redis.KeepTTL)
 	return out, nil
 }
 
@@ -695,5 +704,13 @@ func wechatError(err error, field string) error {
 			return apperr.New(http.StatusForbidden, "wechat_user_blocked", "微信账号存在风险,暂时无法登录").Wrap(err)
 		}
 	}
+	if errors.Is(err, wechat.ErrNotConfigured) {
+		return errWeChatNotConfigured.Wrap(err)
+	}
 	return apperr.New(http.StatusBadGateway, "wechat_unavailable", "微信服务暂时不可用,请稍后重试").Wrap(err)
 }
+
+// errWeChatNotConfigured is a server set up without a mini-program: waiting will not help, the
+// operator must configure it.
+var errWeChatNotConfigured = apperr.New(http.StatusServiceUnavailable, "wechat_not_configured",
+	"服务器未配置微信小程序(wechat.appid、wechat.secret,即 SHILIU_WECHAT_APPID、SHILIU_WECHAT_SECRET),暂不能微信登录,请联系管理员")

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiliu/shiliu/server/platform/database"
 	"gopkg.in/yaml.v3"
 )
 
@@ -56,6 +57,11 @@ type DatabaseConfig struct {
 	// SlowQuery is how long a statement runs before it is logged as slow (its SQL, never its
 	// arguments); 0 logs no slow statements.
 	SlowQuery time.Duration `yaml:"slow_query"`
+	// ConnectWait is how long start-up keeps trying a database that does not answer yet (one
+	// started beside the server, a host rebooting) before it gives up.
+	ConnectWait time.Duration `yaml:"connect_wait"`
+	// AllowSQLiteInProd lets prod mode run on a SQLite file (one writer, one instance only).
+	AllowSQLiteInProd bool `yaml:"allow_sqlite_in_prod"`
 }
 
 type RedisConfig struct {
@@ -145,13 +151,14 @@ func Default() Config {
 			MaxBodyBytes:    1 << 20,
 		},
 		Database: DatabaseConfig{
-			DSN:          "file:data/shiliu.db",
+			DSN:          "sqlite:data/shiliu.db",
 			MaxOpenConns: 20,
 			MaxIdleConns: 10,
 			ConnMaxLife:  30 * time.Minute,
 			AutoMigrate:  true,
 			LoadRegions:  true,
 			SlowQuery:    500 * time.Millisecond,
+			ConnectWait:  30 * time.Second,
 		},
 		Redis: RedisConfig{Prefix: "shiliu:"},
 		WeChat: WeChatConfig{
@@ -256,6 +263,7 @@ func (c *Config) applyEnv(get lookup) error {
 	str("SHILIU_DATABASE_DSN", &c.Database.DSN)
 	boolean("SHILIU_DATABASE_AUTO_MIGRATE", &c.Database.AutoMigrate)
 	dur("SHILIU_DATABASE_SLOW_QUERY", &c.Database.SlowQuery)
+	boolean("SHILIU_ALLOW_SQLITE_IN_PROD", &c.Database.AllowSQLiteInProd)
 	str("SHILIU_REDIS_URL", &c.Redis.URL)
 	str("SHILIU_REDIS_PREFIX", &c.Redis.Prefix)
 	str("SHILIU_WECHAT_APPID", &c.WeChat.AppID)
@@ -296,6 +304,7 @@ func (c *Config) Validate() error {
 		if c.Security.DataKey == "" {
 			c.Security.DataKey = DevDataKey()
 		}
+		c.Notify.devTemplateIDs()
 	case "prod":
 		if c.Security.TokenSecret == "" || c.Security.TokenSecret == DevTokenSecret {
 			errs = append(errs, errors.New("prod: security.token_secret (SHILIU_TOKEN_SECRET) must be set to a secret of your own"))
@@ -321,8 +330,14 @@ func (c *Config) Validate() error {
 	if c.HTTP.Addr == "" {
 		errs = append(errs, errors.New("http.addr must be set"))
 	}
-	if c.Database.DSN == "" {
-		errs = append(errs, errors.New("database.dsn must be set"))
+	if dialect, _, err := database.Parse(c.Database.DSN); err != nil {
+		errs = append(errs, fmt.Errorf("database.dsn (SHILIU_DATABASE_DSN): %w", err))
+	} else if c.Mode == "prod" && dialect == database.SQLite && !c.Database.AllowSQLiteInProd {
+		errs = append(errs, errors.New("prod: database.dsn (SHILIU_DATABASE_DSN) must be MySQL/MariaDB (mysql://USER:PASSWORD@HOST:3306/DATABASE): "+
+			"a SQLite file takes one writer and one instance; set SHILIU_ALLOW_SQLITE_IN_PROD=true to run on it anyway"))
+	}
+	if c.Database.ConnectWait < 0 || c.Database.ConnectWait > 10*time.Minute {
+		errs = append(errs, errors.New("database.connect_wait must be between 0 and 10m"))
 	}
 	if c.Security.AccessTokenTTL <= 0 || c.Security.RefreshTokenTTL <= 0 || c.Security.InviteTTL <= 0 {
 		errs = append(errs, errors.New("security token and invite lifetimes must be positive"))

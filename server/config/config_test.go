@@ -14,14 +14,14 @@ func env(m map[string]string) lookup {
 
 func TestEnvironmentOverridesFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(path, []byte("http:\n  addr: \":9000\"\ndatabase:\n  dsn: file.db\nsecurity:\n  access_token_ttl: 5m\n"), 0o600)
+	os.WriteFile(path, []byte("http:\n  addr: \":9000\"\ndatabase:\n  dsn: sqlite:file.db\nsecurity:\n  access_token_ttl: 5m\n"), 0o600)
 	t.Setenv("SHILIU_HTTP_ADDR", ":9100")
 	t.Setenv("SHILIU_REDIS_URL", "redis://127.0.0.1:6379/2")
 	c, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTP.Addr != ":9100" || c.Database.DSN != "file.db" || c.Redis.URL != "redis://127.0.0.1:6379/2" || c.Security.AccessTokenTTL != 5*time.Minute {
+	if c.HTTP.Addr != ":9100" || c.Database.DSN != "sqlite:file.db" || c.Redis.URL != "redis://127.0.0.1:6379/2" || c.Security.AccessTokenTTL != 5*time.Minute {
 		t.Fatalf("config: %+v", c)
 	}
 	if c.Security.TokenSecret != DevTokenSecret {
@@ -60,7 +60,8 @@ func TestProdRefusesMissingOrDefaultSecrets(t *testing.T) {
 	c = Default()
 	c.applyEnv(env(map[string]string{"SHILIU_MODE": "prod", "SHILIU_TOKEN_SECRET": strings.Repeat("k", 40),
 		"SHILIU_DATA_KEY":     "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-		"SHILIU_WECHAT_APPID": "wx1", "SHILIU_WECHAT_SECRET": "s", "SHILIU_REDIS_URL": "redis://r:6379/0"}))
+		"SHILIU_WECHAT_APPID": "wx1", "SHILIU_WECHAT_SECRET": "s", "SHILIU_REDIS_URL": "redis://r:6379/0",
+		"SHILIU_DATABASE_DSN": "mysql://shiliu:pw@db:3306/shiliu"}))
 	if err := c.Validate(); err != nil {
 		t.Fatalf("good prod config refused: %v", err)
 	}
@@ -104,5 +105,71 @@ func TestExampleConfigLoads(t *testing.T) {
 	d.Validate()
 	if c.HTTP.Addr != d.HTTP.Addr || c.Database.DSN != d.Database.DSN || c.Security.AccessTokenTTL != d.Security.AccessTokenTTL {
 		t.Fatalf("the example's values differ from the defaults it documents: %+v", c.HTTP)
+	}
+}
+
+// A mistyped DSN is refused with the accepted forms instead of becoming a SQLite file named after
+// it; the default is an explicit sqlite: path.
+func TestDatabaseDSNForms(t *testing.T) {
+	if d := Default().Database.DSN; d != "sqlite:data/shiliu.db" {
+		t.Fatalf("default dsn %q", d)
+	}
+	for dsn, ok := range map[string]bool{
+		"sqlite:data/shiliu.db":            true,
+		"mysql://shiliu:pw@db:3306/shiliu": true,
+		"shiliu:pw@tcp(db:3306)/shiliu":    true,
+		"shiliu:pw@db:3306/shiliu":         false,
+		"postgres://shiliu:pw@db/shiliu":   false,
+		"data/shiliu.db":                   false,
+		"":                                 false,
+	} {
+		c := Default()
+		c.Database.DSN = dsn
+		err := c.Validate()
+		if ok != (err == nil) {
+			t.Errorf("dsn %q: %v", dsn, err)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "SHILIU_DATABASE_DSN") || !strings.Contains(err.Error(), "sqlite:PATH") ||
+			!strings.Contains(err.Error(), "mysql://USER:PASSWORD@HOST:3306/DATABASE")) {
+			t.Errorf("dsn %q: the error does not show the accepted forms: %v", dsn, err)
+		}
+	}
+}
+
+// Prod runs on MySQL unless SQLite is asked for in so many words.
+func TestProdRequiresMySQLUnlessAllowed(t *testing.T) {
+	prod := map[string]string{"SHILIU_MODE": "prod", "SHILIU_DATABASE_DSN": "sqlite:/var/lib/shiliu/shiliu.db"}
+	c := Default()
+	if err := c.applyEnv(env(prod)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SHILIU_ALLOW_SQLITE_IN_PROD") {
+		t.Fatalf("prod on SQLite: %v", err)
+	}
+	prod["SHILIU_ALLOW_SQLITE_IN_PROD"] = "true"
+	c = Default()
+	if err := c.applyEnv(env(prod)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil && strings.Contains(err.Error(), "database.dsn") {
+		t.Fatalf("prod on SQLite, allowed: %v", err)
+	}
+}
+
+// Dev mode has a template id for every subscribe message, which the fake WeChat accepts; prod
+// leaves unset ones empty (not sent).
+func TestDevModeHasTemplateIDs(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if id := c.Notify.Templates["tip_submitted"].ID; id != "dev-tip_submitted" {
+		t.Fatalf("dev tip_submitted template %q", id)
+	}
+	c = Default()
+	c.applyEnv(env(map[string]string{"SHILIU_MODE": "prod", "SHILIU_NOTIFY_TEMPLATE_TIP_SUBMITTED": "REAL"}))
+	c.Validate()
+	if c.Notify.Templates["tip_submitted"].ID != "REAL" || c.Notify.Templates["tip_escalated"].ID != "" {
+		t.Fatalf("prod templates: %+v", c.Notify.Templates)
 	}
 }

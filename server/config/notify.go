@@ -98,6 +98,20 @@ func defaultNotify() NotifyConfig {
 	}
 }
 
+// DevTemplatePrefix starts the template ids dev mode fills in: the fake WeChat takes any id, so a
+// trial delivers subscribe messages with nothing configured. A real mini-program has its own ids
+// (SHILIU_NOTIFY_TEMPLATE_<NAME>); prod leaves a template without one unsent.
+const DevTemplatePrefix = "dev-"
+
+func (n *NotifyConfig) devTemplateIDs() {
+	for name, t := range n.Templates {
+		if t.ID == "" && len(t.Data) > 0 {
+			t.ID = DevTemplatePrefix + name
+			n.Templates[name] = t
+		}
+	}
+}
+
 // meetingTemplate opens the meetings list (RSVP and check-in are done there) with the meeting of
 // ?id= first (fetched if it is not listed).
 func meetingTemplate() TemplateConfig {

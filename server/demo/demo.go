@@ -12,6 +12,7 @@ import (
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/auth"
+	"github.com/shiliu/shiliu/server/notify"
 	"github.com/shiliu/shiliu/server/roster"
 )
 
@@ -19,6 +20,13 @@ const (
 	County   = "131028000000" // 大厂回族自治县
 	City     = "131000000000" // 廊坊市
 	Province = "130000000000"
+	// RobotKey is the webhook key of the county's robot group; OfficerOpenID the WeChat user the
+	// county officer is linked to: fake-wechat maps the login code "dachang" to it.
+	RobotKey      = "demo-dachang"
+	OfficerOpenID = "o_dachang"
+	// officerGrants is how many tip alerts the officer has allowed (each "allow" in WeChat lets
+	// one subscribe message through).
+	officerGrants = 20
 )
 
 type staff struct{ username, role, region, name string }
@@ -125,6 +133,42 @@ func Seed(ctx context.Context, a *app.App, out io.Writer) error {
 			return fmt.Errorf("instructor %s: %w", per.name, err)
 		}
 	}
+	if err := seedAlerts(ctx, a, p, county.ID); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "demo county %s: %d units, %d instructors\n", County, len(units), len(people))
+	fmt.Fprintf(out, "tip alerts go to the robot group (key %s) and to dachang's WeChat (%s): see them in fake-wechat\n", RobotKey, OfficerOpenID)
+	return nil
+}
+
+// seedAlerts makes a tip submitted in the trial reach somebody through fake-wechat: a robot group
+// for the county's staff, and the county officer linked to a WeChat user who allowed tip alerts.
+func seedAlerts(ctx context.Context, a *app.App, p *access.Principal, officer int64) error {
+	_, err := a.Notify.CreateGroup(ctx, p, notify.GroupInput{
+		Name: "大厂县民族工作群", RegionCode: County, Audience: "county_staff", WebhookKey: RobotKey})
+	if err != nil {
+		return fmt.Errorf("robot group: %w", err)
+	}
+	// Staff link their WeChat from the mini-program (POST /api/v1/me/wechat with a wx.login
+	// code); the demo does it directly, so it needs no WeChat at seed time.
+	openid := OfficerOpenID
+	if err := a.DB.WithContext(ctx).Model(&auth.Account{}).Where("id = ?", officer).Update("openid", &openid).Error; err != nil {
+		return fmt.Errorf("link the officer's WeChat: %w", err)
+	}
+	allow := map[string]string{}
+	for _, name := range []string{"tip_submitted", "tip_escalated"} {
+		if id := a.Config.Notify.Templates[name].ID; id != "" {
+			allow[id] = notify.ResultAccept
+		}
+	}
+	if len(allow) == 0 {
+		return nil
+	}
+	officerP := &access.Principal{AccountID: officer, Role: access.RoleCountyStaff, RegionCode: County}
+	for range officerGrants {
+		if _, err := a.Notify.RecordSubscriptions(ctx, officerP, allow); err != nil {
+			return fmt.Errorf("subscribe the officer to tip alerts: %w", err)
+		}
+	}
 	return nil
 }

@@ -69,7 +69,7 @@ func TestAuditedRoutes(t *testing.T) {
 // TestAuditTrailMiddleware runs the middleware on fake routes of the records to come: a sensitive
 // read, a write naming its subject, a refused write, an unaudited read; and a database that fails.
 func TestAuditTrailMiddleware(t *testing.T) {
-	db, err := database.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), database.Options{})
+	db, err := database.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "a.db"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // gone, and running the step again (after a crash between DDL statements) changes nothing.
 func TestV11ReplacesRecordIndexes(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // the step again (after a crash between DDL statements) changes nothing.
 func TestV12AddsUploadClientID(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

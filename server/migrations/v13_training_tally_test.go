@@ -25,7 +25,7 @@ func upTo(t *testing.T, v int) []database.Migration {
 // running the step again counts nothing twice.
 func TestV13TalliesRecordedAttendance(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

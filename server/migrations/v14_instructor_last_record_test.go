@@ -13,7 +13,7 @@ import (
 // stats_activity onto the instructor, one without any keeps NULL, and the step can run again.
 func TestV14MovesLatestRecordToInstructors(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // the step again (after a crash) changes nothing.
 func TestV15IndexesFinishedNotifications(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

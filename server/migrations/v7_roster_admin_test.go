@@ -13,7 +13,7 @@ import (
 // they were entered, in China.
 func TestV7BackfillsTerms(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func newTestEnv(t *testing.T, opts ...wxfake.Option) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &testEnv{t: t, clock: clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), log: testLogger()}
-	dsn := filepath.Join(t.TempDir(), "notify.db")
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "notify.db")
 	if base := os.Getenv("SHILIU_TEST_DATABASE_DSN"); base != "" {
 		dsn = mysqlDatabase(t, base)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiliu/shiliu/server/roster"
 	"github.com/shiliu/shiliu/server/validate"
 )
 
@@ -141,7 +142,7 @@ func (f *fields) time(n, label string, dst *time.Time) bool {
 func (f *fields) required(n, label, s string, max int) { f.v.Required(f.name(n), label, s, max) }
 func (f *fields) maxLen(n, label, s string, max int)   { f.v.MaxLen(f.name(n), label, s, max) }
 func (f *fields) oneOf(n, label, s string, required bool, list []Code) {
-	f.v.OneOf(f.name(n), label, s, required, oneOf(list))
+	f.v.Code(f.name(n), label, s, required, roster.Codes(list))
 }
 func (f *fields) check(ok bool, n, msg string) { f.v.Check(ok, f.name(n), msg) }
 func (f *fields) between(n, label string, x, lo, hi int) {

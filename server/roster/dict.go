@@ -112,6 +112,15 @@ func OneOf(list []Code) func(string) bool {
 }
 
 // Label returns the Chinese label of code in list, or "".
+// Codes are the codes of list, in order.
+func Codes(list []Code) []string {
+	out := make([]string, len(list))
+	for i, c := range list {
+		out[i] = c.Code
+	}
+	return out
+}
+
 func Label(list []Code, code string) string {
 	c, _ := lookup(list, code)
 	return c.Label

@@ -106,7 +106,7 @@ func (s *Service) checkUnitRegion(ctx context.Context, p *access.Principal, v *v
 func (s *Service) checkUnit(ctx context.Context, p *access.Principal, v *validate.Checker, in *UnitInput) {
 	in.Name = strings.TrimSpace(in.Name)
 	v.Required("name", "单位名称", in.Name, 100)
-	v.OneOf("kind", "单位类型", in.Kind, true, OneOf(UnitKinds))
+	v.Code("kind", "单位类型", in.Kind, true, Codes(UnitKinds))
 	v.MaxLen("address", "地址", in.Address, 200)
 	s.checkUnitRegion(ctx, p, v, in.RegionCode)
 }
@@ -198,7 +198,7 @@ func (s *Service) ListUnits(ctx context.Context, p *access.Principal, f UnitFilt
 		return nil, "", err
 	}
 	var v validate.Checker
-	v.OneOf("kind", "单位类型", f.Kind, false, OneOf(UnitKinds))
+	v.Code("kind", "单位类型", f.Kind, false, Codes(UnitKinds))
 	v.RegionCode("region_code", f.RegionCode)
 	v.MaxLen("q", "关键词", f.Q, 50)
 	if err := v.Err(); err != nil {
@@ -242,7 +242,7 @@ func (s *Service) UpdateUnit(ctx context.Context, p *access.Principal, id int64,
 	}
 	if in.Kind != nil {
 		u.Kind = *in.Kind
-		v.OneOf("kind", "单位类型", u.Kind, true, OneOf(UnitKinds))
+		v.Code("kind", "单位类型", u.Kind, true, Codes(UnitKinds))
 	}
 	if in.Address != nil {
 		u.Address = strings.TrimSpace(*in.Address)
@@ -321,18 +321,18 @@ func CheckPerson(v *validate.Checker, in *InstructorInput) {
 	in.Phone = strings.TrimSpace(in.Phone)
 	in.IDNumber = strings.ToUpper(strings.TrimSpace(in.IDNumber))
 	v.Required("name", "姓名", in.Name, 50)
-	v.OneOf("gender", "性别", in.Gender, true, OneOf(Genders))
-	v.OneOf("ethnicity", "民族", in.Ethnicity, true, OneOf(Ethnicities))
+	v.Code("gender", "性别", in.Gender, true, Codes(Genders))
+	v.Code("ethnicity", "民族", in.Ethnicity, true, Codes(Ethnicities))
 	v.Phone("phone", in.Phone, true)
 	v.IDNumber("id_number", in.IDNumber)
-	v.OneOf("political_status", "政治面貌", in.PoliticalStatus, false, OneOf(PoliticalStatuses))
+	v.Code("political_status", "政治面貌", in.PoliticalStatus, false, Codes(PoliticalStatuses))
 	v.MaxLen("position", "职务", in.Position, 100)
-	v.OneOf("source_category", "选聘范围", in.SourceCategory, true, OneOf(SourceCategories))
+	v.Code("source_category", "选聘范围", in.SourceCategory, true, Codes(SourceCategories))
 }
 
 func checkInstructor(v *validate.Checker, in *InstructorInput) {
 	CheckPerson(v, in)
-	v.OneOf("status", "状态", in.Status, true, OneOf(InstructorStatuses))
+	v.Code("status", "状态", in.Status, true, Codes(InstructorStatuses))
 	v.Check(in.UnitID > 0, "unit_id", "所在单位不能为空")
 }
 
@@ -478,7 +478,7 @@ func (s *Service) ListInstructors(ctx context.Context, p *access.Principal, f In
 		return nil, "", err
 	}
 	var v validate.Checker
-	v.OneOf("status", "状态", f.Status, false, OneOf(InstructorStatuses))
+	v.Code("status", "状态", f.Status, false, Codes(InstructorStatuses))
 	v.RegionCode("region_code", f.RegionCode)
 	v.Phone("phone", f.Phone, false)
 	v.MaxLen("q", "关键词", f.Q, 50)

@@ -45,7 +45,7 @@ func testDSN(t *testing.T, dir string) string {
 	t.Helper()
 	dsn := os.Getenv("SHILIU_TEST_DATABASE_DSN")
 	if dsn == "" {
-		return filepath.Join(dir, "u.db")
+		return "sqlite:" + filepath.Join(dir, "u.db")
 	}
 	_, driverDSN, err := database.Parse(dsn)
 	if err != nil {

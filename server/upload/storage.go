@@ -35,9 +35,27 @@ type Disk struct {
 // NewDisk uses dir, creating it if needed.
 func NewDisk(dir string) (*Disk, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("uploads directory: %w", err)
+		if abs, aerr := filepath.Abs(dir); aerr == nil {
+			dir = abs
+		}
+		return nil, fmt.Errorf("uploads directory %s cannot be created: %w", dir, err)
 	}
 	return &Disk{dir: dir}, nil
+}
+
+// Ping checks that files can be written under the directory (a probe file, removed at once):
+// at start and in /readyz, so an unwritable directory shows before an upload fails on it.
+func (d *Disk) Ping(context.Context) error {
+	dir := d.dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	f, err := os.CreateTemp(d.dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("uploads directory %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func (d *Disk) path(key string) (string, error) {

@@ -5,6 +5,7 @@ package validate
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -70,6 +71,28 @@ func (c *Checker) OneOf(field, label, s string, required bool, allowed func(stri
 	}
 	if !allowed(s) {
 		c.Fail(field, label+"的取值无效")
+	}
+}
+
+// maxListed is how many allowed codes a message lists; a longer list (the 56 ethnicities) is
+// pointed at instead.
+const maxListed = 8
+
+// Code checks s is one of codes; empty counts as missing when required. The failure names the
+// allowed codes, or where to find them, so the caller need not guess.
+func (c *Checker) Code(field, label, s string, required bool, codes []string) {
+	if s == "" {
+		if required {
+			c.Fail(field, label+"不能为空")
+		}
+		return
+	}
+	switch {
+	case slices.Contains(codes, s):
+	case len(codes) > maxListed:
+		c.Fail(field, label+"的取值无效,可选的代码见 GET /api/v1/dictionaries")
+	default:
+		c.Fail(field, label+"的取值无效,应为 "+strings.Join(codes, "、")+" 之一")
 	}
 }
 

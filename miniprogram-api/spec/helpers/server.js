@@ -82,7 +82,7 @@ async function startServer(o) {
   const bin = build(tmp)
   const wxPort = await freePort()
   const env = Object.assign({
-    SHILIU_DATABASE_DSN: 'file:' + path.join(tmp, 'shiliu.db'),
+    SHILIU_DATABASE_DSN: 'sqlite:' + path.join(tmp, 'shiliu.db'),
     SHILIU_UPLOADS_DIR: path.join(tmp, 'uploads'),
     SHILIU_WECHAT_APPID: 'wx-test',
     SHILIU_WECHAT_SECRET: 'test-secret',

@@ -13,7 +13,7 @@ import (
 
 // `shiliu dispatch` runs the dispatcher alone until SIGTERM/SIGINT, then exits cleanly.
 func TestDispatchCommandRunsUntilSignalled(t *testing.T) {
-	dsn := filepath.Join(t.TempDir(), "dispatch.db")
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "dispatch.db")
 	t.Setenv("SHILIU_DATABASE_DSN", dsn)
 	t.Setenv("SHILIU_UPLOADS_DIR", t.TempDir())
 	t.Setenv("SHILIU_LOG_LEVEL", "error")
@@ -21,7 +21,7 @@ func TestDispatchCommandRunsUntilSignalled(t *testing.T) {
 	go func() { done <- run([]string{"dispatch"}) }()
 
 	// Wait until it is past opening (schema and regions in place), then signal it.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute) // a hang guard: a loaded machine migrates slowly
 	for {
 		if db, err := database.Open(context.Background(), dsn, database.Options{}); err == nil {
 			var n int64

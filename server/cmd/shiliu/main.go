@@ -8,8 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -18,7 +21,6 @@ import (
 	"github.com/shiliu/shiliu/server/config"
 	"github.com/shiliu/shiliu/server/demo"
 	"github.com/shiliu/shiliu/server/migrations"
-	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/wxfake"
 )
 
@@ -36,18 +38,82 @@ Usage:
                                       create a staff account; the password is read from
                                       standard input, or generated and printed once
   shiliu seed-demo                    create a demo county with units, instructors and staff
+                                      (dev mode only)
   shiliu fake-wechat [--addr :9099]   run the fake WeChat/WeCom API for local trials
   shiliu version                      print the version
+  shiliu COMMAND --help               the usage of one command
+
+With no configuration, serve listens on :8080 (SHILIU_HTTP_ADDR) in dev mode and keeps its data
+under ./data: the SQLite database sqlite:data/shiliu.db (SHILIU_DATABASE_DSN) and the uploaded
+files in data/uploads (SHILIU_UPLOADS_DIR), with an embedded Redis.
 
 Global flag: --config FILE (or SHILIU_CONFIG). Every key can be overridden by SHILIU_* variables;
 see configs/shiliu.example.yaml.
 `
+
+// commandUsage is what `shiliu COMMAND --help` prints.
+var commandUsage = map[string]string{
+	"serve": `Usage: shiliu [--config FILE] serve
+
+Starts the API server: migrates the database when database.auto_migrate is on, loads the regions
+on first start, serves HTTP on http.addr (SHILIU_HTTP_ADDR, default :8080) and, unless
+notify.dispatch_in_serve is off, delivers notifications.
+`,
+	"migrate": `Usage: shiliu [--config FILE] migrate
+
+Applies the pending database migrations to database.dsn (SHILIU_DATABASE_DSN) and prints the
+schema version.
+`,
+	"dispatch": `Usage: shiliu [--config FILE] dispatch
+
+Runs only the notification dispatcher, without HTTP, until SIGTERM or SIGINT. Set
+notify.dispatch_in_serve: false (SHILIU_NOTIFY_DISPATCH_IN_SERVE=false) on the serve instances.
+`,
+	"user": `Usage: shiliu [--config FILE] user create --username U --role R --region CODE [--name N]
+
+Creates a staff account. R is county_staff, city_staff, province_staff or admin; CODE the region
+the account is bound to (e.g. 131028 or 131028000000). The password is the first line of standard
+input when it is piped, or generated and printed once.
+`,
+	"seed-demo": `Usage: shiliu [--config FILE] seed-demo
+
+Dev mode only. Creates a demo county (大厂回族自治县, 131028000000) with units and instructors,
+staff accounts for each level (their passwords are printed once), a robot group for the county
+(webhook key demo-dachang) and links the county officer to the WeChat user o_dachang (login
+code "dachang" in fake-wechat), subscribed to tip alerts.
+`,
+	"fake-wechat": `Usage: shiliu fake-wechat [--addr :9099]
+
+Serves a fake of the WeChat mini-program and WeCom robot APIs for local trials: login code c is
+the openid o_c, any appid/secret is accepted. Every message it receives is logged on one line and
+listed at GET /_fake/messages.
+`,
+	"version": `Usage: shiliu version
+
+Prints the version.
+`,
+	"help": usage,
+}
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "shiliu:", err)
 		os.Exit(1)
 	}
+}
+
+// wantsHelp reports a -h/--help among a command's arguments: the command then only prints its
+// usage, it never runs (seed-demo --help must not write demo accounts).
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "-h" || a == "--help" || a == "-help" {
+			return true
+		}
+	}
+	return false
 }
 
 func run(args []string) error {
@@ -61,7 +127,7 @@ func run(args []string) error {
 			cfgPath, args = args[1], args[2:]
 		case strings.HasPrefix(args[0], "--config="):
 			cfgPath, args = strings.TrimPrefix(args[0], "--config="), args[1:]
-		case args[0] == "-h" || args[0] == "--help":
+		case args[0] == "-h" || args[0] == "--help" || args[0] == "-help":
 			fmt.Print(usage)
 			return nil
 		default:
@@ -71,6 +137,14 @@ func run(args []string) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
+	}
+	help, known := commandUsage[cmd]
+	if !known {
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+	if wantsHelp(args) {
+		fmt.Print(help)
+		return nil
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -83,24 +157,7 @@ func run(args []string) error {
 		fmt.Print(usage)
 		return nil
 	case "fake-wechat":
-		fs := flag.NewFlagSet("fake-wechat", flag.ContinueOnError)
-		addr := fs.String("addr", ":9099", "listen address")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		base := *addr
-		if strings.HasPrefix(base, ":") {
-			base = "127.0.0.1" + base
-		}
-		fmt.Fprintf(os.Stderr, "fake WeChat/WeCom API on %s: set SHILIU_WECHAT_API_BASE and SHILIU_WECOM_API_BASE to http://%s\n", *addr, base)
-		errc := make(chan error, 1)
-		go func() { errc <- wxfake.New().ListenAndServe(*addr) }()
-		select {
-		case err := <-errc:
-			return err
-		case <-ctx.Done():
-			return nil
-		}
+		return fakeWeChat(ctx, args)
 	}
 
 	cfg, err := config.Load(cfgPath)
@@ -123,7 +180,7 @@ func run(args []string) error {
 		defer a.Close()
 		return a.Dispatch(ctx)
 	case "migrate":
-		db, err := database.Open(ctx, cfg.Database.DSN, database.Options{})
+		db, err := app.OpenDatabase(ctx, cfg.Database, app.NewLogger(cfg.Log))
 		if err != nil {
 			return err
 		}
@@ -133,22 +190,59 @@ func run(args []string) error {
 			return err
 		}
 		v, _ := db.Version(ctx)
-		fmt.Printf("schema at version %d (applied %v)\n", v, applied)
+		if len(applied) == 0 {
+			fmt.Printf("schema at version %d (up to date)\n", v)
+		} else {
+			fmt.Printf("schema at version %d (applied %v)\n", v, applied)
+		}
 		return nil
 	case "user":
 		if len(args) == 0 || args[0] != "create" {
-			return errors.New("usage: shiliu user create --username U --role R --region CODE")
+			return errors.New("usage: shiliu user create --username U --role R --region CODE (shiliu user --help)")
 		}
 		return userCreate(ctx, cfg, args[1:])
 	case "seed-demo":
-		a, err := app.Open(ctx, cfg)
+		if cfg.Mode != "dev" {
+			return errors.New("seed-demo runs in dev mode only: it creates accounts with well-known names and prints their passwords (mode is " + cfg.Mode + ")")
+		}
+		a, err := app.Open(ctx, cfg, app.ForTool())
 		if err != nil {
 			return err
 		}
 		defer a.Close()
 		return demo.Seed(ctx, a, os.Stdout)
-	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+// fakeWeChat binds its address before it says where it listens, so a failed bind (the port is
+// taken) is the only thing printed.
+func fakeWeChat(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("fake-wechat", flag.ContinueOnError)
+	addr := fs.String("addr", ":9099", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("fake-wechat: %w (choose another address with --addr)", err)
+	}
+	base := l.Addr().String()
+	if tcp, ok := l.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		base = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	}
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	fmt.Fprintf(os.Stderr, "fake WeChat/WeCom API listening on %s: set SHILIU_WECHAT_API_BASE and SHILIU_WECOM_API_BASE to http://%s; "+
+		"every message it receives is logged here and listed at http://%s/_fake/messages\n", l.Addr(), base, base)
+	errc := make(chan error, 1)
+	srv := wxfake.New(wxfake.WithMessageLog(logger))
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		l.Close()
+		return nil
 	}
 }
 
@@ -168,7 +262,7 @@ func userCreate(ctx context.Context, cfg config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, cfg)
+	a, err := app.Open(ctx, cfg, app.ForTool())
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -33,7 +35,13 @@ func Open(ctx context.Context, url string) (*Redis, error) {
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		// url.Error repeats the URL, password included: keep only what is wrong with it.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("redis.url (SHILIU_REDIS_URL) is not a Redis URL (%w): use redis://[USER:PASSWORD@]HOST:6379/DB "+
+			"(rediss:// for TLS), e.g. redis://127.0.0.1:6379/0, or leave it empty for the embedded Redis (trials only)", err)
 	}
 	opt.DialTimeout = 3 * time.Second
 	opt.ReadTimeout = 2 * time.Second

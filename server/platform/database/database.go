@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -45,14 +46,21 @@ type DB struct {
 	Dialect Dialect
 }
 
+// AcceptedDSNForms lists what Parse accepts, for error messages.
+const AcceptedDSNForms = `  mysql://USER:PASSWORD@HOST:3306/DATABASE     MySQL 8 / MariaDB 10.11
+  USER:PASSWORD@tcp(HOST:3306)/DATABASE        the same, as a go-sql-driver/mysql DSN
+  sqlite:PATH                                  a SQLite file for trials and tests, e.g. sqlite:data/shiliu.db`
+
 // Parse decides the backend from a DSN: "mysql://user:pass@host:port/db?…" or a go-sql-driver DSN
-// ("user:pass@tcp(host:port)/db") select MySQL; anything else is a SQLite file path or "file:" URI.
+// ("user:pass@tcp(host:port)/db") select MySQL, "sqlite:PATH" (PATH a file path or file: URI) a
+// SQLite file. Anything else is refused: a mistyped MySQL DSN must not quietly become a SQLite
+// file named after it.
 func Parse(dsn string) (Dialect, string, error) {
 	switch {
 	case strings.HasPrefix(dsn, "mysql://"):
 		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", "", fmt.Errorf("database dsn: %w", err)
+		if err != nil || u.Host == "" {
+			return "", "", dsnError("the mysql:// URL does not parse", err)
 		}
 		cfg := mysqldrv.NewConfig()
 		cfg.User = u.User.Username()
@@ -69,15 +77,32 @@ func Parse(dsn string) (Dialect, string, error) {
 		}
 		cfg.Params = params
 		return MySQL, mysqlDefaults(cfg).FormatDSN(), nil
-	case strings.Contains(dsn, "@tcp(") || strings.Contains(dsn, "@unix("):
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+		if path == "" {
+			return "", "", dsnError("sqlite: needs a file path", nil)
+		}
+		return SQLite, path, nil
+	case strings.Contains(dsn, "tcp(") || strings.Contains(dsn, "unix("):
 		cfg, err := mysqldrv.ParseDSN(dsn)
 		if err != nil {
-			return "", "", fmt.Errorf("database dsn: %w", err)
+			return "", "", dsnError("the go-sql-driver DSN does not parse", err)
 		}
 		return MySQL, mysqlDefaults(cfg).FormatDSN(), nil
+	case dsn == "":
+		return "", "", dsnError("it is empty", nil)
 	default:
-		return SQLite, dsn, nil
+		return "", "", dsnError("it is none of them", nil)
 	}
+}
+
+// dsnError never repeats the DSN: it may hold a password.
+func dsnError(why string, err error) error {
+	msg := "not an accepted database DSN: " + why + "; the accepted forms are\n" + AcceptedDSNForms
+	if err != nil {
+		return fmt.Errorf("%s\n(%w)", msg, err)
+	}
+	return errors.New(msg)
 }
 
 // mysqlDefaults pins what the schema relies on: UTC times, utf8mb4 for Chinese text and emoji.
@@ -101,6 +126,10 @@ func mysqlDefaults(cfg *mysqldrv.Config) *mysqldrv.Config {
 	return cfg
 }
 
+// ErrUnreachable marks an Open that got no answer from the database server, which may be
+// starting still; a refusal by the server (a wrong password, an unknown database) is not it.
+var ErrUnreachable = errors.New("the database server does not answer")
+
 // Open connects and checks the connection.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	dialect, driverDSN, err := Parse(dsn)
@@ -120,15 +149,15 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	case SQLite:
 		path, uri := sqliteURI(driverDSN)
 		if path != "" {
-			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-				return nil, fmt.Errorf("create database directory: %w", err)
+			if err := sqliteDirWritable(path); err != nil {
+				return nil, err
 			}
 		}
 		dial = sqlite.Open(uri)
 	}
 	gdb, err := gorm.Open(dial, gcfg)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dialect, err)
+		return nil, connectError(dialect, err)
 	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
@@ -154,9 +183,45 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	defer cancel()
 	if err := sqlDB.PingContext(pctx); err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("connect %s: %w", dialect, err)
+		return nil, connectError(dialect, err)
 	}
 	return &DB{DB: gdb, Dialect: dialect}, nil
+}
+
+// connectError marks a MySQL server that gave no answer at all (refused, timed out, unknown
+// host) as ErrUnreachable, unlike one that answered with a refusal (a MySQLError).
+func connectError(dialect Dialect, err error) error {
+	var me *mysqldrv.MySQLError
+	if dialect == MySQL && !errors.As(err, &me) && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("connect %s: %w: %w", dialect, ErrUnreachable, err)
+	}
+	return fmt.Errorf("connect %s: %w", dialect, err)
+}
+
+// sqliteDirWritable checks, before SQLite does, that the file's directory can be written: SQLite
+// creates its file, journal and WAL there, and an unwritable one only shows as "out of memory
+// (14)" (SQLITE_CANTOPEN).
+func sqliteDirWritable(path string) error {
+	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	hint := "give the user running shiliu write access to it, or set database.dsn (SHILIU_DATABASE_DSN) to sqlite:PATH in a writable directory"
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("the database directory %s cannot be created (%w): %s", dir, err, hint)
+	}
+	f, err := os.CreateTemp(dir, ".shiliu-write-check-*")
+	if err != nil {
+		return fmt.Errorf("the database directory %s is not writable (%w): %s", dir, err, hint)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("the database file %s cannot be opened for writing (%w): %s", path, err, hint)
+	}
+	return nil
 }
 
 // sqliteURI turns a path or file: URI into a URI with the pragmas we rely on. Transactions take

@@ -1,6 +1,7 @@
 // Package wxfake is a fake of the WeChat mini-program and WeCom group-robot
 // HTTP APIs that our server calls. It is used by tests (NewTestServer) and by
-// a CLI subcommand for local trials (ListenAndServe).
+// a CLI subcommand for local trials (Serve), which logs every message it accepts and lists
+// them at GET /_fake/messages.
 //
 // Defaults, so tests need little setup:
 //   - any login code c that was not registered maps to openid "o_"+c with no
@@ -19,9 +20,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +95,10 @@ func WithRobotRateLimit(n int) Option { return func(s *Server) { s.robotLimit = 
 // WithClock replaces time.Now, e.g. to step over the robot rate window.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// WithMessageLog writes one line to l for every subscribe or robot message the fake accepts, so a
+// trial shows what WeChat would have delivered.
+func WithMessageLog(l *log.Logger) Option { return func(s *Server) { s.msgLog = l } }
+
 // WithCredentials makes login and token calls require this appid and secret
 // (40013 / 40125 otherwise).
 func WithCredentials(appID, secret string) Option {
@@ -112,6 +120,7 @@ type Server struct {
 	appID      string
 	secret     string
 	url        string
+	msgLog     *log.Logger
 
 	mu             sync.Mutex
 	codes          map[string]codeEntry
@@ -156,10 +165,10 @@ func NewTestServer(t testing.TB, opts ...Option) *Server {
 // URL is the base URL of a server made by NewTestServer ("" otherwise).
 func (s *Server) URL() string { return s.url }
 
-// ListenAndServe serves the fake on addr until the listener fails.
-func (s *Server) ListenAndServe(addr string) error {
-	srv := &http.Server{Addr: addr, Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	return srv.ListenAndServe()
+// Serve serves the fake on l until the listener fails or is closed.
+func (s *Server) Serve(l net.Listener) error {
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	return srv.Serve(l)
 }
 
 // Reset forgets all state: codes, phones, tokens, robots, injections, delays
@@ -322,8 +331,48 @@ func (s *Server) RobotMessages() []RobotMessage {
 	return out
 }
 
+// MessagesPath lists what the fake accepted (GET), for a person trying the server by hand.
+const MessagesPath = "/_fake/messages"
+
+// listedMessage is one accepted message as GET /_fake/messages shows it.
+type listedMessage struct {
+	Channel    string            `json:"channel"` // robot or subscribe
+	Time       time.Time         `json:"time"`
+	RobotKey   string            `json:"robot_key,omitempty"`
+	MsgType    string            `json:"msgtype,omitempty"`
+	Content    string            `json:"content,omitempty"`
+	ToUser     string            `json:"touser,omitempty"`
+	TemplateID string            `json:"template_id,omitempty"`
+	Page       string            `json:"page,omitempty"`
+	Data       map[string]string `json:"data,omitempty"`
+}
+
+// listMessages is every accepted message, robot and subscribe, oldest first.
+func (s *Server) listMessages() []listedMessage {
+	out := []listedMessage{}
+	for _, m := range s.RobotMessages() {
+		out = append(out, listedMessage{Channel: "robot", Time: m.Time, RobotKey: m.Key, MsgType: m.MsgType, Content: m.Content})
+	}
+	for _, m := range s.SubscribeMessages() {
+		out = append(out, listedMessage{Channel: "subscribe", Time: m.Time, ToUser: m.ToUser, TemplateID: m.TemplateID, Page: m.Page, Data: m.Data})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+// logf writes one line about an accepted message; s.mu is held.
+func (s *Server) logf(format string, args ...any) {
+	if s.msgLog != nil {
+		s.msgLog.Printf(format, args...)
+	}
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == MessagesPath && r.Method == http.MethodGet {
+		writeJSON(w, http.StatusOK, map[string]any{"messages": s.listMessages()})
+		return
+	}
 	var endpoint string
 	var handle func(*http.Request, []byte) (int, any)
 	switch r.URL.Path {
@@ -595,6 +644,7 @@ func (s *Server) subscribe(r *http.Request, body []byte) (int, any) {
 		ToUser: req.ToUser, TemplateID: req.TemplateID, Page: req.Page, Data: data,
 		MiniprogramState: req.MiniprogramState, Lang: req.Lang, Time: s.now(),
 	})
+	s.logf("subscribe message to %s, template %s, page %s: %s", req.ToUser, req.TemplateID, req.Page, oneLine(data))
 	return http.StatusOK, map[string]any{"errcode": 0, "errmsg": "ok", "msgid": s.msgID}
 }
 
@@ -688,7 +738,22 @@ func (s *Server) robot(r *http.Request, body []byte) (int, any) {
 		}
 	}
 	s.robotMsgs = append(s.robotMsgs, msg)
+	s.logf("robot message to group key %s (%s): %s", key, msg.MsgType, strings.Join(strings.Fields(msg.Content), " "))
 	return http.StatusOK, errBody(0, "ok")
+}
+
+// oneLine shows subscribe-message data as keyword=value pairs in keyword order.
+func oneLine(data map[string]string) string {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strings.Join(strings.Fields(data[k]), " ")
+	}
+	return strings.Join(parts, " ")
 }
 
 func fail(code int, msg string) (int, any) { return http.StatusOK, errBody(code, msg) }
