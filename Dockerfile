@@ -40,7 +40,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /shiliu /shiliu
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
-# The defaults are relative to the working directory: database.dsn "file:data/shiliu.db" becomes
+# The defaults are relative to the working directory: database.dsn "sqlite:data/shiliu.db" becomes
 # /data/shiliu.db and uploads.dir "data/uploads" becomes /data/uploads.
 WORKDIR /
 # /data is for the SQLite trial mode (database file) and for uploaded files while they are kept on

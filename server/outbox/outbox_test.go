@@ -110,7 +110,7 @@ func TestRowsWrittenByTheUntypedProducersDecode(t *testing.T) {
 func openDB(t *testing.T) *database.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "outbox.db"), database.Options{})
+	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "outbox.db"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
