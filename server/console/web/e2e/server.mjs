@@ -31,7 +31,7 @@ export async function startServer(log = () => {}) {
     ...process.env,
     SHILIU_MODE: 'dev',
     SHILIU_HTTP_ADDR: '127.0.0.1:' + port,
-    SHILIU_DATABASE_DSN: 'file:' + path.join(dir, 'shiliu.db'),
+    SHILIU_DATABASE_DSN: 'sqlite:' + path.join(dir, 'shiliu.db'),
     SHILIU_UPLOADS_DIR: path.join(dir, 'uploads'),
     SHILIU_LOG_FORMAT: 'json',
     SHILIU_BCRYPT_COST: '4',
