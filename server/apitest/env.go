@@ -88,6 +88,18 @@ func Another(t testing.TB, clk *clock.Fake, configure ...func(*config.Config)) *
 	return e
 }
 
+// AnotherWith is Another with options for app.Open too (a wrapped upload store, say).
+func AnotherWith(t testing.TB, clk *clock.Fake, opts []app.Option, configure ...func(*config.Config)) *Env {
+	t.Helper()
+	Shared(t)
+	e, err := startWith(clk, nil, opts, configure...)
+	if err != nil {
+		t.Fatalf("start another server: %v", err)
+	}
+	t.Cleanup(e.Stop)
+	return e
+}
+
 // Cleanup stops the shared server and drops the test database; call it from TestMain.
 func Cleanup() {
 	if shared != nil {
@@ -105,7 +117,7 @@ func Cleanup() {
 func Logged(t testing.TB, clk *clock.Fake, w io.Writer, configure ...func(*config.Config)) *Env {
 	t.Helper()
 	Shared(t)
-	e, err := startLogged(clk, w, configure...)
+	e, err := startWith(clk, w, nil, configure...)
 	if err != nil {
 		t.Fatalf("start logged server: %v", err)
 	}
@@ -114,10 +126,11 @@ func Logged(t testing.TB, clk *clock.Fake, w io.Writer, configure ...func(*confi
 }
 
 func start(clk *clock.Fake, configure ...func(*config.Config)) (*Env, error) {
-	return startLogged(clk, nil, configure...)
+	return startWith(clk, nil, nil, configure...)
 }
 
-func startLogged(clk *clock.Fake, logTo io.Writer, configure ...func(*config.Config)) (*Env, error) {
+// startWith starts a server; logTo, when set, receives its whole log; opts go to app.Open.
+func startWith(clk *clock.Fake, logTo io.Writer, opts []app.Option, configure ...func(*config.Config)) (*Env, error) {
 	if baseDSN == "" {
 		dsn, drop, err := testDatabase()
 		if err != nil {
@@ -172,7 +185,7 @@ func startLogged(clk *clock.Fake, logTo io.Writer, configure ...func(*config.Con
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, cfg, app.WithClock(clk), app.WithLogger(log))
+	a, err := app.Open(ctx, cfg, append([]app.Option{app.WithClock(clk), app.WithLogger(log)}, opts...)...)
 	if err != nil {
 		cancel()
 		return nil, err

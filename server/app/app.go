@@ -29,6 +29,7 @@ import (
 	"github.com/shiliu/shiliu/server/platform/cache"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/health"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/platform/wechat"
 	"github.com/shiliu/shiliu/server/record"
@@ -71,7 +72,9 @@ type App struct {
 	// Dispatcher delivers notifications: inside Run when notify.dispatch_in_serve, or alone
 	// through Dispatch.
 	Dispatcher *notify.Dispatcher
-	Handler    http.Handler
+	// Ready evaluates readiness for /readyz and the shiliu_dependency_up gauges.
+	Ready   *health.Checker
+	Handler http.Handler
 
 	listener net.Listener
 	// pruned counts the rows the retention sweep deleted, by table.
@@ -82,13 +85,20 @@ type App struct {
 type Option func(*openOptions)
 
 type openOptions struct {
-	clock  clock.Clock
-	logger *slog.Logger
-	quiet  bool
+	clock   clock.Clock
+	logger  *slog.Logger
+	quiet   bool
+	storage func(upload.Storage) upload.Storage
 }
 
 // WithClock replaces the wall clock.
 func WithClock(c clock.Clock) Option { return func(o *openOptions) { o.clock = c } }
+
+// WithStorage wraps the upload store, for tests that give it the faults of a full or read-only
+// disk.
+func WithStorage(wrap func(upload.Storage) upload.Storage) Option {
+	return func(o *openOptions) { o.storage = wrap }
+}
 
 // WithLogger replaces the default logger.
 func WithLogger(l *slog.Logger) Option { return func(o *openOptions) { o.logger = l } }
@@ -175,12 +185,16 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	})
 	a.Roster.OnLeaveOffice(a.Auth.EndInstructorSessions)
 
-	files, err := upload.NewDisk(cfg.Uploads.Dir)
+	disk, err := upload.NewDisk(cfg.Uploads.Dir)
 	if err == nil {
-		err = files.Ping(ctx)
+		err = disk.Ping(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: give the user running shiliu write access to it, or set uploads.dir (SHILIU_UPLOADS_DIR)", err)
+	}
+	var files upload.Storage = disk
+	if o.storage != nil {
+		files = o.storage(files)
 	}
 	urlSecret := cfg.Uploads.URLSecret
 	if urlSecret == "" {
@@ -221,9 +235,11 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		DB: a.DB.DB, Redis: a.Redis, RedisPrefix: cfg.Redis.Prefix, Box: box, Regions: a.Regions, WeChat: a.WeChat,
 		Clock: a.Clock, Log: a.Log, Metrics: reg, SendTimeout: cfg.WeChat.Timeout + 2*time.Second,
 	})
+	a.Ready = a.readiness()
+	reg.MustRegister(a.Ready)
 	a.Handler, err = httpapi.NewRouter(httpapi.Deps{
 		Log: a.Log, Auth: a.Auth, Roster: a.Roster, Regions: a.Regions,
-		Ready:   map[string]httpapi.Pinger{"database": a.DB, "redis": redisPinger{a.Redis}, "uploads": files},
+		Ready:   a.Ready,
 		Metrics: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
@@ -237,9 +253,22 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	return a, nil
 }
 
-type redisPinger struct{ r *cache.Redis }
-
-func (p redisPinger) Ping(ctx context.Context) error { return p.r.Ping(ctx).Err() }
+// readiness is what /readyz and shiliu_dependency_up report. Only the database is critical:
+// without it nothing works. Without Redis, logins with WeChat and robot pacing stop but records,
+// staff work and alerts go on; a stalled dispatcher delays alerts; a full or read-only upload
+// store refuses attachments. Taking every instance out of the load balancer for those (they
+// usually share Redis and the upload volume) would turn a partial outage into a full one.
+func (a *App) readiness() *health.Checker {
+	checks := []health.Check{
+		{Name: "database", Critical: true, Probe: a.DB.Ping},
+		{Name: "redis", Probe: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
+		{Name: "uploads", Probe: a.Uploads.CheckStorage},
+	}
+	if a.Config.Notify.DispatchInServe {
+		checks = append(checks, health.Check{Name: "dispatcher", Probe: a.Dispatcher.Health})
+	}
+	return health.New(a.Log, checks...)
+}
 
 // prepareSchema migrates (when allowed) and refuses to go on with a schema that is behind.
 func (a *App) prepareSchema(ctx context.Context) error {

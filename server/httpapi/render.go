@@ -9,9 +9,12 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/platform/database"
 )
 
 // errorBody is the one error format of the API.
@@ -22,20 +25,49 @@ type errorBody struct {
 	RequestID string              `json:"request_id"`
 }
 
+// The answers to an outage: temporary, with a Retry-After the phone's queue can honour.
+var (
+	errTimeout = apperr.Unavailable("处理超时,请稍后重试").WithRetryAfter(5 * time.Second)
+	// errDatabaseAway is a lost or refused database connection (a restart, a failover).
+	errDatabaseAway = apperr.Unavailable("服务器暂时无法访问数据库,正在恢复,请稍后重试").WithRetryAfter(10 * time.Second)
+	// errDiskFull and errReadOnly are storage refusing writes outside the uploads service.
+	errDiskFull = apperr.Unavailable("服务器存储空间暂时不足,请稍后重试").WithRetryAfter(time.Minute)
+	errReadOnly = apperr.Unavailable("服务器存储暂时无法写入,请稍后重试").WithRetryAfter(time.Minute)
+)
+
+// outage classifies an error no service turned into an *apperr.Error: a dependency that is away
+// for now answers 503 with Retry-After, not 500; nil for anything else.
+func outage(err error) *apperr.Error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return errTimeout
+	case database.IsUnavailable(err):
+		return errDatabaseAway
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		return errDiskFull
+	case errors.Is(err, syscall.EROFS):
+		return errReadOnly
+	}
+	return nil
+}
+
 // fail renders err. Anything that is not an *apperr.Error is logged once with its cause and
-// shown as a bare internal error.
+// shown as a bare internal error, unless it is an outage (503 with Retry-After).
 func fail(c *gin.Context, log *slog.Logger, err error) {
 	e, ok := apperr.As(err)
 	if !ok {
 		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			e = apperr.Unavailable("处理超时,请稍后重试")
 		case errors.Is(err, context.Canceled):
 			e = apperr.New(499, "canceled", "请求已取消")
+		case outage(err) != nil:
+			e = outage(err)
+			log.WarnContext(c.Request.Context(), "request refused: dependency unavailable", "code", e.Code, "err", err, "route", c.FullPath())
 		default:
 			e = apperr.Internal()
 		}
-		log.ErrorContext(c.Request.Context(), "request failed", "err", err, "route", c.FullPath())
+		if e.Status != http.StatusServiceUnavailable {
+			log.ErrorContext(c.Request.Context(), "request failed", "err", err, "route", c.FullPath())
+		}
 	} else if e.Status == http.StatusServiceUnavailable {
 		log.WarnContext(c.Request.Context(), "request refused", "code", e.Code, "err", err, "route", c.FullPath())
 	} else if e.Status >= 500 {

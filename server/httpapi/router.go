@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/shiliu/shiliu/server/meeting"
 	"github.com/shiliu/shiliu/server/nomination"
 	"github.com/shiliu/shiliu/server/notify"
+	"github.com/shiliu/shiliu/server/platform/health"
 	"github.com/shiliu/shiliu/server/record"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
@@ -27,18 +27,13 @@ import (
 	"github.com/shiliu/shiliu/server/upload"
 )
 
-// Pinger is a dependency /readyz checks.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
 // Deps are the services the transport calls.
 type Deps struct {
 	Log            *slog.Logger
 	Auth           *auth.Service
 	Roster         *roster.Service
 	Regions        *region.Store
-	Ready          map[string]Pinger
+	Ready          *health.Checker // /readyz: the database fails it, others only degrade it
 	Metrics        *prometheus.Registry
 	MaxBodyBytes   int64
 	TrustedProxies []string
@@ -69,7 +64,7 @@ type handlers struct {
 	auth      *auth.Service
 	roster    *roster.Service
 	regions   *region.Store
-	ready     map[string]Pinger
+	ready     *health.Checker
 	uploads   *upload.Service
 	audit     *audit.Service
 	records   *record.Service
@@ -178,23 +173,13 @@ func isConsolePath(r *http.Request) bool {
 	return p != "/api" && !strings.HasPrefix(p, "/api/")
 }
 
+// readyz is 200 while the instance is worth sending traffic to, degraded or not (the body and
+// shiliu_dependency_up say what is missing), and 503 only when it is useless (no database).
 func (h *handlers) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-	defer cancel()
+	r := h.ready.Check(c.Request.Context())
 	status := http.StatusOK
-	checks := gin.H{}
-	for name, p := range h.ready {
-		if err := p.Ping(ctx); err != nil {
-			status = http.StatusServiceUnavailable
-			checks[name] = "down"
-			h.log.WarnContext(ctx, "readiness check failed", "dependency", name, "err", err)
-		} else {
-			checks[name] = "ok"
-		}
+	if !r.Ready() {
+		status = http.StatusServiceUnavailable
 	}
-	state := "ok"
-	if status != http.StatusOK {
-		state = "unavailable"
-	}
-	c.JSON(status, gin.H{"status": state, "checks": checks})
+	c.JSON(status, r)
 }

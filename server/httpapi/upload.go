@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -53,9 +52,6 @@ func (h *handlers) createUpload(c *gin.Context) {
 	}
 	release, err := h.uploads.Admit(c.Request.Context(), principal(c))
 	if err != nil {
-		if errors.Is(err, upload.ErrBusy) {
-			c.Header("Retry-After", strconv.Itoa(int(upload.RetryAfter/time.Second)))
-		}
 		fail(c, h.log, err)
 		return
 	}

@@ -179,7 +179,11 @@ func (s *Service) checkRegion(ctx context.Context, v *validate.Checker, code str
 		return
 	}
 	ok, err := s.regions.Exists(ctx, code)
-	if !region.ValidCode(code) || err != nil || !ok {
+	if err != nil && region.ValidCode(code) {
+		v.Broken(err)
+		return
+	}
+	if !region.ValidCode(code) || !ok {
 		v.Fail("region_code", "行政区划代码不存在")
 		return
 	}

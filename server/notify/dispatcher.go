@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,9 @@ type Dispatcher struct {
 	// wakeFanOut and wakeDeliver cut a loop's wait short.
 	wakeFanOut  chan struct{}
 	wakeDeliver chan struct{}
+	// failing is how many polls in a row have failed in each running loop, by loop name: what
+	// Health reports.
+	failing sync.Map // string → *atomic.Int64
 
 	// afterSend, in tests, runs between a send and its bookkeeping; returning true abandons the
 	// notification there, as a process killed at that moment would.
@@ -119,6 +123,9 @@ func (d *Dispatcher) loop(ctx context.Context, name string, wake <-chan struct{}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	failures := 0
+	failing := &atomic.Int64{}
+	d.failing.Store(name, failing)
+	defer d.failing.Delete(name)
 	for {
 		start := time.Now()
 		n, err := step(ctx)
@@ -143,6 +150,7 @@ func (d *Dispatcher) loop(ctx context.Context, name string, wake <-chan struct{}
 				d.log.Debug("notification "+name, "rows", n, "ms", time.Since(start).Milliseconds())
 			}
 		}
+		failing.Store(int64(failures))
 		t.Reset(wait)
 		select {
 		case <-ctx.Done():
@@ -151,6 +159,24 @@ func (d *Dispatcher) loop(ctx context.Context, name string, wake <-chan struct{}
 		case <-wake:
 		}
 	}
+}
+
+// unhealthyAfter is how many failed polls in a row make the dispatcher unhealthy: one failure
+// (a deadlock victim, a connection recycled) is not worth reporting.
+const unhealthyAfter = 3
+
+// Health answers an error while a running loop has failed its last polls (the database is away,
+// or an event cannot be fanned out): notifications are then not going out from this instance.
+func (d *Dispatcher) Health(context.Context) error {
+	var err error
+	d.failing.Range(func(name, v any) bool {
+		if n := v.(*atomic.Int64).Load(); n >= unhealthyAfter {
+			err = fmt.Errorf("notification %s failed %d polls in a row", name, n)
+			return false
+		}
+		return true
+	})
+	return err
 }
 
 // RunOnce fans out one batch of events and delivers one batch of due notifications. busy
@@ -422,13 +448,16 @@ func (d *Dispatcher) finish(ctx context.Context, n *Notification, err error) {
 	case errors.As(err, &perm) || permanent(err):
 		outcome = StatusFailed
 		upd["status"], upd["last_error"], upd["error_code"] = StatusFailed, reason(err), errorCode(err)
-	case n.Attempts >= d.opt.MaxAttempts:
+	case n.Attempts >= d.opt.MaxAttempts && answered(err):
 		outcome = StatusFailed
 		upd["status"], upd["error_code"] = StatusFailed, errorCode(err)
 		upd["last_error"] = FitBytes(fmt.Sprintf("重试%d次后仍失败:%s", n.Attempts, reason(err)), 480, "", false)
 	default:
 		outcome = "retry"
 		upd["status"], upd["last_error"], upd["error_code"] = StatusPending, reason(err), errorCode(err)
+		if !answered(err) {
+			upd["last_error"] = FitBytes("暂时无法送达(微信或本系统的服务暂不可用),恢复后自动重发:"+reason(err), 480, "", false)
+		}
 		upd["next_attempt_at"] = now.Add(d.backoff(n.Attempts))
 	}
 	res := d.db.WithContext(ctx).Model(&Notification{}).
@@ -457,6 +486,25 @@ func permanent(err error) bool {
 	}
 	if _, ok := errors.AsType[*wechat.APIError](err); ok {
 		return !wechat.IsTransient(err)
+	}
+	return false
+}
+
+// answered reports a failure WeChat or WeCom answered themselves: an errcode, or an HTTP status
+// other than a gateway's 502/503/504. Only those use up attempts: when nothing answered (the
+// network or the gateway to WeChat is down, a timeout, or our own database or Redis failed), the
+// outage, not the message, is at fault, and the row keeps being retried every retry_max at most
+// until the outage ends, however many attempts that takes.
+func answered(err error) bool {
+	if _, ok := errors.AsType[*wechat.APIError](err); ok {
+		return true
+	}
+	if se, ok := errors.AsType[*wechat.HTTPStatusError](err); ok {
+		switch se.StatusCode {
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return false
+		}
+		return true
 	}
 	return false
 }

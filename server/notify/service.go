@@ -114,7 +114,9 @@ func (s *Service) checkGroup(ctx context.Context, v *validate.Checker, g *Group)
 	case !region.ValidCode(g.RegionCode):
 		v.Fail("region_code", "行政区划代码应为12位数字")
 	default:
-		if ok, err := s.regions.Exists(ctx, g.RegionCode); err != nil || !ok {
+		if ok, err := s.regions.Exists(ctx, g.RegionCode); err != nil {
+			v.Broken(err)
+		} else if !ok {
 			v.Fail("region_code", "行政区划代码不存在")
 		} else if lv := audienceLevels(g.Audience); lv != nil && !slices.Contains(lv, region.LevelOf(g.RegionCode)) {
 			v.Fail("region_code", audienceRule(g.Audience))

@@ -92,7 +92,11 @@ func (s *Service) checkUnitRegion(ctx context.Context, p *access.Principal, v *v
 		return
 	}
 	ok, err := s.regions.Exists(ctx, code)
-	if err != nil || !ok {
+	if err != nil {
+		v.Broken(err)
+		return
+	}
+	if !ok {
 		v.Fail("region_code", "行政区划代码不存在")
 		return
 	}

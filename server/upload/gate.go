@@ -10,7 +10,7 @@ import (
 )
 
 // ErrBusy refuses an upload while the instance already receives as many as it may hold.
-var ErrBusy = apperr.Unavailable("当前上传的人较多,服务器繁忙,请稍后重试")
+var ErrBusy = apperr.Unavailable("当前上传的人较多,服务器繁忙,请稍后重试").WithRetryAfter(RetryAfter)
 
 // RetryAfter is how long a busy answer tells the phone to wait before sending the file again.
 const RetryAfter = 5 * time.Second

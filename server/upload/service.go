@@ -234,7 +234,7 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in Input) (v 
 		u.InstructorID = &id
 	}
 	if err := s.store.Put(ctx, key, bytes.NewReader(data)); err != nil {
-		return View{}, false, fmt.Errorf("store upload: %w", err)
+		return View{}, false, storageError(fmt.Errorf("store upload: %w", err))
 	}
 	if err := s.db.WithContext(ctx).Create(&u).Error; err != nil {
 		// The row is what makes a file exist: without it, the bytes go.

@@ -20,6 +20,9 @@ type Storage interface {
 	// io.Seeker (Disk's is), which lets downloads answer range requests.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	Delete(ctx context.Context, key string) error
+	// CheckWritable answers nil when a new file could be stored now: readiness and the start-up
+	// check ask it, so that a full or read-only store is seen before an instructor's upload fails.
+	CheckWritable(ctx context.Context) error
 }
 
 // ErrNotStored is Open's answer for a key without bytes.
@@ -98,6 +101,28 @@ func (d *Disk) Put(ctx context.Context, key string, r io.Reader) (err error) {
 		return err
 	}
 	return os.Rename(f.Name(), p)
+}
+
+// CheckWritable writes, syncs and removes a small file in the directory: what Put needs, short of
+// the rename. On a full disk or a read-only mount the write or the create fails as Put would.
+func (d *Disk) CheckWritable(ctx context.Context) error {
+	f, err := os.CreateTemp(d.dir, ".check-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write([]byte("shiliu")); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 func (d *Disk) Open(_ context.Context, key string) (io.ReadCloser, error) {

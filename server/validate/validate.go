@@ -18,6 +18,17 @@ type Checker struct {
 	details []apperr.FieldError
 	// more counts failures beyond apperr.MaxDetails, which are only counted, not kept.
 	more int
+	// broken is a failure to check at all (the database is away while a code is looked up): not
+	// the client's mistake, so Err answers it instead of the field errors.
+	broken error
+}
+
+// Broken records that a check could not be made because of err. Calling a field invalid then
+// would tell the phone its input is wrong during an outage.
+func (c *Checker) Broken(err error) {
+	if c.broken == nil {
+		c.broken = err
+	}
 }
 
 // Fail records a failure of field.
@@ -143,8 +154,12 @@ func ValidIDNumber(s string) bool {
 	return last == check
 }
 
-// Err returns the collected failures as one invalid_argument error, or nil.
+// Err returns the error of a check that could not be made (Broken), else the collected failures
+// as one invalid_argument error, or nil.
 func (c *Checker) Err() error {
+	if c.broken != nil {
+		return c.broken
+	}
 	if len(c.details) == 0 {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -56,11 +57,20 @@ func (c *RedisCache) Delete(key string) error { return c.DeleteContext(context.B
 
 // GetContext is Get with a context.
 func (c *RedisCache) GetContext(ctx context.Context, key string) interface{} {
-	v, err := c.rdb.Get(ctx, c.prefix+key).Result()
-	if err != nil {
+	v, err := c.get(ctx, key)
+	if err != nil || v == "" {
 		return nil
 	}
 	return v
+}
+
+// get answers "" and nil when key is absent, and Redis's error when it could not be asked.
+func (c *RedisCache) get(ctx context.Context, key string) (string, error) {
+	v, err := c.rdb.Get(ctx, c.prefix+key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, err
 }
 
 // SetContext is Set with a context.
@@ -116,8 +126,9 @@ func cacheString(val interface{}) (string, error) {
 	return string(b), nil
 }
 
-// memoryCache is the fallback when New gets no Redis client: one process
-// only, but race-free (the SDK's own memory cache is not).
+// memoryCache is the cache when New gets no Redis client, and the copy that
+// serves while Redis fails: one process only, but race-free (the SDK's own
+// memory cache is not).
 type memoryCache struct {
 	mu sync.Mutex
 	m  map[string]memoryEntry
@@ -182,6 +193,94 @@ func (c *memoryCache) deleteIfEqual(_ context.Context, key, val string) error {
 	defer c.mu.Unlock()
 	if e, ok := c.m[key]; ok && e.val == val {
 		delete(c.m, key)
+	}
+	return nil
+}
+
+// sharedCache keeps the token in Redis, shared by every instance, and a copy
+// in this process that serves while Redis fails. Without it a Redis outage
+// stopped subscribe messages: the token was fetched, writing it to Redis
+// failed, and the SDK failed the send with it. After a Redis failure, Redis is
+// left alone for redisPause so that a Redis that hangs does not add its
+// timeout to every send.
+type sharedCache struct {
+	redis *RedisCache
+	local *memoryCache
+	// pausedUntil (UnixNano) is when Redis is asked again after a failure.
+	pausedUntil atomic.Int64
+}
+
+const redisPause = 5 * time.Second
+
+var _ tokenStore = (*sharedCache)(nil)
+
+func newSharedCache(rdb redis.UniversalClient, prefix string) *sharedCache {
+	return &sharedCache{redis: NewRedisCache(rdb, prefix), local: newMemoryCache()}
+}
+
+func (c *sharedCache) usable() bool { return time.Now().UnixNano() >= c.pausedUntil.Load() }
+
+// failed notes a Redis error and answers whether there was one.
+func (c *sharedCache) failed(err error) bool {
+	if err == nil {
+		return false
+	}
+	c.pausedUntil.Store(time.Now().Add(redisPause).UnixNano())
+	return true
+}
+
+func (c *sharedCache) Get(key string) interface{} { return c.GetContext(context.Background(), key) }
+func (c *sharedCache) Set(key string, val interface{}, timeout time.Duration) error {
+	return c.SetContext(context.Background(), key, val, timeout)
+}
+func (c *sharedCache) IsExist(key string) bool { return c.IsExistContext(context.Background(), key) }
+func (c *sharedCache) Delete(key string) error { return c.DeleteContext(context.Background(), key) }
+
+// GetContext reads Redis, where another instance may have put a newer token;
+// while Redis fails, this process's copy.
+func (c *sharedCache) GetContext(ctx context.Context, key string) interface{} {
+	if c.usable() {
+		v, err := c.redis.get(ctx, key)
+		if !c.failed(err) {
+			if v == "" {
+				return nil
+			}
+			return v
+		}
+	}
+	return c.local.GetContext(ctx, key)
+}
+
+// SetContext keeps val here and, when it can, in Redis. It does not fail for
+// Redis: the token is good either way.
+func (c *sharedCache) SetContext(ctx context.Context, key string, val interface{}, timeout time.Duration) error {
+	if err := c.local.SetContext(ctx, key, val, timeout); err != nil {
+		return err
+	}
+	if c.usable() {
+		c.failed(c.redis.SetContext(ctx, key, val, timeout))
+	}
+	return nil
+}
+
+func (c *sharedCache) IsExistContext(ctx context.Context, key string) bool {
+	return c.GetContext(ctx, key) != nil
+}
+
+func (c *sharedCache) DeleteContext(ctx context.Context, key string) error {
+	_ = c.local.DeleteContext(ctx, key)
+	if c.usable() {
+		c.failed(c.redis.DeleteContext(ctx, key))
+	}
+	return nil
+}
+
+// deleteIfEqual drops a token WeChat refused, here and in Redis. A Redis that
+// fails keeps its copy; the next instance to be refused drops it.
+func (c *sharedCache) deleteIfEqual(ctx context.Context, key, val string) error {
+	_ = c.local.deleteIfEqual(ctx, key, val)
+	if c.usable() {
+		c.failed(c.redis.deleteIfEqual(ctx, key, val))
 	}
 	return nil
 }

@@ -76,8 +76,8 @@ type Client struct {
 }
 
 // New builds a Client. The access_token is cached in rdb under keyPrefix so
-// that several server instances share it; with a nil rdb it is cached in
-// this process only.
+// that several server instances share it, with a copy in this process that
+// serves while Redis fails; with a nil rdb it is cached in this process only.
 func New(cfg Config, rdb redis.UniversalClient, keyPrefix string) (*Client, error) {
 	api, err := parseBase(cfg.APIBase, DefaultAPIBase)
 	if err != nil {
@@ -100,7 +100,7 @@ func New(cfg Config, rdb redis.UniversalClient, keyPrefix string) (*Client, erro
 
 	var store tokenStore = newMemoryCache()
 	if rdb != nil {
-		store = NewRedisCache(rdb, keyPrefix)
+		store = newSharedCache(rdb, keyPrefix)
 	}
 	c := &Client{
 		cfg:   cfg,

@@ -566,3 +566,38 @@ func TestErrorsNameTheHostCalled(t *testing.T) {
 		}
 	}
 }
+
+// A Redis outage does not stop sends: the token fetched while Redis is down is kept in this
+// process and reused (one fetch for several sends); when Redis is back it is shared again.
+func TestTokenCacheFallsBackToMemoryWithoutRedis(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	msg := SubscribeMessage{ToUser: "o_u1", TemplateID: "tpl", Data: map[string]string{"thing1": "x"}}
+	e.mr.Close()
+	for i := range 3 {
+		if err := e.c.SendSubscribe(ctx, msg); err != nil {
+			t.Fatalf("send %d with Redis down: %v", i, err)
+		}
+	}
+	if n := e.fake.TokenFetches(); n != 1 {
+		t.Fatalf("%d token fetches with Redis down, want 1 kept in memory", n)
+	}
+	if len(e.fake.SubscribeMessages()) != 3 {
+		t.Fatalf("subscribe messages: %d", len(e.fake.SubscribeMessages()))
+	}
+	// A token WeChat refuses is dropped from the copy too, and a fresh one fetched.
+	e.fake.InvalidateTokens()
+	if err := e.c.SendSubscribe(ctx, msg); err != nil {
+		t.Fatalf("send after 40001 with Redis down: %v", err)
+	}
+	if err := e.mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(redisPause)
+	if err := e.c.SendSubscribe(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if keys := e.mr.Keys(); len(keys) != 1 || !strings.HasPrefix(keys[0], "test:wechat:") {
+		t.Fatalf("token not shared through Redis again: keys %v", keys)
+	}
+}
