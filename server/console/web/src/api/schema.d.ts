@@ -3227,12 +3227,17 @@ export interface components {
             status: "ok";
         };
         Readiness: {
-            /** @enum {string} */
-            status: "ok" | "unavailable";
-            /** @description 每个依赖(`database`、`redis`)的状态。 */
+            /**
+             * @description `ok` 全部可用;`degraded` 非关键依赖不可用,仍可服务;`unavailable` 关键依赖不可用。
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "unavailable";
+            /** @description 每个依赖(`database`、`redis`、`uploads`、`dispatcher`)的状态。 */
             checks: {
                 [key: string]: "ok" | "down";
             };
+            /** @description 不可用的非关键依赖,按名称排序;没有时为空数组。 */
+            degraded: string[];
         };
         /**
          * @description 角色:`instructor` 指导员,`county_staff` 县级民族工作部门,`city_staff` 市级民族工作部门,
