@@ -100,6 +100,10 @@ func AnotherWith(t testing.TB, clk *clock.Fake, opts []app.Option, configure ...
 	return e
 }
 
+// Secrets of every server a test process starts, random so that no test depends on a
+// published value.
+var testTokenSecret, testDataKey = config.NewSecrets()
+
 // Cleanup stops the shared server and drops the test database; call it from TestMain.
 func Cleanup() {
 	if shared != nil {
@@ -154,6 +158,9 @@ func startWith(clk *clock.Fake, logTo io.Writer, opts []app.Option, configure ..
 	cfg.Redis.Prefix = prefix
 	cfg.Uploads.Dir = uploadsDir
 	cfg.Security.BcryptCost = 4 // tests create many accounts; cost is not what they check
+	// One pair per test process: every server a test starts shares the database, and a token
+	// one signs may be used against another.
+	cfg.Security.TokenSecret, cfg.Security.DataKey = testTokenSecret, testDataKey
 	cfg.Security.LoginPerMinute = 1000
 	cfg.Security.BindFailuresPerIP = 1000 // every test binds from 127.0.0.1
 	cfg.WeChat.AppID, cfg.WeChat.Secret = "wx-test-appid", "wx-test-secret"

@@ -138,6 +138,10 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	}()
 	if !o.quiet {
 		a.Log.Info("starting shiliu", "config", cfg.Redacted())
+		if cfg.Mode == "dev" {
+			a.Log.Warn("dev mode is for trials: do not serve real instructors' data with it; set SHILIU_MODE=prod with your own secrets, MySQL and Redis",
+				"secrets_file", cfg.Security.SecretsFile, "secrets_generated_now", cfg.Security.SecretsGenerated())
+		}
 	}
 
 	a.DB, err = OpenDatabase(ctx, cfg.Database, a.Log)
@@ -415,6 +419,9 @@ func (a *App) Dispatch(ctx context.Context) error {
 
 // Close releases connections.
 func (a *App) Close() {
+	if a.WeChat != nil {
+		a.WeChat.Close()
+	}
 	if a.Redis != nil {
 		a.Redis.Close()
 	}

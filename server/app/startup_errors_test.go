@@ -84,6 +84,7 @@ func openConfig(t *testing.T) config.Config {
 	cfg.Database.DSN = "sqlite:" + filepath.Join(dir, "shiliu.db")
 	cfg.Uploads.Dir = filepath.Join(dir, "uploads")
 	cfg.Log.Level = "error"
+	cfg.Security.TokenSecret, cfg.Security.DataKey = config.NewSecrets()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

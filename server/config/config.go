@@ -96,6 +96,11 @@ type SecurityConfig struct {
 	BindFailuresPerOpenID int           `yaml:"bind_failures_per_openid"`
 	BindFailuresPerIP     int           `yaml:"bind_failures_per_ip"`
 	BindFailureWindow     time.Duration `yaml:"bind_failure_window"`
+	// SecretsFile is where a dev-mode server keeps the token secret and data key it generates on
+	// first start when none is configured (prod mode never reads it).
+	SecretsFile string `yaml:"secrets_file"`
+
+	secretsGenerated bool
 }
 
 type UploadsConfig struct {
@@ -126,13 +131,16 @@ type LogConfig struct {
 	Format string `yaml:"format"` // text or json
 }
 
-// Dev defaults, public on purpose: prod refuses to start with any of them.
+// Values published in the source: prod refuses to start with any of them, and dev no longer uses
+// them (it generates its own, see fillDevSecrets); they stay so that a configuration copied from
+// an old example is refused.
 const (
 	DevTokenSecret = "shiliu-dev-token-secret-not-for-production"
 	devDataKeySeed = "shiliu-dev-data-key-not-for-production"
 )
 
-// DevDataKey is the base64 data key used in dev when none is configured.
+// DevDataKey is the published base64 data key older versions used in dev. Tests may use it for
+// data they encrypt themselves.
 func DevDataKey() string {
 	k := sha256.Sum256([]byte(devDataKeySeed))
 	return base64.StdEncoding.EncodeToString(k[:])
@@ -179,6 +187,7 @@ func Default() Config {
 			BindFailuresPerOpenID: 10,
 			BindFailuresPerIP:     50,
 			BindFailureWindow:     time.Hour,
+			SecretsFile:           "data/secrets.json",
 		},
 		Uploads: UploadsConfig{
 			Dir:             "data/uploads",
@@ -214,6 +223,9 @@ func Load(path string) (Config, error) {
 		}
 	}
 	if err := c.applyEnv(os.LookupEnv); err != nil {
+		return c, err
+	}
+	if err := c.fillDevSecrets(); err != nil {
 		return c, err
 	}
 	return c, c.Validate()
@@ -273,6 +285,7 @@ func (c *Config) applyEnv(get lookup) error {
 	str("SHILIU_WECHAT_MINIPROGRAM_STATE", &c.WeChat.MiniprogramState)
 	str("SHILIU_TOKEN_SECRET", &c.Security.TokenSecret)
 	str("SHILIU_DATA_KEY", &c.Security.DataKey)
+	str("SHILIU_SECRETS_FILE", &c.Security.SecretsFile)
 	dur("SHILIU_ACCESS_TOKEN_TTL", &c.Security.AccessTokenTTL)
 	num("SHILIU_BCRYPT_COST", &c.Security.BcryptCost)
 	str("SHILIU_UPLOADS_DIR", &c.Uploads.Dir)
@@ -293,24 +306,39 @@ func (c *Config) applyEnv(get lookup) error {
 	return errors.Join(errs...)
 }
 
-// Validate fills dev defaults for secrets in dev mode and refuses missing or default secrets in prod.
+// Least entropy (by weakness's estimate) prod accepts: a text secret of 32 random hex or base64
+// characters scores 110–200 bits; 32 random bytes have about 30 distinct values, about 150 bits,
+// and fewer than 20 distinct values is astronomically unlikely (20 values twice or more is 136).
+const (
+	minTextBits = 96
+	minKeyBits  = 136
+)
+
+// Validate checks the configuration: secrets must be set (Load fills them in dev mode from
+// security.secrets_file) and, in prod, strong and not published.
 func (c *Config) Validate() error {
 	var errs []error
 	switch c.Mode {
 	case "dev":
-		if c.Security.TokenSecret == "" {
-			c.Security.TokenSecret = DevTokenSecret
-		}
-		if c.Security.DataKey == "" {
-			c.Security.DataKey = DevDataKey()
-		}
 		c.Notify.devTemplateIDs()
 	case "prod":
-		if c.Security.TokenSecret == "" || c.Security.TokenSecret == DevTokenSecret {
+		if c.Security.TokenSecret == "" {
 			errs = append(errs, errors.New("prod: security.token_secret (SHILIU_TOKEN_SECRET) must be set to a secret of your own"))
+		} else if why := weakness([]byte(c.Security.TokenSecret), minTextBits, []byte(DevTokenSecret)); why != "" {
+			errs = append(errs, fmt.Errorf("prod: security.token_secret (SHILIU_TOKEN_SECRET) is refused: %s", why))
 		}
-		if c.Security.DataKey == "" || c.Security.DataKey == DevDataKey() {
+		if c.Security.DataKey == "" {
 			errs = append(errs, errors.New("prod: security.data_key (SHILIU_DATA_KEY) must be set to your own 32-byte base64 key"))
+		} else if k, err := base64.StdEncoding.DecodeString(c.Security.DataKey); err == nil && len(k) == 32 {
+			dev, _ := base64.StdEncoding.DecodeString(DevDataKey())
+			if why := weakness(k, minKeyBits, dev); why != "" {
+				errs = append(errs, fmt.Errorf("prod: security.data_key (SHILIU_DATA_KEY) is refused: %s", why))
+			}
+		}
+		if c.Uploads.URLSecret != "" {
+			if why := weakness([]byte(c.Uploads.URLSecret), minTextBits); why != "" {
+				errs = append(errs, fmt.Errorf("prod: uploads.url_secret (SHILIU_UPLOADS_URL_SECRET) is refused: %s", why))
+			}
 		}
 		if c.WeChat.AppID == "" || c.WeChat.Secret == "" {
 			errs = append(errs, errors.New("prod: wechat.appid and wechat.secret (SHILIU_WECHAT_APPID, SHILIU_WECHAT_SECRET) must be set"))

@@ -17,6 +17,7 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 	os.WriteFile(path, []byte("http:\n  addr: \":9000\"\ndatabase:\n  dsn: sqlite:file.db\nsecurity:\n  access_token_ttl: 5m\n"), 0o600)
 	t.Setenv("SHILIU_HTTP_ADDR", ":9100")
 	t.Setenv("SHILIU_REDIS_URL", "redis://127.0.0.1:6379/2")
+	t.Setenv("SHILIU_SECRETS_FILE", filepath.Join(t.TempDir(), "secrets.json"))
 	c, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -24,8 +25,79 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 	if c.HTTP.Addr != ":9100" || c.Database.DSN != "sqlite:file.db" || c.Redis.URL != "redis://127.0.0.1:6379/2" || c.Security.AccessTokenTTL != 5*time.Minute {
 		t.Fatalf("config: %+v", c)
 	}
-	if c.Security.TokenSecret != DevTokenSecret {
-		t.Fatal("dev mode should fill the dev token secret")
+	if c.Security.TokenSecret == "" || c.Security.DataKey == "" {
+		t.Fatal("dev mode should fill the secrets")
+	}
+}
+
+// A dev server makes its own secrets on first start, keeps them (owner-only) in its data
+// directory and reads the same ones on the next start; it never uses the published values.
+func TestDevModeGeneratesSecretsOnceAndKeepsThem(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "data", "secrets.json")
+	t.Setenv("SHILIU_SECRETS_FILE", file)
+	first, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.Security.SecretsGenerated() {
+		t.Fatal("the first start did not say it generated secrets")
+	}
+	if first.Security.TokenSecret == DevTokenSecret || first.Security.DataKey == DevDataKey() {
+		t.Fatal("dev mode still uses the published secrets")
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secrets file: %v %v", st, err)
+	}
+	second, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Security.SecretsGenerated() || second.Security.TokenSecret != first.Security.TokenSecret || second.Security.DataKey != first.Security.DataKey {
+		t.Fatal("the second start did not reuse the kept secrets")
+	}
+	// Another installation gets other secrets.
+	t.Setenv("SHILIU_SECRETS_FILE", filepath.Join(t.TempDir(), "secrets.json"))
+	other, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Security.TokenSecret == first.Security.TokenSecret || other.Security.DataKey == first.Security.DataKey {
+		t.Fatal("two installations share secrets")
+	}
+	// A damaged file stops the start instead of silently making new keys.
+	os.WriteFile(file, []byte("{"), 0o600)
+	t.Setenv("SHILIU_SECRETS_FILE", file)
+	if _, err := Load(""); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged secrets file: %v", err)
+	}
+}
+
+// Prod refuses secrets that are long enough but guessable, not only the published ones.
+func TestProdRefusesWeakSecrets(t *testing.T) {
+	token, key := NewSecrets()
+	base := map[string]string{"SHILIU_MODE": "prod", "SHILIU_TOKEN_SECRET": token, "SHILIU_DATA_KEY": key,
+		"SHILIU_WECHAT_APPID": "wx1", "SHILIU_WECHAT_SECRET": "s", "SHILIU_REDIS_URL": "redis://r:6379/0",
+		"SHILIU_DATABASE_DSN": "mysql://shiliu:pw@db:3306/shiliu"}
+	for _, tc := range []struct{ name, key, value, want string }{
+		{"32 × a", "SHILIU_TOKEN_SECRET", strings.Repeat("a", 32), "token_secret"},
+		{"a repeated pattern", "SHILIU_TOKEN_SECRET", strings.Repeat("ab12", 10), "token_secret"},
+		{"a short one", "SHILIU_TOKEN_SECRET", "s3cr3t-Pa55word", "token_secret"},
+		{"an all-zero data key", "SHILIU_DATA_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "data_key"},
+		{"a counting data key", "SHILIU_DATA_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "data_key"},
+		{"a weak download-link secret", "SHILIU_UPLOADS_URL_SECRET", strings.Repeat("x", 40), "url_secret"},
+	} {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		m[tc.key] = tc.value
+		c := Default()
+		if err := c.applyEnv(env(m)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: prod accepted it: %v", tc.name, err)
+		}
 	}
 }
 
@@ -58,8 +130,9 @@ func TestProdRefusesMissingOrDefaultSecrets(t *testing.T) {
 		t.Fatalf("prod accepted the public dev secrets: %v", err)
 	}
 	c = Default()
-	c.applyEnv(env(map[string]string{"SHILIU_MODE": "prod", "SHILIU_TOKEN_SECRET": strings.Repeat("k", 40),
-		"SHILIU_DATA_KEY":     "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	token, key := NewSecrets()
+	c.applyEnv(env(map[string]string{"SHILIU_MODE": "prod", "SHILIU_TOKEN_SECRET": token,
+		"SHILIU_DATA_KEY":     key,
 		"SHILIU_WECHAT_APPID": "wx1", "SHILIU_WECHAT_SECRET": "s", "SHILIU_REDIS_URL": "redis://r:6379/0",
 		"SHILIU_DATABASE_DSN": "mysql://shiliu:pw@db:3306/shiliu"}))
 	if err := c.Validate(); err != nil {
@@ -97,11 +170,12 @@ func TestRedactedHidesSecrets(t *testing.T) {
 // TestExampleConfigLoads keeps configs/shiliu.example.yaml in step with the code: a key the code
 // no longer knows fails the load (KnownFields), and the documented values must validate.
 func TestExampleConfigLoads(t *testing.T) {
+	t.Setenv("SHILIU_SECRETS_FILE", filepath.Join(t.TempDir(), "secrets.json"))
 	c, err := Load(filepath.Join("..", "..", "configs", "shiliu.example.yaml"))
 	if err != nil {
 		t.Fatalf("the example configuration does not load: %v", err)
 	}
-	d := Default()
+	d := devDefault()
 	d.Validate()
 	if c.HTTP.Addr != d.HTTP.Addr || c.Database.DSN != d.Database.DSN || c.Security.AccessTokenTTL != d.Security.AccessTokenTTL {
 		t.Fatalf("the example's values differ from the defaults it documents: %+v", c.HTTP)
@@ -123,7 +197,7 @@ func TestDatabaseDSNForms(t *testing.T) {
 		"data/shiliu.db":                   false,
 		"":                                 false,
 	} {
-		c := Default()
+		c := devDefault()
 		c.Database.DSN = dsn
 		err := c.Validate()
 		if ok != (err == nil) {
@@ -159,7 +233,7 @@ func TestProdRequiresMySQLUnlessAllowed(t *testing.T) {
 // Dev mode has a template id for every subscribe message, which the fake WeChat accepts; prod
 // leaves unset ones empty (not sent).
 func TestDevModeHasTemplateIDs(t *testing.T) {
-	c := Default()
+	c := devDefault()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestRetentionDefaults(t *testing.T) {
-	c := Default()
+	c := devDefault()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestRetentionDefaults(t *testing.T) {
 }
 
 func TestRetentionFromEnvironment(t *testing.T) {
-	c := Default()
+	c := devDefault()
 	if err := c.applyEnv(env(map[string]string{"SHILIU_RETENTION_EVENTS": "168h", "SHILIU_RETENTION_NOTIFICATIONS": "2160h",
 		"SHILIU_RETENTION_AUDIT": "8760h", "SHILIU_RETENTION_INTERVAL": "0"})); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestRetentionFromEnvironment(t *testing.T) {
 	if c.Retention != want {
 		t.Fatalf("retention: %+v", c.Retention)
 	}
-	c = Default()
+	c = devDefault()
 	if err := c.applyEnv(env(map[string]string{"SHILIU_RETENTION_EVENTS": "30d"})); err == nil || !strings.Contains(err.Error(), "SHILIU_RETENTION_EVENTS") {
 		t.Fatalf("a bad duration: %v", err)
 	}
@@ -62,7 +62,7 @@ func TestAuditRetentionLegalMinimum(t *testing.T) {
 		{3 * 365 * 24 * time.Hour, true},
 		{-time.Hour, false},
 	} {
-		c := Default()
+		c := devDefault()
 		c.Retention.Audit = tc.audit
 		err := c.Validate()
 		if tc.ok && err != nil {
@@ -72,7 +72,7 @@ func TestAuditRetentionLegalMinimum(t *testing.T) {
 			t.Errorf("audit %s: %v", tc.audit, err)
 		}
 	}
-	c := Default()
+	c := devDefault()
 	if err := c.applyEnv(env(map[string]string{"SHILIU_RETENTION_AUDIT": "2160h"})); err != nil {
 		t.Fatal(err)
 	}
@@ -87,13 +87,13 @@ func TestRetentionValidation(t *testing.T) {
 		"retention.notifications": func(r *RetentionConfig) { r.Notifications = time.Hour },
 		"retention.interval":      func(r *RetentionConfig) { r.Interval = time.Millisecond },
 	} {
-		c := Default()
+		c := devDefault()
 		set(&c.Retention)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	c := Default()
+	c := devDefault()
 	c.Retention = RetentionConfig{}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("keeping everything and never sweeping is allowed: %v", err)

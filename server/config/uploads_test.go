@@ -7,7 +7,7 @@ import (
 )
 
 func TestUploadLimitsFromEnvironment(t *testing.T) {
-	c := Default()
+	c := devDefault()
 	if err := c.applyEnv(env(map[string]string{"SHILIU_UPLOADS_MAX_CONCURRENT": "3", "SHILIU_UPLOADS_ORPHAN_AFTER": "72h"})); err != nil {
 		t.Fatal(err)
 	}
@@ -23,13 +23,13 @@ func TestUploadLimitsFromEnvironment(t *testing.T) {
 		"uploads.orphan_after":   func(u *UploadsConfig) { u.OrphanAfter = 10 * time.Minute },
 		"uploads.sweep_interval": func(u *UploadsConfig) { u.SweepInterval = time.Millisecond },
 	} {
-		c := Default()
+		c := devDefault()
 		set(&c.Uploads)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	c = Default()
+	c = devDefault()
 	if err := c.applyEnv(env(map[string]string{"SHILIU_UPLOADS_ORPHAN_AFTER": "a week"})); err == nil {
 		t.Fatal("a bad duration was accepted")
 	}

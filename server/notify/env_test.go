@@ -75,6 +75,7 @@ func newTestEnv(t *testing.T, opts ...wxfake.Option) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(e.client.Close)
 	e.box, err = secret.NewBox(config.DevDataKey())
 	if err != nil {
 		t.Fatal(err)

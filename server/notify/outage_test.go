@@ -52,6 +52,7 @@ func TestAlertsGoOutWithoutRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(client.Close)
 	e.client, e.rdb = client, rdb
 	e.group(county, "county_staff", "noredis00001")
 	officer := e.account("county_staff", county, "o_noredis", true)

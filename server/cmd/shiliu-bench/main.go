@@ -104,6 +104,7 @@ func run(ctx context.Context, o options) error {
 	cfg.Uploads.Dir = uploads
 	// Accounts are created for the run; their password cost and the login limit are not measured.
 	cfg.Security.BcryptCost = 4
+	cfg.Security.TokenSecret, cfg.Security.DataKey = config.NewSecrets()
 	cfg.Security.LoginPerMinute = 100000
 	cfg.Security.AccessTokenTTL = 6 * time.Hour
 	cfg.WeChat.AppID, cfg.WeChat.Secret = "wx-bench-appid", "wx-bench-secret"

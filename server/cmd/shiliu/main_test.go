@@ -99,7 +99,9 @@ func captureAll(t *testing.T, args ...string) (stdout, stderr string, err error)
 // accounts, migrate creates no schema, serve starts no server.
 func TestEveryCommandAnswersHelpAndDoesNothingElse(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "help.db")
+	secrets := filepath.Join(t.TempDir(), "secrets.json")
 	t.Setenv("SHILIU_DATABASE_DSN", "sqlite:"+db)
+	t.Setenv("SHILIU_SECRETS_FILE", secrets)
 	t.Setenv("SHILIU_UPLOADS_DIR", filepath.Join(t.TempDir(), "uploads"))
 	t.Setenv("SHILIU_HTTP_ADDR", "127.0.0.1:0")
 	for _, cmd := range [][]string{
@@ -121,6 +123,9 @@ func TestEveryCommandAnswersHelpAndDoesNothingElse(t *testing.T) {
 	}
 	if _, err := os.Stat(os.Getenv("SHILIU_UPLOADS_DIR")); !os.IsNotExist(err) {
 		t.Fatalf("a --help created the uploads directory: %v", err)
+	}
+	if _, err := os.Stat(secrets); !os.IsNotExist(err) {
+		t.Fatalf("a --help generated the dev secrets: %v", err)
 	}
 	// The overview gives the defaults a newcomer needs.
 	out, _, err := captureAll(t, "--help")

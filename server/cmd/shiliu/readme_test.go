@@ -28,7 +28,17 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// Commands run by the tests keep the dev secrets they generate out of the source tree.
+	dir, err := os.MkdirTemp("", "shiliu-cli-test")
+	if err != nil {
+		panic(err)
+	}
+	if os.Getenv("SHILIU_SECRETS_FILE") == "" {
+		os.Setenv("SHILIU_SECRETS_FILE", filepath.Join(dir, "secrets.json"))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // block is one fenced shell block of the README; server blocks run until the end.

@@ -6,7 +6,7 @@
 // util.DefaultHTTPClient. New installs, once per process, a client whose
 // transport sends api.weixin.qq.com and qyapi.weixin.qq.com to the configured
 // bases, applies the timeout and keeps secrets out of error strings. That
-// routing is process-wide and the most recent New wins (see routing).
+// routing is process-wide: the most recent Client not yet closed wins (see routing).
 package wechat
 
 import (
@@ -73,6 +73,7 @@ type Client struct {
 	robot    *robot.Client
 	store    tokenStore
 	tokenKey string
+	routing  *routing
 }
 
 // New builds a Client. The access_token is cached in rdb under keyPrefix so
@@ -115,11 +116,18 @@ func New(cfg Config, rdb redis.UniversalClient, keyPrefix string) (*Client, erro
 		// Must match credential.StableAccessToken's key format.
 		tokenKey: fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyMiniProgramPrefix, cfg.AppID),
 	}
-	install(&routing{
+	c.routing = &routing{
 		bases:   map[string]*url.URL{apiHost: api, qyapiHost: qy},
 		timeout: cfg.Timeout,
-	})
+	}
+	install(c.routing)
 	return c, nil
+}
+
+// Close hands the process-wide routing back to the Client built before this
+// one (see routing). Calls made through c after Close are not routed by it.
+func (c *Client) Close() {
+	uninstall(c.routing)
 }
 
 var codePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)

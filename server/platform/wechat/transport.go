@@ -21,9 +21,11 @@ const (
 
 // routing is what the shared transport applies to each request. The SDK calls
 // through one package variable (util.DefaultHTTPClient), so routing is
-// process-wide: the most recent New wins. Clients pointing at different fake
-// servers must therefore not be used at the same time (no t.Parallel between
-// such tests).
+// process-wide: the most recently built Client that is not yet closed wins.
+// A production process has one Client. Tests that build a second one (another
+// app in the same binary) must Close it, which hands routing back to the
+// Client before it; clients pointing at different fake servers must not be
+// used at the same time (no t.Parallel between such tests).
 type routing struct {
 	bases   map[string]*url.URL // WeChat host -> base it is sent to
 	timeout time.Duration
@@ -32,18 +34,42 @@ type routing struct {
 var (
 	installOnce    sync.Once
 	currentRouting atomic.Pointer[routing]
+
+	liveMu sync.Mutex
+	live   []*routing // routings of open Clients, oldest first
 )
 
 // install points the SDK at r. The *http.Client is assigned once; later calls
 // only swap the routing, which the transport reads per request, so there is
 // no unsynchronised write to util.DefaultHTTPClient while calls are running.
 func install(r *routing) {
+	liveMu.Lock()
+	live = append(live, r)
 	currentRouting.Store(r)
+	liveMu.Unlock()
 	installOnce.Do(func() {
 		// No Client.Timeout: the transport applies the current timeout so that
 		// it can change with the routing.
 		util.DefaultHTTPClient = &http.Client{Transport: &rewriteTransport{next: baseTransport()}}
 	})
+}
+
+// uninstall drops r and routes by the newest routing still open. With none
+// open, requests to the WeChat hosts go out unchanged.
+func uninstall(r *routing) {
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	for i, l := range live {
+		if l == r {
+			live = append(live[:i], live[i+1:]...)
+			break
+		}
+	}
+	if len(live) == 0 {
+		currentRouting.Store(nil)
+		return
+	}
+	currentRouting.Store(live[len(live)-1])
 }
 
 func baseTransport() http.RoundTripper {
@@ -63,6 +89,9 @@ type rewriteTransport struct {
 
 func (t *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := currentRouting.Load()
+	if r == nil {
+		return t.next.RoundTrip(req)
+	}
 	base, ours := r.bases[req.URL.Hostname()]
 	if !ours {
 		return t.next.RoundTrip(req)

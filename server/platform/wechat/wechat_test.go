@@ -44,7 +44,30 @@ func (e *env) client(t *testing.T, timeout time.Duration) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close)
 	return c
+}
+
+// A second Client (another app in the same test binary, pointed elsewhere) takes the routing
+// while it is open; closing it hands the routing back, so the first Client's calls reach its own
+// server again instead of failing against whatever the second one was pointed at.
+func TestClosingALaterClientHandsRoutingBack(t *testing.T) {
+	first := newEnv(t)
+	first.fake.RegisterCode("mine", "openid-first", "")
+	second := wxfake.NewTestServer(t)
+	second.RegisterCode("mine", "openid-second", "")
+	other, err := New(Config{AppID: "wxother", Secret: "s", APIBase: second.URL(), WeComAPIBase: second.URL()}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if s, err := other.Code2Session(ctx, "mine"); err != nil || s.OpenID != "openid-second" {
+		t.Fatalf("while the second client is open: %+v %v", s, err)
+	}
+	other.Close()
+	if s, err := first.c.Code2Session(ctx, "mine"); err != nil || s.OpenID != "openid-first" {
+		t.Fatalf("after the second client closed, the first one's call went to: %+v %v", s, err)
+	}
 }
 
 func wantCode(t *testing.T, err error, code int) *APIError {

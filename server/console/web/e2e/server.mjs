@@ -45,7 +45,7 @@ export async function startServer(log = () => {}) {
   const seed = execFileSync(bin, ['seed-demo'], { cwd: dir, env, encoding: 'utf8' })
   const accounts = {}
   for (const m of seed.matchAll(/staff account (\S+)\s+(\S+)\s+password (\S+)/g)) accounts[m[1]] = { username: m[1], role: m[2], password: m[3] }
-  const other = { username: 'guan', role: 'county_staff', password: 'Guan2026-other' }
+  const other = { username: 'guan', role: 'county_staff', password: 'Langfang2026-other' }
   execFileSync(bin, ['user', 'create', '--username', other.username, '--role', other.role, '--region', '131022', '--name', '固安县民宗局'], {
     cwd: dir,
     env,
