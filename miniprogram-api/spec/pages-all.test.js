@@ -69,7 +69,7 @@ describe('every page', () => {
     env.fake.handler = api
     meetings = [
       F.meeting({id: 9, title: '六月例会', starts_at: F.iso(30 * 24 * 3600 * 1000), ends_at: F.iso(30 * 24 * 3600 * 1000 + 7200000)}),
-      F.meeting({id: 6, title: '五月例会', status: 'ongoing', status_name: '进行中', checkin_open: true, latitude: 39.88, longitude: 116.98,
+      F.meeting({id: 6, title: '五月例会', status: 'ongoing', status_name: '进行中', checkin_open: true, location_checkin: true,
         starts_at: F.iso(-600000), ends_at: F.iso(3600000)}),
       F.meeting({id: 5, title: '四月例会', status: 'ended', status_name: '已结束', starts_at: F.iso(-30 * 24 * 3600 * 1000), ends_at: F.iso(-30 * 24 * 3600 * 1000 + 7200000)}),
     ]
@@ -451,8 +451,8 @@ describe('every page', () => {
     assert.equal(env.fake.requests.filter(r => r.method === 'POST').length, 0)
   })
 
-  it('meetings: check in by location sends the GCJ-02 position; a refusal shows the server\'s reason', async () => {
-    env.fake.getLocation = r => setImmediate(() => r.success({latitude: 39.8801, longitude: 116.9802}))
+  it('meetings: check in by location sends the GCJ-02 position and its accuracy; a refusal shows the server\'s reason', async () => {
+    env.fake.getLocation = r => setImmediate(() => r.success({latitude: 39.8801, longitude: 116.9802, accuracy: 18}))
     env.fake.handler = req => (pathOf(req) === '/api/v1/meetings/6/checkin'
       ? F.error(403, 'checkin_too_far', '您距离会场约1200米,超出签到范围(300米)') : api(req))
     const comp = sim.render('pages/meetings/index')
@@ -461,7 +461,7 @@ describe('every page', () => {
     comp.querySelector('#meeting-6 .locate').dispatchEvent('click')
     await flush(8)
     const post = env.fake.requests.find(r => r.method === 'POST')
-    assert.deepEqual(post.data, {latitude: 39.8801, longitude: 116.9802})
+    assert.deepEqual(post.data, {latitude: 39.8801, longitude: 116.9802, accuracy: 18})
     assert.equal(env.fake.modals[0].content, '您距离会场约1200米,超出签到范围(300米)')
   })
 
@@ -495,6 +495,8 @@ describe('every page', () => {
     assert.equal(comp.data.qrReady, true)
     assert.match(sim.text(comp, '#attendance'), /5.*已签到.*12.*受邀.*42%.*到会率/)
     assert.match(sim.text(comp, '#attendance'), /马明 · 大厂镇政府/)
+    // A location check-in shows its distance, and a doubtful one says why.
+    assert.match(sim.text(comp, '#attendance'), /张华 · 夏垫镇政府 · .*定位 · 距会场0米.*请核实:上报位置与会场坐标完全相同/)
     comp.instance.onUnload()
     const m = qr.matrix(F.checkinToken(6).qr_payload)
     assert.ok(m.length >= 21 && (m.length - 17) % 4 === 0, 'a QR version size')

@@ -24,6 +24,8 @@ type meetingView struct {
 	EndsAt       time.Time `json:"ends_at"`
 	Place        string    `json:"place"`
 	Latitude     *float64  `json:"latitude"`
+	Longitude    *float64  `json:"longitude"`
+	LocationOK   bool      `json:"location_checkin"`
 	Audience     string    `json:"audience"`
 	RegionCode   string    `json:"region_code"`
 	RegionName   string    `json:"region_name"`
@@ -491,6 +493,67 @@ func TestMeetingRSVPCheckinAndAttendance(t *testing.T) {
 		case w.insIDs[2]:
 			if it.CheckedInAt != nil || it.RSVP != "none" {
 				t.Fatalf("line %+v", it)
+			}
+		}
+	}
+}
+
+// Invitees are not given the venue's coordinates (they could check in from anywhere by sending
+// them back); each location check-in keeps the reported position and accuracy, and a position
+// copied from the venue, or one without an accuracy, is pointed out to staff.
+func TestLocationCheckinIsNotGivenAwayAndStandsOut(t *testing.T) {
+	w := newMeetingWorld(t)
+	m := createMeeting(t, w.staff, meetingBody(w.e, 10*time.Minute, w.insIDs[0], w.insIDs[1], w.insIDs[2]))
+
+	var seen meetingView
+	w.ins[0].Must(http.StatusOK, "GET", meetingPath(m.ID), nil).JSON(t, &seen)
+	if seen.Latitude != nil || seen.Longitude != nil || !seen.LocationOK || seen.Place == "" {
+		t.Fatalf("an invitee sees the venue as %+v", seen)
+	}
+	var list meetingList
+	w.ins[0].Must(http.StatusOK, "GET", "/api/v1/meetings?limit=100", nil).JSON(t, &list)
+	for _, it := range list.Items {
+		if it.Latitude != nil || it.Longitude != nil {
+			t.Fatalf("the invitee's meeting list gives coordinates: %+v", it)
+		}
+	}
+	w.staff.Must(http.StatusOK, "GET", meetingPath(m.ID), nil).JSON(t, &seen)
+	if seen.Latitude == nil || seen.Longitude == nil || !seen.LocationOK {
+		t.Fatalf("staff see the venue as %+v", seen)
+	}
+
+	// One copies the venue's coordinates (from a leaked staff screen), one is really there.
+	w.ins[0].Must(http.StatusOK, "POST", meetingPath(m.ID, "checkin"), map[string]any{"latitude": *seen.Latitude, "longitude": *seen.Longitude})
+	w.ins[1].Must(http.StatusOK, "POST", meetingPath(m.ID, "checkin"), map[string]any{"latitude": nearLatitude, "longitude": 114.5149, "accuracy": 14.6})
+	if r := w.ins[2].Must(http.StatusBadRequest, "POST", meetingPath(m.ID, "checkin"), map[string]any{"latitude": nearLatitude, "longitude": 114.5149, "accuracy": -3}).Err(t); r.Details[0].Field != "accuracy" {
+		t.Fatalf("negative accuracy: %+v", r)
+	}
+
+	var att struct {
+		Items []struct {
+			InstructorID int64    `json:"instructor_id"`
+			Distance     *int     `json:"checkin_distance_m"`
+			Latitude     *float64 `json:"checkin_latitude"`
+			Longitude    *float64 `json:"checkin_longitude"`
+			Accuracy     *int     `json:"checkin_accuracy_m"`
+			Doubt        string   `json:"checkin_doubt"`
+		} `json:"items"`
+	}
+	w.staff.Must(http.StatusOK, "GET", meetingPath(m.ID, "attendance"), nil).JSON(t, &att)
+	for _, it := range att.Items {
+		switch it.InstructorID {
+		case w.insIDs[0]:
+			if it.Distance == nil || *it.Distance != 0 || it.Latitude == nil || *it.Latitude != *seen.Latitude ||
+				it.Accuracy != nil || !strings.Contains(it.Doubt, "复制") {
+				t.Fatalf("a copied position does not stand out: %+v", it)
+			}
+		case w.insIDs[1]:
+			if it.Latitude == nil || *it.Latitude != nearLatitude || it.Longitude == nil || it.Accuracy == nil || *it.Accuracy != 15 || it.Doubt != "" {
+				t.Fatalf("a genuine location check-in: %+v", it)
+			}
+		case w.insIDs[2]:
+			if it.Latitude != nil || it.Doubt != "" {
+				t.Fatalf("no check-in: %+v", it)
 			}
 		}
 	}

@@ -177,13 +177,14 @@ func (h *handlers) checkinMeeting(c *gin.Context) {
 		Token     *string  `json:"token"`
 		Latitude  *float64 `json:"latitude"`
 		Longitude *float64 `json:"longitude"`
+		Accuracy  *float64 `json:"accuracy"`
 	}
 	if err := decode(c, &req); err != nil {
 		fail(c, h.log, err)
 		return
 	}
 	v, err := h.meetings.Checkin(c.Request.Context(), principal(c), id, meeting.CheckinInput{
-		Token: str(req.Token), Latitude: req.Latitude, Longitude: req.Longitude})
+		Token: str(req.Token), Latitude: req.Latitude, Longitude: req.Longitude, Accuracy: req.Accuracy})
 	if err != nil {
 		fail(c, h.log, err)
 		return

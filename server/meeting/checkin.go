@@ -99,6 +99,8 @@ type CheckinInput struct {
 	Token     string
 	Latitude  *float64
 	Longitude *float64
+	// Accuracy is the phone's own estimate, in meters (wx.getLocation's accuracy).
+	Accuracy *float64
 }
 
 // Checkin records an invitee's arrival, once: checking in again returns the first check-in.
@@ -120,6 +122,9 @@ func (s *Service) Checkin(ctx context.Context, p *access.Principal, id int64, in
 	default:
 		v.Check(*in.Latitude >= -90 && *in.Latitude <= 90, "latitude", "纬度应在-90到90之间")
 		v.Check(*in.Longitude >= -180 && *in.Longitude <= 180, "longitude", "经度应在-180到180之间")
+		if in.Accuracy != nil {
+			v.Check(*in.Accuracy >= 0 && *in.Accuracy <= 100000, "accuracy", "定位精度应在0到100000米之间")
+		}
 	}
 	if err := v.Err(); err != nil {
 		return View{}, err
@@ -131,7 +136,7 @@ func (s *Service) Checkin(ctx context.Context, p *access.Principal, id int64, in
 	}
 	now := s.clock.Now()
 	if inv.CheckedInAt != nil {
-		return s.view(ctx, m, inv, now), nil
+		return s.view(ctx, p, m, inv, now), nil
 	}
 	opens := m.StartsAt.Add(-s.opt.CheckinOpensBefore)
 	switch {
@@ -144,7 +149,8 @@ func (s *Service) Checkin(ctx context.Context, p *access.Principal, id int64, in
 			fmt.Sprintf("签到尚未开始,将于%s开放", clock.Local(opens).Format("1月2日15:04")))
 	}
 	method := CheckinQR
-	var distance *int
+	var distance, accuracy *int
+	var lat, lng *float64
 	if in.Token != "" {
 		if err := s.checkToken(m.ID, in.Token, now); err != nil {
 			return View{}, err
@@ -162,10 +168,15 @@ func (s *Service) Checkin(ctx context.Context, p *access.Principal, id int64, in
 		}
 		method = CheckinLocation
 		meters := int(math.Round(d))
-		distance = &meters
+		distance, lat, lng = &meters, in.Latitude, in.Longitude
+		if in.Accuracy != nil {
+			a := int(math.Round(*in.Accuracy))
+			accuracy = &a
+		}
 	}
 	res := db.Model(&Invitee{}).Where("id = ? AND checked_in_at IS NULL", inv.ID).
-		Updates(map[string]any{"checked_in_at": now, "checkin_method": method, "checkin_distance": distance})
+		Updates(map[string]any{"checked_in_at": now, "checkin_method": method, "checkin_distance": distance,
+			"checkin_latitude": lat, "checkin_longitude": lng, "checkin_accuracy": accuracy})
 	if res.Error != nil {
 		return View{}, res.Error
 	}
@@ -173,7 +184,7 @@ func (s *Service) Checkin(ctx context.Context, p *access.Principal, id int64, in
 	if err := db.Where("id = ?", inv.ID).Take(inv).Error; err != nil {
 		return View{}, err
 	}
-	return s.view(ctx, m, inv, now), nil
+	return s.view(ctx, p, m, inv, now), nil
 }
 
 // haversine is the great-circle distance in meters between two points. Both must be in the same

@@ -6,6 +6,7 @@
 package meeting
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/shiliu/shiliu/server/platform/clock"
@@ -99,7 +100,11 @@ type Invitee struct {
 	CheckedInAt     *time.Time
 	CheckinMethod   string
 	CheckinDistance *int
-	CreatedAt       time.Time
+	// Where the phone said it was at a location check-in, and how accurate it said that was.
+	CheckinLatitude  *float64
+	CheckinLongitude *float64
+	CheckinAccuracy  *int
+	CreatedAt        time.Time
 }
 
 func (Invitee) TableName() string { return "meeting_invitees" }
@@ -119,23 +124,27 @@ func (Reminder) TableName() string { return "meeting_reminders" }
 
 // View is a meeting as the API shows it. Mine is the caller's own invitation (instructors only).
 type View struct {
-	ID           int64      `json:"id"`
-	Title        string     `json:"title"`
-	StartsAt     time.Time  `json:"starts_at"`
-	EndsAt       time.Time  `json:"ends_at"`
-	Place        string     `json:"place"`
-	Latitude     *float64   `json:"latitude,omitempty"`
-	Longitude    *float64   `json:"longitude,omitempty"`
-	Agenda       string     `json:"agenda"`
-	Audience     string     `json:"audience"`
-	AudienceName string     `json:"audience_name"`
-	RegionCode   string     `json:"region_code"`
-	RegionName   string     `json:"region_name"`
-	Status       string     `json:"status"`
-	StatusName   string     `json:"status_name"`
-	CancelReason string     `json:"cancel_reason"`
-	CancelledAt  *time.Time `json:"cancelled_at,omitempty"`
-	InviteeCount int        `json:"invitee_count"`
+	ID       int64     `json:"id"`
+	Title    string    `json:"title"`
+	StartsAt time.Time `json:"starts_at"`
+	EndsAt   time.Time `json:"ends_at"`
+	Place    string    `json:"place"`
+	// Latitude and Longitude are the venue's, shown to staff only.
+	Latitude  *float64 `json:"latitude,omitempty"`
+	Longitude *float64 `json:"longitude,omitempty"`
+	// LocationCheckin tells an invitee the venue has coordinates, so checking in by location is
+	// possible.
+	LocationCheckin bool       `json:"location_checkin"`
+	Agenda          string     `json:"agenda"`
+	Audience        string     `json:"audience"`
+	AudienceName    string     `json:"audience_name"`
+	RegionCode      string     `json:"region_code"`
+	RegionName      string     `json:"region_name"`
+	Status          string     `json:"status"`
+	StatusName      string     `json:"status_name"`
+	CancelReason    string     `json:"cancel_reason"`
+	CancelledAt     *time.Time `json:"cancelled_at,omitempty"`
+	InviteeCount    int        `json:"invitee_count"`
 	// CheckinOpen tells the phone whether check-in is possible now.
 	CheckinOpen bool            `json:"checkin_open"`
 	Mine        *InvitationView `json:"mine,omitempty"`
@@ -176,6 +185,30 @@ type AttendeeView struct {
 	InvitationView
 	// CheckinDistance is how far from the meeting place a location check-in was, in meters.
 	CheckinDistance *int `json:"checkin_distance_m,omitempty"`
+	// The reported position and its accuracy, and why staff may want to ask about it.
+	CheckinLatitude  *float64 `json:"checkin_latitude,omitempty"`
+	CheckinLongitude *float64 `json:"checkin_longitude,omitempty"`
+	CheckinAccuracy  *int     `json:"checkin_accuracy_m,omitempty"`
+	CheckinDoubt     string   `json:"checkin_doubt"`
+}
+
+// checkinDoubt says why a location check-in may not be genuine, "" when nothing stands out. A
+// phone's fix scatters by meters even standing still, and reports its accuracy: a position on
+// the venue's exact coordinates, or one without an accuracy (not what wx.getLocation returns),
+// was most likely typed in or copied.
+func (i Invitee) checkinDoubt() string {
+	if i.CheckinMethod != CheckinLocation {
+		return ""
+	}
+	switch {
+	case i.CheckinDistance != nil && *i.CheckinDistance < 1:
+		return "上报位置与会场坐标完全相同,可能是复制的坐标"
+	case i.CheckinAccuracy == nil:
+		return "未上报定位精度,可能不是手机定位"
+	case *i.CheckinAccuracy > 1000:
+		return fmt.Sprintf("定位精度较差(约%d米)", *i.CheckinAccuracy)
+	}
+	return ""
 }
 
 // RSVPCounts counts the answers.

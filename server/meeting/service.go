@@ -225,7 +225,7 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in Input) (Vi
 		return View{}, err
 	}
 	audit.Subject(ctx, subjectType, m.ID, m.RegionCode)
-	return s.view(ctx, m, nil, now), nil
+	return s.view(ctx, p, m, nil, now), nil
 }
 
 type instructorRow struct {
@@ -339,7 +339,7 @@ func (s *Service) Get(ctx context.Context, p *access.Principal, id int64) (View,
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(ctx, m, inv, s.clock.Now()), nil
+	return s.view(ctx, p, m, inv, s.clock.Now()), nil
 }
 
 // Filter narrows a meeting list.
@@ -400,7 +400,7 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	}
 	out := make([]View, len(rows))
 	for i, m := range rows {
-		out[i] = s.view(ctx, m, mine[m.ID], now)
+		out[i] = s.view(ctx, p, m, mine[m.ID], now)
 	}
 	return out, next, nil
 }
@@ -409,15 +409,21 @@ func (s *Service) checkinOpen(m Meeting, now time.Time) bool {
 	return m.Status == StatusScheduled && !now.Before(m.StartsAt.Add(-s.opt.CheckinOpensBefore)) && now.Before(m.EndsAt)
 }
 
-func (s *Service) view(ctx context.Context, m Meeting, inv *Invitee, now time.Time) View {
+// view is m as p sees it. Invitees get the place's name and whether they may check in by
+// location, not its coordinates: with them, a phone anywhere could report the venue's exact
+// position and check in (the check-in would still stand out to staff, see AttendeeView).
+func (s *Service) view(ctx context.Context, p *access.Principal, m Meeting, inv *Invitee, now time.Time) View {
 	status := m.viewStatus(now)
 	v := View{
 		ID: m.ID, Title: m.Title, StartsAt: clock.Local(m.StartsAt), EndsAt: clock.Local(m.EndsAt), Place: m.Place,
-		Latitude: m.Latitude, Longitude: m.Longitude, Agenda: m.Agenda,
+		LocationCheckin: m.Latitude != nil && m.Longitude != nil, Agenda: m.Agenda,
 		Audience: m.Audience, AudienceName: roster.Label(Audiences, m.Audience),
 		RegionCode: m.RegionCode, Status: status, StatusName: roster.Label(ViewStatuses, status),
 		CancelReason: m.CancelReason, CancelledAt: clock.LocalPtr(m.CancelledAt), InviteeCount: m.InviteeCount,
 		CheckinOpen: s.checkinOpen(m, now), CreatedAt: clock.Local(m.CreatedAt), UpdatedAt: clock.Local(m.UpdatedAt),
+	}
+	if !p.IsInstructor() {
+		v.Latitude, v.Longitude = m.Latitude, m.Longitude
 	}
 	if r, err := s.regions.Get(ctx, m.RegionCode); err == nil {
 		v.RegionName = r.Name
@@ -545,7 +551,7 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, id int64, in 
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(ctx, out, nil, now), nil
+	return s.view(ctx, p, out, nil, now), nil
 }
 
 func nonNil(ids []int64) []int64 {
@@ -663,7 +669,7 @@ func (s *Service) Cancel(ctx context.Context, p *access.Principal, id int64, rea
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(ctx, out, nil, now), nil
+	return s.view(ctx, p, out, nil, now), nil
 }
 
 // ---- invitees ----
@@ -697,7 +703,7 @@ func (s *Service) RSVP(ctx context.Context, p *access.Principal, id int64, answe
 		return View{}, err
 	}
 	inv.RSVP, inv.RSVPNote, inv.RSVPAt = answer, note, &now
-	return s.view(ctx, m, inv, now), nil
+	return s.view(ctx, p, m, inv, now), nil
 }
 
 // Attendance lists the invitees with their answers and check-ins, and the totals.
@@ -745,6 +751,8 @@ func (s *Service) Attendance(ctx context.Context, p *access.Principal, id int64)
 		out.Items = append(out.Items, AttendeeView{
 			InstructorID: inv.InstructorID, Name: insNames[inv.InstructorID], UnitID: inv.UnitID, UnitName: unitNames[inv.UnitID],
 			InvitationView: *inv.invitation(), CheckinDistance: inv.CheckinDistance,
+			CheckinLatitude: inv.CheckinLatitude, CheckinLongitude: inv.CheckinLongitude, CheckinAccuracy: inv.CheckinAccuracy,
+			CheckinDoubt: inv.checkinDoubt(),
 		})
 	}
 	if out.Invited > 0 {

@@ -76,7 +76,7 @@ const RSVP_NAMES = {none: '未回复', yes: '参加', no: '不参加', maybe: '�
 function meeting(over) {
   return Object.assign({id: 6, title: '五月例会', starts_at: iso(2 * 3600 * 1000), ends_at: iso(4 * 3600 * 1000), place: '县民宗局三楼',
     agenda: '学习民族政策', audience: 'county', audience_name: '全县指导员', region_code: '131028000000', region_name: '大厂回族自治县',
-    status: 'upcoming', status_name: '未开始', cancel_reason: '', invitee_count: 12, checkin_open: false,
+    status: 'upcoming', status_name: '未开始', cancel_reason: '', invitee_count: 12, checkin_open: false, location_checkin: false,
     mine: invitation(), created_at: T0, updated_at: T0}, over || {})
 }
 
@@ -100,7 +100,10 @@ function checkinToken(id, n) {
 function attendance(over) {
   return Object.assign({meeting_id: 6, status: 'ongoing', invited: 12, rsvp: {yes: 8, no: 1, maybe: 1, none: 2}, checked_in: 5,
     attendance_rate: 5 / 12, items: [{instructor_id: 7, name: '马明', unit_id: 1, unit_name: '大厂镇政府', rsvp: 'yes', rsvp_name: '参加',
-      rsvp_note: '', checked_in_at: iso(-60000), checkin_method: 'qr'}]}, over || {})
+      rsvp_note: '', checked_in_at: iso(-60000), checkin_method: 'qr', checkin_doubt: ''},
+    {instructor_id: 8, name: '张华', unit_id: 2, unit_name: '夏垫镇政府', rsvp: 'yes', rsvp_name: '参加', rsvp_note: '',
+      checked_in_at: iso(-30000), checkin_method: 'location', checkin_distance_m: 0, checkin_latitude: 39.88, checkin_longitude: 116.98,
+      checkin_doubt: '上报位置与会场坐标完全相同,可能是复制的坐标'}]}, over || {})
 }
 
 function bulletin(over) {

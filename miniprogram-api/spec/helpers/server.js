@@ -84,6 +84,7 @@ async function startServer(o) {
   const env = Object.assign({
     SHILIU_DATABASE_DSN: 'sqlite:' + path.join(tmp, 'shiliu.db'),
     SHILIU_UPLOADS_DIR: path.join(tmp, 'uploads'),
+    SHILIU_SECRETS_FILE: path.join(tmp, 'secrets.json'),
     SHILIU_WECHAT_APPID: 'wx-test',
     SHILIU_WECHAT_SECRET: 'test-secret',
     SHILIU_WECHAT_API_BASE: 'http://127.0.0.1:' + wxPort,

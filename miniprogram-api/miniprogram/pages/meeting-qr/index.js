@@ -22,12 +22,18 @@ function refreshDelay(r) {
   return Math.max(MIN_WAIT, Math.min(MAX_WAIT, wait))
 }
 
+/** How someone checked in; a location check-in with its distance from the venue. */
+function checkinMethod(i) {
+  if (i.checkin_method !== 'location') return '扫码'
+  return typeof i.checkin_distance_m === 'number' ? '定位 · 距会场' + i.checkin_distance_m + '米' : '定位'
+}
+
 function attendanceView(a) {
   return {
     invited: a.invited, checked_in: a.checked_in, rate: Math.round((a.attendance_rate || 0) * 100) + '%',
     yes: a.rsvp.yes, no: a.rsvp.no, maybe: a.rsvp.maybe, none: a.rsvp.none,
     people: a.items.filter(i => i.checked_in_at).map(i => ({id: i.instructor_id, name: i.name, unit_name: i.unit_name,
-      time: formatTime(i.checked_in_at).slice(11), method: i.checkin_method === 'location' ? '定位' : '扫码'})),
+      time: formatTime(i.checked_in_at).slice(11), method: checkinMethod(i), doubt: i.checkin_doubt || ''})),
   }
 }
 

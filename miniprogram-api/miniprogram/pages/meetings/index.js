@@ -32,8 +32,18 @@ function view(m) {
     checkin_method_name: mine.checkin_method === 'location' ? '定位签到' : (mine.checkin_method === 'qr' ? '扫码签到' : ''),
     can_rsvp: live && !checkedIn,
     can_checkin: !!m.checkin_open && !checkedIn,
-    can_locate: !!m.checkin_open && !checkedIn && typeof m.latitude === 'number' && typeof m.longitude === 'number',
+    can_locate: !!m.checkin_open && !checkedIn && !!m.location_checkin,
   }
+}
+
+/**
+ * A location check-in: the position and the phone's own accuracy estimate, which staff see with
+ * it (a position without one looks typed in).
+ */
+function locationBody(r) {
+  const body = {latitude: r.latitude, longitude: r.longitude}
+  if (typeof r.accuracy === 'number' && r.accuracy >= 0) body.accuracy = Math.min(r.accuracy, 100000)
+  return body
 }
 
 /** The meeting opened from a message first; the others in the server's order. */
@@ -130,7 +140,7 @@ Component({
         wx.getLocation({
           type: 'gcj02',
           isHighAccuracy: true,
-          success: r => resolve(this.checkin(id, {latitude: r.latitude, longitude: r.longitude})),
+          success: r => resolve(this.checkin(id, locationBody(r))),
           fail: () => {
             wx.showToast({title: '无法获取位置,请使用扫码签到', icon: 'none'})
             resolve()

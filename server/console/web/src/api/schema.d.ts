@@ -33,7 +33,10 @@ export interface paths {
         };
         /**
          * 就绪探针 (readiness)
-         * @description 检查数据库与 Redis;任一不可用时返回 503,负载均衡应暂停转发。
+         * @description 是否应向本实例转发请求。检查数据库(`database`,关键依赖)、Redis(`redis`)、上传文件存储是否可写(`uploads`)
+         *     和通知分发(`dispatcher`,仅当 `notify.dispatch_in_serve` 时)。只有关键依赖不可用时返回 503,负载均衡应暂停转发;
+         *     其他依赖不可用时仍返回 200,`status` 为 `degraded`,`degraded` 列出不可用的依赖(实例仍可提交记录、登录、查询)。
+         *     Readiness means "send me traffic": only the database fails it; Redis, upload storage and the dispatcher degrade it.
          */
         get: operations["readyz"];
         put?: never;
@@ -101,7 +104,8 @@ export interface paths {
          *     未绑定的用户得到绑定凭证(`BindTicket`,15 分钟内有效),随后调用 `POST /api/v1/auth/wechat/bind`。
          *     可用响应中是否有 `access_token` 区分两种结果。session_key 只保存在服务端。
          *     错误码:`invalid_argument`、`wechat_code_invalid`(400);`account_disabled`、`instructor_inactive`、
-         *     `wechat_user_blocked`(403);`rate_limited`(429);`wechat_unavailable`(502)。
+         *     `wechat_user_blocked`(403);`rate_limited`(429);`wechat_unavailable`(502);
+         *     `wechat_not_configured`(503,服务器未配置小程序 AppID/AppSecret)。
          */
         post: operations["wechatLogin"];
         delete?: never;
@@ -128,7 +132,8 @@ export interface paths {
          *     同一微信用户、同一 IP 在一小时内输错过多时返回 429 `rate_limited`,`Retry-After` 为需等待的秒数。
          *     错误码:`invalid_argument`、`invite_invalid`、`invite_expired`、`wechat_code_invalid`(400);
          *     `bind_ticket_invalid`(401);`instructor_inactive`、`wechat_user_blocked`(403);`phone_not_on_roster`(404);
-         *     `invite_used`、`instructor_already_bound`、`wechat_already_bound`(409);`rate_limited`(429);`wechat_unavailable`(502)。
+         *     `invite_used`、`instructor_already_bound`、`wechat_already_bound`(409);`rate_limited`(429);`wechat_unavailable`(502);
+         *     `wechat_not_configured`(503)。绑定凭证已使用或已过期时都是 `bind_ticket_invalid`,提示语分别说明“已使用”和“已超时”。
          */
         post: operations["wechatBind"];
         delete?: never;
@@ -214,7 +219,7 @@ export interface paths {
          * @description 已用密码登录的工作人员在小程序中调用 `wx.login` 后提交 code,把本账号与该微信用户绑定:
          *     此后风险线索提醒以订阅消息送达本人,本人也可直接用微信登录。再次绑定会替换原微信。
          *     错误码:`wechat_code_invalid`(400);`forbidden`(403,指导员请用邀请码或手机号绑定);
-         *     `wechat_already_bound`(409,该微信已绑定其他账号);`wechat_unavailable`(502)。
+         *     `wechat_already_bound`(409,该微信已绑定其他账号);`wechat_unavailable`(502);`wechat_not_configured`(503)。
          */
         post: operations["bindStaffWeChat"];
         delete?: never;
@@ -3898,8 +3903,12 @@ export interface components {
             ends_at: components["schemas"]["DateTime"];
             /** @description 会场。 */
             place: string;
+            /** @description 会场坐标,仅对工作人员返回;指导员只看到 `place` 和 `location_checkin`(否则任何人都能提交会场坐标完成定位签到)。 */
             latitude?: components["schemas"]["Coordinate"];
+            /** @description 同 `latitude`,仅对工作人员返回。 */
             longitude?: components["schemas"]["Coordinate"];
+            /** @description 会场设置了坐标,可以定位签到。 */
+            location_checkin: boolean;
             /** @description 会议议程,可能为空字符串。 */
             agenda: string;
             audience: components["schemas"]["MeetingAudience"];
@@ -3971,6 +3980,8 @@ export interface components {
             token?: string;
             latitude?: components["schemas"]["Coordinate"];
             longitude?: components["schemas"]["Coordinate"];
+            /** @description 手机给出的定位精度(米,`wx.getLocation` 的 `accuracy`),随签到保存供工作人员查看。 */
+            accuracy?: number;
         };
         CheckinToken: {
             /** Format: int64 */
@@ -3998,6 +4009,16 @@ export interface components {
             checkin_method: "" | "qr" | "location";
             /** @description 定位签到时与会场的距离(米)。 */
             checkin_distance_m?: number;
+            /** @description 定位签到时手机上报的位置。 */
+            checkin_latitude?: components["schemas"]["Coordinate"];
+            checkin_longitude?: components["schemas"]["Coordinate"];
+            /** @description 手机上报的定位精度(米);没有上报时缺省。 */
+            checkin_accuracy_m?: number;
+            /**
+             * @description 定位签到值得核实的原因,没有则为空字符串:上报位置与会场坐标完全相同(可能复制了坐标)、
+             *     未上报定位精度、定位精度差于 1000 米。
+             */
+            checkin_doubt: string;
         };
         Attendance: {
             /** Format: int64 */
@@ -5572,10 +5593,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description 服务暂时不可用或处理超时 (503):`unavailable`;请稍后重试。 */
+        /**
+         * @description 服务暂时不可用或处理超时 (503):`unavailable`;请稍后重试。数据库连接中断(重启、切换)、存储空间已满或存储只读时,
+         *     `message` 说明这是暂时的,并带 `Retry-After`(秒)。
+         */
         ServiceUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
+                /** @description 建议的重试等待秒数(数据库中断 10,存储已满或只读 60,上传繁忙 5,处理超时 5)。 */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -5656,7 +5682,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 所有依赖可用 */
+            /** @description 可以转发:全部可用(`ok`),或部分非关键依赖不可用(`degraded`) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5666,7 +5692,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            /** @description 有依赖不可用(`status` 为 `unavailable`,`checks` 中标明 `down` 的依赖) */
+            /** @description 关键依赖(数据库)不可用(`status` 为 `unavailable`,`checks` 中标明 `down` 的依赖) */
             503: {
                 headers: {
                     [name: string]: unknown;
