@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/config"
 	"github.com/shiliu/shiliu/server/platform/clock"
@@ -232,5 +235,46 @@ func TestBindFailuresAreLimitedPerAddress(t *testing.T) {
 	r := bind(t, own, own.BindTicket(t), code)
 	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("fourth user from the address: %d %s %v", r.Status, r.Body, r.Header)
+	}
+}
+
+// What held when probed stays covered: an access token is only what this server signed. A
+// county token with its role raised, one signed with the development secret once published in
+// the source (what forged a province token on trial servers), one with no signature at all, and
+// a truncated one are all refused, on a dev-mode server too.
+func TestForgedAccessTokensAreRefused(t *testing.T) {
+	e := apitest.Shared(t)
+	staff := e.Staff(t, "county_staff", apitest.CountyA1)
+	staff.Must(http.StatusOK, "GET", "/api/v1/me", nil)
+
+	parts := strings.Split(staff.Token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", staff.Token)
+	}
+	var claims map[string]any
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(raw, &claims) != nil {
+		t.Fatalf("claims: %v", err)
+	}
+	claims["role"], claims["region"] = "province_staff", "130000000000"
+	raised, _ := json.Marshal(claims)
+	published, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString([]byte(config.DevTokenSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims(claims)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{
+		"role raised, old signature":           parts[0] + "." + base64.RawURLEncoding.EncodeToString(raised) + "." + parts[2],
+		"signed with the published dev secret": published,
+		"alg none":                             unsigned,
+		"truncated":                            parts[0] + "." + parts[1],
+	} {
+		r := e.As(t, tok).Do("GET", "/api/v1/instructors?limit=1", nil)
+		if r.Status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", name, r.Status)
+		}
 	}
 }
