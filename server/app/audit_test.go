@@ -18,8 +18,9 @@ type auditEntry struct {
 	Action      string `json:"action"`
 	SubjectType string `json:"subject_type"`
 	SubjectID   *int64 `json:"subject_id"`
-	Status      int    `json:"status"`
-	RequestID   string `json:"request_id"`
+	Status       int    `json:"status"`
+	PersonalData bool   `json:"personal_data"`
+	RequestID    string `json:"request_id"`
 	ClientIP    string `json:"client_ip"`
 	CreatedAt   string `json:"created_at"`
 }

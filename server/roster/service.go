@@ -10,6 +10,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -497,6 +498,11 @@ func (s *Service) GetInstructor(ctx context.Context, p *access.Principal, id int
 	views, err := s.views(ctx, []Instructor{ins}, false)
 	if err != nil {
 		return InstructorView{}, err
+	}
+	if !p.IsInstructor() {
+		// Staff read the whole phone and ID number: the trail says so. An instructor reading
+		// their own record reads nobody else's.
+		audit.PersonalData(ctx)
 	}
 	return views[0], nil
 }
