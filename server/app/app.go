@@ -39,6 +39,7 @@ import (
 	"github.com/shiliu/shiliu/server/task"
 	"github.com/shiliu/shiliu/server/training"
 	"github.com/shiliu/shiliu/server/upload"
+	"gorm.io/gorm"
 )
 
 // App is one running Shiliu instance.
@@ -187,7 +188,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Bind: auth.BindLimits{PerTicket: cfg.Security.BindTriesPerTicket, PerOpenID: cfg.Security.BindFailuresPerOpenID,
 			PerIP: cfg.Security.BindFailuresPerIP, Window: cfg.Security.BindFailureWindow},
 	})
-	a.Roster.OnLeaveOffice(a.Auth.EndInstructorSessions)
+	a.Roster.OnChange(a.Auth.FollowInstructor)
 
 	disk, err := upload.NewDisk(cfg.Uploads.Dir)
 	if err == nil {
@@ -209,6 +210,13 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 			MaxConcurrent: cfg.Uploads.MaxConcurrent, QueueWait: cfg.Uploads.QueueWait, Log: a.Log,
 		})
 	a.Audit = audit.NewService(a.DB.DB, a.Clock)
+	// An instructor's files not yet attached carry their region (see upload.Upload).
+	a.Roster.OnChange(func(ctx context.Context, tx *gorm.DB, c roster.Change) error {
+		if c.RegionCode == "" {
+			return nil
+		}
+		return a.Uploads.MoveUnattached(ctx, tx, c.InstructorID, c.RegionCode)
+	})
 	a.Records = record.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log,
 		record.Options{AckDeadlines: cfg.Records.TipAckDeadlines.ByLevel(), Tally: stats.Tally{}})
 	a.Meetings = meeting.NewService(a.DB.DB, a.Regions, a.Clock, a.Log, meeting.Options{

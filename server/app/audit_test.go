@@ -11,17 +11,18 @@ import (
 )
 
 type auditEntry struct {
-	ID          int64  `json:"id"`
-	AccountID   int64  `json:"account_id"`
-	Role        string `json:"role"`
-	RegionCode  string `json:"region_code"`
-	Action      string `json:"action"`
-	SubjectType string `json:"subject_type"`
-	SubjectID   *int64 `json:"subject_id"`
-	Status      int    `json:"status"`
-	RequestID   string `json:"request_id"`
-	ClientIP    string `json:"client_ip"`
-	CreatedAt   string `json:"created_at"`
+	ID           int64  `json:"id"`
+	AccountID    int64  `json:"account_id"`
+	Role         string `json:"role"`
+	RegionCode   string `json:"region_code"`
+	Action       string `json:"action"`
+	SubjectType  string `json:"subject_type"`
+	SubjectID    *int64 `json:"subject_id"`
+	Status       int    `json:"status"`
+	PersonalData bool   `json:"personal_data"`
+	RequestID    string `json:"request_id"`
+	ClientIP     string `json:"client_ip"`
+	CreatedAt    string `json:"created_at"`
 }
 
 type auditList struct {

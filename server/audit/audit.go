@@ -1,7 +1,8 @@
-// Package audit is the trail of who did what: every write through the API and every read of a
-// risk tip or a mediation record (sensitive personal information under the PIPL), with the
-// actor, role, action, subject, outcome, request id and client address. Ids only: no request
-// bodies, no names, no phone numbers.
+// Package audit is the trail of who did what: every write through the API, every read of a
+// risk tip or a mediation record (sensitive personal information under the PIPL) and every
+// answer that carried a person's whole phone or ID number, with the actor, role, action,
+// subject, outcome, request id and client address. Ids only: no request bodies, no names, no
+// phone numbers.
 //
 // Each entry carries a region so staff can read the trail of their own subtree: the region of the
 // subject when the handling code names it (Subject), otherwise the actor's region (a staff
@@ -31,31 +32,35 @@ type Entry struct {
 	SubjectType string
 	SubjectID   *int64
 	Status      int
-	RequestID   string
-	ClientIP    string `gorm:"column:client_ip"`
-	CreatedAt   time.Time
+	// PersonalData: the answer carried personal data in full (a whole phone or ID number), which
+	// every list shows masked. See PersonalData.
+	PersonalData bool
+	RequestID    string
+	ClientIP     string `gorm:"column:client_ip"`
+	CreatedAt    time.Time
 }
 
 func (Entry) TableName() string { return "audit_log" }
 
 // View is an entry as the API shows it.
 type View struct {
-	ID          int64     `json:"id"`
-	AccountID   int64     `json:"account_id"`
-	Role        string    `json:"role"`
-	RegionCode  string    `json:"region_code"`
-	Action      string    `json:"action"`
-	SubjectType string    `json:"subject_type"`
-	SubjectID   *int64    `json:"subject_id,omitempty"`
-	Status      int       `json:"status"`
-	RequestID   string    `json:"request_id"`
-	ClientIP    string    `json:"client_ip"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID           int64     `json:"id"`
+	AccountID    int64     `json:"account_id"`
+	Role         string    `json:"role"`
+	RegionCode   string    `json:"region_code"`
+	Action       string    `json:"action"`
+	SubjectType  string    `json:"subject_type"`
+	SubjectID    *int64    `json:"subject_id,omitempty"`
+	Status       int       `json:"status"`
+	PersonalData bool      `json:"personal_data"`
+	RequestID    string    `json:"request_id"`
+	ClientIP     string    `json:"client_ip"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 func (e Entry) view() View {
 	return View{ID: e.ID, AccountID: e.AccountID, Role: e.Role, RegionCode: e.RegionCode, Action: e.Action,
-		SubjectType: e.SubjectType, SubjectID: e.SubjectID, Status: e.Status, RequestID: e.RequestID,
+		SubjectType: e.SubjectType, SubjectID: e.SubjectID, Status: e.Status, PersonalData: e.PersonalData, RequestID: e.RequestID,
 		ClientIP: e.ClientIP, CreatedAt: clock.Local(e.CreatedAt)}
 }
 
@@ -98,8 +103,10 @@ type Filter struct {
 	SubjectType string
 	SubjectID   int64
 	RegionCode  string // subtree
-	From, To    *time.Time
-	Page        paging.Page
+	// PersonalData keeps only the entries of answers that carried personal data in full.
+	PersonalData bool
+	From, To     *time.Time
+	Page         paging.Page
 }
 
 var errStaffOnly = apperr.Forbidden("只有民族工作部门工作人员和审计管理员可以查看操作日志")
@@ -139,6 +146,9 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	if f.SubjectID > 0 {
 		q = q.Where("subject_id = ?", f.SubjectID)
 	}
+	if f.PersonalData {
+		q = q.Where("personal_data = ?", true)
+	}
 	if f.From != nil {
 		q = q.Where("created_at >= ?", f.From.UTC())
 	}
@@ -163,9 +173,10 @@ func escapeLike(s string) string {
 
 // Note is what the handling code tells the trail about the subject of a request; see Subject.
 type Note struct {
-	SubjectType string
-	SubjectID   int64
-	RegionCode  string
+	SubjectType  string
+	SubjectID    int64
+	RegionCode   string
+	PersonalData bool
 }
 
 type noteKey struct{}
@@ -191,5 +202,16 @@ func Subject(ctx context.Context, subjectType string, id int64, regionCode strin
 	}
 	if regionCode != "" {
 		n.RegionCode = regionCode
+	}
+}
+
+// PersonalData says that the answer to the current request carries personal data in full: a
+// person's whole phone or ID number, decrypted for a reader other than that person. The request
+// is then audited, whatever its route, and its entry says so. The code that unmasks the data
+// calls it, so a new route that shows it cannot forget the trail. Outside an authenticated
+// request (a self-nomination answered to its author) it does nothing.
+func PersonalData(ctx context.Context) {
+	if n, _ := ctx.Value(noteKey{}).(*Note); n != nil {
+		n.PersonalData = true
 	}
 }

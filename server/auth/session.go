@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/shiliu/shiliu/server/platform/secret"
+	"github.com/shiliu/shiliu/server/roster"
 	"gorm.io/gorm"
 )
 
@@ -162,6 +163,14 @@ func (s *Service) endSessions(ctx context.Context, tx *gorm.DB, accountID int64)
 		Update("revoked_at", now).Error; err != nil {
 		return err
 	}
+	return s.expireAccessTokens(ctx, tx, accountID, families)
+}
+
+// expireAccessTokens refuses the access tokens of an account issued before now, inside the
+// caller's transaction, and the cached state of families with them. Alone (no family), it leaves
+// the logins alive: the next request refreshes, and the refresh re-reads the account.
+func (s *Service) expireAccessTokens(ctx context.Context, tx *gorm.DB, accountID int64, families []string) error {
+	now := s.clock.Now()
 	if err := tx.WithContext(ctx).Model(&Account{}).Where("id = ?", accountID).
 		Update("tokens_valid_after", now).Error; err != nil {
 		return err
@@ -197,15 +206,34 @@ func (s *Service) EndAccountSessions(ctx context.Context, tx *gorm.DB, accountID
 	return s.endSessions(ctx, tx, accountID)
 }
 
-// EndInstructorSessions ends the logins of an instructor's account, inside the caller's
-// transaction: the roster calls it when an instructor leaves office.
-func (s *Service) EndInstructorSessions(ctx context.Context, tx *gorm.DB, instructorID int64) error {
+// FollowInstructor keeps an instructor's account in step with the roster, inside the roster's
+// transaction (roster.Service.OnChange). One who left office is logged out everywhere. One who
+// moved to another region (a transfer to another county, say) has the account's region changed,
+// and the access tokens that carry the old region refused: the mini-program refreshes on the 401,
+// the refresh re-reads the account, and the new county's scope applies from the next request.
+func (s *Service) FollowInstructor(ctx context.Context, tx *gorm.DB, c roster.Change) error {
 	var ids []int64
-	if err := tx.WithContext(ctx).Model(&Account{}).Where("instructor_id = ?", instructorID).Pluck("id", &ids).Error; err != nil {
+	if err := tx.WithContext(ctx).Model(&Account{}).Where("instructor_id = ?", c.InstructorID).Pluck("id", &ids).Error; err != nil {
 		return err
 	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if c.RegionCode != "" {
+		if err := tx.WithContext(ctx).Model(&Account{}).Where("id IN ?", ids).
+			Updates(map[string]any{"region_code": c.RegionCode, "updated_at": s.clock.Now()}).Error; err != nil {
+			return err
+		}
+	}
 	for _, id := range ids {
-		if err := s.endSessions(ctx, tx, id); err != nil {
+		var err error
+		switch {
+		case c.LeftOffice:
+			err = s.endSessions(ctx, tx, id)
+		case c.RegionCode != "":
+			err = s.expireAccessTokens(ctx, tx, id, nil)
+		}
+		if err != nil {
 			return err
 		}
 	}

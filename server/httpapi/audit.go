@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,10 +21,16 @@ import (
 // too. Roster and filing exports are included: each is a whole list of people with ethnicity.
 // So are the statistics that name people: the performance card (what a term's renewal is decided
 // on), the list of instructors without records and the statistics workbook, which carries it.
-// The overview itself is counts only.
+// The overview itself is counts only. A filing's detail, differences and export are the same
+// filed roster.
 var sensitiveReads = []string{"/api/v1/tips", "/api/v1/mediations", "/api/v1/records",
-	"/api/v1/roster/export.xlsx", "/api/v1/filings/:id/export.xlsx",
+	"/api/v1/roster/export.xlsx", "/api/v1/filings/:id",
 	"/api/v1/instructors/:id/performance-card", "/api/v1/stats/inactive-instructors", "/api/v1/stats/overview.xlsx"}
+
+// personalReads are the details that show a person's whole phone and ID number to staff: audited
+// even when refused (a probe of ids out of scope). Their answers mark the entry as a read of
+// personal data (audit.PersonalData), as does any other answer that unmasks it.
+var personalReads = []string{"/api/v1/instructors/:id", "/api/v1/nominations/:id"}
 
 // routeParam is a gin path parameter (:id), written {id} in actions as in the API contract.
 var routeParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
@@ -43,35 +50,38 @@ func audited(method, route string) bool {
 				return true
 			}
 		}
+		return slices.Contains(personalReads, route)
 	}
 	return false
 }
 
 // auditTrail records audited requests after the handler has answered, whatever the answer: the
-// status tells whether the write was done or refused. It runs after authenticate, so every entry
-// has an actor; unauthenticated attempts are only in the access log. A failure to record is
-// logged and never changes the answer.
+// status tells whether the write was done or refused. Any other request is recorded when its
+// answer carried personal data in full (audit.PersonalData). It runs after authenticate, so every
+// entry has an actor; unauthenticated attempts are only in the access log. A failure to record
+// is logged and never changes the answer.
 func (h *handlers) auditTrail() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		route := c.FullPath()
-		// Every request of an administrator is audited, reads included: the audit
-		// administrator's reading of the trail is itself in the trail.
-		if h.audit == nil || !(audited(c.Request.Method, route) || principal(c).IsAdministrator()) {
+		if h.audit == nil {
 			c.Next()
 			return
 		}
+		route := c.FullPath()
+		// Every request of an administrator is audited, reads included: the audit
+		// administrator's reading of the trail is itself in the trail.
+		always := audited(c.Request.Method, route) || principal(c).IsAdministrator()
 		note := &audit.Note{}
 		c.Request = c.Request.WithContext(audit.WithNote(c.Request.Context(), note))
 		c.Next()
 
 		p := principal(c)
-		if p == nil {
+		if p == nil || !(always || note.PersonalData) {
 			return
 		}
 		e := audit.Entry{
 			AccountID: p.AccountID, Role: string(p.Role), RegionCode: p.RegionCode,
 			Action: c.Request.Method + " " + routeParam.ReplaceAllString(route, "{$1}"), SubjectType: subjectType(route),
-			Status: c.Writer.Status(), RequestID: requestID(c), ClientIP: c.ClientIP(),
+			Status: c.Writer.Status(), PersonalData: note.PersonalData, RequestID: requestID(c), ClientIP: c.ClientIP(),
 		}
 		if id, err := strconv.ParseInt(c.Param("id"), 10, 64); err == nil && id > 0 {
 			e.SubjectID = &id
@@ -120,6 +130,14 @@ func (h *handlers) listAudit(c *gin.Context) {
 	}
 	f := audit.Filter{Page: page, Action: c.Query("action"), SubjectType: c.Query("subject_type"),
 		RegionCode: c.Query("region_code")}
+	switch c.Query("personal_data") {
+	case "", "false":
+	case "true":
+		f.PersonalData = true
+	default:
+		fail(c, h.log, apperr.Field("personal_data", "personal_data应为true或false"))
+		return
+	}
 	if f.AccountID, err = queryID(c, "account_id"); err != nil {
 		fail(c, h.log, err)
 		return

@@ -37,7 +37,19 @@ func TestAuditedRoutes(t *testing.T) {
 		{"GET", "/api/v1/stats/inactive-instructors", true},
 		{"GET", "/api/v1/stats/overview.xlsx", true},
 		{"GET", "/api/v1/stats/overview", false},
-		{"GET", "/api/v1/instructors/:id", false},
+		// Details that show a whole phone and ID number; their lists show them masked.
+		{"GET", "/api/v1/instructors/:id", true},
+		{"GET", "/api/v1/nominations/:id", true},
+		{"GET", "/api/v1/instructors", false},
+		{"GET", "/api/v1/nominations", false},
+		{"GET", "/api/v1/instructors/:id/history", false},
+		// A filing is a filed roster, like its export.
+		{"GET", "/api/v1/filings/:id", true},
+		{"GET", "/api/v1/filings/:id/diff", true},
+		{"GET", "/api/v1/filings/:id/export.xlsx", true},
+		{"GET", "/api/v1/roster/export.xlsx", true},
+		{"GET", "/api/v1/filings", false},
+		{"GET", "/api/v1/filings/overview", false},
 		{"GET", "/api/v1/tipsy", false},
 		{"GET", "/api/v1/units", false},
 		{"GET", "/api/v1/visits/:id", false},
@@ -92,6 +104,11 @@ func TestAuditTrailMiddleware(t *testing.T) {
 	})
 	in.POST("/tips/:id/acknowledge", func(c *gin.Context) { fail(c, log, errTooLarge) })
 	in.GET("/units", func(c *gin.Context) { c.JSON(200, gin.H{}) })
+	// A route not on the list whose answer unmasks personal data is audited all the same.
+	in.GET("/people/:id", func(c *gin.Context) {
+		audit.PersonalData(c.Request.Context())
+		c.JSON(200, gin.H{})
+	})
 
 	do := func(method, path string) int {
 		w := httptest.NewRecorder()
@@ -104,12 +121,13 @@ func TestAuditTrailMiddleware(t *testing.T) {
 	do("POST", "/api/v1/tips")
 	do("POST", "/api/v1/tips/5/acknowledge")
 	do("GET", "/api/v1/units")
+	do("GET", "/api/v1/people/9")
 
 	var rows []audit.Entry
 	if err := db.Order("id").Find(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 {
+	if len(rows) != 4 {
 		t.Fatalf("%d entries: %+v", len(rows), rows)
 	}
 	want := []struct {
@@ -121,9 +139,13 @@ func TestAuditTrailMiddleware(t *testing.T) {
 		{"GET /api/v1/tips/{id}", "tip", 5, "130102000000", 200},
 		{"POST /api/v1/tips", "tip", 42, "130102001000", 201},
 		{"POST /api/v1/tips/{id}/acknowledge", "tip", 5, "130102000000", 413},
+		{"GET /api/v1/people/{id}", "people", 9, "130102000000", 200},
 	}
 	for i, w := range want {
 		e := rows[i]
+		if e.PersonalData != (i == 3) {
+			t.Errorf("entry %d: personal data %v", i, e.PersonalData)
+		}
 		if e.Action != w.action || e.SubjectType != w.subjectType || e.SubjectID == nil || *e.SubjectID != w.subjectID ||
 			e.RegionCode != w.region || e.Status != w.status || e.AccountID != 7 || e.Role != "county_staff" ||
 			e.ClientIP == "" || e.RequestID == "" || e.CreatedAt.IsZero() {

@@ -27,6 +27,8 @@ var All = []database.Migration{
 	{Version: 14, Name: "instructors: the latest record that counts, for the inactive ones; province statistics indexes in GROUP BY order", Up: v14},
 	{Version: 15, Name: "notifications: index of finished rows by status and time, for the retention sweep", Up: v15},
 	{Version: 20, Name: "sessions: accounts' tokens-valid-after and must-change-password; session kind, client and reissued pair", Up: v20},
+	{Version: 21, Name: "audit_log: whether the answer carried personal data in full", Up: v21},
+	{Version: 22, Name: "instructors' accounts and unattached uploads take the region of the instructor's unit again", Up: v22},
 	{Version: 25, Name: "meeting invitees: position and accuracy a location check-in reported", Up: v25},
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -499,6 +500,8 @@ func (s *Service) view(ctx context.Context, n Nomination, masked bool) (View, er
 	}
 	if masked {
 		person.Phone, person.IDNumber = secret.MaskPhone(person.Phone), secret.MaskIDNumber(person.IDNumber)
+	} else {
+		audit.PersonalData(ctx)
 	}
 	var checks []Check
 	if n.Criteria != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -27,22 +28,45 @@ type Service struct {
 	regions   *region.Store
 	clock     clock.Clock
 	inviteTTL time.Duration
-	// leftOffice ends the sessions of an instructor who leaves office, in the same transaction.
-	leftOffice func(ctx context.Context, tx *gorm.DB, instructorID int64) error
+	// followers keep a copy of an instructor's state (see OnChange).
+	followers []func(ctx context.Context, tx *gorm.DB, c Change) error
 }
 
-// OnLeaveOffice sets what ends an instructor's sessions when they leave office (dismissed,
-// suspended, replaced, term ended): auth is built after the roster, which it uses.
-func (s *Service) OnLeaveOffice(f func(ctx context.Context, tx *gorm.DB, instructorID int64) error) {
-	s.leftOffice = f
+// Change is what became of an instructor, told to those who keep a copy of it: auth keeps the
+// region on the account and in its tokens and ends the sessions of one who left office; uploads
+// keep the uploader's region on files not yet attached.
+type Change struct {
+	InstructorID int64
+	// LeftOffice: dismissed, suspended, replaced or term ended.
+	LeftOffice bool
+	// RegionCode is the new region of one who moved to a unit in another region (a transfer, a
+	// replacement, an appointment elsewhere, a unit moved to another region), else "".
+	RegionCode string
 }
 
-// statusChanged runs what follows a change of an instructor's status inside tx.
-func (s *Service) statusChanged(ctx context.Context, tx *gorm.DB, id int64, from, to string) error {
-	if from == to || to == StatusActive || s.leftOffice == nil {
+// OnChange adds f to what follows a change of an instructor's status or region. f runs inside
+// the transaction of the change, so a copy never lags behind the roster: a transferred instructor
+// is never, even for a moment, scoped to the old county. Auth and uploads are built after the
+// roster, which they use, hence a hook rather than a call.
+func (s *Service) OnChange(f func(ctx context.Context, tx *gorm.DB, c Change) error) {
+	s.followers = append(s.followers, f)
+}
+
+// changed tells the followers what became of instructor id inside tx, if anything did.
+func (s *Service) changed(ctx context.Context, tx *gorm.DB, id int64, fromStatus, toStatus, fromRegion, toRegion string) error {
+	c := Change{InstructorID: id, LeftOffice: fromStatus != toStatus && toStatus != StatusActive}
+	if toRegion != fromRegion {
+		c.RegionCode = toRegion
+	}
+	if !c.LeftOffice && c.RegionCode == "" {
 		return nil
 	}
-	return s.leftOffice(ctx, tx, id)
+	for _, f := range s.followers {
+		if err := f(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewService wires the roster.
@@ -269,9 +293,21 @@ func (s *Service) UpdateUnit(ctx context.Context, p *access.Principal, id int64,
 		}).Error; err != nil {
 			return err
 		}
-		if regionChanged {
-			// Instructors carry their unit's region for scoping; keep them in step.
-			return tx.Model(&Instructor{}).Where("unit_id = ?", u.ID).Update("region_code", u.RegionCode).Error
+		if !regionChanged {
+			return nil
+		}
+		// Instructors carry their unit's region for scoping; keep them, and their copies, in step.
+		var moved []Instructor
+		if err := tx.Select("id", "status", "region_code").Where("unit_id = ?", u.ID).Find(&moved).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&Instructor{}).Where("unit_id = ?", u.ID).Update("region_code", u.RegionCode).Error; err != nil {
+			return err
+		}
+		for _, m := range moved {
+			if err := s.changed(ctx, tx, m.ID, m.Status, m.Status, m.RegionCode, u.RegionCode); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -463,6 +499,11 @@ func (s *Service) GetInstructor(ctx context.Context, p *access.Principal, id int
 	if err != nil {
 		return InstructorView{}, err
 	}
+	if !p.IsInstructor() {
+		// Staff read the whole phone and ID number: the trail says so. An instructor reading
+		// their own record reads nobody else's.
+		audit.PersonalData(ctx)
+	}
 	return views[0], nil
 }
 
@@ -591,7 +632,7 @@ func (s *Service) UpdateInstructor(ctx context.Context, p *access.Principal, id 
 		if err := tx.Select("*").Omit("created_at", "created_by").Save(&next).Error; err != nil {
 			return err
 		}
-		if err := s.statusChanged(ctx, tx, id, cur.Status, next.Status); err != nil {
+		if err := s.changed(ctx, tx, id, cur.Status, next.Status, cur.RegionCode, next.RegionCode); err != nil {
 			return err
 		}
 		if next.Status == cur.Status && next.UnitID == cur.UnitID {

@@ -82,10 +82,14 @@ func (s *Service) changeState(tx *gorm.DB, cur Instructor, cols map[string]any) 
 	if res.RowsAffected == 0 {
 		return errStateChanged
 	}
+	status, region := cur.Status, cur.RegionCode
 	if to, ok := cols["status"].(string); ok {
-		return s.statusChanged(tx.Statement.Context, tx, cur.ID, cur.Status, to)
+		status = to
 	}
-	return nil
+	if to, ok := cols["region_code"].(string); ok {
+		region = to
+	}
+	return s.changed(tx.Statement.Context, tx, cur.ID, cur.Status, status, cur.RegionCode, region)
 }
 
 // AppointInput appoints a nominated person.

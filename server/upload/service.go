@@ -458,6 +458,14 @@ func (s *Service) Attach(tx *gorm.DB, p *access.Principal, ids []int64, ownerKin
 		Error
 }
 
+// MoveUnattached files an instructor's uploads that are not attached yet under regionCode, inside
+// the caller's transaction: an instructor moved to another county takes them along, so the new
+// county reads them and the old one no longer does. Attached ones stay with their owner.
+func (s *Service) MoveUnattached(ctx context.Context, tx *gorm.DB, instructorID int64, regionCode string) error {
+	return tx.WithContext(ctx).Model(&Upload{}).Where("instructor_id = ? AND owner_id IS NULL", instructorID).
+		Update("region_code", regionCode).Error
+}
+
 // List implements Attacher: the attachments of each owner, oldest first, with fresh links.
 func (s *Service) List(ctx context.Context, ownerKind string, ownerIDs []int64) (map[int64][]View, error) {
 	out := map[int64][]View{}

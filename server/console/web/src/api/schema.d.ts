@@ -627,7 +627,7 @@ export interface paths {
         };
         /**
          * 指导员详情 (one instructor)
-         * @description 工作人员可查看管辖范围内的指导员(手机号、身份证号完整显示);指导员只能查看本人。其他情况返回 404 `instructor_not_found`。
+         * @description 工作人员可查看管辖范围内的指导员(手机号、身份证号完整显示,每次查看记入操作日志,`personal_data` 为 true);指导员只能查看本人。其他情况返回 404 `instructor_not_found`(也记入操作日志)。
          */
         get: operations["getInstructor"];
         put?: never;
@@ -2296,7 +2296,7 @@ export interface paths {
         };
         /**
          * 提名详情 (one nomination)
-         * @description 仅工作人员;管辖范围外返回 404 `nomination_not_found`。手机号、身份证号完整显示。
+         * @description 仅工作人员;管辖范围外返回 404 `nomination_not_found`。手机号、身份证号完整显示,每次查看记入操作日志(`personal_data` 为 true)。
          */
         get: operations["getNomination"];
         put?: never;
@@ -2445,7 +2445,7 @@ export interface paths {
         };
         /**
          * 备案详情与名单 (a filing with its rows)
-         * @description 仅工作人员;管辖范围外返回 404 `filing_not_found`。名单按区划、单位排序,手机号脱敏。
+         * @description 仅工作人员;管辖范围外返回 404 `filing_not_found`。名单按区划、单位排序,手机号脱敏。与备案导出一样,每次查看记入操作日志。
          */
         get: operations["getFiling"];
         put?: never;
@@ -3697,6 +3697,8 @@ export interface components {
             subject_id?: number;
             /** @description 响应的 HTTP 状态码:2xx 为成功,4xx 为被拒绝。 */
             status: number;
+            /** @description 响应完整显示了他人的手机号或身份证号(列表中均为脱敏显示),例如工作人员查看指导员详情、提名详情。 */
+            personal_data: boolean;
             /** @description 请求标识,与当时响应头 `X-Request-ID` 相同。 */
             request_id: string;
             /** @description 客户端地址。 */
@@ -6857,6 +6859,8 @@ export interface operations {
                 subject_type?: string;
                 /** @description 对象 id */
                 subject_id?: number;
+                /** @description 为 true 时只列出完整显示了手机号或身份证号的请求(谁查看了谁的个人信息)。 */
+                personal_data?: boolean;
                 /** @description 起始时间(含),RFC 3339,如 `2024-05-01T00:00:00+08:00`(`+` 需编码为 `%2B`)。 */
                 from?: string;
                 /** @description 截止时间(不含),RFC 3339。 */
