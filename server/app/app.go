@@ -192,7 +192,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 
 	disk, err := upload.NewDisk(cfg.Uploads.Dir)
 	if err == nil {
-		err = disk.Ping(ctx)
+		err = disk.CheckWritable(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: give the user running shiliu write access to it, or set uploads.dir (SHILIU_UPLOADS_DIR)", err)

@@ -46,21 +46,6 @@ func NewDisk(dir string) (*Disk, error) {
 	return &Disk{dir: dir}, nil
 }
 
-// Ping checks that files can be written under the directory (a probe file, removed at once):
-// at start and in /readyz, so an unwritable directory shows before an upload fails on it.
-func (d *Disk) Ping(context.Context) error {
-	dir := d.dir
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	f, err := os.CreateTemp(d.dir, ".write-check-*")
-	if err != nil {
-		return fmt.Errorf("uploads directory %s is not writable: %w", dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
 func (d *Disk) path(key string) (string, error) {
 	if !keyRe.MatchString(key) {
 		return "", fmt.Errorf("upload: bad storage key %q", key)
@@ -104,8 +89,20 @@ func (d *Disk) Put(ctx context.Context, key string, r io.Reader) (err error) {
 }
 
 // CheckWritable writes, syncs and removes a small file in the directory: what Put needs, short of
-// the rename. On a full disk or a read-only mount the write or the create fails as Put would.
+// the rename. On a full disk or a read-only mount the write or the create fails as Put would. The
+// error names the directory (absolute), which is what an operator has to fix.
 func (d *Disk) CheckWritable(ctx context.Context) error {
+	if err := d.writeProbe(); err != nil {
+		dir := d.dir
+		if abs, aerr := filepath.Abs(dir); aerr == nil {
+			dir = abs
+		}
+		return fmt.Errorf("uploads directory %s is not writable: %w", dir, err)
+	}
+	return ctx.Err()
+}
+
+func (d *Disk) writeProbe() error {
 	f, err := os.CreateTemp(d.dir, ".check-*")
 	if err != nil {
 		return err
@@ -119,10 +116,7 @@ func (d *Disk) CheckWritable(ctx context.Context) error {
 		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return f.Close()
 }
 
 func (d *Disk) Open(_ context.Context, key string) (io.ReadCloser, error) {
