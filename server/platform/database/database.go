@@ -71,12 +71,18 @@ func Parse(dsn string) (Dialect, string, error) {
 			cfg.Addr = u.Host + ":3306"
 		}
 		cfg.DBName = strings.TrimPrefix(u.Path, "/")
-		params := map[string]string{}
-		for k, v := range u.Query() {
-			params[k] = v[0]
+		// The URL's query is the driver's options, as in the go-sql-driver form: parsed by the
+		// driver, so interpolateParams or timeout configure it instead of being sent to the
+		// server as session variables.
+		form := cfg.FormatDSN()
+		if u.RawQuery != "" {
+			form += "?" + u.RawQuery
 		}
-		cfg.Params = params
-		return MySQL, mysqlDefaults(cfg).FormatDSN(), nil
+		parsed, err := mysqldrv.ParseDSN(form)
+		if err != nil {
+			return "", "", dsnError("the mysql:// URL's options do not parse", err)
+		}
+		return MySQL, mysqlDefaults(parsed, u.Query().Has("interpolateParams")).FormatDSN(), nil
 	case strings.HasPrefix(dsn, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
 		if path == "" {
@@ -88,7 +94,7 @@ func Parse(dsn string) (Dialect, string, error) {
 		if err != nil {
 			return "", "", dsnError("the go-sql-driver DSN does not parse", err)
 		}
-		return MySQL, mysqlDefaults(cfg).FormatDSN(), nil
+		return MySQL, mysqlDefaults(cfg, strings.Contains(dsn, "interpolateParams=")).FormatDSN(), nil
 	case dsn == "":
 		return "", "", dsnError("it is empty", nil)
 	default:
@@ -106,7 +112,14 @@ func dsnError(why string, err error) error {
 }
 
 // mysqlDefaults pins what the schema relies on: UTC times, utf8mb4 for Chinese text and emoji.
-func mysqlDefaults(cfg *mysqldrv.Config) *mysqldrv.Config {
+// Unless the DSN says otherwise (interpolateSet), arguments are interpolated by the driver: a
+// statement is then one round trip instead of prepare, execute and close (three), which made
+// submissions about half as fast again; it is safe with utf8mb4, and the driver checks the
+// server's NO_BACKSLASH_ESCAPES mode when it quotes.
+func mysqlDefaults(cfg *mysqldrv.Config, interpolateSet bool) *mysqldrv.Config {
+	if !interpolateSet {
+		cfg.InterpolateParams = true
+	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
 	if cfg.Params == nil {
@@ -229,6 +242,8 @@ func sqliteDirWritable(path string) error {
 // at once with SQLITE_BUSY when another connection writes, while an immediate one waits out
 // busy_timeout like any other writer. busy_timeout comes first: the pragmas run in order at
 // connect, and switching to WAL must wait for a lock held by another process starting up.
+// temp_store(MEMORY) keeps statement journals and sort files off the disk: written to files
+// they cost about an eighth of a submission's CPU.
 func sqliteURI(dsn string) (path, uri string) {
 	path = strings.TrimPrefix(dsn, "file:")
 	if i := strings.Index(path, "?"); i >= 0 {
@@ -245,7 +260,7 @@ func sqliteURI(dsn string) (path, uri string) {
 	if !strings.HasPrefix(uri, "file:") {
 		uri = "file:" + uri
 	}
-	uri += sep + "_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	uri += sep + "_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
 	return path, uri
 }
 

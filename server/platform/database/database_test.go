@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
 )
 
 func TestParseDSN(t *testing.T) {
@@ -23,6 +26,9 @@ func TestParseDSN(t *testing.T) {
 		{"sqlite:file:data/shiliu.db?cache=shared", SQLite, []string{"file:data/shiliu.db?cache=shared"}},
 	}
 	for _, c := range cases {
+		if c.dialect == MySQL {
+			c.has = append(c.has, "interpolateParams=true")
+		}
 		d, dsn, err := Parse(c.in)
 		if err != nil || d != c.dialect {
 			t.Errorf("Parse(%s) = %s, %v", c.in, d, err)
@@ -32,6 +38,36 @@ func TestParseDSN(t *testing.T) {
 			if !strings.Contains(dsn, h) {
 				t.Errorf("Parse(%s) = %s, missing %s", c.in, dsn, h)
 			}
+		}
+	}
+}
+
+// A mysql:// URL's query holds driver options, as the go-sql-driver form's does: they configure
+// the driver and are not sent to the server as session variables; arguments are interpolated
+// (one round trip per statement) unless the DSN says otherwise.
+func TestMySQLURLOptionsAreDriverOptions(t *testing.T) {
+	for _, in := range []string{"mysql://u:p@db/shiliu?timeout=3s&readTimeout=7s", "u:p@tcp(db:3306)/shiliu?timeout=3s&readTimeout=7s"} {
+		_, dsn, err := Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := mysqldrv.ParseDSN(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Timeout != 3*time.Second || cfg.ReadTimeout != 7*time.Second || !cfg.InterpolateParams {
+			t.Errorf("%s: timeout %s, read timeout %s, interpolate %v", in, cfg.Timeout, cfg.ReadTimeout, cfg.InterpolateParams)
+		}
+		for k := range cfg.Params {
+			if k != "charset" && k != "time_zone" {
+				t.Errorf("%s: %q would be sent to the server as a session variable", in, k)
+			}
+		}
+	}
+	for _, in := range []string{"mysql://u:p@db/shiliu?interpolateParams=false", "u:p@tcp(db:3306)/shiliu?interpolateParams=false"} {
+		_, dsn, _ := Parse(in)
+		if cfg, err := mysqldrv.ParseDSN(dsn); err != nil || cfg.InterpolateParams {
+			t.Errorf("%s: interpolation not turned off: %v", in, err)
 		}
 	}
 }
