@@ -33,7 +33,10 @@ export interface paths {
         };
         /**
          * 就绪探针 (readiness)
-         * @description 检查数据库与 Redis;任一不可用时返回 503,负载均衡应暂停转发。
+         * @description 是否应向本实例转发请求。检查数据库(`database`,关键依赖)、Redis(`redis`)、上传文件存储是否可写(`uploads`)
+         *     和通知分发(`dispatcher`,仅当 `notify.dispatch_in_serve` 时)。只有关键依赖不可用时返回 503,负载均衡应暂停转发;
+         *     其他依赖不可用时仍返回 200,`status` 为 `degraded`,`degraded` 列出不可用的依赖(实例仍可提交记录、登录、查询)。
+         *     Readiness means "send me traffic": only the database fails it; Redis, upload storage and the dispatcher degrade it.
          */
         get: operations["readyz"];
         put?: never;
@@ -101,7 +104,8 @@ export interface paths {
          *     未绑定的用户得到绑定凭证(`BindTicket`,15 分钟内有效),随后调用 `POST /api/v1/auth/wechat/bind`。
          *     可用响应中是否有 `access_token` 区分两种结果。session_key 只保存在服务端。
          *     错误码:`invalid_argument`、`wechat_code_invalid`(400);`account_disabled`、`instructor_inactive`、
-         *     `wechat_user_blocked`(403);`rate_limited`(429);`wechat_unavailable`(502)。
+         *     `wechat_user_blocked`(403);`rate_limited`(429);`wechat_unavailable`(502);
+         *     `wechat_not_configured`(503,服务器未配置小程序 AppID/AppSecret)。
          */
         post: operations["wechatLogin"];
         delete?: never;
@@ -128,7 +132,8 @@ export interface paths {
          *     同一微信用户、同一 IP 在一小时内输错过多时返回 429 `rate_limited`,`Retry-After` 为需等待的秒数。
          *     错误码:`invalid_argument`、`invite_invalid`、`invite_expired`、`wechat_code_invalid`(400);
          *     `bind_ticket_invalid`(401);`instructor_inactive`、`wechat_user_blocked`(403);`phone_not_on_roster`(404);
-         *     `invite_used`、`instructor_already_bound`、`wechat_already_bound`(409);`rate_limited`(429);`wechat_unavailable`(502)。
+         *     `invite_used`、`instructor_already_bound`、`wechat_already_bound`(409);`rate_limited`(429);`wechat_unavailable`(502);
+         *     `wechat_not_configured`(503)。绑定凭证已使用或已过期时都是 `bind_ticket_invalid`,提示语分别说明“已使用”和“已超时”。
          */
         post: operations["wechatBind"];
         delete?: never;
@@ -214,7 +219,7 @@ export interface paths {
          * @description 已用密码登录的工作人员在小程序中调用 `wx.login` 后提交 code,把本账号与该微信用户绑定:
          *     此后风险线索提醒以订阅消息送达本人,本人也可直接用微信登录。再次绑定会替换原微信。
          *     错误码:`wechat_code_invalid`(400);`forbidden`(403,指导员请用邀请码或手机号绑定);
-         *     `wechat_already_bound`(409,该微信已绑定其他账号);`wechat_unavailable`(502)。
+         *     `wechat_already_bound`(409,该微信已绑定其他账号);`wechat_unavailable`(502);`wechat_not_configured`(503)。
          */
         post: operations["bindStaffWeChat"];
         delete?: never;
@@ -690,11 +695,15 @@ export interface paths {
          *     上传后一直未被记录(或任务、任务反馈、简报)引用的附件,默认 7 天后被删除(配置项 `uploads.orphan_after`),
          *     之后再引用它会返回 400(`attachments`),需重新上传。
          *     服务器同时接收的上传数有上限(配置项 `uploads.max_concurrent`),已满时返回 503 `unavailable` 和 `Retry-After`,
-         *     按其秒数等待后重试(带同一 `client_id` 重试是安全的)。
+         *     按其秒数等待后重试(带同一 `client_id` 重试是安全的)。同一账号同时进行的上传另有上限(配置项
+         *     `uploads.max_per_account`,默认 2),超出时立即返回 429 `rate_limited` 和 `Retry-After`:小程序应逐个(最多两个并行)上传附件。
+         *     请求体超过 `uploads.stall_timeout`(默认 30 秒)没有收到数据,或在 `uploads.transfer_timeout`(默认 2 分钟)内没有传完,
+         *     返回 408 `upload_timeout`(`details` 指出 `file`),可带同一 `client_id` 重新上传。
          *     错误码:`invalid_argument`(400,缺少 `file` 字段、文件为空或上传不完整;`client_id` 不是 UUID 时 `details`
-         *     指出 `client_id`);`forbidden`(403);
+         *     指出 `client_id`);`forbidden`(403);`upload_timeout`(408);
          *     `file_too_large`(413);`unsupported_file_type`(415,文件类型不支持或图片已损坏);
-         *     `unsupported_media_type`(415,请求不是 multipart/form-data);`unavailable`(503,上传的人较多,稍后重试)。
+         *     `unsupported_media_type`(415,请求不是 multipart/form-data);`rate_limited`(429,本账号同时上传的文件过多);
+         *     `unavailable`(503,上传的人较多,稍后重试)。
          */
         post: operations["createUpload"];
         delete?: never;
@@ -2701,14 +2710,19 @@ export interface paths {
         put?: never;
         /**
          * 导入名册 (import units and instructors from .xlsx)
-         * @description 仅工作人员;以 `multipart/form-data` 上传,文件放在字段 `file` 中,不超过 20 MB、20000 行。按表头识别各列(见模板)。
+         * @description 仅工作人员;以 `multipart/form-data` 上传,文件放在字段 `file` 中,不超过 20 MB、20000 行,解压后不超过 64 MB
+         *     (超出时在解析前拒绝,413 `workbook_too_large`;数据行超过 20000 行或工作表超过 100000 行(含空行)时 413 `too_many_rows`,
+         *     `message` 给出上限,`details` 指出 `file`)。每个实例同时处理的导入数有上限(配置项 `uploads.import_max_concurrent`,默认 2),
+         *     已满时返回 503 `unavailable` 和 `Retry-After: 10`。请求体超过 `uploads.stall_timeout` 没有收到数据时返回 408 `upload_timeout`。
+         *     按表头识别各列(见模板)。
          *     每一行都按登记单位和登记指导员的同样规则校验,并检查文件内重复的手机号和身份证号、与信息库中已有的重复,
          *     以及每个单位在任指导员(已有的加上文件中的)不超过 2 名;区划须在本人管辖范围内。单位按“区划代码 + 单位名称”查找,没有则登记。
          *     全部通过才在一个事务中导入(状态为在任,任期自“任期开始日期”或今天起 3 年);任何一行有误则什么也不导入,
          *     返回 400 `import_invalid`,`errors` 逐行列出问题(`row` 为工作表中的行号,`field` 为字段名);
          *     带 `?report=xlsx` 时改为返回上传的工作表,出错的单元格标红并增加“错误说明”列,修改后可直接重新上传。
-         *     错误码:`invalid_file`、`invalid_argument`、`import_invalid`(400);`forbidden`(403);`unit_exists`、`unit_full`、`phone_taken`(409,导入期间他人同时登记);
-         *     `file_too_large`(413);`unsupported_media_type`(415)。
+         *     错误码:`invalid_file`、`invalid_argument`、`import_invalid`(400);`forbidden`(403);`upload_timeout`(408);
+         *     `unit_exists`、`unit_full`、`phone_taken`(409,导入期间他人同时登记);
+         *     `file_too_large`、`workbook_too_large`、`too_many_rows`(413);`unsupported_media_type`(415);`unavailable`(503,导入繁忙)。
          */
         post: operations["importRoster"];
         delete?: never;
@@ -5540,11 +5554,21 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description 上传超时 (408):`upload_timeout`;文件数据长时间没有到达或没有在时限内传完,请求已被中断,请重新上传。 */
+        RequestTimeout: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description 请求过于频繁 (429):`rate_limited`、`account_locked`;请稍后再试。 */
         TooManyRequests: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
-                /** @description 需要等待的秒数(邀请码错误次数过多等限制给出)。 */
+                /** @description 需要等待的秒数(邀请码错误次数过多、同一账号同时上传过多等限制给出)。 */
                 "Retry-After"?: number;
                 [name: string]: unknown;
             };
@@ -5572,10 +5596,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description 服务暂时不可用或处理超时 (503):`unavailable`;请稍后重试。 */
+        /**
+         * @description 服务暂时不可用或处理超时 (503):`unavailable`;请稍后重试。数据库连接中断(重启、切换)、存储空间已满或存储只读时,
+         *     `message` 说明这是暂时的,并带 `Retry-After`(秒)。
+         */
         ServiceUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
+                /** @description 建议的重试等待秒数(数据库中断 10,存储已满或只读 60,上传繁忙 5,名册导入繁忙 10,处理超时 5)。 */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -5656,7 +5685,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 所有依赖可用 */
+            /** @description 可以转发:全部可用(`ok`),或部分非关键依赖不可用(`degraded`) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5666,7 +5695,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            /** @description 有依赖不可用(`status` 为 `unavailable`,`checks` 中标明 `down` 的依赖) */
+            /** @description 关键依赖(数据库)不可用(`status` 为 `unavailable`,`checks` 中标明 `down` 的依赖) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6700,8 +6729,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             /** @description 服务暂时不可用 (503):`unavailable`。同时上传的人数已达上限时带 `Retry-After`(秒),按其等待后重试。 */
             503: {
@@ -10045,6 +10076,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
