@@ -207,7 +207,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	}
 	a.Uploads = upload.NewService(a.DB.DB, files, upload.SigningKey(urlSecret), a.Clock, cfg.Uploads.URLTTL,
 		"/api/v1/files", cfg.Uploads.MaxBytes, upload.Options{
-			MaxConcurrent: cfg.Uploads.MaxConcurrent, QueueWait: cfg.Uploads.QueueWait, Log: a.Log,
+			MaxConcurrent: cfg.Uploads.MaxConcurrent, QueueWait: cfg.Uploads.QueueWait, MaxPerAccount: cfg.Uploads.MaxPerAccount, Log: a.Log,
 		})
 	a.Audit = audit.NewService(a.DB.DB, a.Clock)
 	// An instructor's files not yet attached carry their region (see upload.Upload).
@@ -256,6 +256,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
 		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
+		StallTimeout: cfg.Uploads.StallTimeout, ImportMaxConcurrent: cfg.Uploads.ImportMaxConcurrent,
 		SecureCookies: cfg.Mode == "prod",
 		Console:       console.Handler(),
 	})

@@ -146,13 +146,15 @@ func TestUploadRetryWithClientIDReturnsTheFirstUpload(t *testing.T) {
 }
 
 // TestConcurrentUploadRetriesStoreOne: retries of one upload racing on two instances end as one
-// row and one file; every answer carries its id.
+// row and one file; every answer carries its id. The instances let one account send that many at
+// once (by default it may send two, see TestUploadsAreCappedPerAccount).
 func TestConcurrentUploadRetriesStoreOne(t *testing.T) {
 	e := apitest.Shared(t)
-	second := apitest.Another(t, e.Clock)
+	roomy := func(c *config.Config) { c.Uploads.MaxPerAccount = c.Uploads.MaxConcurrent }
+	first, second := apitest.Another(t, e.Clock, roomy), apitest.Another(t, e.Clock, roomy)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	ins, _ := e.InstructorClient(t, staff, staff.Unit("village", apitest.TownshipA1))
-	clients := []*apitest.Client{ins, second.As(t, ins.Token)}
+	clients := []*apitest.Client{first.As(t, ins.Token), second.As(t, ins.Token)}
 	id := apitest.ClientID()
 	files := storedFiles(t, e)
 
@@ -256,17 +258,19 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-// TestUploadsAreCappedPerInstance: with room for one upload, a second one arriving while the
-// first is still being received waits briefly, then gets 503 with Retry-After; the first
-// completes, and the place is free again afterwards.
+// TestUploadsAreCappedPerInstance: with room for one upload, a second one (from another account)
+// arriving while the first is still being received waits briefly, then gets 503 with
+// Retry-After; the first completes, and the place is free again afterwards.
 func TestUploadsAreCappedPerInstance(t *testing.T) {
 	e := apitest.Shared(t)
 	capped := apitest.Another(t, e.Clock, func(c *config.Config) {
 		c.Uploads.MaxConcurrent = 1
+		c.Uploads.MaxPerAccount = 1
 		c.Uploads.QueueWait = 50 * time.Millisecond
 	})
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	ins, _ := e.InstructorClient(t, staff, staff.Unit("village", apitest.TownshipA1))
+	other, _ := e.InstructorClient(t, staff, staff.Unit("village", apitest.TownshipA1))
 	c := capped.As(t, ins.Token)
 
 	// The first upload sends half its body and stalls, as a phone on a weak network does.
@@ -306,7 +310,7 @@ func TestUploadsAreCappedPerInstance(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	r := uploadFile(t, c, "second.png", pngImage(t))
+	r := uploadFile(t, capped.As(t, other.Token), "second.png", pngImage(t))
 	if r.Status != http.StatusServiceUnavailable {
 		t.Fatalf("second upload while full: %d %s", r.Status, r.Body)
 	}

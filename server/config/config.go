@@ -119,6 +119,15 @@ type UploadsConfig struct {
 	// up to MaxBytes); QueueWait is how long another waits for a place before a 503.
 	MaxConcurrent int           `yaml:"max_concurrent"`
 	QueueWait     time.Duration `yaml:"queue_wait"`
+	// MaxPerAccount is how many of those places one account may hold at once, so that one phone
+	// (or one script) sending slowly cannot take every place; at most MaxConcurrent.
+	MaxPerAccount int `yaml:"max_per_account"`
+	// StallTimeout cuts an upload (or roster import) whose body sends nothing for that long, so a
+	// stalled or trickling client gives its place back long before TransferTimeout.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// ImportMaxConcurrent is how many roster imports (Excel workbooks, read and checked whole) one
+	// instance handles at once.
+	ImportMaxConcurrent int `yaml:"import_max_concurrent"`
 	// OrphanAfter is how long an upload no record (or task, bulletin) has taken is kept;
 	// SweepInterval is how often each instance deletes older ones, 0 disables the sweep (then
 	// another instance must run it).
@@ -196,8 +205,13 @@ func Default() Config {
 			TransferTimeout: 2 * time.Minute,
 			MaxConcurrent:   8,
 			QueueWait:       3 * time.Second,
-			OrphanAfter:     7 * 24 * time.Hour,
-			SweepInterval:   10 * time.Minute,
+			// Below MaxConcurrent: a phone sends its photos one or two at a time.
+			MaxPerAccount: 2,
+			// A phone on a weak network pauses for seconds, not half a minute.
+			StallTimeout:        30 * time.Second,
+			ImportMaxConcurrent: 2,
+			OrphanAfter:         7 * 24 * time.Hour,
+			SweepInterval:       10 * time.Minute,
 		},
 		Notify:    defaultNotify(),
 		Records:   defaultRecords(),
@@ -298,6 +312,9 @@ func (c *Config) applyEnv(get lookup) error {
 	}
 	str("SHILIU_UPLOADS_URL_SECRET", &c.Uploads.URLSecret)
 	num("SHILIU_UPLOADS_MAX_CONCURRENT", &c.Uploads.MaxConcurrent)
+	num("SHILIU_UPLOADS_MAX_PER_ACCOUNT", &c.Uploads.MaxPerAccount)
+	dur("SHILIU_UPLOADS_STALL_TIMEOUT", &c.Uploads.StallTimeout)
+	num("SHILIU_UPLOADS_IMPORT_MAX_CONCURRENT", &c.Uploads.ImportMaxConcurrent)
 	dur("SHILIU_UPLOADS_ORPHAN_AFTER", &c.Uploads.OrphanAfter)
 	str("SHILIU_LOG_LEVEL", &c.Log.Level)
 	str("SHILIU_LOG_FORMAT", &c.Log.Format)
@@ -399,6 +416,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Uploads.MaxConcurrent < 1 || c.Uploads.MaxConcurrent > 1000 {
 		errs = append(errs, errors.New("uploads.max_concurrent must be between 1 and 1000"))
+	}
+	if c.Uploads.MaxPerAccount < 1 || c.Uploads.MaxPerAccount > c.Uploads.MaxConcurrent {
+		errs = append(errs, fmt.Errorf("uploads.max_per_account must be between 1 and uploads.max_concurrent (%d)", c.Uploads.MaxConcurrent))
+	}
+	if c.Uploads.StallTimeout <= 0 || c.Uploads.StallTimeout > c.Uploads.TransferTimeout {
+		errs = append(errs, errors.New("uploads.stall_timeout must be positive and at most uploads.transfer_timeout"))
+	}
+	if c.Uploads.ImportMaxConcurrent < 1 || c.Uploads.ImportMaxConcurrent > 100 {
+		errs = append(errs, errors.New("uploads.import_max_concurrent must be between 1 and 100"))
 	}
 	if c.Uploads.QueueWait < 0 || c.Uploads.QueueWait > time.Minute {
 		errs = append(errs, errors.New("uploads.queue_wait must be between 0 and 1m"))

@@ -34,3 +34,34 @@ func TestUploadLimitsFromEnvironment(t *testing.T) {
 		t.Fatal("a bad duration was accepted")
 	}
 }
+
+// TestUploadShareAndStallFromEnvironment: the per-account share, the stall timeout and the import
+// cap come from the environment, and a share above the instance cap (which would let one account
+// take every place again) is refused.
+func TestUploadShareAndStallFromEnvironment(t *testing.T) {
+	c := Default()
+	if c.Uploads.MaxPerAccount >= c.Uploads.MaxConcurrent {
+		t.Fatalf("default share %d is not below the instance cap %d", c.Uploads.MaxPerAccount, c.Uploads.MaxConcurrent)
+	}
+	if err := c.applyEnv(env(map[string]string{"SHILIU_UPLOADS_MAX_PER_ACCOUNT": "3",
+		"SHILIU_UPLOADS_STALL_TIMEOUT": "15s", "SHILIU_UPLOADS_IMPORT_MAX_CONCURRENT": "4"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Uploads.MaxPerAccount != 3 || c.Uploads.StallTimeout != 15*time.Second || c.Uploads.ImportMaxConcurrent != 4 {
+		t.Fatalf("uploads: %+v", c.Uploads)
+	}
+	for name, set := range map[string]func(*UploadsConfig){
+		"uploads.max_per_account":       func(u *UploadsConfig) { u.MaxPerAccount = u.MaxConcurrent + 1 },
+		"uploads.stall_timeout":         func(u *UploadsConfig) { u.StallTimeout = 0 },
+		"uploads.import_max_concurrent": func(u *UploadsConfig) { u.ImportMaxConcurrent = 0 },
+	} {
+		c := Default()
+		set(&c.Uploads)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -80,13 +80,21 @@ func (h *handlers) importRoster(c *gin.Context) {
 		fail(c, h.log, errNotMultipart)
 		return
 	}
-	h.extendDeadlines(c)
-	data, err := readFilePart(c)
+	// The place is taken before the body is read, so that memory holds at most that many
+	// workbooks, read or unpacked.
+	release, err := h.imports.admit()
 	if err != nil {
 		fail(c, h.log, err)
 		return
 	}
-	parsed, err := rosterxls.Parse(bytes.NewReader(data))
+	defer release()
+	body := h.receiveBody(c)
+	data, err := readFilePart(c)
+	if err = body.finish(err); err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	parsed, err := rosterxls.Parse(data)
 	if err != nil {
 		fail(c, h.log, err)
 		return

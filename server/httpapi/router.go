@@ -52,6 +52,11 @@ type Deps struct {
 	// timeouts for file uploads and downloads.
 	UploadMaxBytes  int64
 	TransferTimeout time.Duration
+	// StallTimeout cuts an upload or import body that sends nothing for that long (0: only
+	// TransferTimeout applies); ImportMaxConcurrent bounds roster imports in progress at once
+	// (0: DefaultImportMaxConcurrent).
+	StallTimeout        time.Duration
+	ImportMaxConcurrent int
 	// SecureCookies marks the console's refresh cookie Secure (prod: served over HTTPS only).
 	SecureCookies bool
 	// Console, when set, answers GET and HEAD requests for paths outside the API (the staff web
@@ -77,8 +82,11 @@ type handlers struct {
 	training    *training.Service
 	tasks       *task.Service
 	stats       *stats.Service
-	// transfer is how long a file upload or download may take.
+	// transfer is how long a file upload or download may take; stall how long an upload's body
+	// may send nothing.
 	transfer      time.Duration
+	stall         time.Duration
+	imports       importGate
 	secureCookies bool
 }
 
@@ -95,7 +103,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	h := &handlers{log: d.Log, auth: d.Auth, roster: d.Roster, regions: d.Regions, ready: d.Ready,
 		uploads: d.Uploads, audit: d.Audit, transfer: d.TransferTimeout, records: d.Records,
 		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings,
-		training: d.Training, tasks: d.Tasks, stats: d.Stats, secureCookies: d.SecureCookies}
+		training: d.Training, tasks: d.Tasks, stats: d.Stats, secureCookies: d.SecureCookies,
+		stall: d.StallTimeout, imports: newImportGate(d.ImportMaxConcurrent)}
 	m := newMetrics(d.Metrics)
 	r.Use(withRequestID(), noStore(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
 		"POST /api/v1/uploads":       {max: d.UploadMaxBytes + multipartOverhead, err: upload.TooLarge(d.UploadMaxBytes)},

@@ -43,7 +43,8 @@ const maxFieldBytes = 128
 
 // createUpload receives the multipart field "file" (what wx.uploadFile sends) and the optional
 // field "client_id" (its formData). A place is taken before the body is read: the file is held in
-// memory, never spooled to a temporary file, and a full instance answers 503 with Retry-After.
+// memory, never spooled to a temporary file, and a full instance answers 503 with Retry-After (an
+// account holding its share of the places, 429). A body that stalls is cut off with 408.
 // 201 is a new upload; 200 is the upload an earlier request with the same client_id stored.
 func (h *handlers) createUpload(c *gin.Context) {
 	if c.ContentType() != "multipart/form-data" {
@@ -56,9 +57,9 @@ func (h *handlers) createUpload(c *gin.Context) {
 		return
 	}
 	defer release()
-	h.extendDeadlines(c)
+	body := h.receiveBody(c)
 	in, err := h.readUploadForm(c)
-	if err != nil {
+	if err = body.finish(err); err != nil {
 		fail(c, h.log, err)
 		return
 	}

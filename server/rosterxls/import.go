@@ -1,8 +1,9 @@
 package rosterxls
 
 import (
+	"archive/zip"
+	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,9 +13,19 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// unzipLimit bounds what an uploaded workbook may inflate to: an .xlsx is a zip, and a small
-// upload could otherwise expand into gigabytes.
-const unzipLimit = 256 << 20
+// Limits of an import file, checked before excelize parses a byte of it. An .xlsx is a zip, and
+// a few hundred kilobytes can inflate to hundreds of megabytes of XML: a 581 KB workbook that
+// expanded to 179 MB took 41 s of CPU and 300 MB of memory. The template filled with 20,000 rows
+// unpacks to about 12 MB; what Excel adds (styles, other sheets) stays well inside the limit.
+const (
+	// MaxUnpackedBytes bounds the sum of the uncompressed sizes of all parts. archive/zip refuses
+	// to read more than a part declares, so the declared sizes can be trusted.
+	MaxUnpackedBytes = 64 << 20
+	maxParts         = 1000
+	// maxSheetRows bounds the rows read, blank ones included: a sheet of millions of empty
+	// <row/> elements is small unpacked but slow to walk.
+	maxSheetRows = 5 * roster.MaxImportRows
+)
 
 // Parsed is an import file read into roster rows, keeping the cells as they were for the error
 // report.
@@ -26,17 +37,58 @@ type Parsed struct {
 	order   []int            // data row numbers in sheet order
 }
 
+const notXLSX = "文件不是有效的Excel(.xlsx)文件,请使用下载的导入模板填写"
+
 func fileError(msg string) error {
 	return apperr.New(http.StatusBadRequest, "invalid_file", msg).WithField("file", msg)
 }
 
+// tooBigError refuses a workbook that unpacks to more than a roster can be, before it is parsed.
+func tooBigError() error {
+	msg := fmt.Sprintf("Excel文件解压后超过%dMB,超出名册导入的上限;请只保留名册工作表,分批导入(每次不超过%d行)",
+		MaxUnpackedBytes>>20, roster.MaxImportRows)
+	return apperr.New(http.StatusRequestEntityTooLarge, "workbook_too_large", msg).WithField("file", msg)
+}
+
+// tooManyRowsError refuses a sheet with more rows than one import takes, as soon as they are counted.
+func tooManyRowsError(msg string) error {
+	return apperr.New(http.StatusRequestEntityTooLarge, "too_many_rows", msg).WithField("file", msg)
+}
+
+// checkPacking refuses, from the zip directory alone, a file that is not a zip or that unpacks to
+// more than MaxUnpackedBytes.
+func checkPacking(data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return fileError(notXLSX)
+	}
+	if len(zr.File) > maxParts {
+		return tooBigError()
+	}
+	var total uint64
+	for _, f := range zr.File {
+		if f.UncompressedSize64 > MaxUnpackedBytes {
+			return tooBigError()
+		}
+		if total += f.UncompressedSize64; total > MaxUnpackedBytes {
+			return tooBigError()
+		}
+	}
+	return nil
+}
+
 // Parse reads the roster sheet of an .xlsx file (the sheet named 指导员名册, else the first):
 // columns are found by their headers, so their order does not matter and extra columns (such as
-// the error column of a report being re-uploaded) are ignored; blank rows are skipped.
-func Parse(r io.Reader) (*Parsed, error) {
-	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: unzipLimit})
+// the error column of a report being re-uploaded) are ignored; blank rows are skipped. The file's
+// unpacked size is checked first, and rows are streamed and counted as they come, so a file
+// built to be expensive is refused before it costs much.
+func Parse(data []byte) (*Parsed, error) {
+	if err := checkPacking(data); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxUnpackedBytes})
 	if err != nil {
-		return nil, fileError("文件不是有效的Excel(.xlsx)文件,请使用下载的导入模板填写")
+		return nil, fileError(notXLSX)
 	}
 	defer f.Close()
 	sheet := RosterSheet
@@ -47,15 +99,53 @@ func Parse(r io.Reader) (*Parsed, error) {
 		}
 		sheet = list[0]
 	}
-	rows, err := f.GetRows(sheet, excelize.Options{RawCellValue: true})
+	rows, err := f.Rows(sheet)
 	if err != nil {
 		return nil, fileError("无法读取工作表“" + sheet + "”")
 	}
-	if len(rows) == 0 {
+	defer rows.Close()
+	var p *Parsed
+	n := 0 // sheet row number: Next also yields the rows a sheet leaves out, as blank
+	for rows.Next() {
+		n++
+		if n > maxSheetRows {
+			return nil, tooManyRowsError(fmt.Sprintf("工作表超过%d行(含空行);一次最多导入%d行,请删除多余的行或分批导入",
+				maxSheetRows, roster.MaxImportRows))
+		}
+		row, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return nil, fileError("无法读取工作表“" + sheet + "”")
+		}
+		if n == 1 {
+			if p, err = readHeaders(row); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if blank(row) {
+			continue
+		}
+		if len(p.Rows) == roster.MaxImportRows {
+			return nil, tooManyRowsError(fmt.Sprintf("一次最多导入%d行,请分批导入", roster.MaxImportRows))
+		}
+		p.add(n, row)
+	}
+	if err := rows.Error(); err != nil {
+		return nil, fileError("无法读取工作表“" + sheet + "”")
+	}
+	if p == nil {
 		return nil, fileError("工作表“" + sheet + "”是空的")
 	}
-	p := &Parsed{headers: rows[0], cells: map[int][]string{}, colOf: map[string]int{}}
-	for i, h := range rows[0] {
+	if len(p.Rows) == 0 {
+		return nil, fileError("文件中没有数据行")
+	}
+	return p, nil
+}
+
+// readHeaders finds the columns by the headers of the first row.
+func readHeaders(headers []string) (*Parsed, error) {
+	p := &Parsed{headers: headers, cells: map[int][]string{}, colOf: map[string]int{}}
+	for i, h := range headers {
 		h = strings.NewReplacer("*", "", "*", "", " ", "", "\u3000", "").Replace(strings.TrimSpace(h))
 		for _, c := range columns {
 			if c.header == h {
@@ -75,41 +165,33 @@ func Parse(r io.Reader) (*Parsed, error) {
 	if len(missing) > 0 {
 		return nil, fileError("第1行缺少表头:" + strings.Join(missing, "、") + "。请使用下载的导入模板")
 	}
-	get := func(row []string, field string) string {
+	return p, nil
+}
+
+// add keeps data row n.
+func (p *Parsed) add(n int, row []string) {
+	get := func(field string) string {
 		i, ok := p.colOf[field]
 		if !ok || i >= len(row) {
 			return ""
 		}
 		return strings.TrimSpace(row[i])
 	}
-	for i, row := range rows[1:] {
-		n := i + 2
-		if blank(row) {
-			continue
-		}
-		if len(p.Rows) == roster.MaxImportRows {
-			return nil, fileError(fmt.Sprintf("一次最多导入%d行,请分批导入", roster.MaxImportRows))
-		}
-		p.cells[n] = row
-		p.order = append(p.order, n)
-		p.Rows = append(p.Rows, roster.ImportRow{
-			Row:        n,
-			UnitName:   get(row, "unit_name"),
-			UnitKind:   codeOf(roster.UnitKinds, get(row, "unit_kind")),
-			RegionCode: get(row, "region_code"),
-			TermStart:  dateCell(get(row, "term_start")),
-			Person: roster.InstructorInput{
-				Name: get(row, "name"), Gender: codeOf(roster.Genders, get(row, "gender")),
-				Ethnicity: codeOf(roster.Ethnicities, get(row, "ethnicity")), Phone: get(row, "phone"),
-				IDNumber: get(row, "id_number"), PoliticalStatus: codeOf(roster.PoliticalStatuses, get(row, "political_status")),
-				Position: get(row, "position"), SourceCategory: codeOf(roster.SourceCategories, get(row, "source_category")),
-			},
-		})
-	}
-	if len(p.Rows) == 0 {
-		return nil, fileError("文件中没有数据行")
-	}
-	return p, nil
+	p.cells[n] = row
+	p.order = append(p.order, n)
+	p.Rows = append(p.Rows, roster.ImportRow{
+		Row:        n,
+		UnitName:   get("unit_name"),
+		UnitKind:   codeOf(roster.UnitKinds, get("unit_kind")),
+		RegionCode: get("region_code"),
+		TermStart:  dateCell(get("term_start")),
+		Person: roster.InstructorInput{
+			Name: get("name"), Gender: codeOf(roster.Genders, get("gender")),
+			Ethnicity: codeOf(roster.Ethnicities, get("ethnicity")), Phone: get("phone"),
+			IDNumber: get("id_number"), PoliticalStatus: codeOf(roster.PoliticalStatuses, get("political_status")),
+			Position: get("position"), SourceCategory: codeOf(roster.SourceCategories, get("source_category")),
+		},
+	})
 }
 
 func blank(row []string) bool {

@@ -3,9 +3,11 @@ package rosterxls
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -29,7 +31,7 @@ func BenchmarkParse(b *testing.B) {
 	data := tenThousand(b)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := Parse(bytes.NewReader(data)); err != nil {
+		if _, err := Parse(data); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -43,7 +45,7 @@ func TestParseFindsColumnsByHeader(t *testing.T) {
 	f.SetSheetRow("Sheet1", "A4", &[]any{"", "李四", "东山村", "学校", "130102001000", "女", "回族", "13812345679", "其他", 45413})
 	var buf bytes.Buffer
 	f.Write(&buf)
-	p, err := Parse(&buf)
+	p, err := Parse(buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +67,14 @@ func TestParseFindsColumnsByHeader(t *testing.T) {
 }
 
 func TestParseRefusesWhatIsNotARoster(t *testing.T) {
-	if _, err := Parse(bytes.NewReader([]byte("PK not really"))); err == nil {
+	if _, err := Parse([]byte("PK not really")); err == nil {
 		t.Fatal("garbage accepted")
 	}
 	f := excelize.NewFile()
 	f.SetSheetRow("Sheet1", "A1", &[]any{"姓名", "姓名"})
 	var buf bytes.Buffer
 	f.Write(&buf)
-	if _, err := Parse(&buf); err == nil {
+	if _, err := Parse(buf.Bytes()); err == nil {
 		t.Fatal("a sheet without the required headers accepted")
 	}
 	tpl, err := Template()
@@ -81,7 +83,46 @@ func TestParseRefusesWhatIsNotARoster(t *testing.T) {
 	}
 	buf.Reset()
 	tpl.Write(&buf)
-	if _, err := Parse(&buf); err == nil || !strings.Contains(err.Error(), "没有数据行") {
+	if _, err := Parse(buf.Bytes()); err == nil || !strings.Contains(err.Error(), "没有数据行") {
 		t.Fatalf("empty template: %v", err)
+	}
+}
+
+// TestParseStopsAtTheRowLimits: a sheet is read row by row and refused as soon as it has more
+// data rows than one import takes, or more rows, blank ones included, than are worth walking (a
+// stray cell far down the sheet), with the limit in the message.
+func TestParseStopsAtTheRowLimits(t *testing.T) {
+	sheet := func(rows map[int]string) []byte {
+		f := excelize.NewFile()
+		sw, _ := f.NewStreamWriter("Sheet1")
+		sw.SetRow("A1", []any{"单位名称", "单位类型", "区划代码", "姓名", "性别", "民族", "手机号", "选聘范围"})
+		for n := 2; n <= 1<<20; n++ {
+			if v, ok := rows[n]; ok {
+				sw.SetRow(fmt.Sprintf("A%d", n), []any{v})
+			}
+		}
+		sw.Flush()
+		var buf bytes.Buffer
+		f.Write(&buf)
+		return buf.Bytes()
+	}
+	for name, c := range map[string]struct {
+		rows  map[int]string
+		limit string
+	}{
+		"a stray cell at row 1,000,000": {map[int]string{2: "西山村", 1000000: "x"}, "100000行"},
+		"20,001 data rows": {func() map[int]string {
+			m := map[int]string{}
+			for n := 2; n <= 20002; n++ {
+				m[n] = "村"
+			}
+			return m
+		}(), "20000行"},
+	} {
+		_, err := Parse(sheet(c.rows))
+		e, ok := apperr.As(err)
+		if !ok || e.Code != "too_many_rows" || e.Status != http.StatusRequestEntityTooLarge || !strings.Contains(e.Message, c.limit) || e.Details[0].Field != "file" {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

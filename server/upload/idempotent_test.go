@@ -248,3 +248,39 @@ func TestAdmitBoundsConcurrentUploads(t *testing.T) {
 	}
 	r()
 }
+
+// TestAdmitBoundsUploadsPerAccount: an account holding its share of the places is refused at
+// once with 429 while the instance has room, another account is admitted, and a released place
+// counts again for its account.
+func TestAdmitBoundsUploadsPerAccount(t *testing.T) {
+	f := newFixture(t)
+	svc := upload.NewService(f.db.DB, f.store, upload.SigningKey("a test secret of at least 32 bytes!!"), f.clock,
+		10*time.Minute, "/api/v1/files", 1<<20, upload.Options{MaxConcurrent: 4, MaxPerAccount: 2, QueueWait: time.Hour})
+	ctx := context.Background()
+	me, other := instructor(1, 11), instructor(2, 12)
+	first, err := svc.Admit(ctx, me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Admit(ctx, me); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Admit(ctx, me)
+	if e, ok := apperr.As(err); !ok || !errors.Is(err, upload.ErrAccountBusy) || e.Status != 429 || e.Code != "rate_limited" || e.RetryAfter <= 0 {
+		t.Fatalf("third of one account: %v", err)
+	}
+	if svc.InFlight() != 2 {
+		t.Fatalf("%d in flight after a refusal", svc.InFlight())
+	}
+	if _, err := svc.Admit(ctx, other); err != nil {
+		t.Fatalf("another account: %v", err)
+	}
+	first()
+	first()
+	if _, err := svc.Admit(ctx, me); err != nil {
+		t.Fatalf("after a release: %v", err)
+	}
+	if _, err := svc.Admit(ctx, me); !errors.Is(err, upload.ErrAccountBusy) {
+		t.Fatalf("releasing twice freed two places: %v", err)
+	}
+}

@@ -84,11 +84,17 @@ type Options struct {
 	MaxConcurrent int
 	// QueueWait is how long an upload waits for a free place before it is refused as busy.
 	QueueWait time.Duration
-	Log       *slog.Logger
+	// MaxPerAccount is how many of the places one account may hold at once; 0 means
+	// DefaultMaxPerAccount. Configuration keeps it at most MaxConcurrent.
+	MaxPerAccount int
+	Log           *slog.Logger
 }
 
 // DefaultMaxConcurrent is Options.MaxConcurrent when none is set.
 const DefaultMaxConcurrent = 8
+
+// DefaultMaxPerAccount is Options.MaxPerAccount when none is set.
+const DefaultMaxPerAccount = 2
 
 // NewService wires uploads. signingKey signs download links (see SigningKey); urlTTL is how long a
 // link works; basePath is where links point ("/api/v1/files"); maxBytes caps one file.
@@ -96,12 +102,16 @@ func NewService(db *gorm.DB, store Storage, signingKey []byte, clk clock.Clock, 
 	if opt.MaxConcurrent <= 0 {
 		opt.MaxConcurrent = DefaultMaxConcurrent
 	}
+	if opt.MaxPerAccount <= 0 {
+		opt.MaxPerAccount = DefaultMaxPerAccount
+	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
 	return &Service{db: db, store: store, key: signingKey, clock: clk, urlTTL: urlTTL,
 		basePath: strings.TrimRight(basePath, "/"), maxBytes: maxBytes,
-		gate: gate{slots: make(chan struct{}, opt.MaxConcurrent), wait: opt.QueueWait}, log: opt.Log,
+		gate: gate{slots: make(chan struct{}, opt.MaxConcurrent), wait: opt.QueueWait,
+			perAccount: opt.MaxPerAccount, held: map[int64]int{}}, log: opt.Log,
 		metrics: newMetrics()}
 }
 

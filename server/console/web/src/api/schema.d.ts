@@ -695,11 +695,15 @@ export interface paths {
          *     上传后一直未被记录(或任务、任务反馈、简报)引用的附件,默认 7 天后被删除(配置项 `uploads.orphan_after`),
          *     之后再引用它会返回 400(`attachments`),需重新上传。
          *     服务器同时接收的上传数有上限(配置项 `uploads.max_concurrent`),已满时返回 503 `unavailable` 和 `Retry-After`,
-         *     按其秒数等待后重试(带同一 `client_id` 重试是安全的)。
+         *     按其秒数等待后重试(带同一 `client_id` 重试是安全的)。同一账号同时进行的上传另有上限(配置项
+         *     `uploads.max_per_account`,默认 2),超出时立即返回 429 `rate_limited` 和 `Retry-After`:小程序应逐个(最多两个并行)上传附件。
+         *     请求体超过 `uploads.stall_timeout`(默认 30 秒)没有收到数据,或在 `uploads.transfer_timeout`(默认 2 分钟)内没有传完,
+         *     返回 408 `upload_timeout`(`details` 指出 `file`),可带同一 `client_id` 重新上传。
          *     错误码:`invalid_argument`(400,缺少 `file` 字段、文件为空或上传不完整;`client_id` 不是 UUID 时 `details`
-         *     指出 `client_id`);`forbidden`(403);
+         *     指出 `client_id`);`forbidden`(403);`upload_timeout`(408);
          *     `file_too_large`(413);`unsupported_file_type`(415,文件类型不支持或图片已损坏);
-         *     `unsupported_media_type`(415,请求不是 multipart/form-data);`unavailable`(503,上传的人较多,稍后重试)。
+         *     `unsupported_media_type`(415,请求不是 multipart/form-data);`rate_limited`(429,本账号同时上传的文件过多);
+         *     `unavailable`(503,上传的人较多,稍后重试)。
          */
         post: operations["createUpload"];
         delete?: never;
@@ -2706,14 +2710,19 @@ export interface paths {
         put?: never;
         /**
          * 导入名册 (import units and instructors from .xlsx)
-         * @description 仅工作人员;以 `multipart/form-data` 上传,文件放在字段 `file` 中,不超过 20 MB、20000 行。按表头识别各列(见模板)。
+         * @description 仅工作人员;以 `multipart/form-data` 上传,文件放在字段 `file` 中,不超过 20 MB、20000 行,解压后不超过 64 MB
+         *     (超出时在解析前拒绝,413 `workbook_too_large`;数据行超过 20000 行或工作表超过 100000 行(含空行)时 413 `too_many_rows`,
+         *     `message` 给出上限,`details` 指出 `file`)。每个实例同时处理的导入数有上限(配置项 `uploads.import_max_concurrent`,默认 2),
+         *     已满时返回 503 `unavailable` 和 `Retry-After: 10`。请求体超过 `uploads.stall_timeout` 没有收到数据时返回 408 `upload_timeout`。
+         *     按表头识别各列(见模板)。
          *     每一行都按登记单位和登记指导员的同样规则校验,并检查文件内重复的手机号和身份证号、与信息库中已有的重复,
          *     以及每个单位在任指导员(已有的加上文件中的)不超过 2 名;区划须在本人管辖范围内。单位按“区划代码 + 单位名称”查找,没有则登记。
          *     全部通过才在一个事务中导入(状态为在任,任期自“任期开始日期”或今天起 3 年);任何一行有误则什么也不导入,
          *     返回 400 `import_invalid`,`errors` 逐行列出问题(`row` 为工作表中的行号,`field` 为字段名);
          *     带 `?report=xlsx` 时改为返回上传的工作表,出错的单元格标红并增加“错误说明”列,修改后可直接重新上传。
-         *     错误码:`invalid_file`、`invalid_argument`、`import_invalid`(400);`forbidden`(403);`unit_exists`、`unit_full`、`phone_taken`(409,导入期间他人同时登记);
-         *     `file_too_large`(413);`unsupported_media_type`(415)。
+         *     错误码:`invalid_file`、`invalid_argument`、`import_invalid`(400);`forbidden`(403);`upload_timeout`(408);
+         *     `unit_exists`、`unit_full`、`phone_taken`(409,导入期间他人同时登记);
+         *     `file_too_large`、`workbook_too_large`、`too_many_rows`(413);`unsupported_media_type`(415);`unavailable`(503,导入繁忙)。
          */
         post: operations["importRoster"];
         delete?: never;
@@ -5563,11 +5572,21 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description 上传超时 (408):`upload_timeout`;文件数据长时间没有到达或没有在时限内传完,请求已被中断,请重新上传。 */
+        RequestTimeout: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description 请求过于频繁 (429):`rate_limited`、`account_locked`;请稍后再试。 */
         TooManyRequests: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
-                /** @description 需要等待的秒数(邀请码错误次数过多等限制给出)。 */
+                /** @description 需要等待的秒数(邀请码错误次数过多、同一账号同时上传过多等限制给出)。 */
                 "Retry-After"?: number;
                 [name: string]: unknown;
             };
@@ -5602,7 +5621,7 @@ export interface components {
         ServiceUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
-                /** @description 建议的重试等待秒数(数据库中断 10,存储已满或只读 60,上传繁忙 5,处理超时 5)。 */
+                /** @description 建议的重试等待秒数(数据库中断 10,存储已满或只读 60,上传繁忙 5,名册导入繁忙 10,处理超时 5)。 */
                 "Retry-After"?: number;
                 [name: string]: unknown;
             };
@@ -6728,8 +6747,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             /** @description 服务暂时不可用 (503):`unavailable`。同时上传的人数已达上限时带 `Retry-After`(秒),按其等待后重试。 */
             503: {
@@ -10075,6 +10096,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
