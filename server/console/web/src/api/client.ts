@@ -72,7 +72,12 @@ export function refresh(fetchImpl: typeof fetch = globalThis.fetch): Promise<boo
             body: JSON.stringify(rt ? { refresh_token: rt } : {}),
           }),
         )
-        if (!res.ok) return false
+        if (!res.ok) {
+          // Read the refusal to its end: a body left unread keeps the request open in the
+          // browser (and the page never settles).
+          await res.text().catch(() => '')
+          return false
+        }
         setTokens(await res.json())
         return true
       } catch {
