@@ -64,7 +64,7 @@ func TestContractAttachmentLimitIsTheServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var checked []string
-	for _, name := range sortedSchemaNames(doc.Components.Schemas) {
+	for _, name := range sortedKeys(doc.Components.Schemas) {
 		prop := doc.Components.Schemas[name].Value.Properties["attachments"]
 		if prop == nil || prop.Value.Items == nil || !prop.Value.Items.Value.Type.Is(openapi3.TypeInteger) {
 			continue // not a request's ids (a view's attachments are Upload objects)
@@ -81,16 +81,7 @@ func TestContractAttachmentLimitIsTheServers(t *testing.T) {
 	}
 }
 
-func sortedSchemaNames(m openapi3.Schemas) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
