@@ -6,9 +6,11 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/httpapi"
+	"github.com/shiliu/shiliu/server/upload"
 )
 
 // ginParam matches a gin path parameter (:id) or catch-all (*path).
@@ -48,7 +50,38 @@ func TestEveryRouteIsInContract(t *testing.T) {
 	}
 }
 
-func sortedKeys(m map[string]bool) []string {
+// TestContractAttachmentLimitIsTheServers: every request that refers to uploads (an
+// `attachments` array of ids) says in the contract how many it may name, and that is
+// upload.MaxAttachments, the one limit Attach enforces. The mini-program reads its limit from
+// the contract's number (its spec checks that), so a change of the limit reaches it through here.
+func TestContractAttachmentLimitIsTheServers(t *testing.T) {
+	path, err := apitest.ContractPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked []string
+	for _, name := range sortedKeys(doc.Components.Schemas) {
+		prop := doc.Components.Schemas[name].Value.Properties["attachments"]
+		if prop == nil || prop.Value.Items == nil || !prop.Value.Items.Value.Type.Is(openapi3.TypeInteger) {
+			continue // not a request's ids (a view's attachments are Upload objects)
+		}
+		checked = append(checked, name)
+		if max := prop.Value.MaxItems; max == nil || *max != upload.MaxAttachments {
+			t.Errorf("%s.attachments: maxItems %v, the server allows %d", name, max, upload.MaxAttachments)
+		}
+	}
+	t.Logf("checked %v", checked)
+	// the record's create and patch, the bulletin's, the task's and the task report's
+	if len(checked) < 5 {
+		t.Errorf("checked only %v: the inputs with attachment ids were not found", checked)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -30,9 +30,8 @@ const (
 	// MaxFuture is the clock skew allowed between a phone and the server for occurred_at.
 	MaxFuture = 5 * time.Minute
 	// MaxPast bounds how old a record may be: offline drafts are days old, not years.
-	MaxPast        = 366 * 24 * time.Hour
-	maxAttachments = 9
-	maxNote        = 500
+	MaxPast = 366 * 24 * time.Hour
+	maxNote = 500
 	// OwnerKind is what records are called to the upload package.
 	OwnerKind = "record"
 )
@@ -254,7 +253,9 @@ func (s *Service) readCommon(f *fields, rec *Record, creating bool, now time.Tim
 }
 
 func checkAttachments(f *fields, ids []int64) {
-	f.check(len(ids) <= maxAttachments, "attachments", fmt.Sprintf("附件最多%d个", maxAttachments))
+	// upload.Attach refuses more too; checked here as well so that the form's other mistakes are
+	// listed with it in one answer.
+	f.check(len(ids) <= upload.MaxAttachments, "attachments", fmt.Sprintf("附件最多%d个", upload.MaxAttachments))
 	seen := map[int64]bool{}
 	for _, id := range ids {
 		if id <= 0 || seen[id] {

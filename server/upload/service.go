@@ -32,7 +32,10 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// MaxAttachments is how many attachments one owner (a record) may have.
+// MaxAttachments is how many attachments one owner (a record, a task, a task report, a bulletin)
+// may have: Attach refuses more. miniprogram-api/openapi.yaml says it as maxItems of every
+// request's `attachments` (a test in server/httpapi keeps the two equal) and the mini-program takes
+// it from there (miniprogram/utils/limits.js, checked by its spec).
 const MaxAttachments = 9
 
 // MaxNameLength is the longest original file name kept, in characters.

@@ -46,6 +46,7 @@
 const {uuidv4} = require('./uuid')
 const {utf8Length, formatBytes} = require('../utils/bytes')
 const {KINDS} = require('../utils/records')
+const {MAX_ATTACHMENTS} = require('../utils/limits')
 
 const INDEX_KEY = 'outbox.index'
 const ITEM_PREFIX = 'outbox.item.'
@@ -65,7 +66,6 @@ const TASK_REPORT = 'task_report'
 const OTHER_KINDS = {
   task_report: {name: TASK_REPORT, label: '任务反馈', short: '反馈'},
 }
-const MAX_ATTACHMENTS = 9
 const MAX_REPORT_TEXT = 2000
 
 function kindOf(name) {

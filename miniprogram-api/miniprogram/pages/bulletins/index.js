@@ -4,7 +4,7 @@
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {plainText} = require('../../utils/markdown')
-const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
+const {pagedList} = require('../../utils/paged-list')
 
 function view(b) {
   return {id: b.id, title: b.title, summary: b.summary || '', issuer: b.region_name || '',
@@ -13,28 +13,10 @@ function view(b) {
 }
 
 Component({
-  data: Object.assign({loading: false, error: '', items: []}, PAGED_DATA),
+  behaviors: [pagedList({path: '/api/v1/bulletins', query: {limit: 20}})],
   methods: {
-    onLoad() {
-      return this.load()
-    },
-    onPullDownRefresh() {
-      return this.load().then(() => wx.stopPullDownRefresh())
-    },
-    onRetry() {
-      return this.load()
-    },
-    load() {
-      restartPaging(this)
-      this.setData({loading: true, error: ''})
-      return getClient().get('/api/v1/bulletins', {limit: 20}).then(r => {
-        this.setData({loading: false, items: r.items.map(view), cursor: r.next_cursor})
-      }, e => this.setData({loading: false, error: e.message}))
-    },
-    onReachBottom() {
-      return loadNextPage(this, '/api/v1/bulletins', {limit: 20}, more => {
-        this.setData({items: appendNew(this.data.items, more.map(view))})
-      })
+    viewItems(list) {
+      return list.map(view)
     },
     onOpen(e) {
       const i = Number(e.currentTarget.dataset.index)

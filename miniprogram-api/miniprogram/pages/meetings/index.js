@@ -14,9 +14,9 @@ const {formatTime} = require('../../utils/records')
 const {isStaff} = require('../../utils/nav')
 const {parseCheckinCode} = require('../../utils/meetings')
 const {requestSubscribe} = require('../../utils/subscribe')
-const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
+const {pagedList, appendNew} = require('../../utils/paged-list')
 
-const PAGE = {limit: 20}
+const LIST = {path: '/api/v1/meetings', query: {limit: 20}}
 
 const RSVP_TOASTS = {yes: '已回复参加', no: '已回复不参加', maybe: '已回复待定'}
 function view(m) {
@@ -52,45 +52,36 @@ function withFocusFirst(items, focusId) {
 }
 
 Component({
-  data: Object.assign({loading: false, error: '', items: [], staff: false, busyId: 0, focusId: 0}, PAGED_DATA),
+  behaviors: [pagedList(LIST)],
+  data: {staff: false, busyId: 0, focusId: 0},
   methods: {
     onLoad(options) {
       this.setData({staff: isStaff(getClient().user()), focusId: Number((options || {}).id) || 0})
       return this.load()
     },
-    onPullDownRefresh() {
-      return this.load().then(() => wx.stopPullDownRefresh())
-    },
-    onRetry() {
-      return this.load()
-    },
-    load() {
-      restartPaging(this)
-      this.setData({loading: true, error: ''})
+    /** The latest meetings, and the one of the message when it is not among them. */
+    firstPage() {
       const c = getClient()
       const focusId = this.data.focusId
-      let cursor = ''
-      return c.get('/api/v1/meetings', PAGE).then(r => {
-        cursor = r.next_cursor
-        const items = (r.items || []).map(view)
-        if (!focusId || items.some(i => i.id === focusId)) return items
+      return c.get(LIST.path, LIST.query).then(r => {
+        const items = r.items || []
+        if (!focusId || items.some(m => m.id === focusId)) return r
         // The meeting of the message is not among the latest: fetch it alone.
-        return c.get('/api/v1/meetings/' + focusId).then(m => items.concat(view(m)), e => {
+        return c.get('/api/v1/meetings/' + focusId).then(m => ({items: items.concat(m), next_cursor: r.next_cursor}), e => {
           wx.showToast({title: '消息中的例会无法打开:' + e.message, icon: 'none', duration: 3000})
-          return items
+          return r
         })
-      }).then(items => {
-        this.setData({loading: false, items: withFocusFirst(items, focusId), cursor})
-        if (focusId && items.some(i => i.id === focusId) && wx.pageScrollTo) {
-          wx.pageScrollTo({selector: '#meeting-' + focusId, duration: 300})
-        }
-      }, e => this.setData({loading: false, error: e.message}))
-    },
-    /** Older meetings, under the ones shown; the one opened from a message is not shown twice. */
-    onReachBottom() {
-      return loadNextPage(this, '/api/v1/meetings', PAGE, more => {
-        this.setData({items: appendNew(this.data.items, more.map(view))})
       })
+    },
+    /** Older meetings go under the ones shown; the one opened from a message is not shown twice. */
+    showPage(list, first) {
+      const items = list.map(view)
+      if (!first) return this.setData({items: appendNew(this.data.items, items)})
+      const focusId = this.data.focusId
+      this.setData(Object.assign({items: withFocusFirst(items, focusId)}, first))
+      if (focusId && items.some(i => i.id === focusId) && wx.pageScrollTo) {
+        wx.pageScrollTo({selector: '#meeting-' + focusId, duration: 300})
+      }
     },
     /** The server's answer (a Meeting) replaces the card. */
     replace(m) {

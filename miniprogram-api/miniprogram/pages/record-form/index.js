@@ -10,8 +10,7 @@ const {choosePhotos} = require('../../utils/photos')
 const {KINDS, validate, toBeijingISO, labelOf} = require('../../utils/records')
 const dictionaries = require('../../utils/dictionaries')
 const {requestSubscribe} = require('../../utils/subscribe')
-
-const MAX_ATTACHMENTS = 9
+const {MAX_ATTACHMENTS} = require('../../utils/limits')
 
 // Subscribe messages asked for at 提交, most important first (at most 3, utils/subscribe.js).
 const SUBMIT_TEMPLATES = {
@@ -75,6 +74,7 @@ Component({
     today: '',
     ethnicityLabels: [],
     attachments: [],
+    maxAttachments: MAX_ATTACHMENTS,
     errors: {},
     errorCount: 0,
     saveError: '',

@@ -3,10 +3,9 @@
 // waiting in the outbox are listed with them (the home page's "N条等待上传" counts them too);
 // once sent they are shown on their task.
 const {priv} = require('../../utils/priv')
-const {getClient} = require('../../api/client')
 const {getOutbox, TASK_REPORT} = require('../../outbox/outbox')
 const {KINDS, KIND_ORDER, formatTime, toBeijingISO} = require('../../utils/records')
-const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
+const {pagedList, appendNew} = require('../../utils/paged-list')
 
 /** Staff feedback an instructor should see on a record. */
 function feedbackOf(v) {
@@ -28,14 +27,12 @@ function serverItem(v) {
 }
 
 Component({
-  data: Object.assign({
+  behaviors: [pagedList({path: '/api/v1/records', query: {limit: 20}})],
+  data: {
     kinds: KIND_ORDER.map(k => KINDS[k]),
     local: [],
     pending: 0,
-    items: [],
-    loading: false,
-    error: '',
-  }, PAGED_DATA),
+  },
   lifetimes: {
     attached() {
       priv(this).unsubscribe = getOutbox().subscribe(() => this.refreshLocal())
@@ -52,6 +49,7 @@ Component({
     onShow() {
       this.refreshLocal()
     },
+    /** The phone's records are sent too (at once, whatever the back-off says), then the list reloads. */
     onPullDownRefresh() {
       getOutbox().flush({force: true})
       return this.load().then(() => wx.stopPullDownRefresh())
@@ -70,22 +68,21 @@ Component({
       this.setData({local, pending: local.filter(i => i.state === 'queued').length})
     },
 
-    load() {
-      restartPaging(this)
-      this.setData({loading: true, error: ''})
-      return getClient().get('/api/v1/records', {limit: 20}).then(page => {
-        this.setData({loading: false, items: page.items.map(serverItem), cursor: page.next_cursor})
-        this.refreshLocal()
-      }, e => this.setData({loading: false, error: e.message + '。手机上未上传的记录不受影响。'}))
+    /**
+     * Server records are told apart by kind and id (each kind numbers its own); a record sent from
+     * this phone leaves the local list once the server's list shows it (refreshLocal).
+     */
+    showPage(list, first) {
+      const items = list.map(serverItem)
+      this.setData(Object.assign({items: first ? items : appendNew(this.data.items, items, i => i.kind + i.id)}, first))
+      this.refreshLocal()
     },
+    loadError(e) {
+      return e.message + '。手机上未上传的记录不受影响。'
+    },
+    /** The list's retry: onRetry is the retry of a record on the phone (the outbox's). */
     onRetryLoad() {
       return this.load()
-    },
-    onReachBottom() {
-      return loadNextPage(this, '/api/v1/records', {limit: 20}, more => {
-        this.setData({items: appendNew(this.data.items, more.map(serverItem), i => i.kind + i.id)})
-        this.refreshLocal()
-      })
     },
 
     onNew(e) {

@@ -3,9 +3,7 @@
 // page; the closed, withdrawn and returned ones are left out of every page.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
-const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
-
-const PAGE = {limit: 50}
+const {pagedList} = require('../../utils/paged-list')
 
 /** Reports still to be dealt with, as the page shows them. */
 function stillOpen(list) {
@@ -20,28 +18,11 @@ function view(v) {
 }
 
 Component({
-  data: Object.assign({loading: false, error: '', items: [], inputs: {}, busy: false}, PAGED_DATA),
+  behaviors: [pagedList({path: '/api/v1/sentiments', query: {limit: 50}})],
+  data: {inputs: {}, busy: false},
   methods: {
-    onLoad() {
-      return this.load()
-    },
-    onPullDownRefresh() {
-      return this.load().then(() => wx.stopPullDownRefresh())
-    },
-    onRetry() {
-      return this.load()
-    },
-    load() {
-      restartPaging(this)
-      this.setData({loading: true, error: ''})
-      return getClient().get('/api/v1/sentiments', PAGE).then(r => {
-        this.setData({loading: false, items: stillOpen(r.items || []), cursor: r.next_cursor})
-      }, e => this.setData({loading: false, error: e.message}))
-    },
-    onReachBottom() {
-      return loadNextPage(this, '/api/v1/sentiments', PAGE, more => {
-        this.setData({items: appendNew(this.data.items, stillOpen(more))})
-      })
+    viewItems(list) {
+      return stillOpen(list)
     },
     onInput(e) {
       const {id, key} = e.currentTarget.dataset

@@ -12,9 +12,10 @@
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {requestSubscribe, staffTipTemplates} = require('../../utils/subscribe')
-const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
+const {pagedList, appendNew} = require('../../utils/paged-list')
 
-const ALL_TIPS = {limit: 50}
+/** The list of all tips, which pages on at the bottom. */
+const ALL_TIPS = {path: '/api/v1/tips', query: {limit: 50}}
 
 // What each status allows (the server's tip workflow).
 const ACTIONS = {
@@ -49,17 +50,15 @@ function order(items, focusId) {
 }
 
 Component({
-  data: Object.assign({
-    items: [],
-    loading: false,
-    error: '',
+  behaviors: [pagedList(ALL_TIPS)],
+  data: {
     notes: {},
     busyId: 0,
     busyAction: '',
     onDuty: false,
     dutyBusy: false,
     focusId: 0,
-  }, PAGED_DATA),
+  },
   methods: {
     onLoad(options) {
       const c = getClient()
@@ -76,41 +75,28 @@ Component({
         // offline: the state last seen stays shown
       })
     },
-    onPullDownRefresh() {
-      return this.load().then(() => wx.stopPullDownRefresh())
-    },
-    onRetry() {
-      return this.load()
-    },
 
-    load() {
-      restartPaging(this)
-      this.setData({loading: true, error: ''})
+    /**
+     * Every unacknowledged tip (however old) with the first page of all tips, whose cursor goes
+     * on; and the tip of the message when neither holds it.
+     */
+    firstPage() {
       const c = getClient()
       const focusId = this.data.focusId
-      let cursor = ''
       return Promise.all([
-        c.get('/api/v1/tips', {status: 'submitted', limit: 100}),
-        c.get('/api/v1/tips', ALL_TIPS),
+        c.get(ALL_TIPS.path, {status: 'submitted', limit: 100}),
+        c.get(ALL_TIPS.path, ALL_TIPS.query),
       ]).then(([unack, recent]) => {
-        cursor = recent.next_cursor
-        const seen = {}
-        const all = []
-        unack.items.concat(recent.items).forEach(v => {
-          if (seen[v.id] || !this.shown(v)) return
-          seen[v.id] = true
-          all.push(view(v))
-        })
-        if (!focusId || seen[focusId]) return all
+        // a tip in both lists once, as the unacknowledged list has it
+        const items = appendNew([], unack.items.concat(recent.items))
+        const page = {items, next_cursor: recent.next_cursor}
+        if (!focusId || items.some(v => v.id === focusId)) return page
         // The tip of the message is older than the lists: fetch it alone.
-        return c.get('/api/v1/tips/' + focusId).then(v => all.concat(view(v)), e => {
+        return c.get('/api/v1/tips/' + focusId).then(v => ({items: items.concat(v), next_cursor: page.next_cursor}), e => {
           wx.showToast({title: '消息中的线索无法打开:' + e.message, icon: 'none', duration: 3000})
-          return all
+          return page
         })
-      }).then(all => {
-        this.setData({loading: false, items: order(all, focusId), cursor})
-        if (focusId && all.some(i => i.id === focusId)) this.scrollToFocus()
-      }, e => this.setData({loading: false, error: e.message}))
+      })
     },
 
     /** Whether a tip of the lists belongs in the inbox (the one opened from a message always does). */
@@ -118,12 +104,12 @@ Component({
       return CLOSED.indexOf(v.status) < 0 || v.id === this.data.focusId
     },
 
-    /** Older tips of the list of all tips, in the inbox's order; none shown twice. */
-    onReachBottom() {
-      return loadNextPage(this, '/api/v1/tips', ALL_TIPS, more => {
-        const items = appendNew(this.data.items, more.filter(v => this.shown(v)).map(view))
-        this.setData({items: order(items, this.data.focusId)})
-      })
+    /** The tips of the inbox in its order; older ones join those shown, none twice. */
+    showPage(list, first) {
+      const fresh = list.filter(v => this.shown(v)).map(view)
+      const focusId = this.data.focusId
+      this.setData(Object.assign({items: order(first ? fresh : appendNew(this.data.items, fresh), focusId)}, first))
+      if (first && focusId && fresh.some(i => i.id === focusId)) this.scrollToFocus()
     },
 
     /** Brings the tip opened from a message into view (it is first, under the duty switch). */

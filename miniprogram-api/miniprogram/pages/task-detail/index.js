@@ -13,8 +13,8 @@ const {formatTime} = require('../../utils/records')
 const {taskView} = require('../../utils/tasks')
 const {choosePhotos} = require('../../utils/photos')
 const {requestSubscribe} = require('../../utils/subscribe')
+const {MAX_ATTACHMENTS} = require('../../utils/limits')
 
-const MAX_PHOTOS = 9
 const MAX_TEXT = 2000
 
 function reportView(r, baseURL) {
@@ -48,6 +48,7 @@ Component({
     form: emptyForm(),
     formError: '',
     busy: false,
+    maxPhotos: MAX_ATTACHMENTS,
   },
   lifetimes: {
     attached() {
@@ -148,10 +149,10 @@ Component({
       this.setData({'form.done': e.currentTarget.dataset.done === 'yes'})
     },
     onAddPhoto() {
-      const room = MAX_PHOTOS - this.data.form.photos.length
+      const room = MAX_ATTACHMENTS - this.data.form.photos.length
       if (room <= 0) return Promise.resolve()
       return choosePhotos(room).then(files => {
-        if (files.length) this.setData({'form.photos': this.data.form.photos.concat(files).slice(0, MAX_PHOTOS)})
+        if (files.length) this.setData({'form.photos': this.data.form.photos.concat(files).slice(0, MAX_ATTACHMENTS)})
       })
     },
     onRemovePhoto(e) {

@@ -2,12 +2,9 @@
 // those not done first with the nearest due on top, overdue ones marked; reports still on the
 // phone (the outbox) are counted on their task. A card opens the task and its report form.
 const {priv} = require('../../utils/priv')
-const {getClient} = require('../../api/client')
 const {getOutbox, TASK_REPORT} = require('../../outbox/outbox')
 const {taskView, sortTasks} = require('../../utils/tasks')
-const {PAGED_DATA, restartPaging, loadNextPage, appendNew} = require('../../utils/paged-list')
-
-const PAGE = 50
+const {pagedList, appendNew} = require('../../utils/paged-list')
 
 /** Reports of each task that are not on the server yet: {taskId: {waiting, failed}}. */
 function pendingByTask() {
@@ -22,7 +19,8 @@ function pendingByTask() {
 }
 
 Component({
-  data: Object.assign({loading: false, error: '', items: [], open: 0, overdue: 0}, PAGED_DATA),
+  behaviors: [pagedList({path: '/api/v1/tasks', query: {limit: 50}})],
+  data: {open: 0, overdue: 0},
   lifetimes: {
     attached() {
       priv(this).raw = []
@@ -33,43 +31,30 @@ Component({
     },
   },
   methods: {
-    onLoad() {
-      return this.load()
-    },
     onShow() {
       // back from a task: its state may have changed
       if (priv(this).loaded) return this.load()
     },
-    onPullDownRefresh() {
-      return this.load().then(() => wx.stopPullDownRefresh())
+    /**
+     * The server's tasks are kept as they came (priv.raw): the page sorts all of them and counts
+     * the reports waiting on the phone each time either changes.
+     */
+    showPage(list, first) {
+      priv(this).raw = first ? list : appendNew(priv(this).raw, list)
+      if (first) priv(this).loaded = true
+      this.show(first)
     },
-    onRetry() {
-      return this.load()
-    },
-    load() {
-      restartPaging(this)
-      this.setData({loading: true, error: ''})
-      return getClient().get('/api/v1/tasks', {limit: PAGE}).then(r => {
-        priv(this).raw = r.items
-        priv(this).loaded = true
-        this.setData({loading: false, cursor: r.next_cursor})
-        this.show()
-      }, e => this.setData({loading: false, error: e.message}))
-    },
-    onReachBottom() {
-      return loadNextPage(this, '/api/v1/tasks', {limit: PAGE}, more => {
-        priv(this).raw = appendNew(priv(this).raw, more)
-        this.show()
-      })
-    },
-    /** The loaded tasks in their order, with the reports waiting on the phone. */
-    show() {
+    /**
+     * The loaded tasks in their order, with the reports waiting on the phone.
+     * @param {Record<string, any>} [extra] set with them (the end of the first page's loading)
+     */
+    show(extra) {
       const now = Date.now()
       const pending = pendingByTask()
       const items = sortTasks((priv(this).raw || []).map(t => taskView(t, now))).map(v => Object.assign(v, {
         waiting: (pending[v.id] || {}).waiting || 0, failed: (pending[v.id] || {}).failed || 0}))
       const open = items.filter(v => !v.done)
-      this.setData({items, open: open.length, overdue: open.filter(v => v.overdue).length})
+      this.setData(Object.assign({items, open: open.length, overdue: open.filter(v => v.overdue).length}, extra))
     },
     onOpen(e) {
       wx.navigateTo({url: '/pages/task-detail/index?id=' + e.currentTarget.dataset.id})

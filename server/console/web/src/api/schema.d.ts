@@ -4094,7 +4094,7 @@ export interface components {
             title: string;
             /** @description 正文,Markdown。 */
             body: string;
-            /** @description 本人上传的附件 id。 */
+            /** @description 本人上传的附件 id,最多 9 个。 */
             attachments?: number[];
             /** @description 接收范围的区划代码,须在本人管辖范围内;不传为本人所在区划。 */
             scope?: components["schemas"]["RegionCode"][];
