@@ -75,6 +75,28 @@ describe('the list behavior (utils/paged-list.js pagedList)', () => {
     assert.deepEqual(list.cursors, ['', 'cur-1', 'cur-2'], 'nothing asked after the last page')
   })
 
+  it('of two first-page loads that overlap, the later one is shown even when the earlier answers last', async () => {
+    const held = deferred()
+    let calls = 0
+    const comp = bare({
+      firstPage() {
+        calls++
+        // the first load's answer is held and comes back after the second's
+        if (calls === 1) return held.promise.then(() => ({items: [F.bulletin({id: 1})], next_cursor: 'old'}))
+        return Promise.resolve({items: [F.bulletin({id: 9})], next_cursor: ''})
+      },
+    })
+    const first = comp.instance.load()
+    await comp.instance.load()
+    assert.deepEqual(ids(comp), [9])
+    held.resolve()
+    await first
+    await flush(2)
+    assert.deepEqual(ids(comp), [9], 'the older answer did not replace the newer list')
+    assert.equal(comp.data.cursor, '')
+    assert.equal(comp.data.loading, false)
+  })
+
   it('a refresh while a next page is on its way drops that page when it arrives', async () => {
     const comp = bare()
     await comp.instance.onLoad()

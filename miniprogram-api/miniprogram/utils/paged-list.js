@@ -103,10 +103,17 @@ function pagedList(list) {
        */
       load() {
         restartPaging(this)
+        // Two first-page loads can overlap (a pull-down during the first load): only the latest
+        // one's answer is shown, or an older list could land last over a newer one.
+        const round = priv(this).pagingRound
         this.setData({loading: true, error: ''})
         return this.firstPage().then(r => {
+          if (priv(this).pagingRound !== round) return
           this.showPage(r.items || [], {loading: false, cursor: r.next_cursor || ''})
-        }, e => this.setData({loading: false, error: this.loadError(e)}))
+        }, e => {
+          if (priv(this).pagingRound !== round) return
+          this.setData({loading: false, error: this.loadError(e)})
+        })
       },
       onReachBottom() {
         return loadNextPage(this, list.path, list.query, more => this.showPage(more, null))
