@@ -39,7 +39,7 @@ func TestUploadLimitsFromEnvironment(t *testing.T) {
 // cap come from the environment, and a share above the instance cap (which would let one account
 // take every place again) is refused.
 func TestUploadShareAndStallFromEnvironment(t *testing.T) {
-	c := Default()
+	c := devDefault()
 	if c.Uploads.MaxPerAccount >= c.Uploads.MaxConcurrent {
 		t.Fatalf("default share %d is not below the instance cap %d", c.Uploads.MaxPerAccount, c.Uploads.MaxConcurrent)
 	}
@@ -58,7 +58,7 @@ func TestUploadShareAndStallFromEnvironment(t *testing.T) {
 		"uploads.stall_timeout":         func(u *UploadsConfig) { u.StallTimeout = 0 },
 		"uploads.import_max_concurrent": func(u *UploadsConfig) { u.ImportMaxConcurrent = 0 },
 	} {
-		c := Default()
+		c := devDefault()
 		set(&c.Uploads)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: %v", name, err)

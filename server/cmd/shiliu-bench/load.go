@@ -332,6 +332,14 @@ func (b *bench) lists(ctx context.Context) error {
 		{"province: first page, all kinds", "province", "/api/v1/records"},
 		{"province: tips escalated to the province", "province", "/api/v1/tips?escalated_to=province"},
 		{"province: keyword without match", "province", "/api/v1/records?q=" + url.QueryEscape("马建国")},
+		// The console's roster pages, on the whole seeded roster.
+		{"roster: county units list", "county", "/api/v1/units?limit=20"},
+		{"roster: county instructors list", "county", "/api/v1/instructors?limit=20"},
+		{"roster: county units without an instructor", "county", "/api/v1/stats/units-without-instructor"},
+		{"roster: city units list", "city", "/api/v1/units?limit=20"},
+		{"roster: province units list", "province", "/api/v1/units?limit=20"},
+		{"roster: province instructors list", "province", "/api/v1/instructors?limit=20"},
+		{"roster: county units named 村", "county", "/api/v1/units?q=" + url.QueryEscape("村") + "&limit=20"},
 	}
 	if b.prolific != nil {
 		qs = append([]q{{fmt.Sprintf("instructor's own list (prolific, %d records)", b.counts[b.prolific]), "prolific", "/api/v1/records"},
