@@ -23,6 +23,11 @@ func Every(ctx context.Context, every time.Duration, run func(context.Context)) 
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// Both cases can be ready at once (a tick during a run that ended with the shutdown)
+			// and select picks either: no job starts after ctx has ended.
+			if ctx.Err() != nil {
+				return
+			}
 			run(ctx)
 		}
 	}
