@@ -11,22 +11,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/config"
 	"github.com/shiliu/shiliu/server/platform/clock"
-	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 	"github.com/shiliu/shiliu/server/platform/wxfake"
 	"gorm.io/gorm"
 )
@@ -136,7 +133,7 @@ func start(clk *clock.Fake, configure ...func(*config.Config)) (*Env, error) {
 // startWith starts a server; logTo, when set, receives its whole log; opts go to app.Open.
 func startWith(clk *clock.Fake, logTo io.Writer, opts []app.Option, configure ...func(*config.Config)) (*Env, error) {
 	if baseDSN == "" {
-		dsn, drop, err := testDatabase()
+		dsn, drop, err := dbtest.New("t")
 		if err != nil {
 			return nil, err
 		}
@@ -237,41 +234,6 @@ func testLogWriter() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
-}
-
-// testDatabase returns a DSN of a fresh database and how to drop it.
-func testDatabase() (string, func(), error) {
-	dsn := os.Getenv("SHILIU_TEST_DATABASE_DSN")
-	if dsn == "" {
-		dir, err := os.MkdirTemp("", "shiliu-test-")
-		if err != nil {
-			return "", nil, err
-		}
-		return "sqlite:" + filepath.Join(dir, "shiliu.db"), func() { os.RemoveAll(dir) }, nil
-	}
-	_, driverDSN, err := database.Parse(dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	cfg, err := mysqldrv.ParseDSN(driverDSN)
-	if err != nil {
-		return "", nil, err
-	}
-	name := "shiliu_t_" + randomHex(6)
-	admin, err := database.Open(context.Background(), dsn, database.Options{})
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to test MySQL: %w", err)
-	}
-	if err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci").Error; err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("create test database: %w", err)
-	}
-	cfg.DBName = name
-	drop := func() {
-		admin.Exec("DROP DATABASE IF EXISTS " + name)
-		admin.Close()
-	}
-	return cfg.FormatDSN(), drop, nil
 }
 
 func randomHex(n int) string {

@@ -2,17 +2,13 @@ package audit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/shiliu/shiliu/server/migrations"
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 	"gorm.io/gorm"
 )
 
@@ -21,33 +17,7 @@ import (
 func testDB(t *testing.T) *gorm.DB {
 	t.Helper()
 	ctx := context.Background()
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "audit.db")
-	if base := os.Getenv("SHILIU_TEST_DATABASE_DSN"); base != "" {
-		_, driverDSN, err := database.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := mysqldrv.ParseDSN(driverDSN)
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin, err := database.Open(ctx, base, database.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		name := "shiliu_audit_" + hex.EncodeToString(b)
-		if err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci").Error; err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			admin.Exec("DROP DATABASE IF EXISTS " + name)
-			admin.Close()
-		})
-		cfg.DBName = name
-		dsn = cfg.FormatDSN()
-	}
+	dsn := dbtest.DSN(t, "audit")
 	db, err := database.Open(ctx, dsn, database.Options{MaxOpenConns: 10})
 	if err != nil {
 		t.Fatal(err)

@@ -8,19 +8,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 	"github.com/shiliu/shiliu/server/config"
 	"github.com/shiliu/shiliu/server/migrations"
 	"github.com/shiliu/shiliu/server/platform/cache"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/platform/wechat"
 	"github.com/shiliu/shiliu/server/platform/wxfake"
@@ -50,11 +49,7 @@ func newTestEnv(t *testing.T, opts ...wxfake.Option) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &testEnv{t: t, clock: clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), log: testLogger()}
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "notify.db")
-	if base := os.Getenv("SHILIU_TEST_DATABASE_DSN"); base != "" {
-		dsn = mysqlDatabase(t, base)
-	}
-	db, err := database.Open(ctx, dsn, database.Options{MaxOpenConns: 20, Logger: e.log})
+	db, err := database.Open(ctx, dbtest.DSN(t, "nt"), database.Options{MaxOpenConns: 20, Logger: e.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,31 +93,6 @@ func testLogger() *slog.Logger {
 }
 
 // mysqlDatabase creates a database of its own for one test and drops it afterwards.
-func mysqlDatabase(t *testing.T, base string) string {
-	_, driverDSN, err := database.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := mysqldrv.ParseDSN(driverDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := database.Open(context.Background(), base, database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "shiliu_nt_" + randomHex(6)
-	if err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci").Error; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP DATABASE IF EXISTS " + name)
-		admin.Close()
-	})
-	cfg.DBName = name
-	return cfg.FormatDSN()
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)

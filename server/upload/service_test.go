@@ -3,24 +3,21 @@ package upload_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/migrations"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 	"github.com/shiliu/shiliu/server/upload"
 	"gorm.io/gorm"
 )
@@ -39,43 +36,10 @@ type fixture struct {
 	dir   string
 }
 
-// testDSN is a fresh database: a SQLite file, or a new MySQL/MariaDB database when
-// SHILIU_TEST_DATABASE_DSN is set (the concurrent attach then races on real connections).
-func testDSN(t *testing.T, dir string) string {
-	t.Helper()
-	dsn := os.Getenv("SHILIU_TEST_DATABASE_DSN")
-	if dsn == "" {
-		return "sqlite:" + filepath.Join(dir, "u.db")
-	}
-	_, driverDSN, err := database.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := mysqldrv.ParseDSN(driverDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := database.Open(context.Background(), dsn, database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	cfg.DBName = "shiliu_u_" + hex.EncodeToString(b)
-	if err := admin.Exec("CREATE DATABASE " + cfg.DBName + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci").Error; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP DATABASE IF EXISTS " + cfg.DBName)
-		admin.Close()
-	})
-	return cfg.FormatDSN()
-}
-
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := database.Open(context.Background(), testDSN(t, dir), database.Options{MaxOpenConns: 10})
+	db, err := database.Open(context.Background(), dbtest.DSN(t, "u"), database.Options{MaxOpenConns: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
