@@ -357,3 +357,104 @@ func TestBulletinBadInput(t *testing.T) {
 	w.staff.Must(http.StatusBadRequest, "GET", bulletinPath(b.ID, "receipts")+"?cursor=zzz", nil)
 	w.staff.Must(http.StatusNotFound, "GET", "/api/v1/bulletins/0", nil)
 }
+
+// unreadIDs reads every page of a bulletin's unread list.
+func unreadIDs(t *testing.T, c *apitest.Client, id int64) []int64 {
+	t.Helper()
+	var ids []int64
+	cursor := ""
+	for range 100 {
+		var page struct {
+			BulletinID int64 `json:"bulletin_id"`
+			Items      []struct {
+				InstructorID int64  `json:"instructor_id"`
+				Name         string `json:"name"`
+				UnitName     string `json:"unit_name"`
+				RegionCode   string `json:"region_code"`
+			} `json:"items"`
+			NextCursor string `json:"next_cursor"`
+		}
+		c.Must(http.StatusOK, "GET", bulletinPath(id, "unread")+"?limit=50&cursor="+cursor, nil).JSON(t, &page)
+		if page.BulletinID != id {
+			t.Fatalf("unread page of %d", page.BulletinID)
+		}
+		for _, it := range page.Items {
+			if it.Name == "" || it.UnitName == "" || it.RegionCode == "" {
+				t.Fatalf("unread row: %+v", it)
+			}
+			ids = append(ids, it.InstructorID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			return ids
+		}
+	}
+	t.Fatal("unread list does not end")
+	return nil
+}
+
+// activeIn lists the ids of the active instructors under any of the region prefixes, newest first.
+func activeIn(t *testing.T, e *apitest.Env, prefixes ...string) []int64 {
+	t.Helper()
+	var ids []int64
+	for _, p := range prefixes {
+		var part []int64
+		e.DB().Table("instructors").Where("status = 'active' AND region_code LIKE ?", p+"%").Pluck("id", &part)
+		ids = append(ids, part...)
+	}
+	slices.Sort(ids)
+	slices.Reverse(ids)
+	return ids
+}
+
+func TestBulletinUnreadList(t *testing.T) {
+	w := newMeetingWorld(t)
+	e := w.e
+	b := issueBulletin(t, w.staff, nil)
+
+	// Before anyone opens it, everyone the receipts count as recipients is unread.
+	if got, want := unreadIDs(t, w.staff, b.ID), activeIn(t, e, "130102"); !slices.Equal(got, want) || len(got) < 4 {
+		t.Fatalf("unread %v, want the county's active instructors %v", got, want)
+	}
+	w.ins[0].Must(http.StatusOK, "GET", bulletinPath(b.ID), nil)
+	got := unreadIDs(t, w.callers["city_in"], b.ID)
+	if slices.Contains(got, w.insIDs[0]) || !slices.Contains(got, w.insIDs[1]) {
+		t.Fatalf("after one read: %v (read %d)", got, w.insIDs[0])
+	}
+	var rc struct {
+		Recipients int64 `json:"recipients"`
+		Read       int64 `json:"read"`
+	}
+	w.staff.Must(http.StatusOK, "GET", bulletinPath(b.ID, "receipts"), nil).JSON(t, &rc)
+	if int64(len(got)) != rc.Recipients-rc.Read {
+		t.Fatalf("%d unread, receipts say %d of %d read", len(got), rc.Read, rc.Recipients)
+	}
+
+	// Paging: one a page, newest instructor first, a cursor to the next.
+	var p1 struct {
+		Items []struct {
+			InstructorID int64 `json:"instructor_id"`
+		} `json:"items"`
+		NextCursor string `json:"next_cursor"`
+	}
+	w.staff.Must(http.StatusOK, "GET", bulletinPath(b.ID, "unread")+"?limit=1", nil).JSON(t, &p1)
+	if len(p1.Items) != 1 || p1.Items[0].InstructorID != got[0] || p1.NextCursor == "" {
+		t.Fatalf("first page: %+v", p1)
+	}
+
+	// A scope of two regions: a township of the county (not the county's own units) and another county.
+	var cb bulletinView
+	w.callers["city_in"].Must(http.StatusCreated, "POST", "/api/v1/bulletins", bulletinBody(map[string]any{
+		"scope": []string{apitest.TownshipA1, apitest.CountyA2}})).JSON(t, &cb)
+	got = unreadIDs(t, w.callers["city_in"], cb.ID)
+	if want := activeIn(t, e, "130102001", "130104"); !slices.Equal(got, want) ||
+		!slices.Contains(got, w.insIDs[0]) || slices.Contains(got, w.insIDs[2]) {
+		t.Fatalf("two-region scope: %v, want %v", got, want)
+	}
+
+	// Only staff in scope; bad cursors are refused.
+	w.ins[1].Must(http.StatusForbidden, "GET", bulletinPath(b.ID, "unread"), nil)
+	w.callers["county_out"].Must(http.StatusNotFound, "GET", bulletinPath(b.ID, "unread"), nil)
+	w.callers["anonymous"].Must(http.StatusUnauthorized, "GET", bulletinPath(b.ID, "unread"), nil)
+	w.staff.Must(http.StatusNotFound, "GET", bulletinPath(999999999, "unread"), nil)
+	w.staff.Must(http.StatusBadRequest, "GET", bulletinPath(b.ID, "unread")+"?cursor=zzz", nil)
+}

@@ -106,3 +106,19 @@ type ReceiptsView struct {
 	Items      []ReceiptView `json:"items"`
 	NextCursor string        `json:"next_cursor"`
 }
+
+// RecipientView is one instructor a bulletin is addressed to.
+type RecipientView struct {
+	InstructorID int64  `json:"instructor_id"`
+	Name         string `json:"name"`
+	UnitID       int64  `json:"unit_id"`
+	UnitName     string `json:"unit_name"`
+	RegionCode   string `json:"region_code"`
+}
+
+// UnreadView is a page of the recipients who have not opened a bulletin.
+type UnreadView struct {
+	BulletinID int64           `json:"bulletin_id"`
+	Items      []RecipientView `json:"items"`
+	NextCursor string          `json:"next_cursor"`
+}

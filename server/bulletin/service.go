@@ -628,3 +628,65 @@ func summary(body string, max int) string {
 	}
 	return string([]rune(s)[:max-1]) + "…"
 }
+
+// Unread lists the recipients who have not opened a bulletin (the active instructors of its scope
+// now, as Receipts counts them, less those with a receipt), by instructor id descending: the
+// officer follows them up by phone.
+func (s *Service) Unread(ctx context.Context, p *access.Principal, id int64, page paging.Page) (UnreadView, error) {
+	if !p.IsStaff() {
+		return UnreadView{}, errStaffOnly
+	}
+	db := s.db.WithContext(ctx)
+	var b Bulletin
+	err := db.Scopes(access.InRegion(p, "region_code")).Where("id = ?", id).Take(&b).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return UnreadView{}, errNotFound
+	}
+	if err != nil {
+		return UnreadView{}, err
+	}
+	out := UnreadView{BulletinID: b.ID, Items: []RecipientView{}}
+	var scope []string
+	if err := db.Model(&Scope{}).Where("bulletin_id = ?", b.ID).Pluck("region_code", &scope).Error; err != nil {
+		return out, err
+	}
+	if len(scope) == 0 {
+		return out, nil
+	}
+	// any of the scope's subtrees: the scope functions are applied to fresh sessions so that
+	// their conditions group into one OR
+	fresh := func() *gorm.DB { return s.db.Session(&gorm.Session{NewDB: true}) }
+	inScope := access.UnderRegion("region_code", scope[0])(fresh())
+	for _, code := range scope[1:] {
+		inScope = inScope.Or(access.UnderRegion("region_code", code)(fresh()))
+	}
+	var people []roster.Instructor
+	err = db.Select("id", "name", "unit_id", "region_code").Where(inScope).
+		Where("status = ?", roster.StatusActive).
+		Where("id NOT IN (?)", s.db.Model(&Read{}).Select("instructor_id").Where("bulletin_id = ?", b.ID)).
+		Scopes(page.Apply("id")).Find(&people).Error
+	if err != nil {
+		return out, err
+	}
+	people, out.NextCursor = paging.Trim(page, people, func(i roster.Instructor) int64 { return i.ID })
+	if len(people) == 0 {
+		return out, nil
+	}
+	unitIDs := make([]int64, 0, len(people))
+	for _, ins := range people {
+		unitIDs = append(unitIDs, ins.UnitID)
+	}
+	var units []roster.Unit
+	if err := db.Select("id", "name").Where("id IN ?", unitIDs).Find(&units).Error; err != nil {
+		return out, err
+	}
+	unitName := map[int64]string{}
+	for _, u := range units {
+		unitName[u.ID] = u.Name
+	}
+	for _, ins := range people {
+		out.Items = append(out.Items, RecipientView{InstructorID: ins.ID, Name: ins.Name, UnitID: ins.UnitID,
+			UnitName: unitName[ins.UnitID], RegionCode: ins.RegionCode})
+	}
+	return out, nil
+}

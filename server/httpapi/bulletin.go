@@ -15,6 +15,7 @@ func (h *handlers) bulletinRoutes(in *gin.RouterGroup) {
 	in.GET("/bulletins/unread-count", h.bulletinUnreadCount)
 	in.GET("/bulletins/:id", h.getBulletin)
 	in.GET("/bulletins/:id/receipts", h.bulletinReceipts)
+	in.GET("/bulletins/:id/unread", h.bulletinUnread)
 }
 
 type bulletinRequest struct {
@@ -99,6 +100,25 @@ func (h *handlers) bulletinReceipts(c *gin.Context) {
 		return
 	}
 	v, err := h.bulletins.Receipts(c.Request.Context(), principal(c), id, page)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (h *handlers) bulletinUnread(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	page, err := paging.Parse(c.Query("cursor"), c.Query("limit"))
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.bulletins.Unread(c.Request.Context(), principal(c), id, page)
 	if err != nil {
 		fail(c, h.log, err)
 		return

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { startServer, login as apiLogin, call } from './server.mjs'
+import { startServer, login as apiLogin, call, instructorLogin } from './server.mjs'
 import { openBrowser, newPage, shot, axe, go, login, selectOption, pickRegion, outDir } from './browser.mjs'
 
 let srv
@@ -263,5 +263,150 @@ test('a county officer cannot see or pick another county', async () => {
   assert.deepEqual(list.body.items, [])
   const one = await call(srv.base, token, 'GET', '/api/v1/units/1')
   assert.equal(one.status, 404)
+  await page.close()
+})
+
+// typeTime types a time into an Element Plus date picker and closes its panel (Escape would close
+// the dialog around it too).
+async function typeTime(page, input, value) {
+  await input.click()
+  await input.fill(value)
+  await input.press('Enter')
+  const title = page.locator('.el-dialog:visible .el-dialog__title')
+  if (await title.count()) await title.click()
+  else await page.locator('.page-title').first().click()
+}
+
+function localTime(ms) {
+  // the browser runs in Asia/Shanghai
+  const d = new Date(ms + 8 * 3600 * 1000)
+  return d.toISOString().slice(0, 16).replace('T', ' ')
+}
+
+test('a meeting scheduled in the console and an instructor checked in through the API shows as checked in', async () => {
+  const acc = srv.accounts.dachang
+  const staff = await apiLogin(srv.base, acc)
+  const page = await newPage(ctx)
+  await login(page, srv.base, acc)
+  await page.getByRole('menuitem', { name: '例会' }).click()
+  await page.waitForSelector('.meetings-table')
+  await checkPage(page, 'meetings')
+
+  // schedule for the whole county, with the venue's coordinates
+  await page.getByRole('button', { name: '召开例会' }).click()
+  const dlg = page.locator('.el-dialog:visible')
+  await dlg.locator('#mt-title').fill('十二月民族团结进步例会')
+  const start = Date.now() + 10 * 60000
+  await typeTime(page, dlg.locator('#mt-start'), localTime(start))
+  await typeTime(page, dlg.locator('#mt-end'), localTime(start + 3600000))
+  await dlg.locator('#mt-place').fill('县民宗局三楼会议室')
+  await dlg.locator('#mt-lat').fill('39.8868')
+  await dlg.locator('#mt-lng').fill('116.9925')
+  await dlg.locator('#mt-agenda').fill('一、传达上级文件精神\n二、交流走访情况')
+  await shot(page, 'meeting-form')
+  await checkPage(page, 'meeting-form')
+  await dlg.getByRole('button', { name: '召开' }).click()
+  await page.waitForURL(/\/meetings\/\d+$/)
+  const id = Number(page.url().match(/\/meetings\/(\d+)$/)[1])
+  await page.locator('.attendance-table .el-table__row').first().waitFor()
+  await checkPage(page, 'meeting-detail')
+
+  // the projector page shows the rotating code
+  const att = await call(srv.base, staff, 'GET', `/api/v1/meetings/${id}/attendance`)
+  assert.equal(att.status, 200, JSON.stringify(att.body))
+  assert.ok(att.body.items.length >= 2, 'the county has at least two instructors in office')
+  const [first, second] = att.body.items
+  const qr = await newPage(ctx)
+  await login(qr, srv.base, acc)
+  await go(qr, `/meetings/${id}/checkin-qr`)
+  const code = qr.locator('.qr svg')
+  await code.waitFor()
+  const payload = await qr.locator('.qr').getAttribute('data-payload')
+  assert.match(payload, new RegExp(`^shiliu://meetings/${id}/checkin\\?token=`))
+  await shot(qr, 'meeting-checkin-qr')
+  await checkPage(qr, 'meeting-checkin-qr')
+  await qr.close()
+
+  // one instructor scans it, another checks in by location from the venue's exact coordinates
+  const ins1 = await instructorLogin(srv.base, staff, first.instructor_id)
+  const byQR = await call(srv.base, ins1, 'POST', `/api/v1/meetings/${id}/checkin`, { token: new URL(payload.replace('shiliu:', 'http:')).searchParams.get('token') })
+  assert.equal(byQR.status, 200, JSON.stringify(byQR.body))
+  assert.equal(byQR.body.mine.checkin_method, 'qr')
+  const ins2 = await instructorLogin(srv.base, staff, second.instructor_id)
+  const byLoc = await call(srv.base, ins2, 'POST', `/api/v1/meetings/${id}/checkin`, { latitude: 39.8868, longitude: 116.9925, accuracy: 20 })
+  assert.equal(byLoc.status, 200, JSON.stringify(byLoc.body))
+
+  await page.getByRole('button', { name: '刷新' }).click()
+  await page.locator('.attendance-table .el-table__row', { hasText: first.name }).locator('.checked-in', { hasText: '扫码' }).waitFor()
+  const row2 = page.locator('.attendance-table .el-table__row', { hasText: second.name })
+  await row2.locator('.checked-in', { hasText: '定位' }).waitFor()
+  // a check-in from the venue's own coordinates is flagged for a look
+  await row2.locator('.doubt').waitFor()
+  assert.equal((await page.locator('.checked-total').textContent()).trim(), '2')
+  await shot(page, 'meeting-attendance')
+  await checkPage(page, 'meeting-attendance')
+
+  // the city looks on: no button, and the API refuses what one would send
+  const city = await apiLogin(srv.base, srv.accounts.langfang)
+  const cancel = await call(srv.base, city, 'POST', `/api/v1/meetings/${id}/cancel`, { reason: '越权' })
+  assert.equal(cancel.status, 403, JSON.stringify(cancel.body))
+  const tok = await call(srv.base, city, 'GET', `/api/v1/meetings/${id}/checkin-token`)
+  assert.equal(tok.status, 403, JSON.stringify(tok.body))
+  await page.close()
+})
+
+test('a bulletin published and read through the API shows the receipt', async () => {
+  const acc = srv.accounts.dachang
+  const staff = await apiLogin(srv.base, acc)
+  const page = await newPage(ctx)
+  await login(page, srv.base, acc)
+  await page.getByRole('menuitem', { name: '工作简报' }).click()
+  await page.waitForSelector('.bulletins-table')
+  await checkPage(page, 'bulletins')
+  await page.getByRole('link', { name: '写简报' }).click()
+  await page.locator('#bl-title').fill('工作简报2026年第12期')
+  await page.locator('#bl-body').fill('## 本月工作\n\n1. 开展**民族团结进步**宣传月活动\n2. 走访少数民族群众120户\n\n> 请各指导员认真学习。\n\n<script>alert(1)</script>')
+  const preview = page.locator('.preview')
+  await preview.locator('strong', { hasText: '民族团结进步' }).waitFor()
+  assert.equal(await preview.locator('script').count(), 0)
+  assert.match(await preview.textContent(), /<script>alert\(1\)<\/script>/)
+  await shot(page, 'bulletin-compose')
+  await checkPage(page, 'bulletin-compose')
+  await page.getByRole('button', { name: '发布', exact: true }).click()
+  await page.waitForURL(/\/bulletins\/\d+$/)
+  const id = Number(page.url().match(/\/bulletins\/(\d+)$/)[1])
+  await page.locator('.unread-table .el-table__row').first().waitFor()
+  await checkPage(page, 'bulletin-detail')
+
+  // an instructor of the county opens it in the mini-program
+  const unread = await call(srv.base, staff, 'GET', `/api/v1/bulletins/${id}/unread?limit=100`)
+  assert.equal(unread.status, 200, JSON.stringify(unread.body))
+  const reader = unread.body.items[0]
+  const ins = await instructorLogin(srv.base, staff, reader.instructor_id)
+  const opened = await call(srv.base, ins, 'GET', `/api/v1/bulletins/${id}`)
+  assert.equal(opened.status, 200, JSON.stringify(opened.body))
+
+  await page.getByRole('button', { name: '刷新' }).click()
+  await page.locator('.read-total', { hasText: '1' }).waitFor()
+  await page.getByRole('tab', { name: '已读回执' }).click()
+  await page.locator('.receipts-table .el-table__row', { hasText: reader.name }).waitFor()
+  await shot(page, 'bulletin-receipts')
+  await checkPage(page, 'bulletin-receipts')
+  await page.getByRole('tab', { name: '未读名单' }).click()
+  const unreadRows = await page.locator('.unread-table .el-table__row').allTextContents()
+  assert.equal(unreadRows.length, Math.min(50, unread.body.items.length - 1), 'the reader left the unread list')
+
+  // the audit trail of the county, only the reads of whole personal data
+  await page.getByRole('menuitem', { name: '操作日志' }).click()
+  await page.waitForSelector('.audit-table .el-table__row')
+  await checkPage(page, 'audit')
+  await page.getByText('只看查看了个人信息的').click()
+  await page.getByRole('button', { name: '查询' }).click()
+  await page.waitForURL(/personal_data=true/)
+  await page.waitForLoadState('networkidle')
+  await shot(page, 'audit')
+  // an instructor is refused the trail
+  const refused = await call(srv.base, ins, 'GET', '/api/v1/audit')
+  assert.equal(refused.status, 403)
   await page.close()
 })

@@ -36,6 +36,14 @@ export async function startServer(log = () => {}) {
     SHILIU_LOG_FORMAT: 'json',
     SHILIU_BCRYPT_COST: '4',
   }
+  // the fake WeChat (`shiliu fake-wechat`), so an instructor can sign in through the API as the
+  // mini-program does: any login code is a WeChat user of its own
+  const wxPort = await freePort()
+  const wx = spawn(bin, ['fake-wechat', '--addr', '127.0.0.1:' + wxPort], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] })
+  env.SHILIU_WECHAT_APPID = 'wxe2e0000000000000'
+  env.SHILIU_WECHAT_SECRET = 'e2e-secret'
+  env.SHILIU_WECHAT_API_BASE = 'http://127.0.0.1:' + wxPort
+  env.SHILIU_WECOM_API_BASE = 'http://127.0.0.1:' + wxPort
   if (process.env.SHILIU_E2E_DATABASE_DSN) env.SHILIU_DATABASE_DSN = process.env.SHILIU_E2E_DATABASE_DSN
   if (process.env.SHILIU_E2E_REDIS_URL) {
     env.SHILIU_REDIS_URL = process.env.SHILIU_E2E_REDIS_URL
@@ -76,6 +84,7 @@ export async function startServer(log = () => {}) {
     async stop() {
       proc.kill('SIGTERM')
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)))
+      wx.kill('SIGTERM')
       if (!process.env.SHILIU_E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true })
     },
   }
@@ -95,7 +104,7 @@ export async function login(base, { username, password }) {
 export async function call(base, token, method, p, body) {
   const r = await fetch(base + p, {
     method,
-    headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token },
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
   const text = await r.text()
@@ -106,4 +115,17 @@ export async function call(base, token, method, p, body) {
     json = text
   }
   return { status: r.status, body: json }
+}
+
+// instructorLogin binds an instructor to a new fake WeChat user with an invite code the county
+// issues, as the mini-program does, and returns the instructor's access token.
+let wxCodes = 0
+export async function instructorLogin(base, staffToken, instructorId) {
+  const inv = await call(base, staffToken, 'POST', `/api/v1/instructors/${instructorId}/invite`)
+  if (inv.status !== 201) throw new Error('invite: ' + inv.status + ' ' + JSON.stringify(inv.body))
+  const wx = await call(base, '', 'POST', '/api/v1/auth/wechat/login', { code: `e2e-${process.pid}-${++wxCodes}-${Date.now()}` })
+  if (wx.status !== 200 || !wx.body.bind_ticket) throw new Error('wechat login: ' + wx.status + ' ' + JSON.stringify(wx.body))
+  const bind = await call(base, '', 'POST', '/api/v1/auth/wechat/bind', { bind_ticket: wx.body.bind_ticket, invite_code: inv.body.invite_code })
+  if (bind.status !== 200) throw new Error('bind: ' + bind.status + ' ' + JSON.stringify(bind.body))
+  return bind.body.access_token
 }

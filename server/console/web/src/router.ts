@@ -5,6 +5,13 @@ import { session } from './api/session'
 // Every page is its own chunk: a first visit downloads the login page and the layout only.
 export const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true, title: '登录' } },
+  // the check-in code on the projector: a page of its own, outside the menu and header
+  {
+    path: '/meetings/:id(\\d+)/checkin-qr',
+    name: 'meeting-checkin',
+    component: () => import('./views/meetings/MeetingCheckinView.vue'),
+    meta: { title: '例会签到二维码' },
+  },
   {
     path: '/',
     component: () => import('./layout/ConsoleLayout.vue'),
@@ -31,6 +38,12 @@ export const routes: RouteRecordRaw[] = [
       { path: 'filings', name: 'filings', component: () => import('./views/FilingsView.vue'), meta: { title: '备案' } },
       { path: 'filings/overview', name: 'filing-overview', component: () => import('./views/FilingOverviewView.vue'), meta: { title: '备案概况' } },
       { path: 'filings/:id(\\d+)', name: 'filing', component: () => import('./views/FilingDetailView.vue'), meta: { title: '备案详情' } },
+      { path: 'meetings', name: 'meetings', component: () => import('./views/meetings/MeetingsView.vue'), meta: { title: '例会' } },
+      { path: 'meetings/:id(\\d+)', name: 'meeting', component: () => import('./views/meetings/MeetingDetailView.vue'), meta: { title: '例会详情' } },
+      { path: 'bulletins', name: 'bulletins', component: () => import('./views/bulletins/BulletinsView.vue'), meta: { title: '工作简报' } },
+      { path: 'bulletins/new', name: 'bulletin-new', component: () => import('./views/bulletins/BulletinComposeView.vue'), meta: { title: '写工作简报' } },
+      { path: 'bulletins/:id(\\d+)', name: 'bulletin', component: () => import('./views/bulletins/BulletinDetailView.vue'), meta: { title: '工作简报详情' } },
+      { path: 'audit', name: 'audit', component: () => import('./views/audit/AuditView.vue'), meta: { title: '操作日志' } },
       { path: '403', name: 'forbidden', component: () => import('./views/ForbiddenView.vue'), meta: { title: '没有权限' } },
       { path: ':rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

@@ -1221,6 +1221,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bulletins/{id}/unread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 未读名单 (who has not read)
+         * @description 仅管辖范围内的工作人员:接收范围内此刻在任、尚未打开这份简报的指导员(与回执的接收人数同一口径),
+         *     按指导员 id 倒序,游标分页,便于逐一电话提醒。
+         *     错误码:`invalid_argument`(400);`forbidden`(403);`bulletin_not_found`(404)。
+         */
+        get: operations["listBulletinUnread"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/records": {
         parameters: {
             query?: never;
@@ -3713,6 +3738,22 @@ export interface components {
             /** @description 客户端地址。 */
             client_ip: string;
             created_at: components["schemas"]["DateTime"];
+        };
+        /** @description 一位接收简报的指导员。 */
+        BulletinRecipient: {
+            /** Format: int64 */
+            instructor_id: number;
+            name: string;
+            /** Format: int64 */
+            unit_id: number;
+            unit_name: string;
+            region_code: components["schemas"]["RegionCode"];
+        };
+        BulletinUnreadList: {
+            /** Format: int64 */
+            bulletin_id: number;
+            items: components["schemas"]["BulletinRecipient"][];
+            next_cursor: components["schemas"]["NextCursor"];
         };
         AuditList: {
             items: components["schemas"]["AuditEntry"][];
@@ -7601,6 +7642,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulletinReceipts"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listBulletinUnread: {
+        parameters: {
+            query?: {
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 一页未读的接收人 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulletinUnreadList"];
                 };
             };
             400: components["responses"]["BadRequest"];
