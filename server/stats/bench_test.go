@@ -153,7 +153,7 @@ func rebuildFromScratch(t *testing.T, db *gorm.DB) {
 		must(t, db.Where("n <> 0").Find(&rows).Error)
 		m := make(map[string]int64, len(rows))
 		for _, c := range rows {
-			m[fmt.Sprintf("%d %s %d %s", c.Grain, c.RegionCode, c.Month, c.Metric)] = c.N
+			m[fmt.Sprintf("%d %s %d %s", c.Grain, c.RegionCode, c.Month, c.Metric)] += c.N
 		}
 		return m
 	}

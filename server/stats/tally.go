@@ -28,15 +28,25 @@ type Fact struct {
 
 func (Fact) TableName() string { return "stats_record_facts" }
 
-// Count is one cell of the monthly aggregate: how many records of a region (at one grain) in
-// one month count for a metric.
+// Count is one part of a cell of the monthly aggregate: how many records of a region (at one
+// grain) in one month count for a metric, among the records of one slot. A cell is the sum of its
+// slots: each record counts in the slot of its id, so concurrent submissions in one county update
+// different rows instead of queueing on one lock (the county's and its city's rows were taken by
+// every submission's transaction), and readers sum, which they do anyway across regions.
 type Count struct {
 	Grain      int    `gorm:"primaryKey;autoIncrement:false"`
 	RegionCode string `gorm:"primaryKey"`
 	Month      int    `gorm:"primaryKey;autoIncrement:false"`
 	Metric     string `gorm:"primaryKey"`
+	Slot       int    `gorm:"primaryKey;autoIncrement:false"`
 	N          int64
 }
+
+// Slots is how many rows a cell is spread over: two cores' worth of writers per county and a
+// margin; a county query sums at most 16 rows per month and metric.
+const Slots = 16
+
+func slotOf(recordID int64) int { return int(recordID % Slots) }
 
 func (Count) TableName() string { return "stats_monthly" }
 
@@ -145,6 +155,7 @@ type cell struct {
 	region string
 	month  int
 	metric string
+	slot   int
 }
 
 type deltas map[cell]int64
@@ -155,7 +166,7 @@ func (d deltas) add(f Fact, sign int64) {
 	}
 	for _, m := range strings.Fields(f.Metrics) {
 		for _, g := range grains {
-			d[cell{g, grainCode(f.RegionCode, g), f.Month, m}] += sign
+			d[cell{g, grainCode(f.RegionCode, g), f.Month, m, slotOf(f.RecordID)}] += sign
 		}
 	}
 }
@@ -171,22 +182,22 @@ func (d deltas) apply(tx *gorm.DB) error {
 	}
 	slices.SortFunc(cells, func(a, b cell) int {
 		return cmp.Or(cmp.Compare(a.grain, b.grain), cmp.Compare(a.region, b.region), cmp.Compare(a.month, b.month),
-			cmp.Compare(a.metric, b.metric))
+			cmp.Compare(a.metric, b.metric), cmp.Compare(a.slot, b.slot))
 	})
-	upsert := "ON CONFLICT (grain, region_code, month, metric) DO UPDATE SET n = stats_monthly.n + excluded.n"
+	upsert := "ON CONFLICT (grain, region_code, month, metric, slot) DO UPDATE SET n = stats_monthly.n + excluded.n"
 	if tx.Dialector.Name() == "mysql" {
 		upsert = "ON DUPLICATE KEY UPDATE n = n + VALUES(n)"
 	}
 	for chunk := range slices.Chunk(cells, 500) {
 		var sb strings.Builder
-		args := make([]any, 0, len(chunk)*5)
-		sb.WriteString("INSERT INTO stats_monthly (grain, region_code, month, metric, n) VALUES ")
+		args := make([]any, 0, len(chunk)*6)
+		sb.WriteString("INSERT INTO stats_monthly (grain, region_code, month, metric, slot, n) VALUES ")
 		for i, c := range chunk {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteString("(?,?,?,?,?)")
-			args = append(args, c.grain, c.region, c.month, c.metric, d[c])
+			sb.WriteString("(?,?,?,?,?,?)")
+			args = append(args, c.grain, c.region, c.month, c.metric, c.slot, d[c])
 		}
 		sb.WriteByte(' ')
 		sb.WriteString(upsert)
