@@ -461,26 +461,34 @@ func (s *Service) UnreadCount(ctx context.Context, p *access.Principal) (int64, 
 	return n, err
 }
 
-// Receipts lists who has read a bulletin, latest first, with the read rate over the active
-// instructors of its scope.
-func (s *Service) Receipts(ctx context.Context, p *access.Principal, id int64, page paging.Page) (ReceiptsView, error) {
+// staffBulletin is a bulletin in the staff member's region and the regions it was sent to, for
+// its receipts and its unread list.
+func (s *Service) staffBulletin(db *gorm.DB, p *access.Principal, id int64) (Bulletin, []string, error) {
 	if !p.IsStaff() {
-		return ReceiptsView{}, errStaffOnly
+		return Bulletin{}, nil, errStaffOnly
 	}
-	db := s.db.WithContext(ctx)
 	var b Bulletin
 	err := db.Scopes(access.InRegion(p, "region_code")).Where("id = ?", id).Take(&b).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return ReceiptsView{}, errNotFound
+		return b, nil, errNotFound
 	}
+	if err != nil {
+		return b, nil, err
+	}
+	var scope []string
+	err = db.Model(&Scope{}).Where("bulletin_id = ?", b.ID).Pluck("region_code", &scope).Error
+	return b, scope, err
+}
+
+// Receipts lists who has read a bulletin, latest first, with the read rate over the active
+// instructors of its scope.
+func (s *Service) Receipts(ctx context.Context, p *access.Principal, id int64, page paging.Page) (ReceiptsView, error) {
+	db := s.db.WithContext(ctx)
+	b, scope, err := s.staffBulletin(db, p, id)
 	if err != nil {
 		return ReceiptsView{}, err
 	}
 	out := ReceiptsView{BulletinID: b.ID, Items: []ReceiptView{}}
-	var scope []string
-	if err := db.Model(&Scope{}).Where("bulletin_id = ?", b.ID).Pluck("region_code", &scope).Error; err != nil {
-		return out, err
-	}
 	for _, code := range scope {
 		var n int64
 		if err := db.Model(&roster.Instructor{}).Scopes(access.UnderRegion("region_code", code)).
@@ -633,23 +641,12 @@ func summary(body string, max int) string {
 // now, as Receipts counts them, less those with a receipt), by instructor id descending: the
 // officer follows them up by phone.
 func (s *Service) Unread(ctx context.Context, p *access.Principal, id int64, page paging.Page) (UnreadView, error) {
-	if !p.IsStaff() {
-		return UnreadView{}, errStaffOnly
-	}
 	db := s.db.WithContext(ctx)
-	var b Bulletin
-	err := db.Scopes(access.InRegion(p, "region_code")).Where("id = ?", id).Take(&b).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return UnreadView{}, errNotFound
-	}
+	b, scope, err := s.staffBulletin(db, p, id)
 	if err != nil {
 		return UnreadView{}, err
 	}
 	out := UnreadView{BulletinID: b.ID, Items: []RecipientView{}}
-	var scope []string
-	if err := db.Model(&Scope{}).Where("bulletin_id = ?", b.ID).Pluck("region_code", &scope).Error; err != nil {
-		return out, err
-	}
 	if len(scope) == 0 {
 		return out, nil
 	}

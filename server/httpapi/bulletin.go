@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"github.com/shiliu/shiliu/server/access"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -89,25 +91,19 @@ func (h *handlers) bulletinUnreadCount(c *gin.Context) {
 }
 
 func (h *handlers) bulletinReceipts(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, h.log, err)
-		return
-	}
-	page, err := paging.Parse(c.Query("cursor"), c.Query("limit"))
-	if err != nil {
-		fail(c, h.log, err)
-		return
-	}
-	v, err := h.bulletins.Receipts(c.Request.Context(), principal(c), id, page)
-	if err != nil {
-		fail(c, h.log, err)
-		return
-	}
-	c.JSON(http.StatusOK, v)
+	h.bulletinPeople(c, func(ctx context.Context, p *access.Principal, id int64, page paging.Page) (any, error) {
+		return h.bulletins.Receipts(ctx, p, id, page)
+	})
 }
 
 func (h *handlers) bulletinUnread(c *gin.Context) {
+	h.bulletinPeople(c, func(ctx context.Context, p *access.Principal, id int64, page paging.Page) (any, error) {
+		return h.bulletins.Unread(ctx, p, id, page)
+	})
+}
+
+// bulletinPeople answers a page of a bulletin's readers or of those who have not read it.
+func (h *handlers) bulletinPeople(c *gin.Context, list func(context.Context, *access.Principal, int64, paging.Page) (any, error)) {
 	id, err := pathID(c, "id")
 	if err != nil {
 		fail(c, h.log, err)
@@ -118,7 +114,7 @@ func (h *handlers) bulletinUnread(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
-	v, err := h.bulletins.Unread(c.Request.Context(), principal(c), id, page)
+	v, err := list(c.Request.Context(), principal(c), id, page)
 	if err != nil {
 		fail(c, h.log, err)
 		return
