@@ -132,7 +132,11 @@ export class TipStream {
     let silence: ReturnType<typeof setTimeout> | undefined
     const watch = () => {
       clearTimeout(silence)
-      silence = setTimeout(() => ac.abort(), this.opts.silenceMs ?? 45000)
+      silence = setTimeout(() => {
+        // a half-open connection may never fail a read by itself: end it from here
+        ac.abort()
+        reader.cancel().catch(() => {})
+      }, this.opts.silenceMs ?? 45000)
     }
     watch()
     try {
