@@ -33,6 +33,7 @@ type deskStream struct {
 	events chan deskEvent
 	cancel context.CancelFunc
 	last   int64
+	live   bool // the ready event's: woken through Redis
 }
 
 // openDesk opens the stream as the console does: fetch with the access token in the header,
@@ -83,7 +84,7 @@ func openDesk(t *testing.T, baseURL, token string, lastID int64) *deskStream {
 	if ev := s.next(2 * time.Second); ev.Event != "ready" {
 		t.Fatalf("first event %+v, want ready", ev)
 	} else {
-		s.last = ev.Data.LastID
+		s.last, s.live = ev.Data.LastID, ev.Data.Live
 	}
 	return s
 }
@@ -138,6 +139,9 @@ func TestTipDeskStream(t *testing.T) {
 	staffB1 := e.Staff(t, "county_staff", apitest.CountyB1)
 	desk := openDesk(t, other.URL, w.staff.Token, 0)
 	deskB1 := openDesk(t, e.URL, staffB1.Token, 0)
+	if !desk.live || !deskB1.live {
+		t.Errorf("desks with Redis say they are not live: %v %v", desk.live, deskB1.live)
+	}
 
 	start := time.Now()
 	tip := w.author.Submit("tip", tipBody(e, "serious"))
@@ -194,6 +198,9 @@ func TestTipDeskPollsWithoutRedis(t *testing.T) {
 	e := w.e
 	cut := apitest.Another(t, e.Clock, func(c *config.Config) { c.Redis.URL = "redis://127.0.0.1:1/0" })
 	desk := openDesk(t, cut.URL, w.staff.Token, 0)
+	if desk.live {
+		t.Error("a desk without Redis says it is live")
+	}
 	start := time.Now()
 	tip := w.author.Submit("tip", tipBody(e, "general"))
 	if _, ok := desk.waitFor(tip, "tip.submitted", 5*time.Second); !ok {

@@ -84,6 +84,10 @@ type Feed struct {
 	// them otherwise.
 	quit     chan struct{}
 	quitOnce sync.Once
+	// tried is closed once the first subscription attempt is over, so the first stream can say
+	// truly whether it is live.
+	tried     chan struct{}
+	triedOnce sync.Once
 }
 
 type waiter struct {
@@ -94,7 +98,7 @@ type waiter struct {
 // New builds the feed; rdb may be nil (no wake-ups: streams poll).
 func New(db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger, opt Options) *Feed {
 	opt.defaults()
-	return &Feed{db: db, rdb: rdb, log: log, opt: opt, waiters: map[*waiter]struct{}{}, quit: make(chan struct{})}
+	return &Feed{db: db, rdb: rdb, log: log, opt: opt, waiters: map[*waiter]struct{}{}, quit: make(chan struct{}), tried: make(chan struct{})}
 }
 
 // Publish wakes the streams watching regionCode on every instance. It is called after the
@@ -175,10 +179,12 @@ func (f *Feed) subscribe(ctx context.Context) {
 		_, err := ps.ReceiveTimeout(ctx, 5*time.Second) // the subscription's confirmation
 		if err == nil {
 			f.up.Store(true)
+			f.triedOnce.Do(func() { close(f.tried) })
 			f.wake("")
 			err = f.receive(ctx, ps)
 		}
 		f.up.Store(false)
+		f.triedOnce.Do(func() { close(f.tried) })
 		unhook()
 		_ = ps.Close()
 		if ctx.Err() != nil {
@@ -250,7 +256,15 @@ func (f *Feed) Open(ctx context.Context, p *access.Principal, after int64, resum
 		}
 	}
 	prefix := region.Prefix(p.RegionCode)
-	return &Stream{f: f, p: p, w: f.watch(prefix), Cursor: after, low: after, sent: map[int64]bool{}}, nil
+	s := &Stream{f: f, p: p, w: f.watch(prefix), Cursor: after, low: after, sent: map[int64]bool{}}
+	if f.rdb != nil {
+		select {
+		case <-f.tried:
+		case <-time.After(3 * time.Second):
+		case <-ctx.Done():
+		}
+	}
+	return s, nil
 }
 
 // Close releases the stream.
