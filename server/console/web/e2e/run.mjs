@@ -408,6 +408,8 @@ test('a bulletin published and read through the API shows the receipt', async ()
   // an instructor is refused the trail
   const refused = await call(srv.base, ins, 'GET', '/api/v1/audit')
   assert.equal(refused.status, 403)
+  await page.close()
+})
 
 // tipBody is a risk tip as the mini-program submits it.
 function tipBody(title, level = 'serious') {
