@@ -37,6 +37,7 @@ import (
 	"github.com/shiliu/shiliu/server/roster"
 	"github.com/shiliu/shiliu/server/stats"
 	"github.com/shiliu/shiliu/server/task"
+	"github.com/shiliu/shiliu/server/tipfeed"
 	"github.com/shiliu/shiliu/server/training"
 	"github.com/shiliu/shiliu/server/upload"
 	"gorm.io/gorm"
@@ -56,6 +57,8 @@ type App struct {
 	Uploads *upload.Service
 	Audit   *audit.Service
 	Records *record.Service
+	// TipFeed wakes the open tip desks of every instance through Redis after a tip changes.
+	TipFeed *tipfeed.Feed
 	Notify  *notify.Service
 	// Meetings and Bulletins write their notices into the events outbox; their sweeps (reminders,
 	// scheduled publishing) run inside Run.
@@ -217,8 +220,14 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		}
 		return a.Uploads.MoveUnattached(ctx, tx, c.InstructorID, c.RegionCode)
 	})
+	a.TipFeed = tipfeed.New(a.DB.DB, a.Redis, a.Log, tipfeed.Options{Channel: cfg.Redis.Prefix + "tips"})
 	a.Records = record.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log,
-		record.Options{AckDeadlines: cfg.Records.TipAckDeadlines.ByLevel(), Tally: stats.Tally{}})
+		record.Options{AckDeadlines: cfg.Records.TipAckDeadlines.ByLevel(), Tally: stats.Tally{},
+			Committed: func(kind, regionCode string) {
+				if kind == "tip" {
+					a.TipFeed.Publish(regionCode)
+				}
+			}})
 	a.Meetings = meeting.NewService(a.DB.DB, a.Regions, a.Clock, a.Log, meeting.Options{
 		CheckinKey: meeting.CheckinKey(cfg.Security.TokenSecret), Reminders: cfg.Meetings.Reminders,
 		CheckinRadius: float64(cfg.Meetings.CheckinRadiusMeters), CheckinOpensBefore: cfg.Meetings.CheckinOpensBefore,
@@ -255,7 +264,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Metrics: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
-		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
+		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, TipFeed: a.TipFeed, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
 		StallTimeout: cfg.Uploads.StallTimeout, ImportMaxConcurrent: cfg.Uploads.ImportMaxConcurrent,
 		SecureCookies: cfg.Mode == "prod",
 		Console:       console.Handler(),
@@ -409,6 +418,9 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down: draining in-flight requests")
+	// Open tip desk streams end now (their clients reconnect to another instance); Shutdown would
+	// wait for them.
+	a.TipFeed.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.HTTP.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -428,6 +440,9 @@ func (a *App) Dispatch(ctx context.Context) error {
 
 // Close releases connections.
 func (a *App) Close() {
+	if a.TipFeed != nil {
+		a.TipFeed.Close()
+	}
 	if a.WeChat != nil {
 		a.WeChat.Close()
 	}

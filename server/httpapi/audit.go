@@ -45,6 +45,9 @@ func audited(method, route string) bool {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 		return true
 	case http.MethodGet:
+		if route == tipStreamRoute {
+			return false
+		}
 		for _, p := range sensitiveReads {
 			if route == p || strings.HasPrefix(route, p+"/") {
 				return true

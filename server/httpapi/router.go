@@ -23,6 +23,7 @@ import (
 	"github.com/shiliu/shiliu/server/roster"
 	"github.com/shiliu/shiliu/server/stats"
 	"github.com/shiliu/shiliu/server/task"
+	"github.com/shiliu/shiliu/server/tipfeed"
 	"github.com/shiliu/shiliu/server/training"
 	"github.com/shiliu/shiliu/server/upload"
 )
@@ -40,6 +41,7 @@ type Deps struct {
 	Uploads        *upload.Service
 	Audit          *audit.Service
 	Records        *record.Service
+	TipFeed        *tipfeed.Feed
 	Notify         *notify.Service
 	Meetings       *meeting.Service
 	Bulletins      *bulletin.Service
@@ -73,6 +75,7 @@ type handlers struct {
 	uploads   *upload.Service
 	audit     *audit.Service
 	records   *record.Service
+	tipFeed   *tipfeed.Feed
 	notify    *notify.Service
 	meetings  *meeting.Service
 	bulletins *bulletin.Service
@@ -101,7 +104,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		return nil, err
 	}
 	h := &handlers{log: d.Log, auth: d.Auth, roster: d.Roster, regions: d.Regions, ready: d.Ready,
-		uploads: d.Uploads, audit: d.Audit, transfer: d.TransferTimeout, records: d.Records,
+		uploads: d.Uploads, audit: d.Audit, transfer: d.TransferTimeout, records: d.Records, tipFeed: d.TipFeed,
 		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings,
 		training: d.Training, tasks: d.Tasks, stats: d.Stats, secureCookies: d.SecureCookies,
 		stall: d.StallTimeout, imports: newImportGate(d.ImportMaxConcurrent)}
@@ -158,6 +161,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	in.GET("/audit", h.listAudit)
 
 	h.recordRoutes(in)
+	h.tipDeskRoutes(in)
 	h.notifyRoutes(in)
 	h.nominationRoutes(v1, in)
 	h.filingRoutes(in)

@@ -30,6 +30,7 @@ var All = []database.Migration{
 	{Version: 21, Name: "audit_log: whether the answer carried personal data in full", Up: v21},
 	{Version: 22, Name: "instructors' accounts and unattached uploads take the region of the instructor's unit again", Up: v22},
 	{Version: 25, Name: "meeting invitees: position and accuracy a location check-in reported", Up: v25},
+	{Version: 28, Name: "events: index by subject type and id, for the tip desk's stream", Up: v28},
 	{Version: 30, Name: "statistics: each monthly cell spread over slots, so submissions of one county do not queue on one row", Up: v30},
 }
 

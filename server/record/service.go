@@ -45,6 +45,9 @@ type Options struct {
 	MaxExportRows int
 	// Tally keeps the statistics (package stats) in step with the records; nil keeps none.
 	Tally Tally
+	// Committed is told of every change of a record once its transaction has committed (the tip
+	// desk's wake-up, package tipfeed); nil tells no one. It must not block.
+	Committed func(kind, regionCode string)
 }
 
 // Tally is called in the transaction of every submission and change, once the record and its
@@ -170,6 +173,7 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 	if err != nil {
 		return View{}, false, err
 	}
+	s.committed(k, rec.RegionCode)
 	v, err = s.Get(ctx, p, k.Name, rec.ID)
 	return v, true, err
 }
@@ -295,6 +299,13 @@ func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64) string {
 // transact runs fn in a transaction, retried when MySQL picks it as a deadlock victim.
 func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return database.Transact(ctx, s.db, fn)
+}
+
+// committed tells Options.Committed of a change that committed.
+func (s *Service) committed(k *Kind, regionCode string) {
+	if s.opt.Committed != nil {
+		s.opt.Committed(k.Name, regionCode)
+	}
 }
 
 // ---- reading ----
@@ -613,6 +624,7 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 	if !p.IsInstructor() {
 		return View{}, apperr.Forbidden("只有提交人可以修改记录")
 	}
+	var regionCode string
 	err = s.transact(ctx, func(tx *gorm.DB) error {
 		rec, err := s.find(tx, authorScope(p), k, id)
 		if err != nil {
@@ -649,11 +661,16 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		if err := s.attach(tx, p, attachments, &rec); err != nil {
 			return err
 		}
-		return c.commit()
+		if err := c.commit(); err != nil {
+			return err
+		}
+		regionCode = rec.RegionCode
+		return nil
 	})
 	if err != nil {
 		return View{}, err
 	}
+	s.committed(k, regionCode)
 	return s.Get(ctx, p, kind, id)
 }
 
@@ -706,6 +723,7 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		}
 		scope = scopeFor(p)
 	}
+	var regionCode string
 	err = s.transact(ctx, func(tx *gorm.DB) error {
 		rec, err := s.find(tx, scope, k, id)
 		if err != nil {
@@ -746,11 +764,16 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		if p.IsStaff() {
 			rec.Locked = true
 		}
-		return c.commit()
+		if err := c.commit(); err != nil {
+			return err
+		}
+		regionCode = rec.RegionCode
+		return nil
 	})
 	if err != nil {
 		return View{}, false, err
 	}
+	s.committed(k, regionCode)
 	v, err := s.Get(ctx, p, kind, id)
 	return v, a.Created, err
 }

@@ -421,7 +421,7 @@ func (s *Service) EscalateOverdue(ctx context.Context) (int, error) {
 }
 
 func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (bool, error) {
-	escalated := false
+	escalated, regionCode := false, ""
 	err := s.transact(ctx, func(tx *gorm.DB) error {
 		escalated = false
 		rec, err := s.find(tx, scopeFor(access.System()), tipKind, id)
@@ -453,9 +453,12 @@ func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (boo
 		if err := c.commit(); err != nil {
 			return err
 		}
-		escalated = true
+		escalated, regionCode = true, rec.RegionCode
 		return nil
 	})
+	if err == nil && escalated {
+		s.committed(tipKind, regionCode)
+	}
 	if errors.Is(err, errStale) || errors.Is(err, errNotFound) || apperr.Is(err, "already_escalated") {
 		return false, nil // another instance or a staff member got there first
 	}

@@ -1810,6 +1810,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tips/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 线索台事件流 (server-sent events of tip changes in scope)
+         * @description 仅县、市、省级工作人员(指导员、管理员返回 403)。服务器推送事件(`text/event-stream`),供线索台实时显示新线索:
+         *     先发送 `event: ready`,`data` 为 `{"last_id": 事件编号, "live": 是否经 Redis 实时唤醒}`;此后管辖范围内每条线索的每次变化
+         *     (提交、修改、签收、处置、化解、上报、自动上报、标记重复、退回、重新提交、撤回)发送一条 `event: tip`,
+         *     `id` 为事件编号,`data` 为 `{"id": 事件编号, "tip_id": 线索编号, "kind": "tip.submitted" 等事件类型}`。
+         *     事件只含编号,不含线索内容:客户端收到后通过 `GET /api/v1/tips` 读取线索(范围与审计都在列表接口)。
+         *     空闲时每 15 秒发送一行注释(`: ping`)保持连接;连接最长保持 5 分钟后由服务器结束,客户端应带上最后收到的事件编号
+         *     (`Last-Event-ID` 请求头或 `after_id` 参数)重新连接,断线期间的事件会补发,不会遗漏(事件按编号升序,偶有重复,按编号去重即可)。
+         *     不带编号连接时从最新事件开始。访问令牌放在 `Authorization` 请求头(控制台用 fetch 读取事件流),不要放在网址里。
+         *     多实例部署时由 Redis 发布订阅唤醒各实例的连接;Redis 不可用时每 3 秒查询一次数据库,延迟增至数秒但不丢事件。
+         *     错误码:`invalid_argument`(400,`after_id` 或 `Last-Event-ID` 不是非负整数);`forbidden`(403)。
+         */
+        get: operations["streamTips"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tips/{id}": {
         parameters: {
             query?: never;
@@ -8707,6 +8736,37 @@ export interface operations {
                 };
                 content: {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    streamTips: {
+        parameters: {
+            query?: {
+                /** @description 从该事件编号之后开始补发(断线重连时为最后收到的事件编号);优先于 Last-Event-ID */
+                after_id?: number;
+            };
+            header?: {
+                /** @description 同 after_id,EventSource 重连时自动发送 */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 事件流,直到服务器结束或客户端断开 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             400: components["responses"]["BadRequest"];
