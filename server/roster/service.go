@@ -27,7 +27,8 @@ type Service struct {
 	regions   *region.Store
 	clock     clock.Clock
 	inviteTTL time.Duration
-	// leftOffice ends the sessions of an instructor who leaves office, in the same transaction.
+	// leftOffice ends the sessions of an instructor who leaves office, or whose WeChat is
+	// unbound, in the same transaction.
 	leftOffice func(ctx context.Context, tx *gorm.DB, instructorID int64) error
 }
 
@@ -631,8 +632,9 @@ func (s *Service) views(ctx context.Context, rows []Instructor, masked bool) ([]
 	for _, u := range units {
 		unitName[u.ID] = u.Name
 	}
+	// An unbound instructor keeps their account (and its history) without a WeChat link.
 	var bound []int64
-	if err := s.db.WithContext(ctx).Table("accounts").Where("instructor_id IN ?", insIDs).Pluck("instructor_id", &bound).Error; err != nil {
+	if err := s.db.WithContext(ctx).Table("accounts").Where("instructor_id IN ? AND openid IS NOT NULL", insIDs).Pluck("instructor_id", &bound).Error; err != nil {
 		return nil, err
 	}
 	isBound := map[int64]bool{}
