@@ -259,6 +259,14 @@ func (s *Service) refresh(ctx context.Context, refresh string, client Client, ki
 		}
 		now := s.clock.Now()
 		if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || sess.Kind != kind {
+			// An open console whose account was disabled meanwhile says so: the officer
+			// should call the administrator, not retype the password.
+			if sess.RevokedAt != nil && sess.Kind == KindConsole && kind == KindConsole {
+				var status string
+				if err := tx.Model(&Account{}).Where("id = ?", sess.AccountID).Pluck("status", &status).Error; err == nil && status == AccountDisabled {
+					return errDisabled
+				}
+			}
 			return errRefreshInvalid
 		}
 		if sess.UsedAt != nil {
