@@ -1,0 +1,1 @@
+import{f as e,l as t,x as n}from"./element-plus-BQ8FPi2b.js";import{g as r}from"./index-IfmAbBzH.js";var i={},a={class:`page-card`};function o(r,i){return n(),e(`div`,a,[...i[0]||=[t(`h1`,{class:`page-title`},`没有权限`,-1),t(`p`,null,`您的账号不能使用这一页。如需此权限,请联系本级系统管理员。`,-1)]])}var s=r(i,[[`render`,o]]);export{s as default};

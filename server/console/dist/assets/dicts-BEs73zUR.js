@@ -1,1 +1,0 @@
-import{A as e}from"./element-plus-BQ8FPi2b.js";import{f as t,l as n}from"./index-C8lK4DQ-.js";var r=e(null),i=null;function a(){return!r.value&&!i&&(i=t(n.GET(`/api/v1/dictionaries`)).then(e=>(r.value=e,e)),i.catch(()=>{i=null})),r}export{a as t};
