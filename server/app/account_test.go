@@ -239,7 +239,7 @@ func TestDisablingAccountEndsItsSessionsAtOnce(t *testing.T) {
 		"current_password": created.OneTimePassword, "new_password": "Officer-pass-2024"}).JSON(t, &app)
 	phone := e.As(t, app.AccessToken)
 	phone.Must(http.StatusOK, "GET", "/api/v1/units", nil)
-	browser, _ := consoleLogin(t, e, created.Account.Username, "Officer-pass-2024")
+	browser, cookie := consoleLogin(t, e, created.Account.Username, "Officer-pass-2024")
 	browser.Must(http.StatusOK, "GET", "/api/v1/units", nil)
 
 	var off staffAccount
@@ -251,6 +251,10 @@ func TestDisablingAccountEndsItsSessionsAtOnce(t *testing.T) {
 		t.Fatalf("phone after disabling: %+v", r)
 	}
 	browser.Must(http.StatusUnauthorized, "GET", "/api/v1/units", nil)
+	// The open console's refresh says why, so the login page can tell the officer.
+	if r := e.Anon(t).With("Cookie", cookie.Name+"="+cookie.Value).Must(http.StatusForbidden, "POST", "/api/v1/auth/console/session", nil).Err(t); r.Code != "account_disabled" {
+		t.Fatalf("console refresh after disabling: %+v", r)
+	}
 	e.Anon(t).Must(http.StatusUnauthorized, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": app.RefreshToken})
 	e.Anon(t).Must(http.StatusForbidden, "POST", "/api/v1/auth/password/login", map[string]string{
 		"username": created.Account.Username, "password": "Officer-pass-2024"})

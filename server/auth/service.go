@@ -259,6 +259,14 @@ func (s *Service) refresh(ctx context.Context, refresh string, client Client, ki
 		}
 		now := s.clock.Now()
 		if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || sess.Kind != kind {
+			// An open console whose account was disabled meanwhile says so: the officer
+			// should call the administrator, not retype the password.
+			if sess.RevokedAt != nil && sess.Kind == KindConsole && kind == KindConsole {
+				var status string
+				if err := tx.Model(&Account{}).Where("id = ?", sess.AccountID).Pluck("status", &status).Error; err == nil && status == AccountDisabled {
+					return errDisabled
+				}
+			}
 			return errRefreshInvalid
 		}
 		if sess.UsedAt != nil {
@@ -648,11 +656,12 @@ func (s *Service) Bind(ctx context.Context, in BindInput) (_ Tokens, err error) 
 		switch {
 		case err == nil && a.OpenID != nil && *a.OpenID == st.OpenID:
 			// Already bound to this very WeChat user (a retried bind): just log in.
-		case err == nil && phoneIns != nil:
+		case err == nil && phoneIns != nil && a.OpenID != nil:
 			return apperr.New(http.StatusConflict, "instructor_already_bound", "该指导员已绑定其他微信号,更换微信请向县级民族工作部门申请新的邀请码")
 		case err == nil:
 			// A fresh invite code for a bound instructor moves the binding to a new WeChat
-			// account (a new phone): the old one's sessions end.
+			// account (a new phone): the old one's sessions end. An instructor the county
+			// unbound keeps the account without a link, and binds it again here.
 			openid := st.OpenID
 			if err := tx.Model(&Account{}).Where("id = ?", a.ID).Updates(map[string]any{
 				"openid": &openid, "unionid": st.UnionID, "updated_at": now}).Error; err != nil {

@@ -228,7 +228,7 @@ func (s *Service) FollowInstructor(ctx context.Context, tx *gorm.DB, c roster.Ch
 	for _, id := range ids {
 		var err error
 		switch {
-		case c.LeftOffice:
+		case c.LeftOffice || c.Unbound:
 			err = s.endSessions(ctx, tx, id)
 		case c.RegionCode != "":
 			err = s.expireAccessTokens(ctx, tx, id, nil)

@@ -190,6 +190,20 @@ func (h *handlers) updateInstructor(c *gin.Context) {
 	c.JSON(http.StatusOK, v)
 }
 
+func (h *handlers) unbindInstructor(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.roster.UnbindWeChat(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
 func (h *handlers) createInvite(c *gin.Context) {
 	id, err := pathID(c, "id")
 	if err != nil {

@@ -155,6 +155,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	in.GET("/instructors/:id", h.getInstructor)
 	in.PATCH("/instructors/:id", h.updateInstructor)
 	in.POST("/instructors/:id/invite", h.createInvite)
+	in.POST("/instructors/:id/unbind", h.unbindInstructor)
 
 	in.POST("/uploads", h.createUpload)
 	in.GET("/uploads/:id", h.getUpload)

@@ -42,6 +42,9 @@ type Change struct {
 	// RegionCode is the new region of one who moved to a unit in another region (a transfer, a
 	// replacement, an appointment elsewhere, a unit moved to another region), else "".
 	RegionCode string
+	// Unbound: the county cut the link to the instructor's WeChat (a lost phone, a WeChat account
+	// that is not theirs); the sessions of that phone end.
+	Unbound bool
 }
 
 // OnChange adds f to what follows a change of an instructor's status or region. f runs inside
@@ -61,6 +64,11 @@ func (s *Service) changed(ctx context.Context, tx *gorm.DB, id int64, fromStatus
 	if !c.LeftOffice && c.RegionCode == "" {
 		return nil
 	}
+	return s.tell(ctx, tx, c)
+}
+
+// tell runs the followers on c inside tx.
+func (s *Service) tell(ctx context.Context, tx *gorm.DB, c Change) error {
 	for _, f := range s.followers {
 		if err := f(ctx, tx, c); err != nil {
 			return err
@@ -672,8 +680,9 @@ func (s *Service) views(ctx context.Context, rows []Instructor, masked bool) ([]
 	for _, u := range units {
 		unitName[u.ID] = u.Name
 	}
+	// An unbound instructor keeps their account (and its history) without a WeChat link.
 	var bound []int64
-	if err := s.db.WithContext(ctx).Table("accounts").Where("instructor_id IN ?", insIDs).Pluck("instructor_id", &bound).Error; err != nil {
+	if err := s.db.WithContext(ctx).Table("accounts").Where("instructor_id IN ? AND openid IS NOT NULL", insIDs).Pluck("instructor_id", &bound).Error; err != nil {
 		return nil, err
 	}
 	isBound := map[int64]bool{}

@@ -29,6 +29,18 @@ export async function openBrowser() {
   return ctx
 }
 
+// openIsolated opens a second browser whose cookies are its own: another officer at another PC.
+export async function openIsolated() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
+  ctx.on('close', () => browser.close().catch(() => {}))
+  return ctx
+}
+
 // newPage opens a tab that records what must never happen: a CSP violation, an uncaught error.
 export async function newPage(ctx) {
   const page = await ctx.newPage()
@@ -59,11 +71,13 @@ export async function axe(page) {
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' ' + n.html.slice(0, 160)).join(' | ')}`)
 }
 
-// go navigates inside the application (as a click on a link does): the access token lives in the
-// page's memory, so a reload would ask for the password again.
+// go navigates inside the application (as a click on a link does), without the reload that would
+// restore the session through the refresh cookie first.
 export async function go(page, p) {
   await page.evaluate((to) => {
-    history.pushState({}, '', to)
+    // the state vue-router keeps in history, so that the router can push and redirect from here
+    const s = history.state || {}
+    history.pushState({ back: s.current ?? null, current: to, forward: null, position: (s.position ?? 0) + 1, replaced: false, scroll: null }, '', to)
     dispatchEvent(new PopStateEvent('popstate', { state: history.state }))
   }, p)
   await page.waitForLoadState('networkidle')

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { startServer, login as apiLogin, call, instructorLogin } from './server.mjs'
-import { openBrowser, newPage, shot, axe, go, login, selectOption, pickRegion, outDir } from './browser.mjs'
+import { openBrowser, openIsolated, newPage, shot, axe, go, login, selectOption, pickRegion, outDir } from './browser.mjs'
 
 let srv
 let ctx
@@ -30,6 +30,7 @@ after(async () => {
   }
   fs.writeFileSync(path.join(outDir, 'metrics.json'), JSON.stringify({ metrics, axe: axeReport }, null, 2))
   console.log('# metrics ' + JSON.stringify(metrics))
+  await officerCtx?.close().catch(() => {})
   await ctx?.close()
   await srv?.stop()
 })
@@ -41,6 +42,11 @@ async function confirmBox(page, button) {
 }
 
 async function checkPage(page, name) {
+  // Element Plus fades dialogs and zooms tags in: axe would measure the contrast of text caught
+  // half-transparent, so wait until the finite animations and transitions are over.
+  await page.waitForFunction(() =>
+    document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity),
+  )
   const v = await axe(page)
   axeReport[name] = v
   assert.deepEqual(v, [], `axe on ${name}: serious or critical violations`)
@@ -498,5 +504,139 @@ test("the duty officer's desk: a tip from a phone shows without reload, is ackno
   await page.locator('.records-table', { hasText: first }).waitFor()
   await shot(page, 'records-tips')
   await checkPage(page, 'records-tips')
+  await page.close()
+})
+
+// The staff accounts of the test below: the administrator's open page, and the new officer's
+// browser (another PC: its own cookies).
+const newOfficer = { username: 'dachang_li', password: '' }
+let adminPage
+let officerCtx
+let officerPage
+
+test('the accounts page: an administrator creates a county account and sees its one-time password once', async () => {
+  adminPage = await newPage(ctx)
+  const page = adminPage
+  await login(page, srv.base, srv.accounts.sysadmin)
+  // 三员分立: the administrator's console is the accounts page and nothing of the field work
+  await page.waitForURL(/\/accounts$/)
+  await page.locator('.accounts-table', { hasText: 'dachang' }).waitFor()
+  assert.equal(await page.getByRole('menuitem', { name: '单位', exact: true }).count(), 0)
+  await shot(page, 'accounts')
+  await checkPage(page, 'accounts')
+
+  // filters live in the URL
+  await page.getByLabel('用户名或名称').fill('langfang')
+  await page.getByRole('button', { name: '查询' }).click()
+  await page.waitForURL(/q=langfang/)
+  await page.locator('.accounts-table .el-table__row', { hasText: 'langfang' }).waitFor()
+  assert.equal(await page.locator('.accounts-table .el-table__row', { hasText: 'dachang' }).count(), 0)
+  await page.getByRole('button', { name: '重置', exact: true }).click()
+  await page.waitForURL(/\/accounts$/)
+
+  await page.getByRole('button', { name: '新建账号' }).click()
+  const dlg = page.locator('.el-dialog:visible')
+  await dlg.locator('#acc-username').fill(newOfficer.username)
+  await dlg.locator('#acc-name').fill('大厂县民宗局李科员')
+  await selectOption(page, dlg.locator('#acc-role'), '县级民族工作部门')
+  await pickRegion(page, dlg.locator('.region-picker'), ['河北省', '廊坊市', '大厂回族自治县'])
+  await shot(page, 'account-form')
+  await checkPage(page, 'account-form')
+  await dlg.getByRole('button', { name: '保存' }).click()
+  const otp = page.locator('.otp-dialog')
+  await otp.locator('#otp-value').waitFor()
+  newOfficer.password = await otp.locator('#otp-value').inputValue()
+  assert.match(newOfficer.password, /^\S{16}$/)
+  assert.match(await otp.textContent(), /只显示这一次/)
+  await checkPage(page, 'account-one-time-password')
+  await otp.getByRole('button', { name: '复制密码' }).click()
+  await otp.locator('.otp-copied').filter({ hasText: /复制|Ctrl\+C/ }).waitFor()
+  await shot(page, 'account-one-time-password')
+  await otp.getByRole('button', { name: '我已记下,关闭' }).click()
+  await otp.waitFor({ state: 'hidden' })
+  // shown once: nothing on the page holds it any more
+  assert.ok(!(await page.content()).includes(newOfficer.password), 'the one-time password is still in the page')
+  await page.locator('.accounts-table .el-table__row', { hasText: newOfficer.username }).filter({ hasText: '待改密' }).waitFor()
+})
+
+test('the first login with the one-time password must change it, and a reload keeps the session', async () => {
+  officerCtx = await openIsolated()
+  officerPage = await newPage(officerCtx)
+  const page = officerPage
+  await page.goto(srv.base + '/login')
+  await page.fill('#login-username', newOfficer.username)
+  await page.fill('#login-password', newOfficer.password)
+  await page.click('.login-submit')
+  await page.waitForURL(/\/password/)
+  await page.getByText('您正在使用初始密码或被重置的密码').waitFor()
+  await checkPage(page, 'password-change')
+  // the API refuses a weak password; its message appears beside the field
+  await page.fill('#pw-current', newOfficer.password)
+  await page.fill('#pw-new', 'abcdefgh')
+  await page.fill('#pw-confirm', 'abcdefgh')
+  await page.click('.pw-submit')
+  await page.locator('.el-form-item', { has: page.locator('#pw-new') }).locator('.el-form-item__error', { hasText: '至少三种' }).waitFor()
+  await shot(page, 'password-change')
+  // the API allows nothing else until the password is changed
+  const token = await apiLogin(srv.base, newOfficer)
+  const units = await call(srv.base, token, 'GET', '/api/v1/units')
+  assert.equal(units.status, 403)
+  assert.equal(units.body.code, 'password_change_required')
+  newOfficer.password = 'Hebei#Officer-2026'
+  await page.fill('#pw-new', newOfficer.password)
+  await page.fill('#pw-confirm', newOfficer.password)
+  await page.click('.pw-submit')
+  await page.waitForSelector('.layout')
+  await page.waitForURL(/\/units/)
+  await page.locator('.units-table').waitFor()
+  // a reload restores the session through the HttpOnly cookie: no password asked
+  await page.reload()
+  await page.waitForSelector('.layout')
+  await page.locator('.units-table').waitFor()
+  assert.ok(!page.url().includes('/login'))
+  const cookies = await officerCtx.cookies(srv.base + '/api/v1/auth/console/session')
+  const rc = cookies.find((c) => c.name === 'shiliu_refresh')
+  assert.ok(rc && rc.httpOnly && rc.sameSite === 'Strict', JSON.stringify(cookies))
+  assert.equal(await page.evaluate(() => document.cookie.includes('shiliu_refresh')), false)
+  assert.equal(await page.evaluate(() => JSON.stringify(localStorage).length), 2)
+})
+
+test('an administrator disables an account whose open console then stops working', async () => {
+  const page = adminPage
+  await go(page, '/accounts?q=' + newOfficer.username)
+  const row = page.locator('.accounts-table .el-table__row', { hasText: newOfficer.username })
+  await row.waitFor()
+  await row.getByRole('button', { name: '停用' }).click()
+  await confirmBox(page, '停用')
+  await row.filter({ hasText: '停用' }).getByRole('button', { name: '启用' }).waitFor()
+
+  // the officer's console is still open; their next action lands on the login page with the reason
+  const off = officerPage
+  await off.getByRole('menuitem', { name: '指导员', exact: true }).click()
+  await off.waitForURL(/\/login/)
+  await off.locator('.login-reason', { hasText: '账号已停用' }).waitFor()
+  await shot(off, 'account-disabled-login')
+  await checkPage(off, 'account-disabled-login')
+  // and the password no longer opens it
+  await off.fill('#login-username', newOfficer.username)
+  await off.fill('#login-password', newOfficer.password)
+  await off.click('.login-submit')
+  await off.locator('.error-notice', { hasText: '账号已停用' }).waitFor()
+  await officerCtx.close()
+  await adminPage.close()
+})
+
+test('a county officer has no accounts page, and the API refuses what it would send', async () => {
+  const page = await newPage(ctx)
+  await login(page, srv.base, srv.accounts.dachang)
+  assert.equal(await page.getByRole('menuitem', { name: '账号' }).count(), 0)
+  await go(page, '/accounts')
+  await page.getByText('没有权限').first().waitFor()
+  const token = await apiLogin(srv.base, srv.accounts.dachang)
+  const create = await call(srv.base, token, 'POST', '/api/v1/accounts', { username: 'x_county', role: 'county_staff', region_code: '131028000000' })
+  assert.equal(create.status, 403)
+  const list = await call(srv.base, token, 'GET', '/api/v1/accounts')
+  assert.equal(list.status, 200)
+  assert.deepEqual(list.body.items, [])
   await page.close()
 })

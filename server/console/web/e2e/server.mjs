@@ -61,6 +61,15 @@ export async function startServer(log = () => {}) {
     encoding: 'utf8',
   })
   accounts.guan = other
+  // the system administrator (三员分立: accounts only), made with the command line as in production
+  const admin = { username: 'sysadmin', role: 'admin', password: 'Hebei-admin-2026' }
+  execFileSync(bin, ['user', 'create', '--username', admin.username, '--role', admin.role, '--region', '13', '--name', '系统管理员'], {
+    cwd: dir,
+    env,
+    input: admin.password + '\n',
+    encoding: 'utf8',
+  })
+  accounts.sysadmin = admin
   const logFile = path.join(dir, 'serve.log')
   const out = fs.openSync(logFile, 'a')
   const proc = spawn(bin, ['serve'], { cwd: dir, env, stdio: ['ignore', out, out] })

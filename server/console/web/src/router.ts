@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { onSessionEnded, refresh } from './api/client'
-import { session } from './api/session'
+import { mustChangePassword, session } from './api/session'
+import { canManageAccounts, homeRoute, isOfficer } from './lib/roles'
 
 // Every page is its own chunk: a first visit downloads the login page and the layout only.
 export const routes: RouteRecordRaw[] = [
@@ -12,11 +13,14 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('./views/meetings/MeetingCheckinView.vue'),
     meta: { title: '例会签到二维码' },
   },
+  // outside the layout: an account that must change its password may call nothing else
+  { path: '/password', name: 'change-password', component: () => import('./views/ChangePasswordView.vue'), meta: { title: '修改密码' } },
   {
     path: '/',
     component: () => import('./layout/ConsoleLayout.vue'),
     children: [
-      { path: '', redirect: { name: 'units' } },
+      { path: '', name: 'home', redirect: () => homeRoute(session.user?.role) },
+      { path: 'accounts', name: 'accounts', component: () => import('./views/AccountsView.vue'), meta: { title: '账号', may: canManageAccounts } },
       { path: 'units', name: 'units', component: () => import('./views/UnitsView.vue'), meta: { title: '单位' } },
       {
         path: 'units/without-instructor',
@@ -67,10 +71,16 @@ export const router = createRouter({ history: createWebHistory('/'), routes })
 
 router.beforeEach(async (to) => {
   if (to.meta.public) return true
-  if (session.accessToken) return true
   // A reload: the server may still know this browser (the refresh cookie); otherwise log in.
-  if (await refresh()) return true
-  return { name: 'login', query: { redirect: to.fullPath } }
+  if (!session.accessToken && !(await refresh())) return { name: 'login', query: { redirect: to.fullPath } }
+  if (mustChangePassword() && to.name !== 'change-password') {
+    return { name: 'change-password', query: { redirect: to.fullPath } }
+  }
+  // Pages of one kind of user; the API refuses the others anyway. Field pages are the officers'.
+  const may = to.meta.may as ((role?: string) => boolean) | undefined
+  const fieldPage = !may && !['home', 'forbidden', 'not-found', 'change-password'].includes(String(to.name))
+  if ((may && !may(session.user?.role)) || (fieldPage && !isOfficer(session.user?.role))) return { name: 'forbidden' }
+  return true
 })
 
 router.afterEach((to) => {

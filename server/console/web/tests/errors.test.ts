@@ -4,7 +4,7 @@ import ElementPlus from 'element-plus'
 import ErrorNotice from '../src/components/ErrorNotice.vue'
 import UnitFormDialog from '../src/views/UnitFormDialog.vue'
 import { ApiError } from '../src/api/client'
-import { clearSession, setTokens } from '../src/api/session'
+import { clearSession, setSession } from '../src/api/session'
 import { apiError, dictionaries, fakeServer, json, settle } from './fake'
 
 const user = { id: 1, role: 'county_staff' as const, display_name: '县局', username: 'c', region_code: '131028000000' }
@@ -12,7 +12,7 @@ const user = { id: 1, role: 'county_staff' as const, display_name: '县局', use
 describe('error display', () => {
   beforeEach(() => {
     clearSession()
-    setTokens({ access_token: 'a', refresh_token: 'r', token_type: 'Bearer', expires_in: 900, user })
+    setSession({ access_token: 'a', token_type: 'Bearer', expires_in: 900, user })
   })
 
   it.each([

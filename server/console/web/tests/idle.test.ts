@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import { defineComponent, h } from 'vue'
 import { checkIdle } from '../src/lib/idle'
-import { clearSession, session, setTokens, touch } from '../src/api/session'
+import { clearSession, session, setSession, touch } from '../src/api/session'
 import { fakeServer } from './fake'
 
 const Blank = defineComponent({ render: () => h('div') })
@@ -11,7 +11,7 @@ const user = { id: 1, role: 'county_staff' as const, display_name: '县局', use
 describe('a session left idle', () => {
   beforeEach(() => {
     clearSession()
-    setTokens({ access_token: 'a1', refresh_token: 'r1', token_type: 'Bearer', expires_in: 900, user })
+    setSession({ access_token: 'a1', token_type: 'Bearer', expires_in: 900, user })
   })
 
   async function router() {
@@ -37,11 +37,11 @@ describe('a session left idle', () => {
   })
 
   it('ends after 30 minutes: the server forgets it and the page asks for the password, keeping the place', async () => {
-    const srv = fakeServer({ 'POST /api/v1/auth/logout': () => new Response(null, { status: 204 }) })
+    const srv = fakeServer({ 'DELETE /api/v1/auth/console/session': () => new Response(null, { status: 204 }) })
     const r = await router()
     touch(1_000_000)
     await checkIdle(r, 1_000_000 + 30 * 60 * 1000 + 1)
-    expect(srv.calls.map((c) => c.method + ' ' + c.path + ' ' + c.auth)).toEqual(['POST /api/v1/auth/logout Bearer a1'])
+    expect(srv.calls.map((c) => c.method + ' ' + c.path + ' ' + c.auth)).toEqual(['DELETE /api/v1/auth/console/session Bearer a1'])
     expect(session.accessToken).toBe('')
     expect(session.reason).toContain('30 分钟未操作')
     expect(r.currentRoute.value.name).toBe('login')

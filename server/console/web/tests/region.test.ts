@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { mount } from '@vue/test-utils'
 import ElementPlus from 'element-plus'
 import RegionPicker from '../src/components/RegionPicker.vue'
-import { clearSession, setTokens } from '../src/api/session'
+import { clearSession, setSession } from '../src/api/session'
 import { fakeServer, json, settle } from './fake'
 
 const county = { code: '131028000000', parent_code: '131000000000', name: '大厂回族自治县', level: 'county', ancestors: [
@@ -25,7 +25,7 @@ function server() {
 describe('the region cascader', () => {
   beforeEach(() => {
     clearSession()
-    setTokens({ access_token: 'a', refresh_token: 'r', token_type: 'Bearer', expires_in: 900,
+    setSession({ access_token: 'a', token_type: 'Bearer', expires_in: 900,
       user: { id: 1, role: 'county_staff', display_name: '县局', username: 'c', region_code: county.code } })
   })
 

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import UnitsView from '../src/views/UnitsView.vue'
-import { clearSession, setTokens } from '../src/api/session'
+import { clearSession, setSession } from '../src/api/session'
 import { dictionaries, fakeServer, json, settle } from './fake'
 import { mountPage } from './mount'
 
@@ -26,7 +26,7 @@ function server() {
 describe('a list page (units)', () => {
   beforeEach(() => {
     clearSession()
-    setTokens({ access_token: 'a', refresh_token: 'r', token_type: 'Bearer', expires_in: 900, user })
+    setSession({ access_token: 'a', token_type: 'Bearer', expires_in: 900, user })
   })
 
   it('loads with the filters of the URL and shows the rows', async () => {

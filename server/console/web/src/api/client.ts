@@ -1,6 +1,6 @@
 import createClient from 'openapi-fetch'
 import type { components, paths } from './schema'
-import { clearSession, currentRefreshToken, session, setTokens } from './session'
+import { clearSession, session, setSession } from './session'
 
 export type ErrorBody = components['schemas']['Error']
 export type FieldError = { field: string; message: string }
@@ -46,10 +46,13 @@ export function defaultMessage(status: number): string {
 // origin is where the API is: the console is served by the API's own server.
 const origin = () => globalThis.location?.origin ?? ''
 
+const SESSION_PATH = '/api/v1/auth/console/session'
+
 // Paths that must not trigger a refresh-and-retry when they answer 401.
-const noRetry = ['/api/v1/auth/password/login', '/api/v1/auth/refresh', '/api/v1/auth/logout']
+const noRetry = ['/api/v1/auth/console/login', SESSION_PATH, '/api/v1/me/password']
 
 let refreshing: Promise<boolean> | null = null
+let endReason = ''
 let onSessionEnd: (reason: string) => void = () => {}
 
 // onSessionEnded registers what happens when the server ends the session (refresh refused,
@@ -58,29 +61,29 @@ export function onSessionEnded(fn: (reason: string) => void) {
   onSessionEnd = fn
 }
 
-// refresh asks for a new access token once, however many requests failed at the same time.
+// refresh asks the server for a new access token through the HttpOnly cookie (the page never
+// sees the refresh token), once however many requests failed at the same time. When it is
+// refused, refreshRefusal() says why in the server's words (账号已停用, 长时间未操作…).
 export function refresh(fetchImpl: typeof fetch = globalThis.fetch): Promise<boolean> {
   if (!refreshing) {
     refreshing = (async () => {
       try {
-        const rt = currentRefreshToken()
-        const res = await fetchImpl(
-          new Request(origin() + '/api/v1/auth/refresh', {
-            method: 'POST',
-            credentials: 'same-origin',
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify(rt ? { refresh_token: rt } : {}),
-          }),
-        )
+        const res = await fetchImpl(new Request(origin() + SESSION_PATH, { method: 'POST', credentials: 'same-origin' }))
         if (!res.ok) {
-          // Read the refusal to its end: a body left unread keeps the request open in the
-          // browser (and the page never settles).
-          await res.text().catch(() => '')
+          let body: Partial<ErrorBody> | undefined
+          try {
+            body = await res.json()
+          } catch {
+            body = undefined
+          }
+          endReason = body?.message || defaultMessage(401)
           return false
         }
-        setTokens(await res.json())
+        setSession(await res.json())
+        endReason = ''
         return true
       } catch {
+        endReason = defaultMessage(0)
         return false
       } finally {
         refreshing = null
@@ -90,23 +93,54 @@ export function refresh(fetchImpl: typeof fetch = globalThis.fetch): Promise<boo
   return refreshing
 }
 
+export function refreshRefusal(): string {
+  return endReason
+}
+
+// logout ends the login on the server (the cookie's, or the access token's when the cookie is
+// gone), which also clears the cookie, and forgets the access token.
+export async function logout(reason = '', fetchImpl: typeof fetch = globalThis.fetch) {
+  const headers: Record<string, string> = {}
+  if (session.accessToken) headers.Authorization = 'Bearer ' + session.accessToken
+  try {
+    await fetchImpl(new Request(origin() + SESSION_PATH, { method: 'DELETE', credentials: 'same-origin', headers }))
+  } catch {
+    // the page forgets the session whatever the server says; the cookie ends with the browser
+  }
+  clearSession(reason)
+}
+
 // authFetch adds the bearer token and, when the access token has expired, refreshes it once and
-// repeats the request; if that fails the session has ended.
+// repeats the request; if that fails the session has ended, and the user is told why.
 export function makeAuthFetch(base: () => typeof fetch) {
   return async function authFetch(input: Request): Promise<Response> {
     const f = base()
     const retry = input.clone()
-    if (session.accessToken) input.headers.set('Authorization', 'Bearer ' + session.accessToken)
+    const sent = session.accessToken
+    if (sent) input.headers.set('Authorization', 'Bearer ' + sent)
     const res = await f(input)
     const path = new URL(input.url, 'http://x').pathname
     if (res.status !== 401 || noRetry.includes(path)) return res
-    if (await refresh(f)) {
+    let fresh: boolean
+    if (session.accessToken && session.accessToken !== sent) {
+      // another request refreshed meanwhile: repeat with its token rather than spend the cookie again
+      fresh = true
+    } else if (sent && !session.accessToken) {
+      // the session ended meanwhile (another request's refresh was refused, or logout)
+      return res
+    } else {
+      fresh = await refresh(f)
+    }
+    if (fresh) {
       retry.headers.set('Authorization', 'Bearer ' + session.accessToken)
       const again = await f(retry)
       if (again.status !== 401) return again
     }
-    clearSession('登录已失效,请重新登录')
-    onSessionEnd('登录已失效,请重新登录')
+    const reason = (!fresh && refreshRefusal()) || defaultMessage(401)
+    if (session.accessToken || session.user) {
+      clearSession(reason)
+      onSessionEnd(reason)
+    }
     return res
   }
 }
@@ -168,4 +202,3 @@ function fileName(cd: string | null): string {
   return plain ? plain[1] : ''
 }
 
-export { setTokens }

@@ -128,6 +128,7 @@ export interface paths {
          * @description 以绑定凭证加上邀请码(县级民族工作部门发放,一次有效),或加上 `getPhoneNumber` 的手机号 code,
          *     把当前微信用户绑定到指导员信息库中的在任指导员,并登录。`invite_code` 与 `phone_code` 二选一。
          *     对已绑定的指导员使用新邀请码,会把绑定转移到新的微信号,旧微信号的会话全部失效。
+         *     被工作人员解绑(`POST /api/v1/instructors/{id}/unbind`)的指导员可凭新邀请码或手机号重新绑定。
          *     邀请码输错有次数限制:每个绑定凭证最多试 5 次,之后作废(`bind_ticket_invalid`,须重新 `wx.login`);
          *     同一微信用户、同一 IP 在一小时内输错过多时返回 429 `rate_limited`,`Retry-After` 为需等待的秒数。
          *     错误码:`invalid_argument`、`invite_invalid`、`invite_expired`、`wechat_code_invalid`(400);
@@ -663,6 +664,33 @@ export interface paths {
          *     错误码:`forbidden`(403);`instructor_not_found`(404);`instructor_inactive`(409)。
          */
         post: operations["createInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instructors/{id}/unbind": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 解绑指导员微信 (unbind an instructor's WeChat)
+         * @description 仅工作人员;解除管辖范围内指导员与其微信号的绑定(手机丢失、绑错微信号等)。该微信号的所有登录立即失效,
+         *     再次用它进入小程序时需重新绑定;指导员的账号和历史记录保留,之后可凭新邀请码或手机号快捷绑定重新绑定。
+         *     操作记入审计日志。无请求体。
+         *     错误码:`forbidden`(403,非工作人员);`instructor_not_found`(404,不存在或不在管辖范围内);
+         *     `instructor_not_bound`(409,该指导员尚未绑定微信)。
+         */
+        post: operations["unbindInstructorWeChat"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3640,7 +3668,7 @@ export interface components {
             unit_id: number;
             unit_name: string;
             region_code: components["schemas"]["RegionCode"];
-            /** @description 是否已绑定微信。 */
+            /** @description 是否已绑定微信(解绑后为 false)。 */
             bound: boolean;
             term_start?: components["schemas"]["Date"];
             term_end?: components["schemas"]["Date"];
@@ -6773,6 +6801,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Invite"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unbindInstructorWeChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已解绑;解绑后的指导员(`bound` 为 false) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instructor"];
                 };
             };
             401: components["responses"]["Unauthorized"];

@@ -2,10 +2,12 @@ import { reactive } from 'vue'
 import type { components } from './schema'
 
 export type Account = components['schemas']['Account']
-export type Tokens = components['schemas']['Tokens']
+export type ConsoleSession = components['schemas']['ConsoleSession']
 
-// The access token lives in memory only: a reload or a new tab asks the server again (refresh),
-// never localStorage, so a script injected into the page has nothing lasting to steal.
+// The access token lives in memory only. The refresh token never reaches the page: the server
+// keeps it in an HttpOnly, SameSite=Strict cookie sent to the refresh and logout routes alone, so
+// a reload restores the session through the cookie and a script injected into the page has
+// nothing lasting to steal. Nothing goes to localStorage.
 export const session = reactive({
   accessToken: '',
   user: null as Account | null,
@@ -13,26 +15,20 @@ export const session = reactive({
   reason: '',
 })
 
-// The refresh token, when the server hands it to the page at all, is kept out of the reactive
-// state (devtools, snapshots) and never written anywhere. With the console's HttpOnly cookie the
-// server keeps it out of the page entirely and this stays empty.
-let refreshToken = ''
-
-export function setTokens(t: Tokens) {
-  session.accessToken = t.access_token
-  session.user = t.user
-  refreshToken = t.refresh_token ?? ''
-}
-
-export function currentRefreshToken(): string {
-  return refreshToken
+export function setSession(s: Pick<ConsoleSession, 'access_token' | 'user'> & Partial<ConsoleSession>) {
+  session.accessToken = s.access_token
+  session.user = s.user
 }
 
 export function clearSession(reason = '') {
   session.accessToken = ''
   session.user = null
   session.reason = reason
-  refreshToken = ''
+}
+
+// mustChangePassword: an initial or reset password; the API allows nothing but changing it.
+export function mustChangePassword(): boolean {
+  return !!session.user?.must_change_password
 }
 
 export const IDLE_LIMIT_MS = 30 * 60 * 1000

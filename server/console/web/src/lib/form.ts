@@ -32,3 +32,9 @@ export function useFieldErrors() {
 
   return { fields, error, clear, show, run }
 }
+
+// safeRedirect is where to go after logging in: a path inside the console, never another site
+// ("//evil.example" is a URL of another host).
+export function safeRedirect(q: unknown): string {
+  return typeof q === 'string' && q.startsWith('/') && !q.startsWith('//') && !q.startsWith('/\\') ? q : '/'
+}

@@ -1,1 +1,0 @@
-import{j as e}from"./element-plus-DX4ETyRa.js";import{a as t,n}from"./index-BdjAR-Bm.js";var r=e(null),i=null;function a(){return!r.value&&!i&&(i=t(n.GET(`/api/v1/dictionaries`)).then(e=>(r.value=e,e)),i.catch(()=>{i=null})),r}function o(e,t){return t?e?.find(e=>e.code===t)?.label??t:``}export{a as n,o as t};
