@@ -430,9 +430,14 @@ test("the duty officer's desk: a tip from a phone shows without reload, is ackno
   const acc = srv.accounts.dachang
   const token = await apiLogin(srv.base, acc)
   // an instructor of the county binds their phone through the (fake) WeChat, as the mini-program does
+  // a unit of its own: the other flows fill the county's units (two instructors at most each)
   const units = await call(srv.base, token, 'GET', '/api/v1/units?limit=1')
+  const unit = await call(srv.base, token, 'POST', '/api/v1/units', {
+    name: '线索台测试村' + Date.now(), kind: 'village', region_code: units.body.items[0].region_code,
+  })
+  assert.equal(unit.status, 201, JSON.stringify(unit.body))
   const ins = await call(srv.base, token, 'POST', '/api/v1/instructors', {
-    name: '田志强', gender: 'male', ethnicity: '03', phone: '13903169876', source_category: 'village_committee', unit_id: units.body.items[0].id,
+    name: '田志强', gender: 'male', ethnicity: '03', phone: '13903169876', source_category: 'village_committee', unit_id: unit.body.id,
   })
   assert.equal(ins.status, 201, JSON.stringify(ins.body))
   const invite = await call(srv.base, token, 'POST', `/api/v1/instructors/${ins.body.id}/invite`)
