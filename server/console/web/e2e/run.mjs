@@ -417,6 +417,53 @@ test('a bulletin published and read through the API shows the receipt', async ()
   await page.close()
 })
 
+test('an officer registers a robot group, sees it listed with only the last 4 of its key, and reads the delivery log', async () => {
+  const acc = srv.accounts.dachang
+  const page = await newPage(ctx)
+  await login(page, srv.base, acc)
+  await page.getByRole('menuitem', { name: '通知群' }).click()
+  await page.waitForSelector('.groups-table')
+  await page.getByRole('button', { name: '登记通知群' }).click()
+  const dlg = page.locator('.el-dialog:visible')
+  await dlg.locator('#ng-name').fill('大厂县指导员群')
+  await pickRegion(page, dlg.locator('.region-picker'), ['大厂回族自治县'])
+  // a wrong address is refused beside the field before anything is sent
+  await dlg.locator('#ng-webhook').fill('https://example.com/hook')
+  await dlg.getByRole('button', { name: '登记' }).click()
+  await dlg.locator('.el-form-item__error', { hasText: '企业微信群机器人' }).waitFor()
+  const key = 'e2e-robot-key-' + Date.now() + '-a1b2'
+  await dlg.locator('#ng-webhook').fill('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=' + key)
+  await checkPage(page, 'notify-group-form')
+  await dlg.getByRole('button', { name: '登记' }).click()
+  await dlg.waitFor({ state: 'hidden' })
+  const row = page.locator('.groups-table .el-table__row', { hasText: '大厂县指导员群' })
+  await row.waitFor()
+  assert.match(await row.textContent(), /a1b2/)
+  assert.ok(!(await page.content()).includes(key), 'the whole webhook key is never in the page')
+  // editing starts with an empty key field
+  await row.getByRole('button', { name: '修改' }).click()
+  assert.equal(await page.locator('.el-dialog:visible #ng-webhook').inputValue(), '')
+  await page.locator('.el-dialog:visible').getByRole('button', { name: '取消' }).click()
+  await page.locator('.el-dialog:visible').waitFor({ state: 'hidden' })
+  await shot(page, 'notify-groups')
+  await checkPage(page, 'notify-groups')
+  // the API answers no key either
+  const token = await apiLogin(srv.base, acc)
+  const listed = await call(srv.base, token, 'GET', '/api/v1/notification-groups')
+  assert.equal(listed.status, 200)
+  assert.ok(!JSON.stringify(listed.body).includes(key))
+
+  await page.getByRole('menuitem', { name: '发送记录' }).click()
+  await page.waitForSelector('.deliveries-table')
+  await selectOption(page, page.locator('.filters .el-select').first(), '失败')
+  await page.getByRole('button', { name: '查询' }).click()
+  await page.waitForURL(/status=failed/)
+  await page.waitForLoadState('networkidle')
+  await shot(page, 'notify-deliveries')
+  await checkPage(page, 'notify-deliveries')
+  await page.close()
+})
+
 // tipBody is a risk tip as the mini-program submits it.
 function tipBody(title, level = 'serious') {
   return {

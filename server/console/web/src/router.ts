@@ -1,7 +1,7 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { onSessionEnded, refresh } from './api/client'
 import { mustChangePassword, session } from './api/session'
-import { canManageAccounts, homeRoute, isOfficer } from './lib/roles'
+import { canManageAccounts, canManageNotifications, homeRoute, isOfficer } from './lib/roles'
 
 // Every page is its own chunk: a first visit downloads the login page and the layout only.
 export const routes: RouteRecordRaw[] = [
@@ -47,6 +47,18 @@ export const routes: RouteRecordRaw[] = [
       { path: 'bulletins', name: 'bulletins', component: () => import('./views/bulletins/BulletinsView.vue'), meta: { title: '工作简报' } },
       { path: 'bulletins/new', name: 'bulletin-new', component: () => import('./views/bulletins/BulletinComposeView.vue'), meta: { title: '写工作简报' } },
       { path: 'bulletins/:id(\\d+)', name: 'bulletin', component: () => import('./views/bulletins/BulletinDetailView.vue'), meta: { title: '工作简报详情' } },
+      {
+        path: 'notify/groups',
+        name: 'notify-groups',
+        component: () => import('./views/notify/GroupsView.vue'),
+        meta: { title: '通知群', may: canManageNotifications },
+      },
+      {
+        path: 'notify/deliveries',
+        name: 'notify-deliveries',
+        component: () => import('./views/notify/DeliveriesView.vue'),
+        meta: { title: '发送记录', may: canManageNotifications },
+      },
       { path: 'audit', name: 'audit', component: () => import('./views/audit/AuditView.vue'), meta: { title: '操作日志' } },
       { path: 'tip-desk', name: 'tip-desk', component: () => import('./views/TipDeskView.vue'), meta: { title: '线索台' } },
       {

@@ -44,6 +44,12 @@ export function rolesManagedBy(role?: string): string[] {
   return Object.keys(officerLevels).filter((r) => officerLevels[r] > mine)
 }
 
+// Robot groups and the delivery log: officers and the system administrator (requireGroupManager in
+// server/notify); the on-duty switch is the officers' own.
+export function canManageNotifications(role?: string): boolean {
+  return isOfficer(role) || role === 'admin'
+}
+
 export function homeRoute(role?: string): RouteLocationRaw {
   if (isOfficer(role)) return { name: 'units' }
   if (canManageAccounts(role)) return { name: 'accounts' }

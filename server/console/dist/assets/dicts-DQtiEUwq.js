@@ -1,1 +1,0 @@
-import{j as e}from"./element-plus-DX4ETyRa.js";import{l as t,p as n}from"./index-BiWhq_Rt.js";var r=e(null),i=null;function a(){return!r.value&&!i&&(i=n(t.GET(`/api/v1/dictionaries`)).then(e=>(r.value=e,e)),i.catch(()=>{i=null})),r}function o(e,t){return t?e?.find(e=>e.code===t)?.label??t:``}export{a as n,o as t};
