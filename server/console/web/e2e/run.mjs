@@ -563,6 +563,33 @@ test("the duty officer's desk: a tip from a phone shows without reload, is ackno
   await page.close()
 })
 
+test('a county officer assigns a task to the county and sees it listed with its progress', async () => {
+  const page = await newPage(ctx)
+  await login(page, srv.base, srv.accounts.dachang)
+  await page.getByRole('menuitem', { name: '交办任务' }).click()
+  await page.waitForSelector('.tasks-table')
+  await page.getByRole('button', { name: '交办任务' }).click()
+  const dlg = page.locator('.el-dialog:visible')
+  await dlg.locator('#tk-title').fill('年底走访全部单位')
+  await dlg.locator('#tk-desc').fill('十二月底前走访联系的全部单位,反馈走访情况。')
+  await typeTime(page, dlg.locator('#tk-due'), localTime(Date.now() + 3 * 86400000))
+  await pickRegion(page, dlg.locator('.region-picker'), ['大厂回族自治县'])
+  await checkPage(page, 'task-form')
+  await dlg.getByRole('button', { name: '交办', exact: true }).click()
+  await page.waitForURL(/\/tasks\/\d+$/)
+  await page.locator('.assignees-table .el-table__row').first().waitFor()
+  await page.mouse.move(0, 0)
+  await checkPage(page, 'task-detail')
+  await page.getByRole('menuitem', { name: '交办任务' }).click()
+  const row = page.locator('.tasks-table .el-table__row', { hasText: '年底走访全部单位' })
+  await row.waitFor()
+  assert.match(await row.textContent(), /已完成 0\//)
+  await page.mouse.move(0, 0)
+  await shot(page, 'tasks')
+  await checkPage(page, 'tasks')
+  await page.close()
+})
+
 // The staff accounts of the test below: the administrator's open page, and the new officer's
 // browser (another PC: its own cookies).
 const newOfficer = { username: 'dachang_li', password: '' }

@@ -1,0 +1,22 @@
+import type { components } from '../../api/schema'
+
+type Method = components['schemas']['TrainingMethod']
+
+// Plans and sessions are made by province and city officers (the API refuses counties); counties
+// enrol their instructors and record who came.
+export function canOrganiseTraining(role?: string): boolean {
+  return role === 'province_staff' || role === 'city_staff'
+}
+
+// the years the API accepts for a plan: the two before, this one and the next
+export function trainingYears(now = new Date()): number[] {
+  const y = now.getFullYear()
+  return [y + 1, y, y - 1, y - 2]
+}
+
+export const trainingMethods: { code: Method; label: string }[] = [
+  { code: 'lecture', label: '专家授课' },
+  { code: 'seminar', label: '交流研讨' },
+  { code: 'mutual_inspection', label: '互观互检' },
+  { code: 'field_trip', label: '外出考察' },
+]
