@@ -105,9 +105,12 @@ describe('the task form', () => {
     Object.assign(formOf(w), { due_at: '2020-01-01T00:00:00+08:00', assignee_region: county.code })
     save()
     await settle(20)
-    await vi.waitFor(() => expect(fieldError('任务名称')).toContain('请填写任务名称'))
-    expect(fieldError('完成时限')).toContain('晚于当前时间')
-    expect(document.querySelector('.error-notice')?.textContent).toContain('请检查填写的内容')
+    // the API's answer may come after the form's own check of the empty title: wait for all of it
+    await vi.waitFor(() => {
+      expect(fieldError('完成时限')).toContain('晚于当前时间')
+      expect(fieldError('任务名称')).toContain('请填写任务名称')
+      expect(document.querySelector('.error-notice')?.textContent).toContain('请检查填写的内容')
+    })
     w.unmount()
   })
 })
