@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shiliu/shiliu/server/adjustment"
+	"github.com/shiliu/shiliu/server/assessment"
 	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/auth"
 	"github.com/shiliu/shiliu/server/bulletin"
@@ -36,6 +38,7 @@ import (
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
 	"github.com/shiliu/shiliu/server/stats"
+	"github.com/shiliu/shiliu/server/support"
 	"github.com/shiliu/shiliu/server/task"
 	"github.com/shiliu/shiliu/server/tipfeed"
 	"github.com/shiliu/shiliu/server/training"
@@ -73,6 +76,12 @@ type App struct {
 	Tasks    *task.Service
 	// Stats reads the statistics; record changes keep its aggregate through record.Options.Tally.
 	Stats *stats.Service
+	// Support keeps the support given to instructors and their suggestions; Assessments the
+	// yearly grades; Adjustments the central three-year adjustment, whose reminders are swept
+	// inside Run, as training's are.
+	Support     *support.Service
+	Assessments *assessment.Service
+	Adjustments *adjustment.Service
 	// Dispatcher delivers notifications: inside Run when notify.dispatch_in_serve, or alone
 	// through Dispatch.
 	Dispatcher *notify.Dispatcher
@@ -235,12 +244,16 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	a.Bulletins = bulletin.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log)
 	a.Nominations = nomination.NewService(a.DB.DB, box, a.Roster, a.Regions, a.Auth, a.Clock)
 	a.Filings = filing.NewService(a.DB.DB, a.Roster, a.Regions, a.Clock)
-	a.Training = training.NewService(a.DB.DB, a.Regions, a.Clock, a.Log)
+	a.Training = training.NewService(a.DB.DB, a.Regions, a.Clock, a.Log, training.Options{Reminders: cfg.Training.Reminders})
 	a.Tasks = task.NewService(a.DB.DB, a.Regions, a.Uploads, a.Clock, a.Log)
 	a.Stats = stats.NewService(a.DB.DB, a.Regions, a.Clock)
 	if err := stats.Prepare(ctx, a.DB.DB, a.Log); err != nil {
 		return nil, fmt.Errorf("statistics: %w", err)
 	}
+	a.Support = support.NewService(a.DB.DB, a.Roster, a.Regions, a.Clock)
+	a.Assessments = assessment.NewService(a.DB.DB, a.Stats, a.Clock)
+	a.Adjustments = adjustment.NewService(a.DB.DB, a.Roster, a.Assessments, a.Regions, a.Clock, a.Log,
+		adjustment.Options{RemindEvery: cfg.Adjustment.RemindEvery})
 
 	reg := prometheus.NewRegistry()
 	sqlDB, err := a.DB.DB.DB()
@@ -264,6 +277,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		Metrics: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 		Notify: a.Notify, Meetings: a.Meetings, Bulletins: a.Bulletins,
 		Nominations: a.Nominations, Filings: a.Filings, Training: a.Training, Tasks: a.Tasks, Stats: a.Stats,
+		Support: a.Support, Assessments: a.Assessments, Adjustments: a.Adjustments,
 		Uploads: a.Uploads, Audit: a.Audit, Records: a.Records, TipFeed: a.TipFeed, UploadMaxBytes: cfg.Uploads.MaxBytes, TransferTimeout: cfg.Uploads.TransferTimeout,
 		StallTimeout: cfg.Uploads.StallTimeout, ImportMaxConcurrent: cfg.Uploads.ImportMaxConcurrent,
 		SecureCookies: cfg.Mode == "prod",
@@ -398,6 +412,11 @@ func (a *App) Run(ctx context.Context) error {
 		a.Uploads.Sweep(sweepCtx, a.Config.Uploads.SweepInterval, a.Config.Uploads.OrphanAfter)
 	}()
 	defer func() { stopSweep(); <-reminded; <-published; <-orphaned }()
+	// So are training reminders and the adjustment's reminders of terms that ran out undecided.
+	trained, adjusted := make(chan struct{}), make(chan struct{})
+	go func() { defer close(trained); a.Training.Sweep(sweepCtx, a.Config.Training.SweepInterval) }()
+	go func() { defer close(adjusted); a.Adjustments.Sweep(sweepCtx, a.Config.Adjustment.SweepInterval) }()
+	defer func() { stopSweep(); <-trained; <-adjusted }()
 	// So is retention: consumed events, final notifications and old audit entries go in batches.
 	retained := make(chan struct{})
 	go func() { defer close(retained); a.sweepRetention(sweepCtx) }()

@@ -31,8 +31,11 @@ type Config struct {
 	Records   RecordsConfig   `yaml:"records"`
 	Meetings  MeetingsConfig  `yaml:"meetings"`
 	Bulletins BulletinsConfig `yaml:"bulletins"`
-	Retention RetentionConfig `yaml:"retention"`
-	Log       LogConfig       `yaml:"log"`
+	Training  TrainingConfig  `yaml:"training"`
+	// Adjustment is the central three-year adjustment.
+	Adjustment AdjustmentConfig `yaml:"adjustment"`
+	Retention  RetentionConfig  `yaml:"retention"`
+	Log        LogConfig        `yaml:"log"`
 }
 
 type HTTPConfig struct {
@@ -213,12 +216,14 @@ func Default() Config {
 			OrphanAfter:         7 * 24 * time.Hour,
 			SweepInterval:       10 * time.Minute,
 		},
-		Notify:    defaultNotify(),
-		Records:   defaultRecords(),
-		Meetings:  defaultMeetings(),
-		Bulletins: defaultBulletins(),
-		Retention: defaultRetention(),
-		Log:       LogConfig{Level: "info", Format: "text"},
+		Notify:     defaultNotify(),
+		Records:    defaultRecords(),
+		Meetings:   defaultMeetings(),
+		Bulletins:  defaultBulletins(),
+		Training:   defaultTraining(),
+		Adjustment: defaultAdjustment(),
+		Retention:  defaultRetention(),
+		Log:        LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -437,6 +442,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Records.validate()...)
 	errs = append(errs, c.Meetings.validate()...)
 	errs = append(errs, c.Bulletins.validate()...)
+	errs = append(errs, c.Training.validate()...)
+	errs = append(errs, c.Adjustment.validate()...)
 	errs = append(errs, c.Retention.validate()...)
 	return errors.Join(errs...)
 }

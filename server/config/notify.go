@@ -94,6 +94,20 @@ func defaultNotify() NotifyConfig {
 			"meeting_reminder":  meetingTemplate(),
 			"task_assigned": {Page: "pages/task-detail/index?id={subject_id}",
 				Data: map[string]string{"thing1": "title", "time2": "time", "thing3": "region", "phrase4": "status"}},
+			// A suggestion to the county's staff (they answer it in the console); the answer to the
+			// instructor, whose suggestions page shows it first.
+			"suggestion_submitted": {Page: "",
+				Data: map[string]string{"thing1": "title", "thing2": "name", "time3": "time", "phrase4": "status"}},
+			"suggestion_answered": {Page: "pages/suggestions/index?id={subject_id}",
+				Data: map[string]string{"thing1": "title", "thing2": "answer", "time3": "time"}},
+			// Training notices go to each enrolled instructor: their training page, that session first.
+			"training_enrolled": trainingTemplate(),
+			"training_reminder": trainingTemplate(),
+			// The central adjustment, to county staff (decided in the console).
+			"adjustment_launched": {Page: "",
+				Data: map[string]string{"thing1": "title", "thing2": "region", "time3": "time", "phrase4": "status"}},
+			"adjustment_overdue": {Page: "",
+				Data: map[string]string{"thing1": "title", "thing2": "region", "time3": "time", "thing4": "status"}},
 		},
 	}
 }
@@ -116,6 +130,12 @@ func (n *NotifyConfig) devTemplateIDs() {
 // ?id= first (fetched if it is not listed).
 func meetingTemplate() TemplateConfig {
 	return TemplateConfig{Page: "pages/meetings/index?id={subject_id}",
+		Data: map[string]string{"thing1": "title", "time2": "time", "thing3": "place", "phrase4": "status"}}
+}
+
+// trainingTemplate opens the instructor's training page with the session of ?id= first.
+func trainingTemplate() TemplateConfig {
+	return TemplateConfig{Page: "pages/training/index?id={subject_id}",
 		Data: map[string]string{"thing1": "title", "time2": "time", "thing3": "place", "phrase4": "status"}}
 }
 

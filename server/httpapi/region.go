@@ -7,12 +7,16 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/adjustment"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/assessment"
 	"github.com/shiliu/shiliu/server/filing"
 	"github.com/shiliu/shiliu/server/nomination"
 	"github.com/shiliu/shiliu/server/record"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
+	"github.com/shiliu/shiliu/server/support"
+	"github.com/shiliu/shiliu/server/training"
 )
 
 // Regions are public statistical data, so they need no login: the binding and self-nomination
@@ -88,5 +92,9 @@ func (h *handlers) dictionaries(c *gin.Context) {
 	maps.Copy(d, roster.TermDictionaries())
 	maps.Copy(d, nomination.Dictionaries())
 	maps.Copy(d, filing.Dictionaries())
+	maps.Copy(d, training.Dictionaries())
+	maps.Copy(d, support.Dictionaries())
+	maps.Copy(d, assessment.Dictionaries())
+	maps.Copy(d, adjustment.Dictionaries())
 	c.JSON(http.StatusOK, d)
 }

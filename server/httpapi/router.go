@@ -9,7 +9,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shiliu/shiliu/server/adjustment"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/assessment"
 	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/auth"
 	"github.com/shiliu/shiliu/server/bulletin"
@@ -22,6 +24,7 @@ import (
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
 	"github.com/shiliu/shiliu/server/stats"
+	"github.com/shiliu/shiliu/server/support"
 	"github.com/shiliu/shiliu/server/task"
 	"github.com/shiliu/shiliu/server/tipfeed"
 	"github.com/shiliu/shiliu/server/training"
@@ -50,6 +53,11 @@ type Deps struct {
 	Training       *training.Service
 	Tasks          *task.Service
 	Stats          *stats.Service
+	// Support, Assessments and Adjustments: support and suggestions, yearly assessments and the
+	// central three-year adjustment.
+	Support     *support.Service
+	Assessments *assessment.Service
+	Adjustments *adjustment.Service
 	// UploadMaxBytes caps one uploaded file; TransferTimeout replaces the server's read and write
 	// timeouts for file uploads and downloads.
 	UploadMaxBytes  int64
@@ -85,6 +93,9 @@ type handlers struct {
 	training    *training.Service
 	tasks       *task.Service
 	stats       *stats.Service
+	support     *support.Service
+	assessments *assessment.Service
+	adjustments *adjustment.Service
 	// transfer is how long a file upload or download may take; stall how long an upload's body
 	// may send nothing.
 	transfer      time.Duration
@@ -106,7 +117,8 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	h := &handlers{log: d.Log, auth: d.Auth, roster: d.Roster, regions: d.Regions, ready: d.Ready,
 		uploads: d.Uploads, audit: d.Audit, transfer: d.TransferTimeout, records: d.Records, tipFeed: d.TipFeed,
 		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings,
-		training: d.Training, tasks: d.Tasks, stats: d.Stats, secureCookies: d.SecureCookies,
+		training: d.Training, tasks: d.Tasks, stats: d.Stats, support: d.Support, assessments: d.Assessments,
+		adjustments: d.Adjustments, secureCookies: d.SecureCookies,
 		stall: d.StallTimeout, imports: newImportGate(d.ImportMaxConcurrent)}
 	m := newMetrics(d.Metrics)
 	r.Use(withRequestID(), noStore(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
@@ -173,6 +185,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	h.trainingRoutes(in)
 	h.taskRoutes(in)
 	h.statsRoutes(in)
+	h.policyRoutes(in)
 	h.accountRoutes(v1, in)
 	return r, nil
 }

@@ -103,17 +103,18 @@ func (h *handlers) updateTrainingPlan(c *gin.Context) {
 }
 
 type trainingSessionRequest struct {
-	PlanID   *int64   `json:"plan_id"`
-	Title    *string  `json:"title"`
-	Topic    *string  `json:"topic"`
-	Lecturer *string  `json:"lecturer"`
-	Method   *string  `json:"method"`
-	Mode     *string  `json:"mode"`
-	Place    *string  `json:"place"`
-	URL      *string  `json:"url"`
-	StartsAt *string  `json:"starts_at"`
-	EndsAt   *string  `json:"ends_at"`
-	Hours    *float64 `json:"hours"`
+	PlanID   *int64    `json:"plan_id"`
+	Title    *string   `json:"title"`
+	Topic    *string   `json:"topic"`
+	Topics   *[]string `json:"topics"`
+	Lecturer *string   `json:"lecturer"`
+	Method   *string   `json:"method"`
+	Mode     *string   `json:"mode"`
+	Place    *string   `json:"place"`
+	URL      *string   `json:"url"`
+	StartsAt *string   `json:"starts_at"`
+	EndsAt   *string   `json:"ends_at"`
+	Hours    *float64  `json:"hours"`
 }
 
 func (h *handlers) createTrainingSession(c *gin.Context) {
@@ -125,6 +126,9 @@ func (h *handlers) createTrainingSession(c *gin.Context) {
 	in := training.SessionInput{
 		Title: str(req.Title), Topic: str(req.Topic), Lecturer: str(req.Lecturer), Method: str(req.Method), Mode: str(req.Mode),
 		Place: str(req.Place), URL: str(req.URL), StartsAt: str(req.StartsAt), EndsAt: str(req.EndsAt), Hours: req.Hours,
+	}
+	if req.Topics != nil {
+		in.Topics = *req.Topics
 	}
 	if req.PlanID != nil {
 		in.PlanID = *req.PlanID
@@ -186,7 +190,7 @@ func (h *handlers) updateTrainingSession(c *gin.Context) {
 		return
 	}
 	v, err := h.training.UpdateSession(c.Request.Context(), principal(c), id, training.SessionPatch{
-		PlanID: req.PlanID, Title: req.Title, Topic: req.Topic, Lecturer: req.Lecturer, Method: req.Method, Mode: req.Mode,
+		PlanID: req.PlanID, Title: req.Title, Topic: req.Topic, Topics: req.Topics, Lecturer: req.Lecturer, Method: req.Method, Mode: req.Mode,
 		Place: req.Place, URL: req.URL, StartsAt: req.StartsAt, EndsAt: req.EndsAt, Hours: req.Hours})
 	if err != nil {
 		fail(c, h.log, err)

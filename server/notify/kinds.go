@@ -67,6 +67,12 @@ var kinds = map[string]Kind{
 	outbox.MeetingReminderKind.String():     reads(meetingRecipients, renderMeeting),
 	outbox.BulletinPublishedKind.String():   reads(bulletinRecipients, renderBulletin),
 	outbox.TaskAssignedKind.String():        reads(taskAssignedRecipients, renderTaskAssigned),
+	outbox.SuggestionSubmittedKind.String(): reads(suggestionSubmittedRecipients, renderSuggestionSubmitted),
+	outbox.SuggestionAnsweredKind.String():  reads(suggestionAnsweredRecipients, renderSuggestionAnswered),
+	outbox.TrainingEnrolledKind.String():    reads(trainingRecipients, renderTraining),
+	outbox.TrainingReminderKind.String():    reads(trainingRecipients, renderTraining),
+	outbox.AdjustmentLaunchedKind.String():  reads(adjustmentLaunchedRecipients, renderAdjustmentLaunched),
+	outbox.AdjustmentOverdueKind.String():   reads(adjustmentOverdueRecipients, renderAdjustmentOverdue),
 }
 
 // silent are the events that tell nobody, by decision: the dispatcher consumes them without a

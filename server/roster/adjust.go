@@ -63,25 +63,8 @@ func (s *Service) Adjust(ctx context.Context, p *access.Principal, id int64, in 
 
 	var replacementID int64
 	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
-		cur, err := s.loadForChange(tx, p, id)
-		if err != nil {
-			return err
-		}
-		if cur.Status != StatusActive && cur.Status != StatusSuspended {
-			return errNotInOffice
-		}
-		h := History{InstructorID: id, ReasonCategory: in.ReasonCategory, Note: in.Note, FromUnitID: cur.UnitID,
-			FromStatus: cur.Status, TermStart: cur.TermStart, TermEnd: cur.TermEnd}
-		switch in.Action {
-		case AdjustDismiss:
-			return s.dismiss(tx, p, cur, h)
-		case AdjustReplace:
-			replacementID, err = s.replace(ctx, tx, p, cur, h, in, person)
-			return err
-		case AdjustTransfer:
-			return s.transfer(ctx, tx, p, cur, h, in.ToUnitID)
-		}
-		return apperr.Field("action", "不支持的调整方式")
+		replacementID, err = s.adjustIn(ctx, tx, p, id, in, person)
+		return err
 	})
 	if err != nil {
 		return AdjustResult{}, err
@@ -98,6 +81,41 @@ func (s *Service) Adjust(ctx context.Context, p *access.Principal, id int64, in 
 		out.Replacement = &r
 	}
 	return out, nil
+}
+
+// AdjustIn is Adjust inside the caller's transaction (the central adjustment replaces several
+// instructors in one); it returns the replacement's id, 0 when there is none.
+func (s *Service) AdjustIn(ctx context.Context, tx *gorm.DB, p *access.Principal, id int64, in AdjustInput) (int64, error) {
+	if err := requireStaff(p); err != nil {
+		return 0, err
+	}
+	in.Note = strings.TrimSpace(in.Note)
+	person, err := checkAdjust(id, in)
+	if err != nil {
+		return 0, err
+	}
+	return s.adjustIn(ctx, tx, p, id, in, person)
+}
+
+func (s *Service) adjustIn(ctx context.Context, tx *gorm.DB, p *access.Principal, id int64, in AdjustInput, person InstructorInput) (int64, error) {
+	cur, err := s.loadForChange(tx, p, id)
+	if err != nil {
+		return 0, err
+	}
+	if cur.Status != StatusActive && cur.Status != StatusSuspended {
+		return 0, errNotInOffice
+	}
+	h := History{InstructorID: id, ReasonCategory: in.ReasonCategory, Note: in.Note, FromUnitID: cur.UnitID,
+		FromStatus: cur.Status, TermStart: cur.TermStart, TermEnd: cur.TermEnd}
+	switch in.Action {
+	case AdjustDismiss:
+		return 0, s.dismiss(tx, p, cur, h)
+	case AdjustReplace:
+		return s.replace(ctx, tx, p, cur, h, in, person)
+	case AdjustTransfer:
+		return 0, s.transfer(ctx, tx, p, cur, h, in.ToUnitID)
+	}
+	return 0, apperr.Field("action", "不支持的调整方式")
 }
 
 // checkAdjust validates an adjustment before anything is loaded and returns the new person of a

@@ -164,40 +164,47 @@ func (s *Service) Appoint(ctx context.Context, tx *gorm.DB, p *access.Principal,
 // again and takes a place in their unit.
 func (s *Service) Renew(ctx context.Context, p *access.Principal, id int64, start *time.Time) (InstructorView, error) {
 	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
-		cur, err := s.loadForChange(tx, p, id)
-		if err != nil {
-			return err
-		}
-		if cur.Status != StatusActive && cur.Status != StatusTermEnded {
-			return apperr.New(http.StatusConflict, "instructor_inactive", "已解聘或暂停履职的指导员不能续聘")
-		}
-		st := s.Today()
-		switch {
-		case start != nil:
-			st = *start
-		case cur.TermEnd != nil:
-			st = *cur.TermEnd
-		}
-		if cur.TermStart != nil && !st.After(*cur.TermStart) {
-			return apperr.Field("term_start", "新任期的开始日期应晚于当前任期的开始日期("+FormatDate(cur.TermStart)+")")
-		}
-		next := cur
-		s.startTerm(&next, &st)
-		if cur.Status != StatusActive {
-			if err := takePlace(tx, cur.UnitID); err != nil {
-				return err
-			}
-		}
-		if err := s.changeState(tx, cur, map[string]any{"status": StatusActive, "term_start": next.TermStart, "term_end": next.TermEnd}); err != nil {
-			return err
-		}
-		return s.logHistory(tx, p, History{InstructorID: id, Action: ActionRenew, FromUnitID: cur.UnitID, ToUnitID: cur.UnitID,
-			FromStatus: cur.Status, ToStatus: StatusActive, TermStart: next.TermStart, TermEnd: next.TermEnd})
+		return s.RenewIn(tx, p, id, start, "", "")
 	})
 	if err != nil {
 		return InstructorView{}, err
 	}
 	return s.GetInstructor(ctx, p, id)
+}
+
+// RenewIn is Renew inside the caller's transaction, with the reason the history keeps (the
+// central adjustment decides several instructors in one transaction).
+func (s *Service) RenewIn(tx *gorm.DB, p *access.Principal, id int64, start *time.Time, reasonCategory, note string) error {
+	cur, err := s.loadForChange(tx, p, id)
+	if err != nil {
+		return err
+	}
+	if cur.Status != StatusActive && cur.Status != StatusTermEnded {
+		return apperr.New(http.StatusConflict, "instructor_inactive", "已解聘或暂停履职的指导员不能续聘")
+	}
+	st := s.Today()
+	switch {
+	case start != nil:
+		st = *start
+	case cur.TermEnd != nil:
+		st = *cur.TermEnd
+	}
+	if cur.TermStart != nil && !st.After(*cur.TermStart) {
+		return apperr.Field("term_start", "新任期的开始日期应晚于当前任期的开始日期("+FormatDate(cur.TermStart)+")")
+	}
+	next := cur
+	s.startTerm(&next, &st)
+	if cur.Status != StatusActive {
+		if err := takePlace(tx, cur.UnitID); err != nil {
+			return err
+		}
+	}
+	if err := s.changeState(tx, cur, map[string]any{"status": StatusActive, "term_start": next.TermStart, "term_end": next.TermEnd}); err != nil {
+		return err
+	}
+	return s.logHistory(tx, p, History{InstructorID: id, Action: ActionRenew, ReasonCategory: reasonCategory, Note: note,
+		FromUnitID: cur.UnitID, ToUnitID: cur.UnitID, FromStatus: cur.Status, ToStatus: StatusActive,
+		TermStart: next.TermStart, TermEnd: next.TermEnd})
 }
 
 // EndTerm ends an instructor's term in the renewal round (not renewed): the status becomes
@@ -210,28 +217,33 @@ func (s *Service) EndTerm(ctx context.Context, p *access.Principal, id int64, re
 		return InstructorView{}, err
 	}
 	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
-		cur, err := s.loadForChange(tx, p, id)
-		if err != nil {
-			return err
-		}
-		if cur.Status != StatusActive && cur.Status != StatusSuspended {
-			return apperr.New(http.StatusConflict, "instructor_inactive", "该指导员已不在任")
-		}
-		if err := s.changeState(tx, cur, map[string]any{"status": StatusTermEnded}); err != nil {
-			return err
-		}
-		if cur.Status == StatusActive {
-			if err := releasePlace(tx, cur.UnitID); err != nil {
-				return err
-			}
-		}
-		return s.logHistory(tx, p, History{InstructorID: id, Action: ActionEndTerm, Note: reason, FromUnitID: cur.UnitID,
-			FromStatus: cur.Status, ToStatus: StatusTermEnded, TermStart: cur.TermStart, TermEnd: cur.TermEnd})
+		return s.EndTermIn(tx, p, id, "", reason)
 	})
 	if err != nil {
 		return InstructorView{}, err
 	}
 	return s.GetInstructor(ctx, p, id)
+}
+
+// EndTermIn is EndTerm inside the caller's transaction, with the reason the history keeps.
+func (s *Service) EndTermIn(tx *gorm.DB, p *access.Principal, id int64, reasonCategory, note string) error {
+	cur, err := s.loadForChange(tx, p, id)
+	if err != nil {
+		return err
+	}
+	if cur.Status != StatusActive && cur.Status != StatusSuspended {
+		return apperr.New(http.StatusConflict, "instructor_inactive", "该指导员已不在任")
+	}
+	if err := s.changeState(tx, cur, map[string]any{"status": StatusTermEnded}); err != nil {
+		return err
+	}
+	if cur.Status == StatusActive {
+		if err := releasePlace(tx, cur.UnitID); err != nil {
+			return err
+		}
+	}
+	return s.logHistory(tx, p, History{InstructorID: id, Action: ActionEndTerm, ReasonCategory: reasonCategory, Note: note,
+		FromUnitID: cur.UnitID, FromStatus: cur.Status, ToStatus: StatusTermEnded, TermStart: cur.TermStart, TermEnd: cur.TermEnd})
 }
 
 // MaxTermWindowDays bounds "terms ending within N days": one whole term.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/roster"
@@ -92,12 +93,39 @@ func (s *Service) Enrol(ctx context.Context, p *access.Principal, id int64, inst
 		if err != nil {
 			return err
 		}
-		es := make([]Enrolment, len(rows))
-		for i, r := range rows {
-			es[i] = Enrolment{SessionID: ss.ID, InstructorID: r.ID, UnitID: r.UnitID, RegionCode: r.RegionCode,
-				Status: StatusEnrolled, EnrolledBy: p.AccountID, CreatedAt: now, UpdatedAt: now}
+		// Those already on the list are left as they are, and not told again.
+		listed := map[int64]bool{}
+		for chunk := range slices.Chunk(ids, 500) {
+			var have []int64
+			if err := tx.Model(&Enrolment{}).Where("session_id = ? AND instructor_id IN ?", ss.ID, chunk).
+				Pluck("instructor_id", &have).Error; err != nil {
+				return err
+			}
+			for _, id := range have {
+				listed[id] = true
+			}
 		}
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(es, 500).Error
+		es := make([]Enrolment, 0, len(rows))
+		fresh := make([]int64, 0, len(rows))
+		for _, r := range rows {
+			if listed[r.ID] {
+				continue
+			}
+			es = append(es, Enrolment{SessionID: ss.ID, InstructorID: r.ID, UnitID: r.UnitID, RegionCode: r.RegionCode,
+				Status: StatusEnrolled, EnrolledBy: p.AccountID, CreatedAt: now, UpdatedAt: now})
+			fresh = append(fresh, r.ID)
+		}
+		if len(es) == 0 {
+			return nil
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(es, 500).Error; err != nil {
+			return err
+		}
+		// A session that has begun is being filled in afterwards: nobody is told to come.
+		if !ss.StartsAt.After(now) {
+			return nil
+		}
+		return emit(tx, ss, now, outbox.TrainingEnrolled{Training: notice(ss, fresh)})
 	})
 	if err != nil {
 		return SessionView{}, err
@@ -206,7 +234,7 @@ func (s *Service) RecordAttendance(ctx context.Context, p *access.Principal, id 
 		if *in.Attended {
 			status = StatusAttended
 		}
-		if err := tally(tx, e, status, h); err != nil {
+		if err := tally(tx, e, yearOf(ss.StartsAt), status, h); err != nil {
 			return err
 		}
 		if err := tx.Model(&Enrolment{}).Where("id = ?", e.ID).Updates(map[string]any{

@@ -12,6 +12,8 @@
 package training
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shiliu/shiliu/server/roster"
@@ -31,6 +33,13 @@ const (
 	MethodFieldTrip        = "field_trip"
 )
 
+// Topics the management measures name: 民族理论政策、法律法规、创建实务.
+const (
+	TopicEthnicTheory = "ethnic_theory_policy"
+	TopicLaw          = "laws_regulations"
+	TopicPractice     = "creation_practice"
+)
+
 // Enrolment statuses: attendance not yet recorded, attended, absent.
 const (
 	StatusEnrolled = "enrolled"
@@ -44,6 +53,9 @@ var (
 	Methods = []roster.Code{
 		{Code: MethodLecture, Label: "专家授课"}, {Code: MethodSeminar, Label: "交流研讨"},
 		{Code: MethodMutualInspection, Label: "互观互检"}, {Code: MethodFieldTrip, Label: "外出考察"},
+	}
+	Topics = []roster.Code{
+		{Code: TopicEthnicTheory, Label: "民族理论政策"}, {Code: TopicLaw, Label: "法律法规"}, {Code: TopicPractice, Label: "创建实务"},
 	}
 	Statuses = []roster.Code{
 		{Code: StatusEnrolled, Label: "已报名"}, {Code: StatusAttended, Label: "已参加"}, {Code: StatusAbsent, Label: "缺席"},
@@ -66,11 +78,13 @@ func (Plan) TableName() string { return "training_plans" }
 
 // Session is one training session. Hours are kept in tenths, so sums are exact on every backend.
 type Session struct {
-	ID          int64
-	PlanID      int64 // 0: outside any plan
-	RegionCode  string
-	Title       string
-	Topic       string
+	ID         int64
+	PlanID     int64 // 0: outside any plan
+	RegionCode string
+	Title      string
+	Topic      string
+	// Topics are codes of Topics joined by commas, in the list's order.
+	Topics      string
 	Lecturer    string
 	Method      string
 	Mode        string
@@ -131,6 +145,8 @@ type SessionView struct {
 	Year       int            `json:"year"`
 	Title      string         `json:"title"`
 	Topic      string         `json:"topic"`
+	Topics     []string       `json:"topics"`
+	TopicNames []string       `json:"topic_names"`
 	Lecturer   string         `json:"lecturer"`
 	Method     string         `json:"method"`
 	MethodName string         `json:"method_name"`
@@ -205,3 +221,38 @@ type MyTraining struct {
 }
 
 func hours(tenths int) float64 { return float64(tenths) / 10 }
+
+// Dictionaries are the code lists of training, merged into GET /api/v1/dictionaries.
+func Dictionaries() map[string][]roster.Code {
+	return map[string][]roster.Code{"training_topic": Topics, "training_method": Methods, "training_mode": Modes}
+}
+
+// splitTopics reads a session's stored topics; never nil.
+func splitTopics(s string) []string {
+	out := []string{}
+	for t := range strings.SplitSeq(s, ",") {
+		if t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// joinTopics stores topics in the list's order, each once.
+func joinTopics(codes []string) string {
+	var out []string
+	for _, c := range Topics {
+		if slices.Contains(codes, c.Code) {
+			out = append(out, c.Code)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func topicNames(codes []string) []string {
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = roster.Label(Topics, c)
+	}
+	return out
+}

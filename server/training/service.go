@@ -30,11 +30,18 @@ type Service struct {
 	regions *region.Store
 	clock   clock.Clock
 	log     *slog.Logger
+	opt     Options
+}
+
+// Options tune training.
+type Options struct {
+	// Reminders are how long before a session starts its enrolled instructors are reminded.
+	Reminders []time.Duration
 }
 
 // NewService wires training.
-func NewService(db *gorm.DB, regions *region.Store, clk clock.Clock, log *slog.Logger) *Service {
-	return &Service{db: db, regions: regions, clock: clk, log: log}
+func NewService(db *gorm.DB, regions *region.Store, clk clock.Clock, log *slog.Logger, opt Options) *Service {
+	return &Service{db: db, regions: regions, clock: clk, log: log, opt: opt}
 }
 
 const (
@@ -340,6 +347,7 @@ type SessionInput struct {
 	PlanID   int64
 	Title    string
 	Topic    string
+	Topics   []string
 	Lecturer string
 	Method   string
 	Mode     string
@@ -355,6 +363,7 @@ type SessionPatch struct {
 	PlanID   *int64
 	Title    *string
 	Topic    *string
+	Topics   *[]string
 	Lecturer *string
 	Method   *string
 	Mode     *string
@@ -396,6 +405,7 @@ func (s *Service) checkSession(v *validate.Checker, ss *Session, now time.Time) 
 	ss.Place, ss.URL = strings.TrimSpace(ss.Place), strings.TrimSpace(ss.URL)
 	v.Required("title", "培训名称", ss.Title, maxTitle)
 	v.MaxLen("topic", "培训主题", ss.Topic, maxTopic)
+	v.Check(ss.Topics != "", "topics", "请选择培训内容(民族理论政策、法律法规、创建实务,可多选)")
 	v.MaxLen("lecturer", "授课人", ss.Lecturer, maxLecturer)
 	v.OneOf("method", "培训方式", ss.Method, true, roster.OneOf(Methods))
 	v.OneOf("mode", "线上或线下", ss.Mode, true, roster.OneOf(Modes))
@@ -456,6 +466,17 @@ func (s *Service) hoursOf(v *validate.Checker, h *float64) int {
 	return t
 }
 
+// checkTopics validates the topic codes of a request and returns them as stored.
+func checkTopics(v *validate.Checker, codes []string) string {
+	for _, c := range codes {
+		if !roster.OneOf(Topics)(c) {
+			v.Fail("topics", "培训内容应为民族理论政策(ethnic_theory_policy)、法律法规(laws_regulations)、创建实务(creation_practice)之一")
+			return ""
+		}
+	}
+	return joinTopics(codes)
+}
+
 // CreateSession holds a session of the caller's province or city.
 func (s *Service) CreateSession(ctx context.Context, p *access.Principal, in SessionInput) (SessionView, error) {
 	if !canIssue(p) {
@@ -465,6 +486,7 @@ func (s *Service) CreateSession(ctx context.Context, p *access.Principal, in Ses
 	ss := Session{PlanID: in.PlanID, RegionCode: p.RegionCode, Title: in.Title, Topic: in.Topic, Lecturer: in.Lecturer,
 		Method: in.Method, Mode: in.Mode, Place: in.Place, URL: in.URL, CreatedBy: p.AccountID, CreatedAt: now, UpdatedAt: now}
 	var v validate.Checker
+	ss.Topics = checkTopics(&v, in.Topics)
 	v.Check(in.PlanID >= 0, "plan_id", "培训计划编号应为正整数")
 	ss.StartsAt, _ = parseTime(&v, "starts_at", "开始时间", in.StartsAt)
 	ss.EndsAt, _ = parseTime(&v, "ends_at", "结束时间", in.EndsAt)
@@ -604,6 +626,9 @@ func (s *Service) UpdateSession(ctx context.Context, p *access.Principal, id int
 		set(&next.Place, in.Place)
 		set(&next.URL, in.URL)
 		var v validate.Checker
+		if in.Topics != nil {
+			next.Topics = checkTopics(&v, *in.Topics)
+		}
 		if in.PlanID != nil {
 			next.PlanID = *in.PlanID
 			v.Check(next.PlanID > 0, "plan_id", "培训计划编号应为正整数")
@@ -630,12 +655,20 @@ func (s *Service) UpdateSession(ctx context.Context, p *access.Principal, id int
 			}
 			v.Check(n == 0, "starts_at", "已登记参训情况的培训不能改到将来")
 		}
+		// Who was trained is counted per year: a session with attendance stays in its year.
+		if !next.StartsAt.IsZero() && yearOf(next.StartsAt) != yearOf(cur.StartsAt) {
+			var n int64
+			if err := tx.Model(&Enrolment{}).Where("session_id = ? AND status = ?", cur.ID, StatusAttended).Count(&n).Error; err != nil {
+				return err
+			}
+			v.Check(n == 0, "starts_at", "已登记参训情况的培训不能改到其他年度")
+		}
 		if err := v.Err(); err != nil {
 			return err
 		}
 		next.UpdatedAt = now
 		if err := tx.Model(&Session{}).Where("id = ?", cur.ID).Updates(map[string]any{
-			"plan_id": next.PlanID, "title": next.Title, "topic": next.Topic, "lecturer": next.Lecturer, "method": next.Method,
+			"plan_id": next.PlanID, "title": next.Title, "topic": next.Topic, "topics": next.Topics, "lecturer": next.Lecturer, "method": next.Method,
 			"mode": next.Mode, "place": next.Place, "url": next.URL, "starts_at": next.StartsAt, "ends_at": next.EndsAt,
 			"hours_tenths": next.HoursTenths, "updated_at": now,
 		}).Error; err != nil {
@@ -690,6 +723,7 @@ func (s *Service) sessionViews(ctx context.Context, rows []Session, mine map[int
 	for i, ss := range rows {
 		v := SessionView{
 			ID: ss.ID, Year: yearOf(ss.StartsAt), Title: ss.Title, Topic: ss.Topic, Lecturer: ss.Lecturer,
+			Topics: splitTopics(ss.Topics), TopicNames: topicNames(splitTopics(ss.Topics)),
 			Method: ss.Method, MethodName: roster.Label(Methods, ss.Method), Mode: ss.Mode, ModeName: roster.Label(Modes, ss.Mode),
 			Place: ss.Place, URL: ss.URL, StartsAt: clock.Local(ss.StartsAt), EndsAt: clock.Local(ss.EndsAt),
 			Hours: hours(ss.HoursTenths), RegionCode: ss.RegionCode, RegionName: s.regionName(ctx, ss.RegionCode),
