@@ -120,6 +120,12 @@ func countyOf(code string) string {
 	return code[:6] + "000000"
 }
 
+// today is the current calendar day in China, as dates are stored (midnight UTC).
+func (s *Service) today() time.Time {
+	n := s.clock.Now().In(clock.Shanghai)
+	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+}
+
 func (s *Service) regionName(ctx context.Context, code string) string {
 	if r, err := s.regions.Get(ctx, code); err == nil {
 		return r.Name
@@ -144,7 +150,7 @@ func (s *Service) Launch(ctx context.Context, p *access.Principal, in Input) (Ro
 		return RoundView{}, errLaunchOnly
 	}
 	now := s.clock.Now()
-	today := s.roster.Today()
+	today := s.today()
 	r := Round{RegionCode: p.RegionCode, Title: strings.TrimSpace(in.Title), Status: StatusOpen, CreatedBy: p.AccountID,
 		CreatedAt: now, UpdatedAt: now}
 	var v validate.Checker
@@ -350,7 +356,7 @@ const (
 
 // counts are a round's members in p's subtree by county and state.
 func (s *Service) counts(db *gorm.DB, p *access.Principal, roundID int64) ([]CountyProgress, error) {
-	today := s.roster.Today()
+	today := s.today()
 	var rows []struct {
 		CountyCode string
 		Decision   string
@@ -458,7 +464,7 @@ func (s *Service) Members(ctx context.Context, p *access.Principal, id int64, f 
 	if err := s.refresh(ctx, p, r); err != nil {
 		return nil, "", err
 	}
-	today := s.roster.Today()
+	today := s.today()
 	q := db.Table("adjustment_members AS m").Joins("JOIN instructors AS i ON i.id = m.instructor_id").
 		Select("m.*").Where("m.round_id = ?", r.ID).
 		Scopes(access.InRegion(p, "m.region_code"), access.UnderRegion("m.region_code", f.RegionCode), f.Page.Apply("m.id"))
@@ -527,7 +533,7 @@ func (s *Service) memberViews(ctx context.Context, rows []Member) ([]MemberView,
 	if err != nil {
 		return nil, err
 	}
-	today := s.roster.Today()
+	today := s.today()
 	for i, m := range rows {
 		ins := people[m.InstructorID]
 		v := MemberView{InstructorID: m.InstructorID, Name: ins.Name, UnitID: m.UnitID, UnitName: units[m.UnitID],
@@ -779,7 +785,7 @@ func (s *Service) DueReminders(ctx context.Context) (int, error) {
 	if err := db.Where("status = ?", StatusOpen).Order("id").Find(&rounds).Error; err != nil {
 		return 0, err
 	}
-	today := s.roster.Today()
+	today := s.today()
 	done := 0
 	for _, r := range rounds {
 		if err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {

@@ -154,7 +154,7 @@ func (w trainingWorld) sessionBody(planID int64, d time.Duration) map[string]any
 	b := map[string]any{
 		"title": "铸牢中华民族共同体意识专题培训" + apitest.Unique(), "topic": "民族理论政策", "lecturer": "河北师范大学 王教授",
 		"method": "lecture", "mode": "offline", "place": "石家庄市民宗局培训中心", "hours": 3.5,
-		"starts_at": at(d), "ends_at": at(d + 3*time.Hour),
+		"starts_at": at(d), "ends_at": at(d + 3*time.Hour), "topics": []string{"ethnic_theory_policy", "laws_regulations"},
 	}
 	if planID > 0 {
 		b["plan_id"] = planID
@@ -552,6 +552,9 @@ func TestTrainingBadInput(t *testing.T) {
 		{"session hours two places", "POST", "/api/v1/training-sessions", body(map[string]any{"hours": 3.25}), 400, "hours"},
 		{"session too many hours", "POST", "/api/v1/training-sessions", body(map[string]any{"hours": 201}), 400, "hours"},
 		{"session method", "POST", "/api/v1/training-sessions", body(map[string]any{"method": "lecture_hall"}), 400, "method"},
+		{"session no topics", "POST", "/api/v1/training-sessions", body(map[string]any{"topics": []string{}}), 400, "topics"},
+		{"session topic not of the measures", "POST", "/api/v1/training-sessions", body(map[string]any{"topics": []string{"cooking"}}), 400, "topics"},
+		{"session topics type", "POST", "/api/v1/training-sessions", body(map[string]any{"topics": "法律法规"}), 400, "topics"},
 		{"session mode", "POST", "/api/v1/training-sessions", body(map[string]any{"mode": "hybrid"}), 400, "mode"},
 		{"offline without place", "POST", "/api/v1/training-sessions", body(map[string]any{"place": ""}), 400, "place"},
 		{"online without url", "POST", "/api/v1/training-sessions", body(map[string]any{"mode": "online"}), 400, "url"},

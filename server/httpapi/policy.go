@@ -199,10 +199,11 @@ func (h *handlers) recordAssessment(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
+	// A year that is no number is refused by the service as out of range, after it has checked
+	// the caller: the administrators learn nothing about the route's input.
 	year, err := strconv.Atoi(c.Param("year"))
 	if err != nil {
-		fail(c, h.log, apperr.Field("year", "考核年度应为四位数字,如2025"))
-		return
+		year = -1
 	}
 	var req struct {
 		Grade   string `json:"grade"`

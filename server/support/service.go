@@ -73,6 +73,12 @@ func (s *Service) visible(p *access.Principal) func(*gorm.DB) *gorm.DB {
 	}
 }
 
+// today is the current calendar day in China, as dates are stored (midnight UTC).
+func (s *Service) today() time.Time {
+	n := s.clock.Now().In(clock.Shanghai)
+	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+}
+
 func (s *Service) regionName(ctx context.Context, code string) string {
 	if code == "" {
 		return ""
@@ -112,7 +118,7 @@ func (s *Service) CreateRecord(ctx context.Context, p *access.Principal, in Reco
 	if r.Kind == KindOther {
 		v.Check(r.Note != "", "note", "支持方式为“其他”时请在说明中写明支持内容")
 	}
-	today := s.roster.Today()
+	today := s.today()
 	if raw := strings.TrimSpace(in.GivenOn); raw == "" {
 		v.Fail("given_on", "日期不能为空")
 	} else if d, ok := roster.ParseDate(raw); !ok {
