@@ -30,5 +30,10 @@ module.exports = {
     meeting_cancelled: '',
     // to the instructor: a task was assigned to me (server template task_assigned)
     task_assigned: '',
+    // to the instructor: enrolled in a training session, and the reminder before it
+    training_enrolled: '',
+    training_reminder: '',
+    // to the instructor: the county answered my suggestion
+    suggestion_answered: '',
   },
 }

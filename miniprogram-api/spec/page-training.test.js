@@ -50,6 +50,7 @@ describe('my training', () => {
     assert.match(attended, new RegExp('时间' + YEAR + '-01-10 09:00 至 12:30'))
     assert.match(attended, /方式专家授课 · 线下/)
     assert.match(attended, /地点市委党校报告厅/)
+    assert.match(attended, /内容民族理论政策、法律法规/)
     assert.match(attended, /主题铸牢中华民族共同体意识/)
     assert.match(attended, /授课人王教授/)
     assert.match(attended, /学时3\.5\(计入我的学时 3\.5\)/)
@@ -67,6 +68,24 @@ describe('my training', () => {
     page.querySelector('#session-7 .copy-link').dispatchEvent('click')
     await flush(2)
     assert.equal(copied, 'https://meeting.example.cn/j/123')
+  })
+
+  it('opened from a notice (?id=): that session first and marked; one of another year is fetched alone', async () => {
+    const page = sim.render('pages/training/index')
+    await page.instance.onLoad({id: '5'})
+    await flush(3)
+    assert.deepEqual(page.data.items.map(s => s.id), [5, 7, 4, 3])
+    assert.match(page.querySelector('#session-5').dom.className, /focus/)
+    const next = F.trainingSession({id: 11, year: YEAR + 1, title: '新年第一课', starts_at: (YEAR + 1) + '-01-05T09:00:00+08:00',
+      ends_at: (YEAR + 1) + '-01-05T12:00:00+08:00', mine: {status: 'enrolled', status_name: '已报名', hours: 0}})
+    const handler = env.fake.handler
+    env.fake.handler = req => (pathOf(req) === '/api/v1/training-sessions/11' ? {statusCode: 200, data: next} : handler(req))
+    const other = sim.render('pages/training/index')
+    await other.instance.onLoad({id: '11'})
+    await flush(5)
+    assert.equal(other.data.items[0].id, 11)
+    assert.match(sim.text(other, '#session-11'), /新年第一课.*已报名/)
+    assert.equal(other.data.enrolled, 4, 'the year\'s totals are the year\'s')
   })
 
   it('switches year: the two years before this one; a year without training says so', async () => {

@@ -37,6 +37,7 @@ function api(req) {
   if (p === '/api/v1/tasks/12') return {statusCode: 200, data: F.taskDetail()}
   if (p === '/api/v1/tasks/12/reports') return {statusCode: 200, data: F.page([F.taskReport()])}
   if (p === '/api/v1/me/training') return {statusCode: 200, data: training}
+  if (p === '/api/v1/suggestions') return {statusCode: 200, data: F.page([F.suggestion({answer: '已安排印制'}), F.suggestion({id: 20})])}
   if (p === '/api/v1/subscriptions') return {statusCode: 200, data: F.subscriptions([{}])}
   if (p === '/api/v1/tips/1') return {statusCode: 200, data: recordView({timeline: [F.timelineStep()]})}
   if (/^\/api\/v1\/(records|tips|sentiments)$/.test(p)) return {statusCode: 200, data: F.page([])}
@@ -232,8 +233,9 @@ describe('every page', () => {
     }
   })
 
-  it('mine: instructors can ask for meeting and task notices (at most 3 templates a tap) and open their tasks and training', async () => {
-    Object.assign(config.templates, {meeting_scheduled: 'TPL-MS', meeting_reminder: 'TPL-MR', task_assigned: 'TPL-TA', meeting_changed: 'TPL-MC'})
+  it('mine: instructors can ask for meeting, task, training and answer notices (at most 3 templates a tap) and open their tasks, training and suggestions', async () => {
+    Object.assign(config.templates, {meeting_scheduled: 'TPL-MS', meeting_reminder: 'TPL-MR', task_assigned: 'TPL-TA', meeting_changed: 'TPL-MC',
+      training_enrolled: 'TPL-TE', training_reminder: 'TPL-TR', suggestion_answered: 'TPL-SA'})
     try {
       const comp = sim.render('pages/mine/index')
       comp.instance.onLoad()
@@ -246,12 +248,17 @@ describe('every page', () => {
       comp.querySelector('#subscribe-work').dispatchEvent('click')
       await flush(5)
       assert.deepEqual(asked, [['TPL-MS', 'TPL-MR', 'TPL-TA']])
+      comp.querySelector('#subscribe-training').dispatchEvent('click')
+      await flush(5)
+      assert.deepEqual(asked[1], ['TPL-TE', 'TPL-TR', 'TPL-SA'])
       tapCell(comp, '#go-tasks')
       tapCell(comp, '#go-training')
+      tapCell(comp, '#go-suggestions')
       await flush(2)
-      assert.deepEqual(env.fake.navigations, ['/pages/tasks/index', '/pages/training/index'])
+      assert.deepEqual(env.fake.navigations, ['/pages/tasks/index', '/pages/training/index', '/pages/suggestions/index'])
     } finally {
-      Object.assign(config.templates, {meeting_scheduled: '', meeting_reminder: '', task_assigned: '', meeting_changed: ''})
+      Object.assign(config.templates, {meeting_scheduled: '', meeting_reminder: '', task_assigned: '', meeting_changed: '',
+        training_enrolled: '', training_reminder: '', suggestion_answered: ''})
     }
   })
 

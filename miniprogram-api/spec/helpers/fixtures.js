@@ -215,6 +215,7 @@ function enrolment(over) {
 function trainingSession(over) {
   const o = over || {}
   return Object.assign({id: 3, year: 2024, title: '民族政策专题培训', topic: '铸牢中华民族共同体意识', lecturer: '王教授',
+    topics: ['ethnic_theory_policy', 'laws_regulations'], topic_names: ['民族理论政策', '法律法规'],
     method: 'lecture', method_name: '专家授课', mode: 'offline', mode_name: '线下', place: '市委党校报告厅', url: '',
     starts_at: '2024-05-10T09:00:00+08:00', ends_at: '2024-05-10T12:30:00+08:00', hours: 3.5, region_code: '131000000000',
     region_name: '廊坊市', enrolled: 40, attended: 36, created_at: T0, updated_at: T0}, o, {mine: enrolment(o.mine)})
@@ -226,8 +227,18 @@ function myTraining(year, items) {
   return {year, sessions: attended.length, hours: Math.round(attended.reduce((h, s) => h + s.mine.hours, 0) * 10) / 10, items: items || []}
 }
 
+/** A suggestion as the server sends it (answered when over.answer is given). */
+function suggestion(over) {
+  const o = over || {}
+  const answered = !!o.answer
+  return Object.assign({id: 21, client_id: '3f2b8c1e-9d4a-4c7b-8e21-5a6f0b9c2d17', instructor_id: 7, instructor_name: '马明', unit_id: 1,
+    unit_name: '西山村', region_code: '131028100000', county_code: '131028000000', county_name: '大厂回族自治县',
+    content: '建议县里统一印制民族政策宣传手册', status: answered ? 'answered' : 'submitted', status_name: answered ? '已答复' : '待答复',
+    answer: '', answered_at: answered ? T0 : null, created_at: T0, updated_at: T0}, o)
+}
+
 module.exports = {
   T0, iso, error, account, staffAccount, tokens, unit, me, dictionaries, summary, meeting, rsvped, checkedIn, checkinToken,
   attendance, bulletin, bulletinDetail, upload, record, timelineStep, page, regions, nomination, subscriptions, invitation,
-  assignee, task, taskDetail, taskReport, enrolment, trainingSession, myTraining,
+  assignee, task, taskDetail, taskReport, enrolment, trainingSession, myTraining, suggestion,
 }

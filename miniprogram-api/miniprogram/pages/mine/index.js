@@ -37,6 +37,12 @@ Component({
         wx.showToast({title: r ? '设置成功' : '暂未配置提醒', icon: 'none'})
       })
     },
+    /** Training notices and the county's answers to my suggestions. */
+    onSubscribeTraining() {
+      return requestSubscribe(['training_enrolled', 'training_reminder', 'suggestion_answered']).then(r => {
+        wx.showToast({title: r ? '设置成功' : '暂未配置提醒', icon: 'none'})
+      })
+    },
     onLogout() {
       const c = getOutbox().counts()
       const waiting = c.queued + c.sending
