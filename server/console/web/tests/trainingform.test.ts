@@ -31,11 +31,11 @@ describe('the training session form', () => {
     })
     const w = open(12)
     await settle(20)
-    Object.assign(formOf(w), { title: '指导员业务培训', place: '市民宗局会议室', url: 'https://x', starts_at: START, ends_at: END, hours: 3.5 })
+    Object.assign(formOf(w), { title: '指导员业务培训', topics: ['laws_regulations'], place: '市民宗局会议室', url: 'https://x', starts_at: START, ends_at: END, hours: 3.5 })
     save()
     await settle(20)
     expect(srv.calls.find((c) => c.method === 'POST')?.body).toEqual({
-      plan_id: 12, title: '指导员业务培训', method: 'lecture', mode: 'offline', place: '市民宗局会议室', starts_at: START, ends_at: END, hours: 3.5,
+      plan_id: 12, title: '指导员业务培训', topics: ['laws_regulations'], method: 'lecture', mode: 'offline', place: '市民宗局会议室', starts_at: START, ends_at: END, hours: 3.5,
     })
     expect(w.emitted('saved')).toHaveLength(1)
     w.unmount()

@@ -2761,6 +2761,363 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/support-records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 支持记录 (support records)
+         * @description 仅工作人员:本人管辖范围内登记的支持记录,以及上级登记、对象中有本辖区指导员的记录,按 id 倒序。列表不含对象名单(见详情)。
+         *     错误码:`invalid_argument`(400);`forbidden`(403)。
+         */
+        get: operations["listSupportRecords"];
+        put?: never;
+        /**
+         * 登记对指导员的支持 (record support given)
+         * @description 各级工作人员登记走访慰问、订阅报刊或其他方式对指导员的支持(管理办法 §五(一)):对象为逐个指定的管辖范围内在任指导员
+         *     (`instructor_ids`,最多 2000 名),或某一区域的全部在任指导员(`recipient_region`),二者选一。
+         *     `given_on` 不晚于今天、不早于 5 年前;`given_by` 为走访或经办人;`kind` 为 `other` 时须在 `note` 中写明支持内容。
+         *     错误码:`invalid_json`、`invalid_argument`(400);`forbidden`(403,非工作人员或区域超出管辖范围)。
+         */
+        post: operations["createSupportRecord"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support-records/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 支持记录详情 (a support record with its recipients)
+         * @description 仅工作人员;对象名单为本人可见的部分:本辖区登记的记录列出全部对象,上级登记的只列出本辖区的指导员。
+         *     错误码:`forbidden`(403);`support_record_not_found`(404)。
+         */
+        get: operations["getSupportRecord"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 意见建议 (suggestions)
+         * @description 工作人员:本人管辖范围内指导员提出的意见建议;指导员:本人提出的。按 id 倒序。
+         *     错误码:`invalid_argument`(400);`forbidden`(403)。
+         */
+        get: operations["listSuggestions"];
+        put?: never;
+        /**
+         * 提出意见建议 (an instructor's suggestion to their county)
+         * @description 仅在任指导员;意见建议送达本人所在县(市、区)的民族工作部门,同一事务中写入通知队列(事件 `suggestion.submitted`,
+         *     发给县级工作人员群和值班人员)。带 `client_id`(UUID):网络重试原样再提交时返回已保存的那一条(200),
+         *     同一编号内容不同时为 `client_id_conflict`(409)。
+         *     错误码:`invalid_json`、`invalid_argument`(400);`forbidden`(403);`client_id_conflict`(409)。
+         */
+        post: operations["createSuggestion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suggestions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 意见建议详情 (one suggestion)
+         * @description 工作人员:管辖范围内的;指导员:本人的。错误码:`forbidden`(403);`suggestion_not_found`(404)。
+         */
+        get: operations["getSuggestion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suggestions/{id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 答复意见建议 (the county answers)
+         * @description 仅指导员所在县(市、区)的县级工作人员;答复与通知(事件 `suggestion.answered`,以订阅消息发给提出建议的指导员)
+         *     在同一事务中写入。重复提交同一答复没有副作用;已答复后提交不同的答复为 `suggestion_answered`(409)。
+         *     错误码:`invalid_json`、`invalid_argument`(400);`forbidden`(403,市级、省级或其他县);`suggestion_not_found`(404);
+         *     `suggestion_answered`(409)。
+         */
+        post: operations["answerSuggestion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instructors/{id}/assessments/{year}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+                /** @description 考核年度:今年或此前 5 年。 */
+                year: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * 年度考核 (grade an instructor's year)
+         * @description 仅工作人员,管辖范围内的指导员;等次为基本合格或不合格时须填写考核意见。同时保存该年度的履职档案
+         *     (与 `GET /instructors/{id}/performance-card?year=` 的合计相同)作为考核依据。再次提交即更正该年度的考核(200),
+         *     依据随之更新;操作日志记录每一次。
+         *     错误码:`invalid_json`、`invalid_argument`(400);`forbidden`(403);`instructor_not_found`(404)。
+         */
+        put: operations["recordAssessment"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instructors/{id}/assessments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 指导员历年考核 (an instructor's assessments)
+         * @description 仅工作人员,管辖范围内的指导员;按年度倒序,全部列出(`next_cursor` 总为空)。错误码:`forbidden`(403);`instructor_not_found`(404)。
+         */
+        get: operations["instructorAssessments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 年度考核表 (a year's assessment sheet)
+         * @description 仅工作人员:管辖范围内在任的指导员(以及该年度已考核的)及其该年度的考核等次,按 id 倒序;合计为整个筛选范围。
+         *     `year` 默认今年。错误码:`invalid_argument`(400);`forbidden`(403)。
+         */
+        get: operations["assessmentSheet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/adjustment-rounds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 集中调整轮次 (adjustment rounds)
+         * @description 仅工作人员:本辖区发起的和上级发起的轮次,按 id 倒序;`counts` 为本人管辖范围内的名单统计。
+         *     错误码:`invalid_argument`(400);`forbidden`(403)。
+         */
+        get: operations["listAdjustments"];
+        put?: never;
+        /**
+         * 发起集中调整 (launch a three-year adjustment round)
+         * @description 仅省级(省)和市级(市)工作人员;本辖区内任期结束日期在 `window_start` 至 `window_end`(均含)之间的在任指导员列入本轮名单,
+         *     之后登记或续聘而任期结束日期在范围内的也随时列入。同一事务中通知涉及的各县(事件 `adjustment.launched`)。
+         *     与正在进行的上级、下级或本级轮次时间重叠时为 `adjustment_round_overlap`(409)。
+         *     错误码:`invalid_json`、`invalid_argument`(400);`forbidden`(403);`adjustment_round_overlap`(409)。
+         */
+        post: operations["launchAdjustment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/adjustment-rounds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 集中调整轮次详情 (one round)
+         * @description 仅工作人员;`counts` 为本人管辖范围内的名单统计。错误码:`forbidden`(403);`adjustment_round_not_found`(404)。
+         */
+        get: operations["getAdjustment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/adjustment-rounds/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 结束集中调整 (close a round)
+         * @description 仅发起该轮的省级或市级工作人员;名单中每一名指导员都已作出决定(或已在名册中另行处理)后才能结束,否则为 `adjustment_pending`(409)。
+         *     错误码:`forbidden`(403);`adjustment_round_not_found`(404);`adjustment_pending`、`adjustment_round_closed`(409)。
+         */
+        post: operations["closeAdjustment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/adjustment-rounds/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 各县进度 (progress per county)
+         * @description 仅工作人员:本人管辖范围内各县的名单人数、已续聘、已替换、不再续聘、已另行处理、待决定,以及其中任期已届满仍未决定的人数。
+         *     错误码:`forbidden`(403);`adjustment_round_not_found`(404)。
+         */
+        get: operations["adjustmentProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/adjustment-rounds/{id}/instructors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 本轮名单 (the instructors of a round)
+         * @description 仅工作人员:名单中本人管辖范围内的指导员,带状态(待决定、任期已届满未决定、续聘、替换、不再续聘、已另行处理)、决定与原因,
+         *     以及该任期各年度的考核等次。任期已届满而未决定的 `overdue` 为 true:任期不会自动延续。按 id 倒序。
+         *     错误码:`invalid_argument`(400);`forbidden`(403);`adjustment_round_not_found`(404)。
+         */
+        get: operations["adjustmentMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/adjustment-rounds/{id}/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 作出调整决定 (decide several instructors at once)
+         * @description 仅县级工作人员,本县名单中的指导员;一次最多 200 项,全部成功或全部不生效。每项:
+         *     - `renew` 续聘:新任期 3 年,自 `term_start`(可选)或当前任期结束日起,与 `POST /instructors/{id}/renew` 相同;
+         *     - `end` 不再续聘:任期届满,释放单位名额,与 `POST /instructors/{id}/end-term` 相同;
+         *     - `replace` 替换:由 `replacement`(新人员,进入同一单位)或 `replacement_instructor_id` 接替,与 `POST /instructors/{id}/adjust` 的替换相同。
+         *     每项须有原因 `reason_category`(个人发挥作用情况、本人意愿、身体健康状况、工作岗位或职务变动、其他;其他须写 `note`),记入履历。
+         *     已作出的决定再次提交时不变(重试无副作用);对同一指导员提交不同的决定为 `adjustment_decided`(409)。
+         *     出错时 `details` 中的字段为 `decisions[序号].字段`。
+         *     错误码:`invalid_json`、`invalid_argument`(400);`forbidden`(403);`adjustment_round_not_found`、`instructor_not_found`(404);
+         *     `adjustment_round_closed`、`adjustment_decided`、`unit_full`、`instructor_inactive`、`instructor_active`、`phone_taken`、
+         *     `id_number_taken`、`instructor_changed`(409)。
+         */
+        post: operations["decideAdjustment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/roster/template.xlsx": {
         parameters: {
             query?: never;
@@ -3245,6 +3602,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stats/training": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 年度培训统计 (training of a year by region)
+         * @description 仅工作人员:某一区划(默认本级,须在管辖范围内)在某一年度(默认今年,按培训开始时间)的培训,以及下一级各区划的:
+         *     参训人数 `trained`(不同的指导员,每人只计一次)、参训人次 `attendances`、培训次数、学时,在任指导员人数与参训率。
+         *     按报名时指导员所在区划计。错误码:`invalid_argument`(400);`forbidden`(403);`region_not_found`(404)。
+         */
+        get: operations["statsTraining"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/support": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 年度支持与意见建议统计 (support and suggestions of a year by region)
+         * @description 仅工作人员:某一区划(默认本级)在某一年度(默认今年)对指导员的支持(走访慰问、订阅报刊、其他的记录数,一条记录惠及多名指导员时
+         *     在每个区划只计一次;受到支持的不同指导员人数),以及指导员提出的意见建议(已答复、待答复),并列出下一级各区划。
+         *     错误码:`invalid_argument`(400);`forbidden`(403);`region_not_found`(404)。
+         */
+        get: operations["statsSupport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instructors/{id}/performance-card": {
         parameters: {
             query?: never;
@@ -3507,6 +3908,24 @@ export interface components {
             ancestors: components["schemas"]["Region"][];
         };
         Dictionaries: {
+            /** @description 培训内容 */
+            training_topic?: components["schemas"]["Code"][];
+            /** @description 培训方式 */
+            training_method?: components["schemas"]["Code"][];
+            /** @description 线上或线下 */
+            training_mode?: components["schemas"]["Code"][];
+            /** @description 支持方式 */
+            support_kind?: components["schemas"]["Code"][];
+            /** @description 意见建议状态 */
+            suggestion_status?: components["schemas"]["Code"][];
+            /** @description 年度考核等次 */
+            assessment_grade?: components["schemas"]["Code"][];
+            /** @description 集中调整的决定 */
+            adjustment_decision?: components["schemas"]["Code"][];
+            /** @description 集中调整名单中的状态 */
+            adjustment_state?: components["schemas"]["Code"][];
+            /** @description 调整轮次状态 */
+            adjustment_round_status?: components["schemas"]["Code"][];
             /** @description 选聘条件(管理办法 §二(一)),审核提名时逐项核对。 */
             nomination_criterion?: components["schemas"]["Code"][];
             /** @description 提名来源 */
@@ -5042,6 +5461,11 @@ export interface components {
          */
         TrainingMethod: "lecture" | "seminar" | "mutual_inspection" | "field_trip";
         /**
+         * @description 培训内容(管理办法 §五(二)):`ethnic_theory_policy` 民族理论政策,`laws_regulations` 法律法规,`creation_practice` 创建实务。
+         * @enum {string}
+         */
+        TrainingTopic: "ethnic_theory_policy" | "laws_regulations" | "creation_practice";
+        /**
          * @description `offline` 线下,`online` 线上。
          * @enum {string}
          */
@@ -5129,6 +5553,9 @@ export interface components {
             title: string;
             /** @description 培训主题,可能为空字符串。 */
             topic: string;
+            /** @description 培训内容(可多选);本功能之前登记的培训可能为空。 */
+            topics: components["schemas"]["TrainingTopic"][];
+            topic_names: string[];
             /** @description 授课人,可能为空字符串。 */
             lecturer: string;
             method: components["schemas"]["TrainingMethod"];
@@ -5171,6 +5598,8 @@ export interface components {
             plan_id?: number;
             title: string;
             topic?: string;
+            /** @description 培训内容(管理办法 §五(二)),至少一项。 */
+            topics: components["schemas"]["TrainingTopic"][];
             lecturer?: string;
             method: components["schemas"]["TrainingMethod"];
             mode: components["schemas"]["TrainingMode"];
@@ -5197,6 +5626,8 @@ export interface components {
             plan_id?: number;
             title?: string;
             topic?: string;
+            /** @description 培训内容(管理办法 §五(二)),至少一项。 */
+            topics?: components["schemas"]["TrainingTopic"][];
             lecturer?: string;
             method?: components["schemas"]["TrainingMethod"];
             mode?: components["schemas"]["TrainingMode"];
@@ -5591,6 +6022,330 @@ export interface components {
                 done_late: components["schemas"]["StatsCount"];
                 overdue: components["schemas"]["StatsCount"];
             };
+        };
+        /**
+         * @description 支持方式(管理办法 §五(一)):`visit_care` 走访慰问,`periodicals` 订阅报刊,`other` 其他。
+         * @enum {string}
+         */
+        SupportKind: "visit_care" | "periodicals" | "other";
+        SupportRecordInput: {
+            kind: components["schemas"]["SupportKind"];
+            given_on: components["schemas"]["Date"];
+            /** @description 走访或经办人(单位、姓名、职务)。 */
+            given_by: string;
+            /** @description 说明;`kind` 为 `other` 时必填。 */
+            note?: string;
+            /** @description 逐个指定的在任指导员;与 `recipient_region` 二者选一。 */
+            instructor_ids?: number[];
+            recipient_region?: components["schemas"]["RegionCode"];
+        };
+        SupportRecipient: {
+            /** Format: int64 */
+            instructor_id: number;
+            name: string;
+            /** Format: int64 */
+            unit_id: number;
+            unit_name: string;
+            region_code: components["schemas"]["RegionCode"];
+        };
+        SupportRecord: {
+            /** Format: int64 */
+            id: number;
+            kind: components["schemas"]["SupportKind"];
+            kind_name: string;
+            given_on: components["schemas"]["Date"];
+            given_by: string;
+            note: string;
+            region_code: components["schemas"]["RegionCode"];
+            /** @description 登记的民族工作部门所在区划。 */
+            region_name: string;
+            /** @description 整个区域的在任指导员受到支持时为该区划代码,否则为空字符串。 */
+            recipient_region: string;
+            recipient_region_name: string;
+            /** @description 对象人数(全部)。 */
+            recipient_count: number;
+            /** @description 详情中才有:本人可见的对象。 */
+            recipients?: components["schemas"]["SupportRecipient"][];
+            created_at: components["schemas"]["DateTime"];
+            updated_at: components["schemas"]["DateTime"];
+        };
+        SupportRecordList: {
+            items: components["schemas"]["SupportRecord"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * @description `submitted` 待答复,`answered` 已答复。
+         * @enum {string}
+         */
+        SuggestionStatus: "submitted" | "answered";
+        SuggestionInput: {
+            client_id: components["schemas"]["ClientID"];
+            /** @description 意见建议(可分段)。 */
+            content: string;
+        };
+        SuggestionAnswerInput: {
+            answer: string;
+        };
+        Suggestion: {
+            /** Format: int64 */
+            id: number;
+            client_id: string;
+            /** Format: int64 */
+            instructor_id: number;
+            instructor_name: string;
+            /** Format: int64 */
+            unit_id: number;
+            unit_name: string;
+            region_code: components["schemas"]["RegionCode"];
+            county_code: components["schemas"]["RegionCode"];
+            /** @description 送达的县(市、区)。 */
+            county_name: string;
+            content: string;
+            status: components["schemas"]["SuggestionStatus"];
+            status_name: string;
+            /** @description 答复;未答复时为空字符串。 */
+            answer: string;
+            /** Format: date-time */
+            answered_at: string | null;
+            created_at: components["schemas"]["DateTime"];
+            updated_at: components["schemas"]["DateTime"];
+        };
+        SuggestionList: {
+            items: components["schemas"]["Suggestion"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * @description 考核等次:`excellent` 优秀,`competent` 合格,`basically_competent` 基本合格,`incompetent` 不合格。
+         * @enum {string}
+         */
+        AssessmentGrade: "excellent" | "competent" | "basically_competent" | "incompetent";
+        AssessmentInput: {
+            grade: components["schemas"]["AssessmentGrade"];
+            /** @description 考核意见;基本合格、不合格时必填。 */
+            comment?: string;
+        };
+        Assessment: {
+            /** Format: int64 */
+            instructor_id: number;
+            instructor_name: string;
+            /** Format: int64 */
+            unit_id: number;
+            unit_name: string;
+            region_code: components["schemas"]["RegionCode"];
+            year: number;
+            grade: components["schemas"]["AssessmentGrade"];
+            grade_name: string;
+            comment: string;
+            /** @description 考核依据:最近一次考核时该年度的履职档案(合计)。 */
+            evidence: components["schemas"]["PerformancePeriod"] | null;
+            created_at: components["schemas"]["DateTime"];
+            updated_at: components["schemas"]["DateTime"];
+        };
+        AssessmentList: {
+            items: components["schemas"]["Assessment"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        AssessmentBrief: {
+            year: number;
+            grade: components["schemas"]["AssessmentGrade"];
+            grade_name: string;
+        };
+        AssessmentLine: {
+            /** Format: int64 */
+            instructor_id: number;
+            name: string;
+            /** Format: int64 */
+            unit_id: number;
+            unit_name: string;
+            region_code: components["schemas"]["RegionCode"];
+            status: components["schemas"]["InstructorStatus"];
+            status_name: string;
+            term_end?: components["schemas"]["Date"];
+            year: number;
+            /**
+             * @description 该年度的考核等次;尚未考核时为空字符串。
+             * @enum {string}
+             */
+            grade: "excellent" | "competent" | "basically_competent" | "incompetent" | "";
+            grade_name: string;
+            comment: string;
+        };
+        AssessmentSheet: {
+            year: number;
+            instructors: components["schemas"]["StatsCount"];
+            assessed: components["schemas"]["StatsCount"];
+            by_grade: components["schemas"]["StatsItems"];
+            items: components["schemas"]["AssessmentLine"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * @description `open` 进行中,`closed` 已结束。
+         * @enum {string}
+         */
+        AdjustmentRoundStatus: "open" | "closed";
+        AdjustmentRoundInput: {
+            /** @example 2026年指导员集中调整 */
+            title: string;
+            window_start: components["schemas"]["Date"];
+            window_end: components["schemas"]["Date"];
+        };
+        AdjustmentCounts: {
+            total: components["schemas"]["StatsCount"];
+            renewed: components["schemas"]["StatsCount"];
+            replaced: components["schemas"]["StatsCount"];
+            ended: components["schemas"]["StatsCount"];
+            elsewhere: components["schemas"]["StatsCount"];
+            pending: components["schemas"]["StatsCount"];
+            overdue: components["schemas"]["StatsCount"];
+        };
+        AdjustmentRound: {
+            /** Format: int64 */
+            id: number;
+            title: string;
+            region_code: components["schemas"]["RegionCode"];
+            /** @description 发起的省或市。 */
+            region_name: string;
+            window_start: components["schemas"]["Date"];
+            window_end: components["schemas"]["Date"];
+            status: components["schemas"]["AdjustmentRoundStatus"];
+            status_name: string;
+            counts: components["schemas"]["AdjustmentCounts"];
+            /** Format: date-time */
+            closed_at: string | null;
+            created_at: components["schemas"]["DateTime"];
+            updated_at: components["schemas"]["DateTime"];
+        };
+        AdjustmentRoundList: {
+            items: components["schemas"]["AdjustmentRound"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        AdjustmentCountyProgress: components["schemas"]["AdjustmentCounts"] & {
+            county_code: components["schemas"]["RegionCode"];
+            county_name: string;
+            city_code: components["schemas"]["RegionCode"];
+            city_name: string;
+        };
+        AdjustmentProgress: {
+            round: components["schemas"]["AdjustmentRound"];
+            counties: components["schemas"]["AdjustmentCountyProgress"][];
+            total: components["schemas"]["AdjustmentCounts"];
+        };
+        AdjustmentMember: {
+            /** Format: int64 */
+            instructor_id: number;
+            name: string;
+            /** Format: int64 */
+            unit_id: number;
+            unit_name: string;
+            region_code: components["schemas"]["RegionCode"];
+            county_code: components["schemas"]["RegionCode"];
+            county_name: string;
+            term_end: components["schemas"]["Date"];
+            status: components["schemas"]["InstructorStatus"];
+            /** @description 指导员现在的状态。 */
+            status_name: string;
+            /** @description 指导员现在的任期结束日期(续聘后为新任期的);没有任期时为空字符串。 */
+            current_term_end: string;
+            /**
+             * @description `pending` 待决定,`overdue` 任期已届满未决定(任期不会自动延续),`renew` 续聘,`replace` 替换,`end` 不再续聘,
+             *     `elsewhere` 已在名册中另行处理(本轮之外续聘、届满、解聘或调整)。
+             * @enum {string}
+             */
+            state: "pending" | "overdue" | "renew" | "replace" | "end" | "elsewhere";
+            state_name: string;
+            overdue: boolean;
+            /**
+             * @description 决定;未决定时为空字符串。
+             * @enum {string}
+             */
+            decision: "renew" | "replace" | "end" | "";
+            decision_name: string;
+            reason_category: string;
+            reason_category_name: string;
+            note: string;
+            /**
+             * Format: int64
+             * @description 替换时:接替的指导员。
+             */
+            replacement_instructor_id?: number;
+            replacement_name?: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            /** @description 该任期各年度的考核等次,年度倒序。 */
+            assessments: components["schemas"]["AssessmentBrief"][];
+        };
+        AdjustmentMemberList: {
+            items: components["schemas"]["AdjustmentMember"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        AdjustmentDecisionInput: {
+            /** Format: int64 */
+            instructor_id: number;
+            /**
+             * @description `renew` 续聘,`replace` 替换,`end` 不再续聘。
+             * @enum {string}
+             */
+            decision: "renew" | "replace" | "end";
+            /**
+             * @description 原因(管理办法 §五(三)):`performance` 个人发挥作用情况,`own_wish` 本人意愿,`health` 身体健康状况,
+             *     `job_change` 工作岗位或职务变动,`other` 其他(须写 `note`)。
+             * @enum {string}
+             */
+            reason_category: "performance" | "own_wish" | "health" | "job_change" | "other";
+            note?: string;
+            term_start?: components["schemas"]["Date"];
+            replacement?: components["schemas"]["PersonInput"];
+            /** Format: int64 */
+            replacement_instructor_id?: number;
+        };
+        AdjustmentDecisionsInput: {
+            decisions: components["schemas"]["AdjustmentDecisionInput"][];
+        };
+        AdjustmentDecided: {
+            items: components["schemas"]["AdjustmentMember"][];
+        };
+        StatsRegionRef: {
+            code: components["schemas"]["RegionCode"];
+            name: string;
+            level: components["schemas"]["RegionLevel"];
+        };
+        StatsTrainingYearLine: {
+            region_code: components["schemas"]["RegionCode"];
+            region_name: string;
+            sessions: components["schemas"]["StatsCount"];
+            attendances: components["schemas"]["StatsCount"];
+            /** @description 参训人数:不同的指导员,每人只计一次。 */
+            trained: components["schemas"]["StatsCount"];
+            hours: number;
+            active_instructors: components["schemas"]["StatsCount"];
+            trained_rate: components["schemas"]["StatsRate"];
+        };
+        StatsTrainingYear: {
+            region: components["schemas"]["StatsRegionRef"];
+            year: number;
+            generated_at: components["schemas"]["DateTime"];
+            total: components["schemas"]["StatsTrainingYearLine"];
+            /** @description 下一级各区划(村、社区为其本身)。 */
+            regions: components["schemas"]["StatsTrainingYearLine"][];
+        };
+        StatsSupportYearLine: {
+            region_code: components["schemas"]["RegionCode"];
+            region_name: string;
+            visit_care: components["schemas"]["StatsCount"];
+            periodicals: components["schemas"]["StatsCount"];
+            other: components["schemas"]["StatsCount"];
+            supported: components["schemas"]["StatsCount"];
+            active_instructors: components["schemas"]["StatsCount"];
+            suggestions: components["schemas"]["StatsCount"];
+            answered: components["schemas"]["StatsCount"];
+            unanswered: components["schemas"]["StatsCount"];
+        };
+        StatsSupportYear: {
+            region: components["schemas"]["StatsRegionRef"];
+            year: number;
+            generated_at: components["schemas"]["DateTime"];
+            total: components["schemas"]["StatsSupportYearLine"];
+            regions: components["schemas"]["StatsSupportYearLine"][];
         };
     };
     responses: {
@@ -10224,6 +10979,573 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listSupportRecords: {
+        parameters: {
+            query?: {
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+                /** @description 只看对象中有该指导员的记录(指导员档案)。 */
+                instructor_id?: number;
+                kind?: components["schemas"]["SupportKind"];
+                /** @description 只看该年度(按 `given_on`)。 */
+                year?: number;
+                /** @description 只看对象中有该区划(含下级)指导员的记录。 */
+                region_code?: components["schemas"]["RegionCode"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 一页支持记录 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRecordList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSupportRecord: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportRecordInput"];
+            };
+        };
+        responses: {
+            /** @description 已登记的支持记录(含对象) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSupportRecord: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 支持记录 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRecord"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSuggestions: {
+        parameters: {
+            query?: {
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+                /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
+                region_code?: components["parameters"]["RegionFilter"];
+                status?: components["schemas"]["SuggestionStatus"];
+                /** @description 只看该指导员提出的(指导员档案)。 */
+                instructor_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 一页意见建议 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSuggestion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuggestionInput"];
+            };
+        };
+        responses: {
+            /** @description 重试:此前已保存的同一条 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suggestion"];
+                };
+            };
+            /** @description 已提交 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suggestion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSuggestion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 意见建议 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suggestion"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    answerSuggestion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuggestionAnswerInput"];
+            };
+        };
+        responses: {
+            /** @description 已答复的意见建议 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suggestion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    recordAssessment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+                /** @description 考核年度:今年或此前 5 年。 */
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssessmentInput"];
+            };
+        };
+        responses: {
+            /** @description 已更正 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
+            };
+            /** @description 已记录 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    instructorAssessments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 历年考核 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    assessmentSheet: {
+        parameters: {
+            query?: {
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+                /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
+                region_code?: components["parameters"]["RegionFilter"];
+                year?: number;
+                /** @description 只看该等次;`none` 为尚未考核。 */
+                grade?: "excellent" | "competent" | "basically_competent" | "incompetent" | "none";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 考核表的一页 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentSheet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAdjustments: {
+        parameters: {
+            query?: {
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+                status?: components["schemas"]["AdjustmentRoundStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 一页轮次 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentRoundList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    launchAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustmentRoundInput"];
+            };
+        };
+        responses: {
+            /** @description 已发起的轮次 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentRound"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 轮次 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentRound"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    closeAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已结束的轮次 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentRound"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adjustmentProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 进度 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentProgress"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adjustmentMembers: {
+        parameters: {
+            query?: {
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+                /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
+                region_code?: components["parameters"]["RegionFilter"];
+                /** @description 只看该状态;`decided` 为已作出决定的(续聘、替换、不再续聘)。 */
+                state?: "pending" | "overdue" | "renew" | "replace" | "end" | "elsewhere" | "decided";
+            };
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 名单的一页 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentMemberList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    decideAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustmentDecisionsInput"];
+            };
+        };
+        responses: {
+            /** @description 本次决定的指导员 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentDecided"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     rosterTemplate: {
         parameters: {
             query?: never;
@@ -11083,6 +12405,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatsInstructorList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    statsTraining: {
+        parameters: {
+            query?: {
+                /** @description 统计的区划(含下级),12 位代码;默认为本人所在区划。须在管辖范围内,否则返回 403。 */
+                region_code?: components["parameters"]["StatsRegion"];
+                year?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 年度培训统计 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsTrainingYear"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    statsSupport: {
+        parameters: {
+            query?: {
+                /** @description 统计的区划(含下级),12 位代码;默认为本人所在区划。须在管辖范围内,否则返回 403。 */
+                region_code?: components["parameters"]["StatsRegion"];
+                year?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 年度支持与意见建议统计 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsSupportYear"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -1,6 +1,7 @@
 import type { components } from '../../api/schema'
 
 type Method = components['schemas']['TrainingMethod']
+type Topic = components['schemas']['TrainingTopic']
 
 // Plans and sessions are made by province and city officers (the API refuses counties); counties
 // enrol their instructors and record who came.
@@ -19,4 +20,11 @@ export const trainingMethods: { code: Method; label: string }[] = [
   { code: 'seminar', label: '交流研讨' },
   { code: 'mutual_inspection', label: '互观互检' },
   { code: 'field_trip', label: '外出考察' },
+]
+
+// the topics the measures name (§五(二)); a session has at least one
+export const trainingTopics: { code: Topic; label: string }[] = [
+  { code: 'ethnic_theory_policy', label: '民族理论政策' },
+  { code: 'laws_regulations', label: '法律法规' },
+  { code: 'creation_practice', label: '创建实务' },
 ]
