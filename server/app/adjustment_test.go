@@ -30,7 +30,9 @@ type asView struct {
 	} `json:"evidence"`
 }
 
-func asPath(id int64, year any) string { return fmt.Sprintf("/api/v1/instructors/%d/assessments/%v", id, year) }
+func asPath(id int64, year any) string {
+	return fmt.Sprintf("/api/v1/instructors/%d/assessments/%v", id, year)
+}
 
 // Staff grade an instructor's year on the evidence of that year's performance card, which is
 // kept with the grade as it stood; grading again corrects it.

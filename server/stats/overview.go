@@ -133,8 +133,9 @@ type Meetings struct {
 
 // Training is the hours credited for sessions that began in the period to instructors of the
 // region: Attendances counts an instructor once per session attended, and the average is over
-// the instructors in office. (How many different instructors attended is left out: counting them
-// over a province's year took longer than the rest of the overview.)
+// the instructors in office. How many different instructors attended is counted per calendar
+// year instead (TrainingYear, from the trainees the training service keeps): a period of months
+// has no such rows.
 type Training struct {
 	Sessions          int64    `json:"sessions"`
 	Attendances       int64    `json:"attendances"`
