@@ -248,6 +248,11 @@ func TestAdjustmentRoundDecidedByTheCounties(t *testing.T) {
 		t.Fatalf("overdue in the city: %+v", m)
 	}
 	stranger.Must(http.StatusNotFound, "GET", path, nil)
+	var seen adRound
+	province.Must(http.StatusOK, "GET", path, nil).JSON(t, &seen)
+	if seen.ID != r.ID || seen.Counts != r.Counts || seen.WindowStart != window["window_start"] {
+		t.Fatalf("the province reads %+v", seen)
+	}
 	city.Must(http.StatusBadRequest, "GET", path+"/instructors?state=later", nil)
 
 	decide := func(c *apitest.Client, status int, items ...map[string]any) *apitest.Response {
