@@ -602,7 +602,7 @@ func measure(t *testing.T, db *gorm.DB, ins []benchInstructor, now time.Time) {
 	t.Logf("size: %d records (%d tips, %d mediations), %d instructors, %d aggregate rows, %d meeting invitees, %d training enrolments",
 		counts.Records, counts.Tips, counts.Mediations, len(ins), counts.Cells, counts.Invitees, counts.Enrolments)
 
-	s := NewService(db, region.NewStore(db), clock.NewFake(now))
+	s := NewService(db, region.NewStore(db), clock.NewFake(now), nil)
 	staff := func(role access.Role, code string) *access.Principal {
 		return &access.Principal{AccountID: 1, Role: role, RegionCode: code}
 	}
