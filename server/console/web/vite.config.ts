@@ -19,6 +19,8 @@ export default defineConfig({
         manualChunks(id: string) {
           if (id.includes('node_modules/element-plus') || id.includes('node_modules/@element-plus')) return 'element-plus'
           if (id.includes('node_modules/qrcode')) return 'qrcode'
+          // ECharts goes with the dashboard only, not into the vendor chunk every page loads
+          if (/node_modules\/(echarts|zrender|vue-echarts)\//.test(id)) return 'echarts'
           if (id.includes('node_modules/')) return 'vendor'
           return undefined
         },

@@ -1,0 +1,1 @@
+function e(e){return e===`province_staff`||e===`city_staff`}function t(t,n,r){return e(t)&&!!n&&n===r}function n(e=new Date){let t=e.getFullYear();return[t+1,t,t-1,t-2]}var r=[{code:`lecture`,label:`专家授课`},{code:`seminar`,label:`交流研讨`},{code:`mutual_inspection`,label:`互观互检`},{code:`field_trip`,label:`外出考察`}];export{n as i,e as n,r,t};

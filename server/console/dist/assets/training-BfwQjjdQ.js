@@ -1,1 +1,0 @@
-function e(e){return e===`province_staff`||e===`city_staff`}function t(e=new Date){let t=e.getFullYear();return[t+1,t,t-1,t-2]}var n=[{code:`lecture`,label:`专家授课`},{code:`seminar`,label:`交流研讨`},{code:`mutual_inspection`,label:`互观互检`},{code:`field_trip`,label:`外出考察`}];export{n,t as r,e as t};
