@@ -45,9 +45,9 @@ export function trendOption(ov: Overview, kinds: { code: string; label: string }
     color: kinds.map((k) => kindColours[k.code] ?? '#5f6368'),
     tooltip: { trigger: 'axis' },
     legend: { top: 0, textStyle: axisLabel },
-    grid: { left: 48, right: 16, top: 36, bottom: 28 },
+    grid: { left: 40, right: 16, top: 40, bottom: 28 },
     xAxis: { type: 'category', data: months, axisLabel },
-    yAxis: { type: 'value', name: '条', minInterval: 1, axisLabel, nameTextStyle: axisLabel },
+    yAxis: { type: 'value', minInterval: 1, axisLabel },
     series: [
       ...kinds.map((k) => ({
         name: k.label,
@@ -71,13 +71,13 @@ export function ackOption(ov: Overview) {
     color: [WITHIN, OVER, WAITING],
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
     legend: { top: 0, textStyle: axisLabel },
-    grid: { left: 48, right: 16, top: 36, bottom: 28 },
+    grid: { left: 40, right: 16, top: 40, bottom: 28 },
     xAxis: {
       type: 'category',
       data: levels.map((l) => `${l.label}(时限 ${minutes(l.acknowledge.deadline_minutes)})`),
       axisLabel: { ...axisLabel, interval: 0, fontSize: 11 },
     },
-    yAxis: { type: 'value', name: '条', minInterval: 1, axisLabel, nameTextStyle: axisLabel },
+    yAxis: { type: 'value', minInterval: 1, axisLabel },
     series: [
       { name: '时限内签收', type: 'bar', stack: 'ack', barMaxWidth: 48, data: levels.map((l) => l.acknowledge.within_deadline) },
       { name: '超时签收', type: 'bar', stack: 'ack', barMaxWidth: 48, data: levels.map((l) => l.acknowledge.over_deadline) },

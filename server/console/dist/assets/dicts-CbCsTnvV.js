@@ -1,1 +1,0 @@
-import{gt as e}from"./echarts-D0mT4W3T.js";import{m as t,u as n}from"./index-BWX2icTi.js";var r=e(null),i=null;function a(){return!r.value&&!i&&(i=t(n.GET(`/api/v1/dictionaries`)).then(e=>(r.value=e,e)),i.catch(()=>{i=null})),r}function o(e,t){return t?e?.find(e=>e.code===t)?.label??t:``}export{a as n,o as t};
