@@ -659,6 +659,19 @@ func measure(t *testing.T, db *gorm.DB, ins []benchInstructor, now time.Time) {
 		t.Logf("    → %d instructors in office, %d records, %d tips (ack median %.0f min), %d units without, %d inactive",
 			ov.Instructors.Active, ov.Records.Total, ov.Tips.Total, deref(ov.Tips.Acknowledge.MedianMinutes), ov.Units.WithoutInstructor, ov.Inactive.Count)
 	}
+	// The table of child regions the dashboard ranks: the province's cities and a city's counties
+	// from the aggregate, a county's townships from the records.
+	for _, c := range []struct{ label, code string }{
+		{"region table, province's cities, last 12 months", region.ProvinceCode},
+		{"region table, city " + city + "'s counties, last 12 months", city},
+		{"region table, county " + county + "'s townships, last 12 months", county},
+	} {
+		q := lastYear
+		q.RegionCode = c.code
+		var rt RegionTable
+		timeIt(c.label, 7, func() (err error) { rt, err = s.Regions(ctx, province, q); return err })
+		t.Logf("    → %d rows", len(rt.Items))
+	}
 	// Each part of the province and of the township overview.
 	period, err := s.ParsePeriod(lastYear.From, lastYear.To)
 	must(t, err)
