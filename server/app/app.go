@@ -246,7 +246,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	a.Filings = filing.NewService(a.DB.DB, a.Roster, a.Regions, a.Clock)
 	a.Training = training.NewService(a.DB.DB, a.Regions, a.Clock, a.Log, training.Options{Reminders: cfg.Training.Reminders})
 	a.Tasks = task.NewService(a.DB.DB, a.Regions, a.Uploads, a.Clock, a.Log)
-	a.Stats = stats.NewService(a.DB.DB, a.Regions, a.Clock)
+	a.Stats = stats.NewService(a.DB.DB, a.Regions, a.Clock, cfg.Records.TipAckDeadlines.ByLevel())
 	if err := stats.Prepare(ctx, a.DB.DB, a.Log); err != nil {
 		return nil, fmt.Errorf("statistics: %w", err)
 	}

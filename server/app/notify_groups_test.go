@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/shiliu/shiliu/server/apitest"
+	"github.com/shiliu/shiliu/server/config"
+	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/wxfake"
 )
 
 // Notification groups: registered by staff for regions of their subtree, the webhook taken as a
@@ -179,4 +182,120 @@ func TestNotifySubscriptionsAndDuty(t *testing.T) {
 	staff.Must(http.StatusBadRequest, "PUT", "/api/v1/me/duty", map[string]any{"on_duty": "yes"})
 	instructor.Must(http.StatusForbidden, "PUT", "/api/v1/me/duty", map[string]any{"on_duty": true})
 	e.Staff(t, "admin", apitest.Province).Must(http.StatusForbidden, "PUT", "/api/v1/me/duty", map[string]any{"on_duty": true})
+}
+
+// A test message goes to the group's robot at once, through the dispatcher's robot sender, and
+// the answer says what WeCom made of it: delivered; refused (93000 disables the group, as it
+// would for a notification); held by the robot's pace. Only groups in scope, only active ones.
+func TestNotifyGroupTestMessage(t *testing.T) {
+	const county = "130127000000" // 高邑县, used by this test only
+	e := apitest.Shared(t)
+	staff := e.Staff(t, "county_staff", county)
+	other := e.Staff(t, "county_staff", ntCountyOther)
+	admin := e.Staff(t, "admin", apitest.Province)
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", "130127100000"))
+	var me struct {
+		User struct {
+			DisplayName string `json:"display_name"`
+			Username    string `json:"username"`
+		} `json:"user"`
+	}
+	staff.Must(http.StatusOK, "GET", "/api/v1/me", nil).JSON(t, &me)
+
+	type result struct {
+		Status    string  `json:"status"`
+		Reason    string  `json:"reason"`
+		ErrorCode int     `json:"error_code"`
+		SentAt    string  `json:"sent_at"`
+		RetryAt   string  `json:"retry_at"`
+		Group     ntGroup `json:"group"`
+	}
+	key := ntKey()
+	g := ntCreateGroup(t, staff, county, "county_staff", key)
+	path := fmt.Sprintf("/api/v1/notification-groups/%d/test", g.ID)
+
+	// Delivered: the robot has the message, naming the group and who sent it.
+	var r result
+	staff.Must(http.StatusOK, "POST", path, nil).JSON(t, &r)
+	got := ntRobotTo(e, key, "测试消息")
+	if r.Status != "sent" || r.Reason != "" || r.ErrorCode != 0 || r.SentAt == "" || r.Group.ID != g.ID || r.Group.Status != "active" {
+		t.Fatalf("sent: %+v", r)
+	}
+	if len(got) != 1 || !strings.Contains(got[0], g.Name) || !strings.Contains(got[0], "高邑县") ||
+		!strings.Contains(got[0], me.User.DisplayName) {
+		t.Fatalf("the robot got %q", got)
+	}
+	// The system administrator manages groups too; nothing of it enters the delivery log.
+	admin.Must(http.StatusOK, "POST", path, nil).JSON(t, &r)
+	if r.Status != "sent" || len(ntRobotTo(e, key, "测试消息")) != 2 {
+		t.Fatalf("admin's test: %+v", r)
+	}
+	if rows := ntLog(t, staff, "channel=robot&subject_type=notification_group"); len(rows) != 0 {
+		t.Fatalf("a test message in the delivery log: %+v", rows)
+	}
+
+	// Out of scope, not a group, not staff: refused without a message going out.
+	other.Must(http.StatusNotFound, "POST", path, nil).Err(t)
+	staff.Must(http.StatusNotFound, "POST", "/api/v1/notification-groups/999999999/test", nil).Err(t)
+	staff.Must(http.StatusNotFound, "POST", "/api/v1/notification-groups/abc/test", nil).Err(t)
+	instructor.Must(http.StatusForbidden, "POST", path, nil).Err(t)
+	e.Anon(t).Must(http.StatusUnauthorized, "POST", path, nil)
+	if n := len(ntRobotTo(e, key, "测试消息")); n != 2 {
+		t.Fatalf("refused calls sent %d messages", n)
+	}
+
+	// A transient refusal is answered as it is, not retried.
+	ntIdle(t, e)
+	e.WX.Inject(wxfake.EndpointRobot, -1, 1)
+	staff.Must(http.StatusOK, "POST", path, nil).JSON(t, &r)
+	if r.Status != "failed" || r.ErrorCode != -1 || !strings.Contains(r.Reason, "系统繁忙") || r.Group.Status != "active" {
+		t.Fatalf("transient failure: %+v", r)
+	}
+	// WeCom's own rate limit holds the robot: the answer says when to try again.
+	ntIdle(t, e)
+	e.WX.Inject(wxfake.EndpointRobot, 45009, 1)
+	staff.Must(http.StatusOK, "POST", path, nil).JSON(t, &r)
+	if r.Status != "rate_limited" || r.ErrorCode != 45009 || r.RetryAt == "" || !strings.Contains(r.Reason, "45009") {
+		t.Fatalf("WeCom's limit: %+v", r)
+	}
+
+	// An invalid webhook: the group is disabled at once, with the reason; a disabled group is
+	// refused a test until it is re-keyed.
+	key2 := ntKey()
+	g2 := ntCreateGroup(t, staff, county, "instructors", key2)
+	path2 := fmt.Sprintf("/api/v1/notification-groups/%d/test", g2.ID)
+	e.WX.DisableRobot(key2)
+	staff.Must(http.StatusOK, "POST", path2, nil).JSON(t, &r)
+	if r.Status != "failed" || r.ErrorCode != 93000 || r.Group.Status != "disabled" || !strings.Contains(r.Group.DisabledReason, "93000") {
+		t.Fatalf("invalid webhook: %+v", r)
+	}
+	if got := staff.Must(http.StatusConflict, "POST", path2, nil).Err(t); got.Code != "notification_group_disabled" {
+		t.Fatalf("disabled group: %+v", got)
+	}
+	key3 := ntKey()
+	staff.Must(http.StatusOK, "PATCH", fmt.Sprintf("/api/v1/notification-groups/%d", g2.ID), map[string]any{"webhook_key": key3})
+	staff.Must(http.StatusOK, "POST", path2, nil).JSON(t, &r)
+	if r.Status != "sent" || len(ntRobotTo(e, key3, "测试消息")) != 1 {
+		t.Fatalf("after re-keying: %+v", r)
+	}
+
+	// The robot's pace counts test messages with notifications: past it, nothing is sent.
+	slow := apitest.Another(t, clock.NewFake(e.Clock.Now()), func(c *config.Config) { c.Notify.RobotPerMinute = 2 })
+	key4 := ntKey()
+	g4 := ntCreateGroup(t, staff, county, "instructors", key4)
+	path4 := fmt.Sprintf("/api/v1/notification-groups/%d/test", g4.ID)
+	as := slow.As(t, staff.Token)
+	for range 2 {
+		as.Must(http.StatusOK, "POST", path4, nil).JSON(t, &r)
+		if r.Status != "sent" {
+			t.Fatalf("within the pace: %+v", r)
+		}
+	}
+	as.Must(http.StatusOK, "POST", path4, nil).JSON(t, &r)
+	if r.Status != "rate_limited" || r.ErrorCode != 0 || r.RetryAt == "" || !strings.Contains(r.Reason, "每分钟最多2条") {
+		t.Fatalf("past the pace: %+v", r)
+	}
+	if n := len(ntRobotTo(e, key4, "测试消息")); n != 2 {
+		t.Fatalf("the robot got %d test messages, want 2", n)
+	}
 }

@@ -208,6 +208,8 @@ func TestStatsScopeMatrix(t *testing.T) {
 	}{
 		{"/api/v1/stats/overview" + a1, staffIn},
 		{"/api/v1/stats/overview", own},
+		{"/api/v1/stats/regions" + a1, staffIn},
+		{"/api/v1/stats/regions", own},
 		{"/api/v1/stats/overview.xlsx" + a1, staffIn},
 		{"/api/v1/stats/overview.xlsx", own},
 		{"/api/v1/stats/units-without-instructor" + a1, staffIn},

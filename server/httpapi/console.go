@@ -124,7 +124,7 @@ var passwordChangeAllowed = map[string]bool{
 // administrator reads tips, visits, the roster or statistics).
 var administratorRoutes = []string{"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout", "/api/v1/accounts",
 	"/api/v1/accounts/:id", "/api/v1/accounts/:id/*action", "/api/v1/audit", "/api/v1/notification-groups",
-	"/api/v1/notification-groups/:id", "/api/v1/security-policy"}
+	"/api/v1/notification-groups/:id", "/api/v1/notification-groups/:id/test", "/api/v1/security-policy"}
 
 var errAdministratorNoFieldData = apperr.Forbidden("管理员不能查看或处理业务数据")
 

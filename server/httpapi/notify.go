@@ -13,6 +13,7 @@ func (h *handlers) notifyRoutes(in *gin.RouterGroup) {
 	in.POST("/notification-groups", h.createGroup)
 	in.GET("/notification-groups", h.listGroups)
 	in.PATCH("/notification-groups/:id", h.updateGroup)
+	in.POST("/notification-groups/:id/test", h.testGroup)
 	in.POST("/subscriptions", h.recordSubscriptions)
 	in.GET("/subscriptions", h.listSubscriptions)
 	in.PUT("/me/duty", h.setDuty)
@@ -80,6 +81,20 @@ func (h *handlers) updateGroup(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, g)
+}
+
+func (h *handlers) testGroup(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	res, err := h.notify.TestGroup(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
 }
 
 // subscriptionsRequest carries the result object of wx.requestSubscribeMessage as it is.

@@ -11,6 +11,7 @@ import (
 func (h *handlers) statsRoutes(in *gin.RouterGroup) {
 	in.GET("/stats/overview", h.statsOverview)
 	in.GET("/stats/overview.xlsx", h.statsWorkbook)
+	in.GET("/stats/regions", h.statsRegions)
 	in.GET("/stats/units-without-instructor", h.unitsWithoutInstructor)
 	in.GET("/stats/inactive-instructors", h.inactiveInstructors)
 	in.GET("/instructors/:id/performance-card", h.performanceCard)
@@ -27,6 +28,15 @@ func (h *handlers) statsOverview(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, ov)
+}
+
+func (h *handlers) statsRegions(c *gin.Context) {
+	t, err := h.stats.Regions(c.Request.Context(), principal(c), statsQuery(c))
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
 }
 
 func (h *handlers) statsWorkbook(c *gin.Context) {

@@ -78,6 +78,13 @@ func (s *RobotSender) Send(ctx context.Context, n *Notification, msg Message) er
 	if err != nil {
 		return err
 	}
+	return s.send(ctx, g, msg)
+}
+
+// send delivers a message to a group's robot: the pacing, WeCom's answer and what it does to the
+// group (93000 disables it, 45009 holds the robot) are the same for a notification and for a test
+// message.
+func (s *RobotSender) send(ctx context.Context, g Group, msg Message) error {
 	if g.Status != GroupActive {
 		return &PermanentError{Reason: "通知群已停用:" + g.DisabledReason}
 	}

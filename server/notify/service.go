@@ -31,6 +31,10 @@ type Service struct {
 	clock     clock.Clock
 	templates map[string]Template
 	wake      func()
+	// robot sends test messages to groups (TestGroup) the way the dispatcher sends notifications.
+	robot          *RobotSender
+	sendTimeout    time.Duration
+	robotPerMinute int
 }
 
 // NewService wires the service. wake (optional) tells a local dispatcher there is work.

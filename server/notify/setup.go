@@ -45,14 +45,20 @@ func New(cfg config.NotifyConfig, d Deps) (*Service, *Dispatcher) {
 	if d.Metrics != nil {
 		metrics = NewMetrics(d.Metrics, d.DB)
 	}
+	robot := &RobotSender{db: d.DB, box: d.Box, wx: d.WeChat, baseURL: cfg.PublicBaseURL, clock: d.Clock, log: d.Log,
+		pacer: NewPacer(d.Redis, d.RedisPrefix, cfg.RobotPerMinute, time.Minute, d.Clock)}
 	senders := []Sender{
-		&RobotSender{db: d.DB, box: d.Box, wx: d.WeChat, baseURL: cfg.PublicBaseURL, clock: d.Clock, log: d.Log,
-			pacer: NewPacer(d.Redis, d.RedisPrefix, cfg.RobotPerMinute, time.Minute, d.Clock)},
+		robot,
 		&SubscribeSender{db: d.DB, wx: d.WeChat, templates: templates, clock: d.Clock, log: d.Log},
 	}
 	disp := NewDispatcher(d.DB, d.Regions, senders, d.Clock, d.Log, Options{
 		PollInterval: cfg.PollInterval, Lease: cfg.Lease, SendTimeout: d.SendTimeout, BatchSize: cfg.BatchSize,
 		Concurrency: cfg.Concurrency, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 	}, metrics)
-	return NewService(d.DB, d.Box, d.Regions, d.Clock, templates, disp.Wake), disp
+	svc := NewService(d.DB, d.Box, d.Regions, d.Clock, templates, disp.Wake)
+	svc.robot, svc.sendTimeout, svc.robotPerMinute = robot, d.SendTimeout, cfg.RobotPerMinute
+	if svc.sendTimeout <= 0 {
+		svc.sendTimeout = 10 * time.Second
+	}
+	return svc, disp
 }

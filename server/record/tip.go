@@ -276,7 +276,14 @@ func prepareTip(c *change) error {
 }
 
 func (s *Service) ackDeadline(level string) time.Duration {
-	if d, ok := s.opt.AckDeadlines[level]; ok && d > 0 {
+	return AckDeadline(s.opt.AckDeadlines, level)
+}
+
+// AckDeadline is how long a tip of the level may wait for acknowledgement under the configured
+// deadlines (Options.AckDeadlines): a level missing from them waits a day. The statistics count
+// times to acknowledge against the same rule.
+func AckDeadline(deadlines map[string]time.Duration, level string) time.Duration {
+	if d, ok := deadlines[level]; ok && d > 0 {
 		return d
 	}
 	return 24 * time.Hour

@@ -602,7 +602,7 @@ func measure(t *testing.T, db *gorm.DB, ins []benchInstructor, now time.Time) {
 	t.Logf("size: %d records (%d tips, %d mediations), %d instructors, %d aggregate rows, %d meeting invitees, %d training enrolments",
 		counts.Records, counts.Tips, counts.Mediations, len(ins), counts.Cells, counts.Invitees, counts.Enrolments)
 
-	s := NewService(db, region.NewStore(db), clock.NewFake(now))
+	s := NewService(db, region.NewStore(db), clock.NewFake(now), nil)
 	staff := func(role access.Role, code string) *access.Principal {
 		return &access.Principal{AccountID: 1, Role: role, RegionCode: code}
 	}
@@ -658,6 +658,19 @@ func measure(t *testing.T, db *gorm.DB, ins []benchInstructor, now time.Time) {
 		timeIt(c.label, 7, func() (err error) { ov, err = s.Overview(ctx, c.p, q); return err })
 		t.Logf("    → %d instructors in office, %d records, %d tips (ack median %.0f min), %d units without, %d inactive",
 			ov.Instructors.Active, ov.Records.Total, ov.Tips.Total, deref(ov.Tips.Acknowledge.MedianMinutes), ov.Units.WithoutInstructor, ov.Inactive.Count)
+	}
+	// The table of child regions the dashboard ranks: the province's cities and a city's counties
+	// from the aggregate, a county's townships from the records.
+	for _, c := range []struct{ label, code string }{
+		{"region table, province's cities, last 12 months", region.ProvinceCode},
+		{"region table, city " + city + "'s counties, last 12 months", city},
+		{"region table, county " + county + "'s townships, last 12 months", county},
+	} {
+		q := lastYear
+		q.RegionCode = c.code
+		var rt RegionTable
+		timeIt(c.label, 7, func() (err error) { rt, err = s.Regions(ctx, province, q); return err })
+		t.Logf("    → %d rows", len(rt.Items))
 	}
 	// Each part of the province and of the township overview.
 	period, err := s.ParsePeriod(lastYear.From, lastYear.To)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -93,16 +92,19 @@ type Tips struct {
 	Duplicates  int64        `json:"duplicates"`
 	ByLevel     []LevelCount `json:"by_level"`
 	ByState     []Item       `json:"by_state"`
-	Acknowledge Duration     `json:"acknowledge"`
+	Acknowledge Deadline     `json:"acknowledge"`
 	Resolve     Duration     `json:"resolve"`
 }
 
-// LevelCount is the tips of one level, by state.
+// LevelCount is the tips of one level, by state, with their times to acknowledge against the
+// level's deadline and their times to resolve (which no deadline bounds).
 type LevelCount struct {
-	Code    string `json:"code"`
-	Label   string `json:"label"`
-	Count   int64  `json:"count"`
-	ByState []Item `json:"by_state"`
+	Code        string   `json:"code"`
+	Label       string   `json:"label"`
+	Count       int64    `json:"count"`
+	ByState     []Item   `json:"by_state"`
+	Acknowledge Deadline `json:"acknowledge"`
+	Resolve     Duration `json:"resolve"`
 }
 
 // Duration is how many tips were acknowledged (resolved) and the median time it took from
@@ -110,6 +112,18 @@ type LevelCount struct {
 type Duration struct {
 	Count         int64    `json:"count"`
 	MedianMinutes *float64 `json:"median_minutes"`
+}
+
+// Deadline is the time to acknowledge measured against the acknowledge deadline: how many tips
+// were acknowledged within it and after it (late ones escalated by themselves first). For one
+// level DeadlineMinutes is that level's deadline; across levels it is nil and the counts are
+// summed over the levels.
+type Deadline struct {
+	Count           int64    `json:"count"`
+	MedianMinutes   *float64 `json:"median_minutes"`
+	DeadlineMinutes *float64 `json:"deadline_minutes"`
+	WithinDeadline  int64    `json:"within_deadline"`
+	OverDeadline    int64    `json:"over_deadline"`
 }
 
 // Mediations counts mediation records by their current outcome. Every mediation has one, so the
@@ -328,7 +342,7 @@ func (s *Service) records(db *gorm.DB, sc scope, period Period, out *Overview) e
 	levels := map[string]map[string]int64{}
 	states := map[string]int64{}
 	outcomes := map[string]int64{}
-	ack, res := map[int64]int64{}, map[int64]int64{}
+	t := newTimes()
 	tips := &out.Tips
 	for _, r := range rows {
 		switch {
@@ -349,16 +363,7 @@ func (s *Service) records(db *gorm.DB, sc scope, period Period, out *Overview) e
 			levels[level][state] += r.N
 			states[state] += r.N
 			tips.Total += r.N
-		case strings.HasPrefix(r.Metric, metricAck):
-			if b, err := strconv.ParseInt(strings.TrimPrefix(r.Metric, metricAck), 10, 64); err == nil {
-				ack[b] += r.N
-				tips.Acknowledge.Count += r.N
-			}
-		case strings.HasPrefix(r.Metric, metricResolve):
-			if b, err := strconv.ParseInt(strings.TrimPrefix(r.Metric, metricResolve), 10, 64); err == nil {
-				res[b] += r.N
-				tips.Resolve.Count += r.N
-			}
+		case t.add(r.Metric, r.N):
 		case strings.HasPrefix(r.Metric, metricOutcome):
 			outcomes[strings.TrimPrefix(r.Metric, metricOutcome)] += r.N
 		}
@@ -384,10 +389,10 @@ func (s *Service) records(db *gorm.DB, sc scope, period Period, out *Overview) e
 	tips.ByLevel = []LevelCount{}
 	for _, lv := range items(record.TipLevels, sumLevels(levels), true) {
 		tips.ByLevel = append(tips.ByLevel, LevelCount{Code: lv.Code, Label: lv.Label, Count: lv.Count,
-			ByState: items(stateList, levels[lv.Code], true)})
+			ByState: items(stateList, levels[lv.Code], true), Acknowledge: t.acknowledge(lv.Code, s.ackDeadline(lv.Code)),
+			Resolve: t.resolve(lv.Code)})
 	}
-	tips.Acknowledge.MedianMinutes = median(ack)
-	tips.Resolve.MedianMinutes = median(res)
+	tips.Acknowledge, tips.Resolve = t.totals(s.ackDeadline)
 
 	med := &out.Mediations
 	med.ByOutcome = items(record.Outcomes, outcomes, true)

@@ -23,43 +23,86 @@ func (State) TableName() string { return "stats_state" }
 
 const rebuildBatch = 1000
 
-// Prepare rebuilds the statistics when a migration asked for it. Rebuilding is idempotent and
-// takes row locks on MySQL, so instances starting together, or a server already taking
-// submissions, do not count a record twice.
+// Prepare rebuilds the statistics when a migration asked for it: "rebuild" recounts every
+// record, "rebuild_tips" only the tips (migration 32 gave their durations a level). Rebuilding is
+// idempotent and takes row locks on MySQL, so instances starting together, or a server already
+// taking submissions, do not count a record twice.
 func Prepare(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 	var rows []State
-	if err := db.WithContext(ctx).Where("name = ?", "rebuild").Find(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Where("name IN ?", []string{"rebuild", "rebuild_tips"}).Find(&rows).Error; err != nil {
 		return err
 	}
 	if len(rows) == 0 {
 		return nil
 	}
+	all := slices.ContainsFunc(rows, func(r State) bool { return r.Name == "rebuild" })
 	start := time.Now()
-	n, err := Rebuild(ctx, db)
+	var n int
+	var err error
+	if all {
+		n, err = Rebuild(ctx, db)
+	} else {
+		n, err = RebuildTips(ctx, db)
+	}
 	if err != nil {
 		return err
 	}
-	log.Info("statistics rebuilt from the records", "records", n, "ms", time.Since(start).Milliseconds())
-	return db.WithContext(ctx).Where("name = ?", "rebuild").Delete(&State{}).Error
+	log.Info("statistics rebuilt from the records", "records", n, "only_tips", !all, "ms", time.Since(start).Milliseconds())
+	return db.WithContext(ctx).Where("name IN ?", []string{"rebuild", "rebuild_tips"}).Delete(&State{}).Error
 }
 
 // Rebuild recounts every record, a thousand at a time, and each instructor's latest record (from
 // the same scan). Records whose fact is already right cost a read and nothing else.
 func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
+	latest := map[int64]time.Time{}
+	done, err := rebuild(ctx, db, func(tx *gorm.DB, after int64) ([]record.Record, int64, error) {
+		var recs []record.Record
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "kind", "author_id", "region_code", "occurred_at", "status").
+			Where("id > ?", after).Order("id").Limit(rebuildBatch).Find(&recs).Error
+		if err != nil || len(recs) == 0 {
+			return nil, 0, err
+		}
+		return recs, recs[len(recs)-1].ID, nil
+	}, latest)
+	if err != nil {
+		return done, err
+	}
+	return done, writeActivity(db.WithContext(ctx), latest)
+}
+
+// RebuildTips recounts the tips only, found through their own table (a twentieth of the
+// records): what a change to the tips' metrics needs. An instructor's latest record does not
+// depend on them.
+func RebuildTips(ctx context.Context, db *gorm.DB) (int, error) {
+	return rebuild(ctx, db, func(tx *gorm.DB, after int64) ([]record.Record, int64, error) {
+		var ids []int64
+		if err := tx.Model(&record.Tip{}).Where("record_id > ?", after).Order("record_id").Limit(rebuildBatch).
+			Pluck("record_id", &ids).Error; err != nil || len(ids) == 0 {
+			return nil, 0, err
+		}
+		var recs []record.Record
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "kind", "author_id", "region_code", "occurred_at", "status").
+			Where("id IN ?", ids).Order("id").Find(&recs).Error
+		return recs, ids[len(ids)-1], err
+	}, nil)
+}
+
+// rebuild recounts the records next returns, batch after batch in id order, each batch in a
+// transaction, until next reads nothing; next answers the last id it read, from which the next
+// batch starts. latest (when not nil) collects each author's latest counted record.
+func rebuild(ctx context.Context, db *gorm.DB, next func(tx *gorm.DB, after int64) ([]record.Record, int64, error), latest map[int64]time.Time) (int, error) {
 	db = db.WithContext(ctx)
 	var after int64
 	done := 0
-	latest := map[int64]time.Time{}
 	for {
-		n := 0
+		n, last := 0, int64(0)
 		err := db.Transaction(func(tx *gorm.DB) error {
-			var recs []record.Record
-			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "kind", "author_id", "region_code", "occurred_at", "status").
-				Where("id > ?", after).Order("id").Limit(rebuildBatch).Find(&recs).Error; err != nil {
+			recs, lastRead, err := next(tx, after)
+			if err != nil {
 				return err
 			}
-			n = len(recs)
-			if n == 0 {
+			n, last = len(recs), lastRead
+			if lastRead == 0 {
 				return nil
 			}
 			ids := make([]int64, n)
@@ -81,7 +124,7 @@ func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
 			dl := deltas{}
 			var changed []Fact
 			for _, r := range recs {
-				if r.Status != record.StatusWithdrawn && r.OccurredAt.After(latest[r.AuthorID]) {
+				if latest != nil && r.Status != record.StatusWithdrawn && r.OccurredAt.After(latest[r.AuthorID]) {
 					latest[r.AuthorID] = r.OccurredAt
 				}
 				now := factOf(r.ID, srcs[r.ID])
@@ -102,18 +145,17 @@ func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
 					return err
 				}
 			}
-			after = recs[n-1].ID
 			return nil
 		})
 		if err != nil {
 			return done, err
 		}
 		done += n
-		if n < rebuildBatch {
-			break
+		if last == 0 {
+			return done, nil
 		}
+		after = last
 	}
-	return done, writeActivity(db, latest)
 }
 
 // writeActivity records each instructor's latest record, never moving one back: a submission

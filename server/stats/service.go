@@ -44,11 +44,15 @@ type Service struct {
 	db      *gorm.DB
 	regions *region.Store
 	clock   clock.Clock
+	// ackDeadlines are the configured acknowledge deadlines of tips by level (records.
+	// tip_ack_deadlines), against which the times to acknowledge are counted.
+	ackDeadlines map[string]time.Duration
 }
 
-// NewService wires the statistics.
-func NewService(db *gorm.DB, regions *region.Store, clk clock.Clock) *Service {
-	return &Service{db: db, regions: regions, clock: clk}
+// NewService wires the statistics. ackDeadlines is the record service's configuration; a level
+// missing from it has the record service's default.
+func NewService(db *gorm.DB, regions *region.Store, clk clock.Clock, ackDeadlines map[string]time.Duration) *Service {
+	return &Service{db: db, regions: regions, clock: clk, ackDeadlines: ackDeadlines}
 }
 
 var (

@@ -59,6 +59,42 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+func TestSplitAtDeadline(t *testing.T) {
+	// Acknowledged after 3, 12, 14 minutes (buckets 3, 12, 12), 15 and 40: the 15-minute deadline
+	// is a bucket bound, so the split is exact.
+	h := map[int64]int64{3: 1, 12: 2, 15: 1, 40: 1}
+	if in, over := splitAt(h, 15); in != 3 || over != 2 {
+		t.Errorf("at 15 minutes: %d within, %d over", in, over)
+	}
+	// A deadline inside the 12–15 bucket (13.5 minutes) splits that bucket in half.
+	if in, over := splitAt(h, 13.5); in != 2 || over != 3 {
+		t.Errorf("at 13.5 minutes: %d within, %d over", in, over)
+	}
+	if in, over := splitAt(nil, 15); in != 0 || over != 0 {
+		t.Errorf("nothing: %d %d", in, over)
+	}
+	// Keys with and without a level: the older ones count in the totals only.
+	tm := newTimes()
+	for m, n := range map[string]int64{"a:critical:12": 2, "a:critical:20": 1, "a:general:1440": 1, "a:5": 4, "z:major:180": 1, "z:7": 1, "r:tip": 9} {
+		if tm.add(m, n) != (m != "r:tip") {
+			t.Errorf("add(%q)", m)
+		}
+	}
+	deadline := func(level string) time.Duration {
+		return record.AckDeadline(map[string]time.Duration{"critical": 15 * time.Minute}, level)
+	}
+	ack, res := tm.totals(deadline)
+	if ack.Count != 8 || ack.WithinDeadline != 2 || ack.OverDeadline != 2 || ack.DeadlineMinutes != nil || res.Count != 2 {
+		t.Errorf("totals: %+v %+v", ack, res)
+	}
+	if c := tm.acknowledge("critical", 15*time.Minute); c.Count != 3 || c.WithinDeadline != 2 || c.OverDeadline != 1 || *c.DeadlineMinutes != 15 {
+		t.Errorf("critical: %+v", c)
+	}
+	if g := tm.acknowledge("general", 24*time.Hour); g.Count != 1 || g.WithinDeadline != 0 || g.OverDeadline != 1 {
+		t.Errorf("general, acknowledged after a day: %+v", g)
+	}
+}
+
 func TestGrains(t *testing.T) {
 	const village = "130302001001"
 	if grainCode(village, GrainCity) != "130300000000" || grainCode(village, GrainCounty) != "130302000000" {
@@ -79,7 +115,7 @@ func TestFacts(t *testing.T) {
 	res := sub.Add(3 * time.Hour)
 	tip := &record.Tip{Level: "serious", SubmittedAt: sub, AcknowledgedAt: &ack, ResolvedAt: &res}
 	f := factOf(1, source{Kind: "tip", RegionCode: "130302001001", Status: "resolved", OccurredAt: at, Tip: tip})
-	if f.Month != 202502 || !f.Counted || f.Metrics != "a:40 r:tip t:serious:resolved z:180" {
+	if f.Month != 202502 || !f.Counted || f.Metrics != "a:serious:40 r:tip t:serious:resolved z:serious:180" {
 		t.Fatalf("tip fact: %+v", f)
 	}
 	dup := int64(9)

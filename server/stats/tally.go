@@ -79,7 +79,10 @@ func grainFor(level int) int {
 
 // Metric keys. Each counted record adds one to "r:<kind>"; a tip also to its level and state (a
 // tip marked as a duplicate of another only to "t:dup"), and to the bucket of its time to
-// acknowledge and to resolve; a mediation to its current outcome.
+// acknowledge and to resolve under its level ("a:<level>:<bucket>", "z:<level>:<bucket>": the
+// acknowledge deadline is per level, so on-time counts need the level); a mediation to its
+// current outcome. Keys written before migration 32 had no level ("a:<bucket>"); readers still
+// count them in the totals, and the migration's recount replaces them.
 const (
 	metricRecords   = "r:"
 	metricTip       = "t:"
@@ -129,10 +132,10 @@ func factOf(id int64, s source) Fact {
 		} else {
 			keys = append(keys, metricTip+t.Level+":"+s.Status)
 			if t.AcknowledgedAt != nil {
-				keys = append(keys, metricAck+strconv.FormatInt(bucketOf(t.AcknowledgedAt.Sub(t.SubmittedAt)), 10))
+				keys = append(keys, metricAck+t.Level+":"+strconv.FormatInt(bucketOf(t.AcknowledgedAt.Sub(t.SubmittedAt)), 10))
 			}
 			if t.ResolvedAt != nil && s.Status == "resolved" {
-				keys = append(keys, metricResolve+strconv.FormatInt(bucketOf(t.ResolvedAt.Sub(t.SubmittedAt)), 10))
+				keys = append(keys, metricResolve+t.Level+":"+strconv.FormatInt(bucketOf(t.ResolvedAt.Sub(t.SubmittedAt)), 10))
 			}
 		}
 	}

@@ -104,11 +104,6 @@ func childDigits(level int) int {
 
 func pad(prefix string) string { return prefix + strings.Repeat("0", 12-len(prefix)) }
 
-// childKey is the SQL of the child region a region code column falls in, as its leading digits.
-func childKey(column string, n int) string {
-	return "SUBSTR(" + column + ", 1, " + strconv.Itoa(n) + ")"
-}
-
 // children are the lines of the regions one level below the scope (the scope itself for a
 // village), in code order, named.
 func (s *Service) children(ctx context.Context, sc scope, r region.Region) ([]RegionRef, error) {

@@ -16,11 +16,20 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
     rollupOptions: {
       output: {
-        manualChunks(id: string) {
-          if (id.includes('node_modules/element-plus') || id.includes('node_modules/@element-plus')) return 'element-plus'
-          if (id.includes('node_modules/qrcode')) return 'qrcode'
-          if (id.includes('node_modules/')) return 'vendor'
-          return undefined
+        // Chunks by library, so that a first visit loads Vue, the router and Element Plus only. A
+        // group takes in what its modules import, groups of higher priority first: Vue goes first,
+        // or the first library importing it would take it in (vue-echarts would take it into the
+        // dashboard's ECharts chunk, and every page would load ECharts); then each lazily loaded
+        // library with its own dependencies, so that they stay out of the chunks every page loads.
+        codeSplitting: {
+          groups: [
+            { name: 'vendor', test: /node_modules[\\/](@vue|vue|vue-router)[\\/]/, priority: 50 },
+            // ECharts goes with the dashboard only
+            { name: 'echarts', test: /node_modules[\\/](echarts|zrender|vue-echarts)[\\/]/, priority: 40 },
+            { name: 'qrcode', test: /node_modules[\\/]qrcode[\\/]/, priority: 30 },
+            { name: 'element-plus', test: /node_modules[\\/](element-plus|@element-plus)[\\/]/, priority: 20 },
+            { name: 'vendor', test: /node_modules[\\/]/, priority: 10 },
+          ],
         },
       },
     },

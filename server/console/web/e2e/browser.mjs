@@ -96,6 +96,8 @@ export async function selectOption(page, trigger, text) {
   // the select's placeholder lies over its input: the click goes to the select as a person's would
   await trigger.click({ force: true })
   await page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: text }).first().click()
+  // the list fades out over the fields below it: a click there meanwhile would land on the list
+  await page.waitForFunction(() => ![...document.querySelectorAll('.el-select-dropdown')].some((d) => d.checkVisibility()), null, { timeout: 5000 })
 }
 
 // pickRegion opens a region cascader and picks the node named last in names, expanding the others.

@@ -155,20 +155,31 @@ test("the county officer's Monday: unit, instructor, invite slip, appointment, f
   await shot(page, 'invite-slips-print')
   await page.emulateMedia({ media: 'screen' })
 
-  // a unit's recommendation, entered by the county, reviewed and appointed in the console
-  const token = await apiLogin(srv.base, acc)
-  const units = await call(srv.base, token, 'GET', '/api/v1/units?q=' + encodeURIComponent('东村'))
-  const unitId = units.body.items[0].id
-  const nom = await call(srv.base, token, 'POST', '/api/v1/nominations', {
-    name: '金秀兰', gender: 'female', ethnicity: '03', phone: '13903165678', source_category: 'village_committee',
-    unit_id: unitId, recommender: '陈府镇东村村民委员会',
-  })
-  assert.equal(nom.status, 201, JSON.stringify(nom.body))
+  // a unit's recommendation, entered by the county from the unit's letter, reviewed and appointed
   await page.getByRole('menuitem', { name: '推荐与聘任' }).click()
-  await page.locator('.nominations-table', { hasText: '金秀兰' }).waitFor()
+  await page.waitForSelector('.nominations-table')
   await checkPage(page, 'nominations')
-  await page.locator('.nominations-table .el-table__row', { hasText: '金秀兰' }).getByRole('button', { name: '审核' }).click()
-  const ndlg = page.locator('.el-dialog:visible')
+  await page.getByRole('button', { name: '录入单位推荐' }).click()
+  const edlg = page.locator('.el-dialog:visible')
+  await edlg.getByRole('button', { name: '提交推荐' }).click()
+  await edlg.locator('.el-form-item__error').first().waitFor()
+  const unitPick = edlg.getByLabel('推荐到单位')
+  await unitPick.click({ force: true })
+  await page.keyboard.type('东村')
+  await page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: '陈府镇东村村民委员会' }).click()
+  await edlg.locator('#nm-name').fill('金秀兰')
+  await edlg.getByText('女', { exact: true }).click()
+  await selectOption(page, edlg.getByLabel('民族'), '回族')
+  await edlg.locator('#nm-phone').fill('13903165678')
+  await selectOption(page, edlg.getByLabel('选聘范围'), '村')
+  await edlg.locator('#nm-statement').fill('长期参与村里民族团结工作,群众基础好')
+  await checkPage(page, 'nomination-form')
+  await shot(page, 'nomination-form')
+  await edlg.getByRole('button', { name: '提交推荐' }).click()
+  // the recommendation opens for review at once, and is listed
+  const ndlg = page.locator('.el-dialog:visible', { hasText: '选聘条件' })
+  await ndlg.waitFor()
+  await page.locator('.nominations-table', { hasText: '金秀兰' }).waitFor()
   await ndlg.locator('.criteria-table .el-table__row').first().waitFor()
   for (const box of await ndlg.locator('.criteria-table .el-checkbox').all()) await box.click()
   await ndlg.getByRole('button', { name: '保存审核结果' }).click()
@@ -445,6 +456,14 @@ test('an officer registers a robot group, sees it listed with only the last 4 of
   assert.equal(await page.locator('.el-dialog:visible #ng-webhook').inputValue(), '')
   await page.locator('.el-dialog:visible').getByRole('button', { name: '取消' }).click()
   await page.locator('.el-dialog:visible').waitFor({ state: 'hidden' })
+  // a test message goes to the group's robot now; the page says WeCom took it
+  await row.getByRole('button', { name: '发送测试消息' }).click()
+  await page.locator('.test-result', { hasText: '测试消息已送达“大厂县指导员群”' }).waitFor()
+  const sent = await (await fetch(srv.wx + '/_fake/messages')).json()
+  const got = sent.messages.filter((m) => m.channel === 'robot' && m.robot_key === key)
+  assert.equal(got.length, 1, JSON.stringify(sent.messages.slice(-3)))
+  assert.match(got[0].content, /测试消息.*大厂县指导员群/)
+  await page.mouse.move(0, 0)
   await shot(page, 'notify-groups')
   await checkPage(page, 'notify-groups')
   // the API answers no key either
@@ -722,4 +741,242 @@ test('a county officer has no accounts page, and the API refuses what it would s
   assert.equal(list.status, 200)
   assert.deepEqual(list.body.items, [])
   await page.close()
+})
+
+test('training: the city makes and changes a plan and a session; the county enrols, records who came, reads the hours', async () => {
+  const title = '2026年度指导员业务能力提升计划'
+  const page = await newPage(ctx)
+  await login(page, srv.base, srv.accounts.langfang)
+  // the 培训 sub-menu starts closed
+  await go(page, '/training/plans')
+  await page.waitForSelector('.plans-table')
+  await page.getByRole('button', { name: '制定培训计划' }).click()
+  let dlg = page.locator('.el-dialog:visible')
+  await dlg.locator('#tp-title').fill('2026年指导员培训计划(草稿)')
+  await dlg.locator('#tp-goals').fill('全市指导员轮训一遍,重点学习民族政策和矛盾纠纷调解')
+  await dlg.getByRole('button', { name: '保存' }).click()
+  await page.waitForURL(/\/training\/sessions\?plan_id=\d+/)
+  const planId = Number(new URL(page.url()).searchParams.get('plan_id'))
+
+  // the plan's name changed from the list
+  await go(page, '/training/plans')
+  const planRow = page.locator('.plans-table .el-table__row', { hasText: '草稿' })
+  await planRow.getByRole('button', { name: '修改' }).click()
+  dlg = page.locator('.el-dialog:visible', { hasText: '修改培训计划' })
+  assert.equal(await dlg.locator('#tp-title').inputValue(), '2026年指导员培训计划(草稿)')
+  await dlg.locator('#tp-title').fill(title)
+  await checkPage(page, 'training-plan-form')
+  await dlg.getByRole('button', { name: '保存' }).click()
+  await dlg.waitFor({ state: 'hidden' })
+  await page.locator('.plans-table .el-table__row', { hasText: title }).waitFor()
+  await page.mouse.move(0, 0)
+  await checkPage(page, 'training-plans')
+
+  // a session of the plan two days ago (attendance is recorded once it has begun), then changed
+  await page.locator('.plans-table').getByRole('link', { name: title }).click()
+  await page.waitForURL(new RegExp('plan_id=' + planId))
+  await page.getByRole('button', { name: '组织培训' }).click()
+  dlg = page.locator('.el-dialog:visible')
+  await dlg.locator('#ts-title').fill('民族政策与矛盾纠纷调解专题培训')
+  await dlg.locator('#ts-lecturer').fill('省民委政策法规处')
+  await dlg.locator('#ts-place').fill('廊坊市民宗局三楼会议室')
+  const twoDays = Date.now() - 2 * 86400000
+  const start = new Date(twoDays).getUTCFullYear() === new Date().getUTCFullYear() ? twoDays : Date.now() - 3 * 3600000
+  await typeTime(page, dlg.locator('#ts-start'), localTime(start))
+  await typeTime(page, dlg.locator('#ts-end'), localTime(start + 3 * 3600000))
+  await dlg.locator('#ts-hours').fill('3')
+  await dlg.getByRole('button', { name: '保存' }).click()
+  await page.waitForURL(/\/training\/sessions\/\d+$/)
+  const sessionId = Number(page.url().match(/\/training\/sessions\/(\d+)$/)[1])
+  await page.locator('.session-info', { hasText: '廊坊市民宗局三楼会议室' }).waitFor()
+  await page.locator('.ts-edit').click()
+  dlg = page.locator('.el-dialog:visible', { hasText: '修改培训' })
+  assert.equal(await dlg.locator('#ts-place').inputValue(), '廊坊市民宗局三楼会议室')
+  await dlg.locator('#ts-place').fill('廊坊市会议中心二号厅')
+  await dlg.locator('#ts-hours').fill('2.5')
+  await checkPage(page, 'training-session-form')
+  await dlg.getByRole('button', { name: '保存' }).click()
+  await dlg.waitFor({ state: 'hidden' })
+  await page.locator('.session-info', { hasText: '廊坊市会议中心二号厅' }).waitFor()
+  assert.match(await page.locator('.session-info').textContent(), /学时\s*2\.5/)
+  await page.close()
+
+  // the county sees the city's session, without a change button; the API refuses the change
+  const county = await newPage(ctx)
+  await login(county, srv.base, srv.accounts.dachang)
+  await go(county, '/training/sessions')
+  await county.locator('.sessions-table').getByRole('link', { name: '民族政策与矛盾纠纷调解专题培训' }).click()
+  await county.waitForURL(new RegExp('/training/sessions/' + sessionId + '$'))
+  await county.locator('.session-info').waitFor()
+  assert.equal(await county.locator('.ts-edit').count(), 0)
+  const token = await apiLogin(srv.base, srv.accounts.dachang)
+  const refused = await call(srv.base, token, 'PATCH', `/api/v1/training-sessions/${sessionId}`, { place: '越权' })
+  assert.equal(refused.status, 403, JSON.stringify(refused.body))
+
+  // two instructors of the county enrolled; one came for the whole session, one for 1.5 hours
+  await county.locator('.enrol-select').click()
+  const options = county.locator('.el-select-dropdown:visible .el-select-dropdown__item')
+  await options.first().waitFor()
+  await options.nth(0).click()
+  await options.nth(1).click()
+  await county.locator('.session-info').click()
+  await county.getByRole('button', { name: '报名', exact: true }).click()
+  await county.locator('.enrolments-table .el-table__row').nth(1).waitFor()
+  // who they are (names repeat across the county's units): the API's list of the session
+  const enrolled = (await call(srv.base, token, 'GET', `/api/v1/training-sessions/${sessionId}/enrolments`)).body.items
+  assert.equal(enrolled.length, 2, JSON.stringify(enrolled))
+  const rowOf = (e) => county.locator('.enrolments-table .el-table__row', { hasText: e.name }).filter({ hasText: e.unit_name })
+  await rowOf(enrolled[0]).getByRole('button', { name: '参加', exact: true }).click()
+  await rowOf(enrolled[0]).locator('.el-tag', { hasText: '已参加' }).waitFor()
+  await rowOf(enrolled[1]).getByRole('button', { name: '部分参加' }).click()
+  await county.locator('.el-message-box input').fill('1.5')
+  await confirmBox(county, '登记')
+  await rowOf(enrolled[1]).locator('.el-tag', { hasText: '已参加' }).waitFor()
+  assert.match(await rowOf(enrolled[0]).textContent(), /2\.5/)
+  assert.match(await rowOf(enrolled[1]).textContent(), /1\.5/)
+  await county.mouse.move(0, 0)
+  await shot(county, 'training-session')
+  await checkPage(county, 'training-session')
+
+  // the year's hours per instructor
+  await go(county, '/training/hours')
+  const hoursOf = (e) => county.locator('.hours-table .el-table__row', { has: county.locator(`a[href="/instructors/${e.instructor_id}"]`) })
+  await hoursOf(enrolled[1]).waitFor()
+  assert.match(await hoursOf(enrolled[0]).textContent(), /2\.5/)
+  assert.match(await hoursOf(enrolled[1]).textContent(), /1\.5/)
+  await checkPage(county, 'training-hours')
+  await county.close()
+})
+
+// months(n) is the month n months before this one, as the dashboard's URL writes it.
+function monthsAgo(n) {
+  const d = new Date(Date.now() + 8 * 3600000)
+  d.setUTCDate(1)
+  d.setUTCMonth(d.getUTCMonth() - n)
+  return d.toISOString().slice(0, 7)
+}
+
+test("the dashboard: a city ranks its counties, goes down into one, and downloads the county's workbook", async () => {
+  // Records over the last five months from two instructors of 大厂 and one of 固安, as the
+  // mini-program submits them; the county acknowledges and resolves some tips.
+  const dachang = await apiLogin(srv.base, srv.accounts.dachang)
+  const inOffice = await call(srv.base, dachang, 'GET', '/api/v1/instructors?status=active&limit=2')
+  const phones = []
+  for (const i of inOffice.body.items) phones.push(await instructorLogin(srv.base, dachang, i.id))
+  const guan = await apiLogin(srv.base, srv.accounts.guan)
+  const gu = await call(srv.base, guan, 'POST', '/api/v1/units', { name: '固安镇北关村村民委员会', kind: 'village', region_code: '131022100000' })
+  assert.equal(gu.status, 201, JSON.stringify(gu.body))
+  const gi = await call(srv.base, guan, 'POST', '/api/v1/instructors', {
+    name: '刘振华', gender: 'male', ethnicity: '01', phone: '13903164321', source_category: 'village_committee', unit_id: gu.body.id,
+  })
+  assert.equal(gi.status, 201, JSON.stringify(gi.body))
+  phones.push(await instructorLogin(srv.base, guan, gi.body.id))
+  const at = (monthsBack, day) => {
+    const d = new Date(Date.now() - monthsBack * 30 * 86400000 - day * 3600000)
+    return d.toISOString()
+  }
+  const bodies = {
+    visits: (n) => ({ visit: { visit_kind: 'home_visit', households: 2, people: 6, ethnicities: ['03'], content: '入户宣讲民族政策' + n, follow_up_needed: false } }),
+    sentiments: (n) => ({ sentiment: { category: 'livelihood', content: '村民反映道路破损' + n, people_affected: 30, urgency: 'normal', suggestion: '尽快修补' } }),
+    tips: (n) => ({ tip: { level: n % 2 ? 'general' : 'serious', kind: 'sign', people_involved: 4, groups_involved: '两户村民', description: '宅基地边界争执' + n, ongoing: false } }),
+    mediations: (n) => ({ mediation: { dispute_kind: 'housing', process: '村委会组织双方协商', outcome: n % 3 ? 'settled' : 'failed', agreement: '重新测量',
+      parties: [{ name: '马某', ethnicity: '03', role: 'applicant' }, { name: '张某', ethnicity: '01', role: 'respondent' }] } }),
+  }
+  let n = 0
+  const tips = []
+  for (const [p, phone] of phones.entries()) {
+    for (let m = 0; m < 5; m++) {
+      for (const kind of Object.keys(bodies)) {
+        if ((kind === 'tips' || kind === 'mediations') && (m + p) % 2) continue
+        n++
+        const r = await call(srv.base, phone, 'POST', '/api/v1/' + kind, {
+          client_id: crypto.randomUUID(), title: '统计测试' + n, occurred_at: at(m, p + 1), place: '村委会', attachments: [], ...bodies[kind](n),
+        })
+        assert.equal(r.status, 201, kind + ' ' + JSON.stringify(r.body))
+        if (kind === 'tips' && p < 2) tips.push(r.body.id)
+      }
+    }
+  }
+  for (const id of tips.slice(0, 3)) {
+    const r = await call(srv.base, dachang, 'POST', `/api/v1/tips/${id}/acknowledge`, { note: '已签收' })
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+  }
+  await call(srv.base, dachang, 'POST', `/api/v1/tips/${tips[0]}/resolve`, { note: '已化解' })
+
+  const from = monthsAgo(6)
+  const to = monthsAgo(0)
+  const city = await apiLogin(srv.base, srv.accounts.langfang)
+  const table = await call(srv.base, city, 'GET', `/api/v1/stats/regions?from=${from}&to=${to}`)
+  assert.equal(table.status, 200, JSON.stringify(table.body))
+  const dc = table.body.items.find((r) => r.region.code === '131028000000')
+  assert.ok(dc.records >= 20 && dc.tips > 0, JSON.stringify(dc))
+
+  const page = await newPage(ctx)
+  await login(page, srv.base, srv.accounts.langfang)
+  const t0 = Date.now()
+  await page.getByRole('menuitem', { name: '统计概况' }).click()
+  await page.locator('.rank-table .el-table__row', { hasText: '大厂回族自治县' }).waitFor()
+  metrics.dashboardMs = Date.now() - t0
+  await go(page, `/dashboard?from=${from}&to=${to}`)
+  const row = page.locator('.rank-table .el-table__row', { hasText: '大厂回族自治县' })
+  await row.waitFor()
+  // the row says what the API counted; ranked by records per instructor, 大厂 and 固安 first
+  const cells = (await row.locator('td').allTextContents()).map((c) => c.trim())
+  assert.equal(cells[5], String(dc.records))
+  assert.equal(cells[7], String(dc.tips))
+  const ranks = (await page.locator('.rank-table tbody tr').allTextContents()).slice(0, 2).join(' ')
+  assert.match(ranks, /大厂回族自治县/)
+  assert.match(ranks, /固安县/)
+  assert.equal(await page.locator('.kpis .kpi').count(), 8)
+  assert.ok((await page.locator('.dashboard .chart canvas').count()) >= 5, 'five charts drawn')
+  await page.locator('.page-title', { hasText: '廊坊市' }).waitFor()
+  await page.waitForLoadState('networkidle')
+  await page.mouse.move(0, 0)
+  await shot(page, 'dashboard-city')
+  await checkPage(page, 'dashboard-city')
+  await page.locator('.rank-table').scrollIntoViewIfNeeded()
+  await shot(page, 'dashboard-city-ranking')
+
+  // sorted by on-time acknowledgement, in the URL
+  await page.locator('.rank-table th', { hasText: '按时签收' }).click()
+  await page.waitForURL(/sort=on_time/)
+
+  // down into the county: its townships, the way back up
+  await row.getByRole('link', { name: '大厂回族自治县' }).click()
+  await page.waitForURL(/region_code=131028000000/)
+  await page.locator('.page-title', { hasText: '大厂回族自治县' }).waitFor()
+  await page.locator('.rank-table th', { hasText: '乡镇(街道)' }).waitFor()
+  assert.equal((await page.locator('.trail').textContent()).replace(/\s/g, ''), '廊坊市›大厂回族自治县')
+  const county = await call(srv.base, city, 'GET', `/api/v1/stats/overview?region_code=131028000000&from=${from}&to=${to}`)
+  assert.equal((await page.locator('.kpi', { hasText: '期间记录' }).locator('.kpi-value').textContent()).trim(), String(county.body.records.total))
+  await page.waitForLoadState('networkidle')
+  await page.mouse.move(0, 0)
+  // the county's page starts at its top, with the way back up
+  assert.equal(await page.evaluate(() => document.querySelector('.el-main').scrollTop), 0)
+  await shot(page, 'dashboard-county')
+  await checkPage(page, 'dashboard-county')
+  await page.locator('.rank-table').scrollIntoViewIfNeeded()
+  await shot(page, 'dashboard-county-townships')
+
+  // the county's workbook, for the months shown
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '下载统计工作簿' }).click()])
+  assert.match(file.suggestedFilename(), /^指导员工作统计_131028000000\.xlsx$/)
+  const saved = path.join(outDir, 'dashboard-county.xlsx')
+  await file.saveAs(saved)
+  assert.equal(fs.readFileSync(saved).subarray(0, 2).toString(), 'PK')
+
+  await page.locator('.trail').getByRole('link', { name: '廊坊市' }).click()
+  await page.locator('.page-title', { hasText: '廊坊市' }).waitFor()
+  assert.doesNotMatch(page.url(), /region_code/)
+  await page.close()
+
+  // a county officer has the county's dashboard; the city's is refused, on the page and by the API
+  const cp = await newPage(ctx)
+  await login(cp, srv.base, srv.accounts.dachang)
+  await go(cp, '/dashboard?region_code=131000000000')
+  await cp.locator('.error-notice', { hasText: '不在您的管辖范围内' }).waitFor()
+  assert.equal(await cp.locator('.kpis').count(), 0)
+  const refused = await call(srv.base, dachang, 'GET', '/api/v1/stats/regions?region_code=131000000000')
+  assert.equal(refused.status, 403)
+  await cp.close()
 })

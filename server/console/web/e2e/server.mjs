@@ -87,6 +87,8 @@ export async function startServer(log = () => {}) {
   log('shiliu serve on ' + base)
   return {
     base,
+    // the fake WeChat and WeCom: GET /_fake/messages lists what they were sent
+    wx: 'http://127.0.0.1:' + wxPort,
     accounts,
     logFile,
     dir,

@@ -20,6 +20,13 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('./layout/ConsoleLayout.vue'),
     children: [
       { path: '', name: 'home', redirect: () => homeRoute(session.user?.role) },
+      { path: 'dashboard', name: 'dashboard', component: () => import('./views/stats/DashboardView.vue'), meta: { title: '统计概况' } },
+      {
+        path: 'stats/inactive-instructors',
+        name: 'inactive-instructors',
+        component: () => import('./views/stats/InactiveInstructorsView.vue'),
+        meta: { title: '90天无记录的指导员' },
+      },
       { path: 'accounts', name: 'accounts', component: () => import('./views/AccountsView.vue'), meta: { title: '账号', may: canManageAccounts } },
       { path: 'units', name: 'units', component: () => import('./views/UnitsView.vue'), meta: { title: '单位' } },
       {

@@ -2,9 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { mount } from '@vue/test-utils'
 import ElementPlus from 'element-plus'
 import GroupFormDialog from '../src/views/notify/GroupFormDialog.vue'
+import GroupsView from '../src/views/notify/GroupsView.vue'
 import { webhookProblem } from '../src/views/notify/notify'
 import { clearSession, setSession } from '../src/api/session'
 import { apiError, fakeServer, json, settle } from './fake'
+import { mountPage } from './mount'
 
 const county = { code: '131028000000', parent_code: '131000000000', name: '大厂回族自治县', level: 'county', ancestors: [
   { code: '130000000000', name: '河北省', level: 'province' }, { code: '131000000000', name: '廊坊市', level: 'city' }] }
@@ -119,5 +121,75 @@ describe('the robot group form', () => {
     await vi.waitFor(() => expect(fieldError('webhook')).toContain('已登记'))
     expect(document.querySelector('.error-notice')?.textContent).toContain('与现有数据冲突')
     w.unmount()
+  })
+})
+
+describe('the robot groups page', () => {
+  beforeEach(() => {
+    clearSession()
+    setSession({ access_token: 'a', user: { id: 9, role: 'county_staff', display_name: '县局', username: 'c', region_code: county.code } })
+  })
+  afterEach(() => {
+    document.body.innerHTML = ''
+  })
+
+  const active = { ...group, id: 8, name: '大厂县工作人员群', audience: 'county_staff', status: 'active', disabled_reason: '' }
+  const testButtons = () => [...document.querySelectorAll('.groups-table .ng-test')] as HTMLButtonElement[]
+
+  it('sends a test message to an active group only, and shows that it arrived', async () => {
+    const srv = server({
+      'GET /api/v1/notification-groups': () => json(200, { items: [active, group], next_cursor: '' }),
+      'POST /api/v1/notification-groups/8/test': () => json(200, { status: 'sent', reason: '', error_code: 0, sent_at: '2026-12-05T10:30:00+08:00', group: active }),
+    })
+    const { wrapper } = await mountPage(GroupsView, '/page', 'notify-groups')
+    await settle(20)
+    // the disabled group (7) has no test button: the API would refuse it
+    expect(testButtons()).toHaveLength(1)
+    testButtons()[0].click()
+    await settle(20)
+    expect(srv.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/api/v1/notification-groups/8/test'])
+    // the time in the browser's zone (the tests' is UTC)
+    await vi.waitFor(() => expect(document.querySelector('.test-result')?.textContent).toMatch(/测试消息已送达“大厂县工作人员群”\(2026-12-05 \d\d:30\)/))
+    wrapper.unmount()
+  })
+
+  it("says why WeCom refused, and shows the group disabled by it", async () => {
+    let disabled = false
+    const srv = server({
+      'GET /api/v1/notification-groups': () => json(200, { items: [disabled ? { ...active, status: 'disabled', disabled_reason: '企业微信返回93000' } : active], next_cursor: '' }),
+      'POST /api/v1/notification-groups/8/test': () => {
+        disabled = true
+        return json(200, {
+          status: 'failed', reason: '群机器人 webhook 地址无效(93000),该群已停用', error_code: 93000,
+          group: { ...active, status: 'disabled', disabled_reason: '企业微信返回93000' },
+        })
+      },
+    })
+    const { wrapper } = await mountPage(GroupsView, '/page', 'notify-groups')
+    await settle(20)
+    testButtons()[0].click()
+    await settle(30)
+    const alert = document.querySelector('.test-result')!.textContent!
+    expect(alert).toContain('未送达')
+    expect(alert).toContain('93000')
+    expect(alert).toContain('请更换 webhook 地址')
+    // the list is read again: the group shows disabled and offers no test
+    expect(srv.calls.filter((c) => c.method === 'GET' && c.path === '/api/v1/notification-groups')).toHaveLength(2)
+    await vi.waitFor(() => expect(testButtons()).toHaveLength(0))
+    wrapper.unmount()
+  })
+
+  it("shows the API's refusal as it is", async () => {
+    server({
+      'GET /api/v1/notification-groups': () => json(200, { items: [active], next_cursor: '' }),
+      'POST /api/v1/notification-groups/8/test': () => apiError(409, 'notification_group_disabled', '通知群已停用,不能发送测试消息;请先启用或更换 webhook 地址'),
+    })
+    const { wrapper } = await mountPage(GroupsView, '/page', 'notify-groups')
+    await settle(20)
+    testButtons()[0].click()
+    await settle(20)
+    await vi.waitFor(() => expect(document.querySelector('.error-notice')?.textContent).toContain('通知群已停用'))
+    expect(document.querySelector('.test-result')).toBeNull()
+    wrapper.unmount()
   })
 })

@@ -866,6 +866,34 @@ export interface paths {
         patch: operations["updateNotificationGroup"];
         trace?: never;
     };
+    "/api/v1/notification-groups/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 发送测试消息 (send a test message to a group's robot now)
+         * @description 仅工作人员与系统管理员,管辖范围内启用的通知群。立即通过与通知相同的发送程序(同样限速、同样处理企业微信的回答)
+         *     向该群机器人发送一条测试消息,等企业微信回答后返回结果:`sent` 已送达;`failed` 未送达,`reason`、`error_code`
+         *     说明原因(webhook 无效 93000 时该群随即停用,`group` 为停用后的状态);`rate_limited` 该机器人本分钟的发送次数已用完,
+         *     未发送,`retry_at` 之后再试。测试消息不进入通知队列和发送记录,失败不重试。无请求体。
+         *     错误码:`forbidden`(403);`notification_group_not_found`(404);`notification_group_disabled`(409,已停用的群,
+         *     先启用或更换 webhook)。
+         */
+        post: operations["testNotificationGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/subscriptions": {
         parameters: {
             query?: never;
@@ -3560,6 +3588,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stats/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 下级区划排名表 (the main figures of each child region)
+         * @description 仅工作人员;区划(默认本级)的每个直接下级(省的各市、市的各县、县的各乡镇、乡镇的各村),按代码顺序各一行,
+         *     供并列比较、排序和逐级下钻;村没有下级,`items` 为空。期间与统计概览相同。每行:在任指导员、其中 90 天无记录的
+         *     (从现在起算)、单位及其中无在任指导员的,期间内的记录(不含已撤回)与人均记录,线索(不含重复线索)、签收用时与签收时限
+         *     的比较(按各自等级的时限,`within_deadline`、`over_deadline` 为各等级之和)、化解用时,调解件数与成功率。
+         *     没有授权使用的行政区划边界数据,管理后台以此表代替地图。
+         *     错误码同统计概览。
+         */
+        get: operations["statsByRegion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stats/units-without-instructor": {
         parameters: {
             query?: never;
@@ -4246,6 +4299,21 @@ export interface components {
          * @enum {string}
          */
         GroupStatus: "active" | "disabled";
+        /** @description 测试消息的发送结果。 */
+        NotificationGroupTest: {
+            /**
+             * @description `sent` 已送达;`failed` 未送达;`rate_limited` 本分钟发送次数已用完,未发送。
+             * @enum {string}
+             */
+            status: "sent" | "failed" | "rate_limited";
+            /** @description 未送达或未发送的原因(中文);已送达时为空字符串。 */
+            reason: string;
+            /** @description 企业微信的 errcode 或 HTTP 状态码;没有时为 0。 */
+            error_code: number;
+            sent_at?: components["schemas"]["DateTime"];
+            retry_at?: components["schemas"]["DateTime"];
+            group: components["schemas"]["NotificationGroup"];
+        };
         /** @description 企业微信群机器人。完整的 webhook key 从不返回。 */
         NotificationGroup: {
             /** Format: int64 */
@@ -5863,19 +5931,24 @@ export interface components {
             /**
              * @description 期间内发生的风险隐患线索(不含已撤回),按等级与当前状态;标记为重复的线索只计入 `duplicates`。
              *     签收、化解用时为从提交(或重新提交)到签收、化解的时间的中位数(分钟),按分档估算:10 分钟以内精确到分钟,
-             *     其余误差不超过所在分档宽度的一半(分档宽度不超过下限的 25%)。
+             *     其余误差不超过所在分档宽度的一半(分档宽度不超过下限的 25%)。签收用时与各等级的签收时限(配置
+             *     `records.tip_ack_deadlines`,按现行配置)比较:`within_deadline` 为时限内签收的,`over_deadline` 为超过时限才签收的
+             *     (这些线索已先自动上报);尚未签收的不计。化解没有时限(管理办法未规定),只统计用时。
              */
             tips: {
                 total: components["schemas"]["StatsCount"];
                 duplicates: components["schemas"]["StatsCount"];
+                /** @description 每个等级一项(一般、较大、重大、特别重大),含该等级的签收时限和用时。 */
                 by_level: {
                     code: string;
                     label: string;
                     count: components["schemas"]["StatsCount"];
                     by_state: components["schemas"]["StatsItems"];
+                    acknowledge: components["schemas"]["StatsDeadline"];
+                    resolve: components["schemas"]["StatsDuration"];
                 }[];
                 by_state: components["schemas"]["StatsItems"];
-                acknowledge: components["schemas"]["StatsDuration"];
+                acknowledge: components["schemas"]["StatsDeadline"];
                 resolve: components["schemas"]["StatsDuration"];
             };
             /** @description 期间内发生的矛盾纠纷调解(不含已撤回),按当前调解结果;成功率 = 调解成功 / 全部,部分成功率另计。 */
@@ -5918,6 +5991,47 @@ export interface components {
             count: components["schemas"]["StatsCount"];
             /** @description 中位数(分钟,保留 1 位小数);没有时为 null。 */
             median_minutes: number | null;
+        };
+        /**
+         * @description 签收用时与签收时限:`count` 为已签收的线索数,`median_minutes` 为用时中位数;`within_deadline`、`over_deadline` 为在时限内、
+         *     超过时限签收的线索数。某一等级时 `deadline_minutes` 为该等级的时限;合计时为 null,两个数为各等级之和。
+         *     时限默认是分档边界(15、30 分钟,2、24 小时),此时两数精确;配置的时限落在某一分档之内时,该分档按比例估算。
+         *     升级前签收的用时没有等级,只计入 `count` 和中位数。
+         */
+        StatsDeadline: {
+            count: components["schemas"]["StatsCount"];
+            /** @description 中位数(分钟,保留 1 位小数);没有时为 null。 */
+            median_minutes: number | null;
+            deadline_minutes: number | null;
+            within_deadline: components["schemas"]["StatsCount"];
+            over_deadline: components["schemas"]["StatsCount"];
+        };
+        StatsRegionTable: {
+            region: components["schemas"]["StatsRegionRef"];
+            from: components["schemas"]["StatsMonth"];
+            to: components["schemas"]["StatsMonth"];
+            generated_at: components["schemas"]["DateTime"];
+            items: components["schemas"]["StatsRegionRow"][];
+        };
+        StatsRegionRef: {
+            code: components["schemas"]["RegionCode"];
+            name: string;
+            level: components["schemas"]["RegionLevel"];
+        };
+        StatsRegionRow: {
+            region: components["schemas"]["StatsRegionRef"];
+            active_instructors: components["schemas"]["StatsCount"];
+            inactive_instructors: components["schemas"]["StatsCount"];
+            units: components["schemas"]["StatsCount"];
+            units_without_instructor: components["schemas"]["StatsCount"];
+            records: components["schemas"]["StatsCount"];
+            /** @description 期间内记录数 / 在任指导员数(保留 2 位小数);没有在任指导员时为 null。 */
+            records_per_instructor: number | null;
+            tips: components["schemas"]["StatsCount"];
+            acknowledge: components["schemas"]["StatsDeadline"];
+            resolve: components["schemas"]["StatsDuration"];
+            mediations: components["schemas"]["StatsCount"];
+            settlement_rate: components["schemas"]["StatsRate"];
         };
         StatsUnit: {
             /** Format: int64 */
@@ -6303,11 +6417,6 @@ export interface components {
         };
         AdjustmentDecided: {
             items: components["schemas"]["AdjustmentMember"][];
-        };
-        StatsRegionRef: {
-            code: components["schemas"]["RegionCode"];
-            name: string;
-            level: components["schemas"]["RegionLevel"];
         };
         StatsTrainingYearLine: {
             region_code: components["schemas"]["RegionCode"];
@@ -7889,6 +7998,35 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testNotificationGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 发送结果 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationGroupTest"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -12339,6 +12477,39 @@ export interface operations {
                 };
                 content: {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    statsByRegion: {
+        parameters: {
+            query?: {
+                /** @description 统计的区划(含下级),12 位代码;默认为本人所在区划。须在管辖范围内,否则返回 403。 */
+                region_code?: components["parameters"]["StatsRegion"];
+                /** @description 开始月份(含),如 `2025-01`;默认本年 1 月。 */
+                from?: components["parameters"]["StatsFrom"];
+                /** @description 结束月份(含),如 `2025-12`;默认本月。 */
+                to?: components["parameters"]["StatsTo"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 各下级区划 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsRegionTable"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -9,6 +9,12 @@ export function canOrganiseTraining(role?: string): boolean {
   return role === 'province_staff' || role === 'city_staff'
 }
 
+// Only the level that made a plan or holds a session changes it (the API refuses the levels above
+// and below, which only look).
+export function canChangeTraining(role: string | undefined, ownRegion: string | undefined, regionCode: string): boolean {
+  return canOrganiseTraining(role) && !!ownRegion && ownRegion === regionCode
+}
+
 // the years the API accepts for a plan: the two before, this one and the next
 export function trainingYears(now = new Date()): number[] {
   const y = now.getFullYear()

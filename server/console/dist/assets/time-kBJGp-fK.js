@@ -1,1 +1,0 @@
-import{n as e}from"./rolldown-runtime-Dl_DZoUm.js";import{a as t}from"./element-plus-DGlE7Jeq.js";var n=e(t(),1);function r(e){return e?(0,n.default)(e).format(`YYYY-MM-DD HH:mm`):``}var i=`YYYY-MM-DDTHH:mm:ssZ`;export{r as n,i as t};
