@@ -20,6 +20,7 @@ import (
 // minimum, an entry older than that; it keeps the young ones, an old event never consumed and an
 // old notification still pending, and counts what it deleted in /metrics.
 func TestRetentionSweepRuns(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	now := e.Clock.Now()
 	db := e.DB()

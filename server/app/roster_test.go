@@ -11,6 +11,7 @@ import (
 )
 
 func TestUnitAndInstructorRoster(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	name := "西山村" + apitest.Unique()
@@ -86,6 +87,7 @@ func TestUnitAndInstructorRoster(t *testing.T) {
 }
 
 func TestAtMostTwoActiveInstructorsPerUnit(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := staff.Unit("school", apitest.CountyA1)
@@ -143,6 +145,7 @@ func TestAtMostTwoActiveInstructorsPerUnit(t *testing.T) {
 }
 
 func TestListsPaginateStably(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA2)
 	kind := "service_window"
