@@ -10,13 +10,16 @@ package apitest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +73,10 @@ func Shared(t testing.TB) *Env {
 	}
 	return shared
 }
+
+// Started is the shared server if a test started it, else nil: for TestMain's checks after the
+// tests, which have no *testing.T.
+func Started() *Env { return shared }
 
 // Another starts a second server on the same database and Redis with its own clock: a second
 // instance behind the load balancer, or the same system seen at another time. configure, if
@@ -242,5 +249,15 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// Unique returns a short unique suffix for names in tests sharing a database.
-func Unique() string { return strings.ToUpper(randomHex(3)) }
+// Unique returns a short suffix for names in tests sharing a database: six hex digits, never the
+// same twice in one test binary (a counter from a random start), so that two tests running at
+// once cannot pick the same username, unit name or code by chance.
+func Unique() string { return fmt.Sprintf("%06X", uniqueNext.Add(1)&0xFFFFFF) }
+
+var uniqueNext atomic.Uint32
+
+func init() {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	uniqueNext.Store(binary.BigEndian.Uint32(b))
+}

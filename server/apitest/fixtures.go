@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"sync/atomic"
 	"testing"
 )
 
@@ -59,11 +60,19 @@ func (c *Client) Unit(kind, regionCode string) int64 {
 	return ID(c.t, r)
 }
 
-// Phone returns a random valid mobile number.
+// Phone returns a valid mobile number no other call of this test binary returned (a counter from
+// a random start): a phone number is unique on the roster.
 func Phone() string {
-	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
-	return fmt.Sprintf("13%09d", n.Int64())
+	return fmt.Sprintf("13%09d", (phoneStart+phoneNext.Add(1))%1_000_000_000)
 }
+
+var (
+	phoneStart = func() int64 {
+		n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
+		return n.Int64()
+	}()
+	phoneNext atomic.Int64
+)
 
 // InstructorBody is a valid instructor for unitID.
 func InstructorBody(unitID int64) map[string]any {

@@ -71,6 +71,7 @@ func passwordLogin(t *testing.T, e *apitest.Env, username, password string) apit
 // changed the old token is dead and the new one works. (ASVS V2.1.1, V2.1.9, V2.5.1; 等保2.0
 // 身份鉴别 a)
 func TestFirstLoginMustChangePassword(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	admin := e.Staff(t, "admin", apitest.Province)
 	created := createAccount(t, admin, "county_staff", apitest.CountyA1)
@@ -125,15 +126,19 @@ func TestFirstLoginMustChangePassword(t *testing.T) {
 // administrator's; the security administrator unlocks and logs out; the audit administrator has
 // no account powers. (ASVS V4.1.3, V4.2.1; 等保2.0 访问控制 a–c)
 func TestStaffAccountScope(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	admin := e.Staff(t, "admin", apitest.Province)
 	security := e.Staff(t, "security_admin", apitest.Province)
 	auditor := e.Staff(t, "audit_admin", apitest.Province)
-	cityA := e.Staff(t, "city_staff", apitest.CityA)
-	countyA1 := e.Staff(t, "county_staff", apitest.CountyA1)
+	// A city of the test's own: the city lists every officer of its counties.
+	own := e.City(t)
+	ownCity, ownA1, ownA2 := own.Code, own.Counties[0].County, own.Counties[1].County
+	cityA := e.Staff(t, "city_staff", ownCity)
+	countyA1 := e.Staff(t, "county_staff", ownA1)
 
-	inA1 := createAccount(t, admin, "county_staff", apitest.CountyA1)
-	inA2 := createAccount(t, cityA, "county_staff", apitest.CountyA2)
+	inA1 := createAccount(t, admin, "county_staff", ownA1)
+	inA2 := createAccount(t, cityA, "county_staff", ownA2)
 	inB1 := createAccount(t, admin, "county_staff", apitest.CountyB1)
 	cityB := createAccount(t, admin, "city_staff", apitest.CityB)
 
@@ -156,12 +161,12 @@ func TestStaffAccountScope(t *testing.T) {
 		t.Fatalf("county sees %d accounts", len(l))
 	}
 	countyA1.Must(http.StatusForbidden, "POST", "/api/v1/accounts", map[string]any{
-		"username": "x" + strings.ToLower(apitest.Unique()), "role": "county_staff", "region_code": apitest.CountyA1})
+		"username": "x" + strings.ToLower(apitest.Unique()), "role": "county_staff", "region_code": ownA1})
 	// Out of region or not below: refused, with the reason.
 	cityA.Must(http.StatusForbidden, "POST", "/api/v1/accounts", map[string]any{
 		"username": "x" + strings.ToLower(apitest.Unique()), "role": "county_staff", "region_code": apitest.CountyB1})
 	cityA.Must(http.StatusForbidden, "POST", "/api/v1/accounts", map[string]any{
-		"username": "x" + strings.ToLower(apitest.Unique()), "role": "city_staff", "region_code": apitest.CityA})
+		"username": "x" + strings.ToLower(apitest.Unique()), "role": "city_staff", "region_code": ownCity})
 	cityA.Must(http.StatusNotFound, "POST", fmt.Sprintf("/api/v1/accounts/%d/disable", inB1.Account.ID), nil)
 	// Moving an account out of one's region is refused too.
 	cityA.Must(http.StatusForbidden, "PATCH", fmt.Sprintf("/api/v1/accounts/%d", inA1.Account.ID), map[string]any{"region_code": apitest.CountyB1})
@@ -170,12 +175,12 @@ func TestStaffAccountScope(t *testing.T) {
 		t.Fatalf("role without region: %+v", r)
 	}
 	var moved staffAccount
-	cityA.Must(http.StatusOK, "PATCH", fmt.Sprintf("/api/v1/accounts/%d", inA1.Account.ID), map[string]any{"region_code": apitest.CountyA2}).JSON(t, &moved)
-	if moved.RegionCode != apitest.CountyA2 {
+	cityA.Must(http.StatusOK, "PATCH", fmt.Sprintf("/api/v1/accounts/%d", inA1.Account.ID), map[string]any{"region_code": ownA2}).JSON(t, &moved)
+	if moved.RegionCode != ownA2 {
 		t.Fatalf("moved: %+v", moved)
 	}
 	// Filters narrow.
-	if l := accountIDs(t, admin, "&role=city_staff&region_code="+apitest.CityB); len(l) != 1 || l[cityB.Account.ID].Role != "city_staff" {
+	if l := accountIDs(t, admin, "&role=city_staff&region_code="+ownCity); len(l) != 1 || l[accountID(t, cityA)].Role != "city_staff" {
 		t.Fatalf("filtered: %+v", l)
 	}
 	admin.Must(http.StatusBadRequest, "GET", "/api/v1/accounts?role=instructor", nil)
@@ -192,7 +197,7 @@ func TestStaffAccountScope(t *testing.T) {
 	security.Must(http.StatusForbidden, "POST", fmt.Sprintf("/api/v1/accounts/%d/disable", inB1.Account.ID), nil)
 	security.Must(http.StatusForbidden, "POST", fmt.Sprintf("/api/v1/accounts/%d/reset-password", inB1.Account.ID), nil)
 	security.Must(http.StatusForbidden, "POST", "/api/v1/accounts", map[string]any{
-		"username": "x" + strings.ToLower(apitest.Unique()), "role": "county_staff", "region_code": apitest.CountyA1})
+		"username": "x" + strings.ToLower(apitest.Unique()), "role": "county_staff", "region_code": ownA1})
 	admin.Must(http.StatusForbidden, "POST", fmt.Sprintf("/api/v1/accounts/%d/unlock", inB1.Account.ID), nil)
 	security.Must(http.StatusNoContent, "DELETE", fmt.Sprintf("/api/v1/accounts/%d/sessions", inB1.Account.ID), nil)
 	// The audit administrator has no account powers.
@@ -206,6 +211,7 @@ func TestStaffAccountScope(t *testing.T) {
 // TestLockedAccountUnlockedBySecurityAdmin: the lockout is lifted by the security administrator
 // (or by a password reset), not by waiting only.
 func TestLockedAccountUnlockedBySecurityAdmin(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	admin := e.Staff(t, "admin", apitest.Province)
 	security := e.Staff(t, "security_admin", apitest.Province)
@@ -230,6 +236,7 @@ func TestLockedAccountUnlockedBySecurityAdmin(t *testing.T) {
 // refresh tokens are dead, and the officer cannot log in; enabled again, they log in anew.
 // (ASVS V3.3.1, V3.3.4; 等保2.0 访问控制 b)
 func TestDisablingAccountEndsItsSessionsAtOnce(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	admin := e.Staff(t, "admin", apitest.Province)
 	created := createAccount(t, admin, "county_staff", apitest.CountyA2)
@@ -280,6 +287,7 @@ func TestDisablingAccountEndsItsSessionsAtOnce(t *testing.T) {
 // nothing else, and its own reading is in the trail; the system and security administrators do
 // not read the trail. (等保2.0 三员分立: 访问控制 c, 安全审计 a; ASVS V4.1.3)
 func TestAdministratorsReadNoFieldRecords(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := county.Unit("village", apitest.TownshipA1)
@@ -362,6 +370,7 @@ func refreshCookieOf(t *testing.T, r *apitest.Response) *http.Cookie {
 // login and clears the cookie; a mini-program refresh token is not a console cookie.
 // (ASVS V3.4.1–V3.4.5, V3.5.1)
 func TestConsoleRefreshCookie(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	user := "console_" + strings.ToLower(apitest.Unique())
 	if _, err := e.App.Auth.CreateUser(t.Context(), user, "city_staff", apitest.CityA, "Console-pass-1", ""); err != nil {
@@ -407,6 +416,7 @@ func TestConsoleRefreshCookie(t *testing.T) {
 // TestConsoleIdleNeedsPassword: a console login that has not refreshed for 30 minutes ends; the
 // password is asked again (401 session_idle). 29 minutes is fine. (等保2.0 身份鉴别 b:
 // 登录连接超时自动退出; ASVS V3.3.2)
+// Not parallel: servers half an hour ahead run their sweeps over every test's data.
 func TestConsoleIdleNeedsPassword(t *testing.T) {
 	e := apitest.Shared(t)
 	user := "idle_" + strings.ToLower(apitest.Unique())
@@ -428,6 +438,7 @@ func TestConsoleIdleNeedsPassword(t *testing.T) {
 // before anything is read or written — a new route of field data is closed to them too.
 // (等保2.0 三员分立; ASVS V4.1.3 least privilege)
 func TestAdministratorsReachNoFieldRoute(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	routes, err := apitest.ContractRoutes()
 	if err != nil {

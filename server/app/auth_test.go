@@ -14,6 +14,7 @@ import (
 )
 
 func TestHealthRegionsDictionaries(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	anon := e.Anon(t)
 	anon.Must(http.StatusOK, "GET", "/healthz", nil)
@@ -62,6 +63,7 @@ func TestHealthRegionsDictionaries(t *testing.T) {
 }
 
 func TestWeChatLoginBindWithInviteCode(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := staff.Unit("village", apitest.TownshipA1)
@@ -149,6 +151,7 @@ func TestWeChatLoginBindWithInviteCode(t *testing.T) {
 	}
 }
 
+// Not parallel: a server eight days ahead runs its sweeps over every test's data.
 func TestInviteCodeExpires(t *testing.T) {
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
@@ -174,6 +177,7 @@ func TestInviteCodeExpires(t *testing.T) {
 }
 
 func TestInviteCodeSpentOnceUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	code := staff.Invite(staff.Instructor(staff.Unit("village", apitest.TownshipA1)))
@@ -208,6 +212,7 @@ func TestInviteCodeSpentOnceUnderConcurrency(t *testing.T) {
 }
 
 func TestBindWithPhoneNumber(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := staff.Unit("community", apitest.TownshipA1)
@@ -236,6 +241,7 @@ func TestBindWithPhoneNumber(t *testing.T) {
 	}
 }
 
+// Not parallel: injects failures into the shared fake WeChat and counts all its requests.
 func TestWeChatFailuresAreClear(t *testing.T) {
 	e := apitest.Shared(t)
 	cases := []struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/region"
 )
 
 // bulletinView is a bulletin as the tests read it.
@@ -91,6 +92,7 @@ func unreadCount(t *testing.T, c *apitest.Client) int64 {
 }
 
 func TestBulletinPublishedNowWithReadReceipts(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	reader, reader2 := w.ins[0], w.ins[1]
@@ -98,8 +100,8 @@ func TestBulletinPublishedNowWithReadReceipts(t *testing.T) {
 
 	photo := mustUpload(t, w.staff, "宣传月.png", pngImage(t))
 	b := issueBulletin(t, w.staff, map[string]any{"attachments": []int64{photo.ID}})
-	if b.Status != "published" || b.PublishedAt == nil || b.RegionCode != apitest.CountyA1 || len(b.Scope) != 1 ||
-		b.Scope[0].Code != apitest.CountyA1 || b.Scope[0].Name != "长安区" || b.Body == nil || len(b.Attachments) != 1 ||
+	if b.Status != "published" || b.PublishedAt == nil || b.RegionCode != w.area.County || len(b.Scope) != 1 ||
+		b.Scope[0].Code != w.area.County || b.Scope[0].Name != w.area.CountyName || b.Body == nil || len(b.Attachments) != 1 ||
 		b.Attachments[0].ID != photo.ID || strings.ContainsAny(b.Summary, "#*[>") {
 		t.Fatalf("issued: %+v", b)
 	}
@@ -113,7 +115,7 @@ func TestBulletinPublishedNowWithReadReceipts(t *testing.T) {
 		Scope      []string `json:"scope"`
 	}
 	if err := json.Unmarshal([]byte(events[0]), &payload); err != nil || payload.BulletinID != b.ID ||
-		payload.Title != b.Title || !slices.Equal(payload.Scope, []string{apitest.CountyA1}) {
+		payload.Title != b.Title || !slices.Equal(payload.Scope, []string{w.area.County}) {
 		t.Fatalf("payload %s: %v", events[0], err)
 	}
 
@@ -169,8 +171,7 @@ func TestBulletinPublishedNowWithReadReceipts(t *testing.T) {
 			ReadAt       time.Time `json:"read_at"`
 		} `json:"items"`
 	}
-	var active int64
-	e.DB().Table("instructors").Where("status = 'active' AND region_code >= ? AND region_code < ?", "130102", "130103").Count(&active)
+	active := int64(len(activeIn(t, e, region.Prefix(w.area.County))))
 	w.staff.Must(http.StatusOK, "GET", bulletinPath(b.ID, "receipts"), nil).JSON(t, &rc)
 	if rc.Read != 1 || rc.Recipients != active || len(rc.Items) != 1 || rc.Items[0].InstructorID != w.insIDs[0] ||
 		rc.Items[0].Name == "" || rc.Items[0].UnitName == "" || !rc.Items[0].ReadAt.Equal(firstRead) ||
@@ -198,17 +199,18 @@ func TestBulletinPublishedNowWithReadReceipts(t *testing.T) {
 	}
 }
 
+// Not parallel: servers an hour ahead run their sweeps over every test's data.
 func TestBulletinScheduledThenPublishedBySweeper(t *testing.T) {
 	w := newMeetingWorld(t)
 	e := w.e
 	ctx := context.Background()
 	city := w.callers["city_in"]
-	inTownship, inCounty := w.ins[0], w.ins[2] // units in 长安区建北街道 and in 长安区 itself
+	inTownship, inCounty := w.ins[0], w.ins[2] // units in the area's first township and in the county itself
 	before := unreadCount(t, inTownship)
 	t0 := e.Clock.Now()
 
-	b := issueBulletin(t, city, map[string]any{"scope": []string{apitest.TownshipA1}, "publish_at": phoneTime(e, time.Hour)})
-	if b.Status != "scheduled" || b.PublishedAt != nil || b.RegionCode != apitest.CityA || !b.PublishAt.Equal(t0.Add(time.Hour).Truncate(time.Second)) {
+	b := issueBulletin(t, city, map[string]any{"scope": []string{w.area.Township()}, "publish_at": phoneTime(e, time.Hour)})
+	if b.Status != "scheduled" || b.PublishedAt != nil || b.RegionCode != w.area.City || !b.PublishAt.Equal(t0.Add(time.Hour).Truncate(time.Second)) {
 		t.Fatalf("scheduled: %+v", b)
 	}
 	if n := len(eventPayloads(t, e, "bulletin", b.ID, "bulletin.published")); n != 0 {
@@ -255,6 +257,7 @@ func TestBulletinScheduledThenPublishedBySweeper(t *testing.T) {
 	inCounty.Must(http.StatusNotFound, "GET", bulletinPath(b.ID), nil)
 }
 
+// Not parallel: its province-wide bulletin reaches every instructor, whose unread counts other tests check.
 func TestBulletinScope(t *testing.T) {
 	w := newMeetingWorld(t)
 	e := w.e
@@ -294,21 +297,22 @@ func TestBulletinScope(t *testing.T) {
 	// A scope inside another chosen region is the same audience once; outside the subtree, refused.
 	var v bulletinView
 	city.Must(http.StatusCreated, "POST", "/api/v1/bulletins", bulletinBody(map[string]any{
-		"scope": []string{apitest.TownshipA1, apitest.CountyA1, apitest.CountyA2, apitest.CountyA1}})).JSON(t, &v)
+		"scope": []string{w.area.Township(), w.area.County, w.area.Neighbour, w.area.County}})).JSON(t, &v)
 	codes := make([]string, len(v.Scope))
 	for i, s := range v.Scope {
 		codes[i] = s.Code
 	}
-	if !slices.Equal(codes, []string{apitest.CountyA1, apitest.CountyA2}) || v.RegionName != "石家庄市" {
+	if !slices.Equal(codes, sortedCodes(w.area.County, w.area.Neighbour)) || v.RegionName != w.area.CityName {
 		t.Fatalf("scope %v, issuer %s", codes, v.RegionName)
 	}
-	if r := county.Must(http.StatusForbidden, "POST", "/api/v1/bulletins", bulletinBody(map[string]any{"scope": []string{apitest.CountyA2}})).Err(t); r.Details[0].Field != "scope" {
+	if r := county.Must(http.StatusForbidden, "POST", "/api/v1/bulletins", bulletinBody(map[string]any{"scope": []string{w.area.Neighbour}})).Err(t); r.Details[0].Field != "scope" {
 		t.Fatalf("scope outside: %+v", r)
 	}
 	w.ins[0].Must(http.StatusForbidden, "POST", "/api/v1/bulletins", bulletinBody(nil))
 }
 
 func TestBulletinBadInput(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	cases := []struct {
@@ -320,14 +324,14 @@ func TestBulletinBadInput(t *testing.T) {
 		{"malformed", `{"title": "x"`, 400, ""},
 		{"not an object", `"x"`, 400, ""},
 		{"wrong type", bulletinBody(map[string]any{"title": 1}), 400, "title"},
-		{"scope wrong type", bulletinBody(map[string]any{"scope": apitest.CountyA1}), 400, "scope"},
+		{"scope wrong type", bulletinBody(map[string]any{"scope": w.area.County}), 400, "scope"},
 		{"attachments wrong type", bulletinBody(map[string]any{"attachments": []string{"a"}}), 400, "attachments"},
 		{"no title", bulletinBody(map[string]any{"title": " "}), 400, "title"},
 		{"long title", bulletinBody(map[string]any{"title": strings.Repeat("简", 61)}), 400, "title"},
 		{"no body", bulletinBody(map[string]any{"body": ""}), 400, "body"},
 		{"long body", bulletinBody(map[string]any{"body": strings.Repeat("报", 20001)}), 400, "body"},
 		{"bad scope", bulletinBody(map[string]any{"scope": []string{"1301"}}), 400, "scope"},
-		{"unknown region", bulletinBody(map[string]any{"scope": []string{"130102999999"}}), 400, "scope"},
+		{"unknown region", bulletinBody(map[string]any{"scope": []string{region.Prefix(w.area.County) + "999999"}}), 400, "scope"},
 		{"bad time", bulletinBody(map[string]any{"publish_at": "下周一"}), 400, "publish_at"},
 		{"past", bulletinBody(map[string]any{"publish_at": phoneTime(e, -time.Hour)}), 400, "publish_at"},
 		{"far future", bulletinBody(map[string]any{"publish_at": phoneTime(e, 400*24*time.Hour)}), 400, "publish_at"},
@@ -356,6 +360,12 @@ func TestBulletinBadInput(t *testing.T) {
 	}
 	w.staff.Must(http.StatusBadRequest, "GET", bulletinPath(b.ID, "receipts")+"?cursor=zzz", nil)
 	w.staff.Must(http.StatusNotFound, "GET", "/api/v1/bulletins/0", nil)
+}
+
+// sortedCodes is codes in code order, as the API lists a scope.
+func sortedCodes(codes ...string) []string {
+	slices.Sort(codes)
+	return codes
 }
 
 // unreadIDs reads every page of a bulletin's unread list.
@@ -407,12 +417,13 @@ func activeIn(t *testing.T, e *apitest.Env, prefixes ...string) []int64 {
 }
 
 func TestBulletinUnreadList(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	b := issueBulletin(t, w.staff, nil)
 
 	// Before anyone opens it, everyone the receipts count as recipients is unread.
-	if got, want := unreadIDs(t, w.staff, b.ID), activeIn(t, e, "130102"); !slices.Equal(got, want) || len(got) < 4 {
+	if got, want := unreadIDs(t, w.staff, b.ID), activeIn(t, e, region.Prefix(w.area.County)); !slices.Equal(got, want) || len(got) < 4 {
 		t.Fatalf("unread %v, want the county's active instructors %v", got, want)
 	}
 	w.ins[0].Must(http.StatusOK, "GET", bulletinPath(b.ID), nil)
@@ -441,13 +452,17 @@ func TestBulletinUnreadList(t *testing.T) {
 		t.Fatalf("first page: %+v", p1)
 	}
 
-	// A scope of two regions: a township of the county (not the county's own units) and another county.
+	// A scope of two regions: a township of the county (not the county's own units) and another
+	// county of the city, with an instructor of its own.
+	beside := e.AreaBeside(t, w.area)
+	besideStaff := e.Staff(t, "county_staff", beside.County)
+	besideIns := besideStaff.Instructor(besideStaff.Unit("village", beside.Township()))
 	var cb bulletinView
 	w.callers["city_in"].Must(http.StatusCreated, "POST", "/api/v1/bulletins", bulletinBody(map[string]any{
-		"scope": []string{apitest.TownshipA1, apitest.CountyA2}})).JSON(t, &cb)
+		"scope": []string{w.area.Township(), beside.County}})).JSON(t, &cb)
 	got = unreadIDs(t, w.callers["city_in"], cb.ID)
-	if want := activeIn(t, e, "130102001", "130104"); !slices.Equal(got, want) ||
-		!slices.Contains(got, w.insIDs[0]) || slices.Contains(got, w.insIDs[2]) {
+	if want := activeIn(t, e, region.Prefix(w.area.Township()), region.Prefix(beside.County)); !slices.Equal(got, want) ||
+		!slices.Contains(got, w.insIDs[0]) || !slices.Contains(got, besideIns) || slices.Contains(got, w.insIDs[2]) {
 		t.Fatalf("two-region scope: %v, want %v", got, want)
 	}
 

@@ -13,6 +13,7 @@ import (
 // The console is served by the same engine as the API: pages and their files at /, with unknown
 // paths falling back to the page, while unknown paths under /api/ stay the API's JSON 404.
 func TestConsoleIsServedBesideTheAPI(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	get := func(method, path string) (*http.Response, string) {
 		req, _ := http.NewRequest(method, e.URL+path, nil)

@@ -21,6 +21,7 @@ import (
 // TestAPIResponsesAreNotCached: answers carrying personal data, successes and errors alike, tell
 // every cache not to keep them and browsers not to sniff their type.
 func TestAPIResponsesAreNotCached(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	ins := staff.Instructor(staff.Unit("village", apitest.TownshipA1))
@@ -46,6 +47,7 @@ func TestAPIResponsesAreNotCached(t *testing.T) {
 // TestErrorDetailsAreBounded: a review naming 10,000 unknown criteria fails on 10,001 fields; the
 // answer lists a bounded number of them and says how many there are.
 func TestErrorDetailsAreBounded(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	n := raNominate(t, county, county.Unit("village", apitest.TownshipA1))
@@ -69,6 +71,7 @@ func TestErrorDetailsAreBounded(t *testing.T) {
 // TestImportReportIsBounded: a file wrong in every row answers with the first thousand problems
 // and their total.
 func TestImportReportIsBounded(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	rows := make([][]string, 1200)
@@ -114,6 +117,7 @@ func guessInParallel(t *testing.T, e *apitest.Env, username string, n int) map[i
 // TestParallelPasswordGuessesAreCounted: 50 wrong passwords sent at once are each counted: only
 // the first five are compared, the account is locked and the right password no longer logs in.
 // A username nobody has answers the same burst the same way.
+// Not parallel: a server 16 minutes ahead runs its sweeps over every test's data.
 func TestParallelPasswordGuessesAreCounted(t *testing.T) {
 	e := apitest.Shared(t)
 	user := "burst_" + apitest.Unique()
@@ -167,6 +171,7 @@ func ticketOf(t *testing.T, e *apitest.Env, openid string) string {
 // TestBindTicketIsBurntAfterWrongCodes: twenty codes tried at once with one ticket get five
 // tries between them; the ticket is then burnt, and even the right code needs a new one.
 func TestBindTicketIsBurntAfterWrongCodes(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	code := staff.Invite(staff.Instructor(staff.Unit("village", apitest.TownshipA1)))
@@ -198,6 +203,7 @@ func TestBindTicketIsBurntAfterWrongCodes(t *testing.T) {
 // TestBindFailuresAreLimitedPerWeChatUser: a WeChat user who fetches new tickets still gets only
 // ten wrong codes an hour, then waits as Retry-After says; other users are not held up.
 func TestBindFailuresAreLimitedPerWeChatUser(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	code := staff.Invite(staff.Instructor(staff.Unit("village", apitest.TownshipA1)))
@@ -220,6 +226,7 @@ func TestBindFailuresAreLimitedPerWeChatUser(t *testing.T) {
 
 // TestBindFailuresAreLimitedPerAddress: many WeChat users behind one address share its limit.
 func TestBindFailuresAreLimitedPerAddress(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	own := apitest.Another(t, e.Clock, func(c *config.Config) {
 		c.Redis.Prefix = "bindip_" + apitest.Unique() + ":" // its own counters
@@ -243,6 +250,7 @@ func TestBindFailuresAreLimitedPerAddress(t *testing.T) {
 // the source (what forged a province token on trial servers), one with no signature at all, and
 // a truncated one are all refused, on a dev-mode server too.
 func TestForgedAccessTokensAreRefused(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	staff.Must(http.StatusOK, "GET", "/api/v1/me", nil)

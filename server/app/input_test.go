@@ -12,6 +12,7 @@ import (
 // TestBadInputIsA4xx sends every JSON route malformed, mistyped, unknown, oversized and missing
 // input: each answer is a 4xx in the error format, never a 500.
 func TestBadInputIsA4xx(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := staff.Unit("village", apitest.TownshipA1)

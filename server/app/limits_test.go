@@ -185,6 +185,7 @@ func bombWorkbook(t *testing.T, staff *apitest.Client, mb int) []byte {
 // 100 MB is refused from its zip directory, at once, with its own code and the field: it is
 // never parsed (before, such a file took 41 s of CPU and 300 MB of memory).
 func TestImportBombIsRefusedUnparsed(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	bomb := bombWorkbook(t, staff, 120)
@@ -217,6 +218,7 @@ func TestImportBombIsRefusedUnparsed(t *testing.T) {
 // TestImportOverRowLimitIsRefused: a sheet with one data row more than an import takes is refused
 // with its own code and the limit in the message, as soon as the row is counted.
 func TestImportOverRowLimitIsRefused(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	f := excelize.NewFile()
@@ -246,6 +248,7 @@ func TestImportOverRowLimitIsRefused(t *testing.T) {
 // being received gets 503 with Retry-After at once; the first completes, and the place is free
 // again afterwards.
 func TestConcurrentImportsAreCapped(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	capped := apitest.Another(t, e.Clock, func(c *config.Config) { c.Uploads.ImportMaxConcurrent = 1 })
 	staff := capped.As(t, e.Staff(t, "county_staff", apitest.CountyA1).Token)
@@ -285,6 +288,7 @@ func TestConcurrentImportsAreCapped(t *testing.T) {
 // TestUploadsAreCappedPerAccount: one account holding its share of the upload places with slow
 // uploads gets 429 with Retry-After for one more, while another account's upload goes through.
 func TestUploadsAreCappedPerAccount(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	capped := apitest.Another(t, e.Clock, func(c *config.Config) {
 		c.Uploads.MaxConcurrent = 4
@@ -330,6 +334,7 @@ func TestUploadsAreCappedPerAccount(t *testing.T) {
 // stall timeout and gives its place back; one that trickles a byte at a time is cut off at the
 // transfer timeout the same way; a stalled roster import too.
 func TestStalledUploadsAreCutOff(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	quick := apitest.Another(t, e.Clock, func(c *config.Config) {
 		c.Uploads.StallTimeout = 300 * time.Millisecond

@@ -11,7 +11,6 @@ import (
 
 	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/config"
-	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
 // lockedBuffer collects log lines written by the server's goroutines.
@@ -35,9 +34,10 @@ func (b *lockedBuffer) String() string {
 // A tip's text, the people involved and a search for them must not reach the log, neither in
 // slow-query lines nor in the error lines of statements that fail when the database goes away.
 func TestPersonalDataStaysOutOfLogs(t *testing.T) {
+	t.Parallel()
 	var logs lockedBuffer
 	// Every statement counts as slow, so every statement is logged.
-	e := apitest.Logged(t, clock.NewFake(time.Now()), &logs, func(c *config.Config) { c.Database.SlowQuery = time.Nanosecond })
+	e := apitest.Logged(t, apitest.Shared(t).Clock, &logs, func(c *config.Config) { c.Database.SlowQuery = time.Nanosecond })
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	author, _ := e.InstructorClient(t, staff, staff.Unit("village", apitest.TownshipA1))
 

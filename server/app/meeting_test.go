@@ -14,6 +14,7 @@ import (
 	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/meeting"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/region"
 )
 
 // meetingView is a meeting as the tests read it.
@@ -62,13 +63,15 @@ type meetingPayload struct {
 	OffsetMinutes int      `json:"offset_minutes"`
 }
 
-// meetingWorld is a county A1 organizer with instructors in two units of the county, an
+// meetingWorld is the organizer of a county of the test's own (a county-wide meeting, task or
+// bulletin reaches every instructor of it) with instructors in two units of the county, an
 // instructor of county B1, and staff around them.
 type meetingWorld struct {
 	e          *apitest.Env
+	area       apitest.Area
 	staff      *apitest.Client
 	callers    map[string]*apitest.Client
-	ins        []*apitest.Client // in county A1
+	ins        []*apitest.Client // in the area: two in its first township, two in the county itself
 	insIDs     []int64
 	outsider   *apitest.Client // an instructor of county B1
 	outsiderID int64
@@ -77,16 +80,17 @@ type meetingWorld struct {
 func newMeetingWorld(t *testing.T) meetingWorld {
 	t.Helper()
 	e := apitest.Shared(t)
-	w := meetingWorld{e: e, callers: map[string]*apitest.Client{
-		"county_in":  e.Staff(t, "county_staff", apitest.CountyA1),
-		"county_out": e.Staff(t, "county_staff", apitest.CountyA2),
-		"city_in":    e.Staff(t, "city_staff", apitest.CityA),
+	a := e.Area(t)
+	w := meetingWorld{e: e, area: a, callers: map[string]*apitest.Client{
+		"county_in":  e.Staff(t, "county_staff", a.County),
+		"county_out": e.Staff(t, "county_staff", a.Neighbour),
+		"city_in":    e.Staff(t, "city_staff", a.City),
 		"city_out":   e.Staff(t, "city_staff", apitest.CityB),
 		"province":   e.Staff(t, "province_staff", apitest.Province),
 		"anonymous":  e.Anon(t),
 	}}
 	w.staff = w.callers["county_in"]
-	units := []int64{w.staff.Unit("village", apitest.TownshipA1), w.staff.Unit("community", apitest.CountyA1)}
+	units := []int64{w.staff.Unit("village", a.Township()), w.staff.Unit("community", a.County)}
 	for i := 0; i < 4; i++ {
 		c, id := e.InstructorClient(t, w.staff, units[i/2])
 		w.ins, w.insIDs = append(w.ins, c), append(w.insIDs, id)
@@ -145,11 +149,12 @@ func meetingEvents(t *testing.T, e *apitest.Env, id int64, kind string) []meetin
 }
 
 func TestMeetingNoticeChangeAndCancel(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	m := createMeeting(t, w.staff, meetingBody(e, 48*time.Hour, w.insIDs[0], w.insIDs[1], w.insIDs[1]))
-	if m.Status != "upcoming" || m.InviteeCount != 2 || m.Audience != "list" || m.RegionCode != apitest.CountyA1 ||
-		m.RegionName != "长安区" || m.CheckinOpen || m.Latitude == nil {
+	if m.Status != "upcoming" || m.InviteeCount != 2 || m.Audience != "list" || m.RegionCode != w.area.County ||
+		m.RegionName != w.area.CountyName || m.CheckinOpen || m.Latitude == nil {
 		t.Fatalf("created: %+v", m)
 	}
 	// The notice is in the outbox, written with the meeting, addressed to each invitee.
@@ -160,7 +165,7 @@ func TestMeetingNoticeChangeAndCancel(t *testing.T) {
 	}
 	var regions []string
 	e.DB().Table("events").Where("subject_type = 'meeting' AND subject_id = ?", m.ID).Pluck("region_code", &regions)
-	if !slices.Equal(regions, []string{apitest.CountyA1}) {
+	if !slices.Equal(regions, []string{w.area.County}) {
 		t.Fatalf("event regions %v", regions)
 	}
 
@@ -243,14 +248,14 @@ func mustTime(t *testing.T, s string) time.Time {
 }
 
 func TestMeetingForTheWholeCounty(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	body := meetingBody(e, 72*time.Hour)
 	body["audience"] = "county"
 	delete(body, "instructor_ids")
 	m := createMeeting(t, w.staff, body)
-	var active int64
-	e.DB().Table("instructors").Where("status = 'active' AND region_code >= ? AND region_code < ?", "130102", "130103").Count(&active)
+	active := int64(len(activeIn(t, e, region.Prefix(w.area.County))))
 	if m.Audience != "county" || int64(m.InviteeCount) != active || active < 4 {
 		t.Fatalf("county meeting: %+v (county has %d active instructors)", m, active)
 	}
@@ -276,6 +281,7 @@ func TestMeetingForTheWholeCounty(t *testing.T) {
 	}
 }
 
+// Not parallel: servers up to two days ahead run their sweeps over every test's data.
 func TestMeetingRemindersOncePerOffset(t *testing.T) {
 	w := newMeetingWorld(t)
 	e := w.e
@@ -362,6 +368,7 @@ const (
 	farLatitude  = 38.0528
 )
 
+// Not parallel: servers minutes ahead run their sweeps over every test's data.
 func TestMeetingRSVPCheckinAndAttendance(t *testing.T) {
 	w := newMeetingWorld(t)
 	e := w.e
@@ -502,6 +509,7 @@ func TestMeetingRSVPCheckinAndAttendance(t *testing.T) {
 // them back); each location check-in keeps the reported position and accuracy, and a position
 // copied from the venue, or one without an accuracy, is pointed out to staff.
 func TestLocationCheckinIsNotGivenAwayAndStandsOut(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	m := createMeeting(t, w.staff, meetingBody(w.e, 10*time.Minute, w.insIDs[0], w.insIDs[1], w.insIDs[2]))
 
@@ -560,6 +568,7 @@ func TestLocationCheckinIsNotGivenAwayAndStandsOut(t *testing.T) {
 }
 
 func TestMeetingScope(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	m := createMeeting(t, w.staff, meetingBody(e, 10*time.Minute, w.insIDs[0]))
@@ -612,7 +621,7 @@ func TestMeetingScope(t *testing.T) {
 		}
 	}
 	var l meetingList
-	w.callers["city_in"].Must(http.StatusOK, "GET", "/api/v1/meetings?region_code="+apitest.CountyA2, nil).JSON(t, &l)
+	w.callers["city_in"].Must(http.StatusOK, "GET", "/api/v1/meetings?region_code="+w.area.Neighbour, nil).JSON(t, &l)
 	if l.has(m.ID) {
 		t.Error("region filter of another county lists the meeting")
 	}
@@ -628,6 +637,7 @@ func TestMeetingScope(t *testing.T) {
 }
 
 func TestMeetingBadInput(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	m := createMeeting(t, w.staff, meetingBody(e, 5*time.Hour, w.insIDs[0]))
@@ -709,14 +719,6 @@ func TestMeetingBadInput(t *testing.T) {
 	}
 }
 
-// Counties only the notice tests use: an instructors group registered there receives every
-// county-wide meeting and bulletin of it.
-const (
-	mtCounty   = "130125000000" // 行唐县
-	mtTownship = "130125100000" // 龙州镇
-	mtCounty2  = "130126000000" // 灵寿县
-)
-
 // openID is the WeChat openid of the account bound to an instructor.
 func openID(t *testing.T, e *apitest.Env, instructorID int64) string {
 	t.Helper()
@@ -729,8 +731,13 @@ func openID(t *testing.T, e *apitest.Env, instructorID int64) string {
 
 // Meeting notices and reminders reach the county's instructor group (for a county-wide meeting)
 // and each invitee who accepted the template; bulletins reach the instructor groups in scope.
+// Not parallel: its reminder sweep, two hours ahead, covers every test's meetings.
 func TestMeetingAndBulletinNotices(t *testing.T) {
 	e := apitest.Shared(t)
+	// Counties of the test's own: an instructors group registered there receives every county-wide
+	// meeting and bulletin of it.
+	area, area2 := e.Area(t), e.Area(t)
+	mtCounty, mtTownship, mtCounty2 := area.County, area.Township(), area2.County
 	staff := e.Staff(t, "county_staff", mtCounty)
 	groupKey, otherKey := ntKey(), ntKey()
 	ntCreateGroup(t, staff, mtCounty, "instructors", groupKey)
@@ -803,7 +810,7 @@ func TestMeetingAndBulletinNotices(t *testing.T) {
 	var b bulletinView
 	staff.Must(http.StatusCreated, "POST", "/api/v1/bulletins", bulletinBody(nil)).JSON(t, &b)
 	ntWait(t, "the bulletin", func() bool { return len(ntRobotTo(e, groupKey, b.Title)) == 1 })
-	if msg := ntRobotTo(e, groupKey, b.Title)[0]; !strings.Contains(msg, "工作简报") || !strings.Contains(msg, "行唐县") {
+	if msg := ntRobotTo(e, groupKey, b.Title)[0]; !strings.Contains(msg, "工作简报") || !strings.Contains(msg, area.CountyName) {
 		t.Fatalf("bulletin message: %s", msg)
 	}
 	if len(ntRobotTo(e, otherKey, b.Title)) != 0 {

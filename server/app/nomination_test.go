@@ -107,6 +107,7 @@ func raGetInstructor(t *testing.T, c *apitest.Client, id int64) raInstructor {
 // themselves from the mini-program, the county reviews and appoints, and the person binds with
 // their phone and logs in.
 func TestSelfNominationToLogin(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	unitName := "自荐村" + apitest.Unique()
@@ -264,6 +265,7 @@ func TestSelfNominationToLogin(t *testing.T) {
 // TestUnitRecommendationBindsWithInvite: a unit's recommendation entered by staff, appointed to
 // another unit than recommended, bound with an invite code; rejection and the unit limit.
 func TestUnitRecommendationBindsWithInvite(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := county.Unit("village", apitest.TownshipA1)
@@ -351,6 +353,7 @@ func TestUnitRecommendationBindsWithInvite(t *testing.T) {
 // TestNominationScopeMatrix: every nomination route for every caller; out of scope is 404 or
 // 403 and never data.
 func TestNominationScopeMatrix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	e := apitest.Shared(t)
 	owner := w.callers["county_in"]
@@ -384,13 +387,13 @@ func TestNominationScopeMatrix(t *testing.T) {
 		check(who, "get", c.Do("GET", fmt.Sprintf("/api/v1/nominations/%d", n.ID), nil), want(who, 200))
 		check(who, "review", c.Do("POST", fmt.Sprintf("/api/v1/nominations/%d/review", n.ID), raChecks()), want(who, 200))
 
-		// A recommendation for the unit in county A1.
+		// A recommendation for the unit in the area.
 		body := raPerson()
 		body["unit_id"] = w.unit
 		check(who, "create", c.Do("POST", "/api/v1/nominations", body), want(who, 201))
 
 		// Appointment and rejection, each on a fresh reviewed nomination for a fresh unit.
-		unit := owner.Unit("village", apitest.TownshipA1)
+		unit := owner.Unit("village", w.area.Township())
 		fresh := raNominate(t, owner, unit)
 		owner.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/nominations/%d/review", fresh.ID), raChecks())
 		check(who, "appoint", c.Do("POST", fmt.Sprintf("/api/v1/nominations/%d/appoint", fresh.ID), map[string]any{"term_start": raToday(e, 0)}), want(who, 200))
@@ -410,7 +413,7 @@ func TestNominationScopeMatrix(t *testing.T) {
 		}
 		if r.Status == http.StatusOK {
 			// A region filter outside the caller's scope never widens it.
-			body := string(c.Must(http.StatusOK, "GET", "/api/v1/nominations?limit=100&region_code="+apitest.CountyA1, nil).Body)
+			body := string(c.Must(http.StatusOK, "GET", "/api/v1/nominations?limit=100&region_code="+w.area.County, nil).Body)
 			if strings.Contains(body, fmt.Sprintf(`"id":%d,`, n.ID)) != inScope[who] {
 				t.Errorf("%s list by region widened scope", who)
 			}

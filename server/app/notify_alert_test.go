@@ -13,7 +13,10 @@ import (
 // A submitted tip reaches the county staff group as a robot message and each on-duty officer as a
 // subscribe message; when nobody is on duty, every county officer gets it.
 func TestNotifyTipAlertReachesGroupAndOnDutyOfficers(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
+	area := e.Area(t)
+	ntCountyAlert, ntTownAlert := area.County, area.Township()
 	on1 := ntStaffOfficer(t, e, "county_staff", ntCountyAlert, true)
 	on2 := ntStaffOfficer(t, e, "county_staff", ntCountyAlert, true)
 	off := ntStaffOfficer(t, e, "county_staff", ntCountyAlert, false)
@@ -34,7 +37,7 @@ func TestNotifyTipAlertReachesGroupAndOnDutyOfficers(t *testing.T) {
 			t.Fatalf("robot row: %+v", r)
 		}
 	}
-	if got := ntRobotTo(e, key, title); len(got) != 1 || !strings.Contains(got[0], "较大") || !strings.Contains(got[0], "新华区革新街街道") {
+	if got := ntRobotTo(e, key, title); len(got) != 1 || !strings.Contains(got[0], "较大") || !strings.Contains(got[0], area.CountyName+area.TownshipNames[0]) {
 		t.Fatalf("robot messages: %q", got)
 	}
 	if got := ntSubscribedTo(e, title); len(got) != 2 || got[on1.OpenID] != 1 || got[on2.OpenID] != 1 {
@@ -57,7 +60,11 @@ func TestNotifyTipAlertReachesGroupAndOnDutyOfficers(t *testing.T) {
 // A major tip reaches the city at once (its staff group and city staff); escalating it reaches
 // the province. An answered sentiment reaches the instructor who reported it.
 func TestNotifyMajorTipEscalationAndSentimentAnswer(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
+	// A city of the test's own: the city's group and officers are told of every major tip in it.
+	city := e.City(t)
+	ntCitySouth, ntCountySouth, ntTownSouth := city.Code, city.Counties[0].County, city.Counties[0].Township()
 	county := ntStaffOfficer(t, e, "county_staff", ntCountySouth, true)
 	cityOfficer := ntStaffOfficer(t, e, "city_staff", ntCitySouth, false)
 	countyKey, cityKey := ntKey(), ntKey()
@@ -77,7 +84,7 @@ func TestNotifyMajorTipEscalationAndSentimentAnswer(t *testing.T) {
 	}
 
 	// Escalated (major → province): the province's staff get it.
-	province := ntStaffOfficer(t, e, "province_staff", ntProvinceGroup, true)
+	province := ntStaffOfficer(t, e, "province_staff", apitest.Province, true)
 	county.Must(http.StatusOK, "POST", recordPath("tip", tipID, "escalate"), map[string]any{"note": "请省里协调"})
 	ntWait(t, "the province's message", func() bool {
 		for _, m := range e.WX.SubscribeMessages() {

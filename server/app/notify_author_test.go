@@ -11,12 +11,6 @@ import (
 	"github.com/shiliu/shiliu/server/platform/wxfake"
 )
 
-// Regions of this test only (no other test registers groups or staff there).
-const (
-	ntCountyAuthor = "130104000000" // 桥西区
-	ntTownAuthor   = "130104001000"
-)
-
 // ntOpenID is the openid bound to an account.
 func ntOpenID(t *testing.T, e *apitest.Env, c *apitest.Client) string {
 	t.Helper()
@@ -53,10 +47,12 @@ func ntMessagesTo(e *apitest.Env, openid, templateID string) []wxfake.SubscribeM
 // The instructor hears back: county staff acknowledging their tip, or returning their visit log
 // with a note, sends them one subscribe message each, opening the record in the mini-program. An
 // instructor whose account has no WeChat bound gets none, and the delivery log says why.
+// Not parallel: it waits for the whole notification queue to be idle.
 func TestNotifyAuthorHearsBack(t *testing.T) {
 	e := apitest.Shared(t)
-	staff := e.Staff(t, "county_staff", ntCountyAuthor)
-	unit := staff.Unit("village", ntTownAuthor)
+	area := e.Area(t)
+	staff := e.Staff(t, "county_staff", area.County)
+	unit := staff.Unit("village", area.Township())
 	instructor, _ := e.InstructorClient(t, staff, unit)
 	openid := ntOpenID(t, e, instructor)
 	// Accepted in the mini-program (mine: tip_acknowledged, record_returned, sentiment_answered).
@@ -80,7 +76,7 @@ func TestNotifyAuthorHearsBack(t *testing.T) {
 	}
 	m := acks[0]
 	if m.Page != fmt.Sprintf("pages/record-detail/index?kind=tip&id=%d", tipID) || !strings.HasPrefix(title, strings.TrimSuffix(m.Data["thing1"], "…")) ||
-		m.Data["thing2"] != "桥西区民族工作部门" || m.Data["phrase4"] != "已签收" || m.MiniprogramState == "" {
+		m.Data["thing2"] != area.CountyName+"民族工作部门" || m.Data["phrase4"] != "已签收" || m.MiniprogramState == "" {
 		t.Fatalf("acknowledgement: %+v", m)
 	}
 	returns := ntMessagesTo(e, openid, "TPL_RECORD_RETURNED")

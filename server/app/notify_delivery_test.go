@@ -17,11 +17,14 @@ import (
 // once and disables the group, which the group list shows. Replacing the key re-activates the
 // group, and retrying the failed notification delivers it.
 func TestNotifyFailedSendShowsReasonAndRetryDelivers(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
+	area := e.Area(t)
+	ntCountyFail := area.County
 	staff := e.Staff(t, "county_staff", ntCountyFail)
 	key := ntKey()
 	g := ntCreateGroup(t, staff, ntCountyFail, "county_staff", key)
-	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", "130108001000"))
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", area.Township()))
 	e.WX.DisableRobot(key)
 
 	tipID, title := ntTip(t, e, instructor, "general")
@@ -70,12 +73,15 @@ func TestNotifyFailedSendShowsReasonAndRetryDelivers(t *testing.T) {
 }
 
 // A transient failure (-1) is retried after a backoff; the log shows the reason meanwhile.
+// Not parallel: it injects a failure into the shared fake WeChat and moves the shared clock.
 func TestNotifyTransientFailureIsRetried(t *testing.T) {
 	e := apitest.Shared(t)
+	area := e.Area(t)
+	ntCountyRetry := area.County
 	staff := e.Staff(t, "county_staff", ntCountyRetry)
 	key := ntKey()
 	ntCreateGroup(t, staff, ntCountyRetry, "county_staff", key)
-	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", "130111100000"))
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", area.Township()))
 	// The officer would take a subscribe row; keep the county to the group.
 	e.DB().Exec("UPDATE accounts SET status = 'disabled' WHERE role = 'county_staff' AND region_code = ?", ntCountyRetry)
 	defer e.DB().Exec("UPDATE accounts SET status = 'active' WHERE role = 'county_staff' AND region_code = ?", ntCountyRetry)
@@ -105,11 +111,13 @@ func TestNotifyTransientFailureIsRetried(t *testing.T) {
 // The delivery log and retry are scoped like everything else: another county sees nothing and
 // cannot retry; instructors have no log.
 func TestNotifyLogScope(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
-	staff := e.Staff(t, "county_staff", ntCountyScope)
+	area := e.Area(t)
+	staff := e.Staff(t, "county_staff", area.County)
 	key := ntKey()
-	ntCreateGroup(t, staff, ntCountyScope, "county_staff", key)
-	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", "130109100000"))
+	ntCreateGroup(t, staff, area.County, "county_staff", key)
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", area.Township()))
 	e.WX.DisableRobot(key)
 	tipID, _ := ntTip(t, e, instructor, "general")
 	rows := ntWaitFinal(t, staff, tipID, 2)
@@ -119,7 +127,7 @@ func TestNotifyLogScope(t *testing.T) {
 			failed = r.ID
 		}
 	}
-	other := e.Staff(t, "county_staff", ntCountyOther)
+	other := e.Staff(t, "county_staff", area.Neighbour)
 	otherCity := e.Staff(t, "city_staff", apitest.CityB)
 	for name, c := range map[string]*apitest.Client{"other county": other, "other city": otherCity} {
 		if got := ntLog(t, c, fmt.Sprintf("subject_type=tip&subject_id=%d", tipID)); len(got) != 0 {
@@ -127,7 +135,7 @@ func TestNotifyLogScope(t *testing.T) {
 		}
 		c.Must(http.StatusNotFound, "POST", fmt.Sprintf("/api/v1/notifications/%d/retry", failed), nil)
 	}
-	if got := ntLog(t, e.Staff(t, "city_staff", apitest.CityA), fmt.Sprintf("subject_type=tip&subject_id=%d", tipID)); len(got) != 2 {
+	if got := ntLog(t, e.Staff(t, "city_staff", area.City), fmt.Sprintf("subject_type=tip&subject_id=%d", tipID)); len(got) != 2 {
 		t.Fatalf("the city sees %+v", got)
 	}
 	instructor.Must(http.StatusForbidden, "GET", "/api/v1/notifications", nil)
@@ -155,20 +163,22 @@ func TestNotifyLogScope(t *testing.T) {
 
 // Three server instances on one database, one stopped while sends are slow: every alert reaches
 // the fake exactly once per target.
+// Not parallel: it slows the shared fake WeChat and waits for the whole queue to be idle.
 func TestNotifyExactlyOnceAcrossThreeInstances(t *testing.T) {
 	e := apitest.Shared(t)
 	b := apitest.Another(t, e.Clock)
 	c := apitest.Another(t, e.Clock)
-	staff := e.Staff(t, "county_staff", ntCountyOnce)
-	officers := []ntOfficer{ntStaffOfficer(t, e, "county_staff", ntCountyOnce, true), ntStaffOfficer(t, e, "county_staff", ntCountyOnce, true)}
+	area := e.Area(t)
+	staff := e.Staff(t, "county_staff", area.County)
+	officers := []ntOfficer{ntStaffOfficer(t, e, "county_staff", area.County, true), ntStaffOfficer(t, e, "county_staff", area.County, true)}
 	for _, o := range officers {
 		for range 10 {
 			o.Must(http.StatusOK, "POST", "/api/v1/subscriptions", map[string]any{"results": map[string]string{"TPL_TIP_SUBMITTED": "accept"}})
 		}
 	}
 	key := ntKey()
-	ntCreateGroup(t, staff, ntCountyOnce, "county_staff", key)
-	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", "130110100000"))
+	ntCreateGroup(t, staff, area.County, "county_staff", key)
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", area.Township()))
 
 	ntIdle(t, e)
 	e.WX.SetDelay(wxfake.EndpointRobot, 60*time.Millisecond)
@@ -200,9 +210,20 @@ func TestNotifyExactlyOnceAcrossThreeInstances(t *testing.T) {
 	_ = c
 }
 
-// /metrics carries the queue depth, send latency and failures by channel.
+// /metrics carries the queue depth, send latency and failures by channel: a tip whose county has
+// one group that takes messages and one whose robot is gone is sent once and fails once.
+// Not parallel: the shared server must be the only one sending, so that its own counters see both.
 func TestNotifyMetrics(t *testing.T) {
 	e := apitest.Shared(t)
+	area := e.Area(t)
+	staff := e.Staff(t, "county_staff", area.County)
+	gone := ntKey()
+	ntCreateGroup(t, staff, area.County, "county_staff", ntKey())
+	ntCreateGroup(t, staff, area.County, "county_staff", gone)
+	e.WX.DisableRobot(gone)
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", area.Township()))
+	tipID, _ := ntTip(t, e, instructor, "general")
+	ntWaitFinal(t, staff, tipID, 3) // the two groups and the officer (without WeChat: skipped)
 	resp, err := http.Get(e.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -16,12 +16,15 @@ import (
 // key or a whole URL, encrypted and shown only by its last characters; PATCH replaces the key
 // and re-activates.
 func TestNotifyGroupsAPI(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
+	area := e.Area(t)
+	ntCountyGroups, ntCountyOther := area.County, area.Neighbour
 	staff := e.Staff(t, "county_staff", ntCountyGroups)
 	other := e.Staff(t, "county_staff", ntCountyOther)
-	cityStaff := e.Staff(t, "city_staff", apitest.CityA)
+	cityStaff := e.Staff(t, "city_staff", area.City)
 	admin := e.Staff(t, "admin", apitest.Province)
-	unit := staff.Unit("village", "130121100000")
+	unit := staff.Unit("village", area.Township())
 	instructor, _ := e.InstructorClient(t, staff, unit)
 
 	key := ntKey() + "wXyZ"
@@ -42,7 +45,7 @@ func TestNotifyGroupsAPI(t *testing.T) {
 	}
 	// A bare key works too; an instructors' group may sit at a township.
 	bare := staff.Must(http.StatusCreated, "POST", "/api/v1/notification-groups", map[string]any{
-		"name": "南障城镇指导员群", "region_code": "130121100000", "audience": "instructors", "webhook_key": ntKey()})
+		"name": area.TownshipNames[0] + "指导员群", "region_code": area.Township(), "audience": "instructors", "webhook_key": ntKey()})
 	bareID := apitest.ID(t, bare)
 
 	for name, tc := range map[string]struct {
@@ -115,9 +118,11 @@ func TestNotifyGroupsAPI(t *testing.T) {
 
 // Subscriptions take wx.requestSubscribeMessage's result object as it is; duty is for staff.
 func TestNotifySubscriptionsAndDuty(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
-	staff := e.Staff(t, "county_staff", ntCountyGroups)
-	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", "130121100000"))
+	area := e.Area(t)
+	staff := e.Staff(t, "county_staff", area.County)
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", area.Township()))
 
 	var subs struct {
 		Items []struct {

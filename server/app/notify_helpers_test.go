@@ -10,22 +10,9 @@ import (
 	"github.com/shiliu/shiliu/server/apitest"
 )
 
-// Counties the notification tests use and no other test does: groups registered in a county
-// receive every alert of that county, so each test keeps to its own.
-const (
-	ntCountyAlert   = "130105000000" // 新华区
-	ntTownAlert     = "130105001000"
-	ntCountyFail    = "130108000000" // 裕华区
-	ntCountyScope   = "130109000000" // 藁城区
-	ntCountyOnce    = "130110000000" // 鹿泉区
-	ntCountyRetry   = "130111000000" // 栾城区
-	ntCountyGroups  = "130121000000" // 井陉县
-	ntCountyOther   = "130123000000" // 正定县
-	ntCitySouth     = "130200000000" // 唐山市
-	ntCountySouth   = "130202000000" // 路南区
-	ntTownSouth     = "130202001000"
-	ntProvinceGroup = "130000000000"
-)
+// The notification tests each work in a county of their own (apitest.Env.Area): groups
+// registered in a county receive every alert of that county, and when nobody is on duty every
+// officer of it is told.
 
 type ntNotification struct {
 	ID         int64  `json:"id"`

@@ -66,6 +66,7 @@ func unavailable(t *testing.T, r *apitest.Response, retryAfter string) apitest.E
 // Redis, the metrics say the same, and work that does not need Redis goes on; back to "ok" when
 // Redis returns. Its own Redis, on either backend, so the outage touches no other test.
 func TestReadinessDegradesWithoutRedis(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	mini := miniredis.NewMiniRedis()
 	if err := mini.Start(); err != nil {
@@ -116,6 +117,7 @@ func TestReadinessDegradesWithoutRedis(t *testing.T) {
 // Without its database an instance is useless: /readyz fails, and requests answer 503
 // "unavailable" with Retry-After and a message saying it is temporary, not 500 "internal".
 func TestDatabaseLossAnswersUnavailable(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	own := apitest.Another(t, e.Clock)
 	staff := own.As(t, e.Staff(t, "county_staff", apitest.CountyA1).Token)
@@ -177,6 +179,7 @@ func (f *faultyStore) CheckWritable(ctx context.Context) error {
 // reports the instance degraded (records without attachments still go in); all is back once the
 // store takes writes again.
 func TestUploadStorageFullOrReadOnly(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	store := &faultyStore{}
 	own := apitest.AnotherWith(t, e.Clock, []app.Option{app.WithStorage(func(s upload.Storage) upload.Storage {

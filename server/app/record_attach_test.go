@@ -35,6 +35,7 @@ func uploadPNG(t *testing.T, c *apitest.Client) int64 {
 }
 
 func TestRecordAttachments(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	photo := uploadPNG(t, w.author)

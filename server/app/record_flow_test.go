@@ -13,6 +13,7 @@ import (
 )
 
 func TestSentimentLoopReachesTheReporter(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	id := w.author.Submit("sentiment", apitest.RecordBody("sentiment", phoneTime(e, -time.Hour)))
@@ -44,6 +45,7 @@ func TestSentimentLoopReachesTheReporter(t *testing.T) {
 }
 
 func TestMediationFollowupsAndUnsettledList(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	body := apitest.RecordBody("mediation", phoneTime(e, -3*24*time.Hour))
@@ -83,6 +85,7 @@ func TestMediationFollowupsAndUnsettledList(t *testing.T) {
 }
 
 func TestReturnFixResubmitAndWithdraw(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	id := w.author.Submit("visit", apitest.RecordBody("visit", phoneTime(e, -time.Hour)))
@@ -155,6 +158,7 @@ func TestReturnFixResubmitAndWithdraw(t *testing.T) {
 }
 
 func TestMySummaryCountsThisMonthAndYear(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	loc := time.FixedZone("CST", 8*3600)
@@ -191,9 +195,10 @@ func TestMySummaryCountsThisMonthAndYear(t *testing.T) {
 }
 
 func TestRecordListsFilterAndPage(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
-	other, otherID := e.InstructorClient(t, w.staff, w.staff.Unit("school", apitest.CountyA1))
+	other, otherID := e.InstructorClient(t, w.staff, w.staff.Unit("school", w.area.County))
 	var mine []int64
 	for i := 0; i < 5; i++ {
 		mine = append(mine, w.author.Submit("visit", apitest.RecordBody("visit", phoneTime(e, -time.Duration(i)*24*time.Hour))))
@@ -252,8 +257,8 @@ func TestRecordListsFilterAndPage(t *testing.T) {
 		{"/api/v1/records?q=" + keyword, []int64{tip}, []int64{mine[0]}},
 		{fmt.Sprintf("/api/v1/visits?unit_id=%d&limit=100", w.unit), []int64{mine[0]}, []int64{theirs}},
 		{fmt.Sprintf("/api/v1/visits?author_id=%d&limit=100", otherID), []int64{theirs}, []int64{mine[0]}},
-		{"/api/v1/visits?region_code=" + apitest.TownshipA1 + "&limit=100", []int64{mine[0]}, nil},
-		{"/api/v1/visits?region_code=" + apitest.CountyA2 + "&limit=100", nil, []int64{mine[0]}},
+		{"/api/v1/visits?region_code=" + w.area.Township() + "&limit=100", []int64{mine[0]}, nil},
+		{"/api/v1/visits?region_code=" + w.area.Neighbour + "&limit=100", nil, []int64{mine[0]}},
 		{"/api/v1/visits?status=submitted&limit=100", []int64{mine[0]}, nil},
 		{"/api/v1/visits?status=returned&limit=100", nil, []int64{mine[0]}},
 		{fmt.Sprintf("/api/v1/visits?author_id=%d&from=%s&limit=100", w.ins, e.Clock.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -2).Format("2006-01-02")),

@@ -103,13 +103,14 @@ func (l recordList) has(id int64) bool {
 	return false
 }
 
-// recordWorld is the set of callers around one instructor in county A1 (see newWorld in
-// scope_test.go for the same cast around the roster).
+// recordWorld is the set of callers around one instructor in a county of the test's own (see
+// newWorld in scope_test.go for the same cast around the roster).
 type recordWorld struct {
 	e       *apitest.Env
+	area    apitest.Area // the county of the test's own
 	callers map[string]*apitest.Client
 	author  *apitest.Client
-	staff   *apitest.Client // county A1 staff
+	staff   *apitest.Client // the area's county staff
 	unit    int64
 	ins     int64
 }
@@ -117,15 +118,16 @@ type recordWorld struct {
 func newRecordWorld(t *testing.T) recordWorld {
 	t.Helper()
 	e := apitest.Shared(t)
-	w := recordWorld{e: e, callers: map[string]*apitest.Client{
-		"county_in":  e.Staff(t, "county_staff", apitest.CountyA1),
-		"county_out": e.Staff(t, "county_staff", apitest.CountyA2),
-		"city_in":    e.Staff(t, "city_staff", apitest.CityA),
+	a := e.Area(t)
+	w := recordWorld{e: e, area: a, callers: map[string]*apitest.Client{
+		"county_in":  e.Staff(t, "county_staff", a.County),
+		"county_out": e.Staff(t, "county_staff", a.Neighbour),
+		"city_in":    e.Staff(t, "city_staff", a.City),
 		"city_out":   e.Staff(t, "city_staff", apitest.CityB),
 		"province":   e.Staff(t, "province_staff", apitest.Province),
 	}}
 	w.staff = w.callers["county_in"]
-	w.unit = w.staff.Unit("village", apitest.TownshipA1)
+	w.unit = w.staff.Unit("village", a.Township())
 	w.author, w.ins = e.InstructorClient(t, w.staff, w.unit)
 	w.callers["author"] = w.author
 	other := e.Staff(t, "county_staff", apitest.CountyB1)

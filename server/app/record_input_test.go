@@ -13,6 +13,7 @@ import (
 // TestRecordBadInputIsA4xx sends every record route malformed, mistyped, unknown, oversized and
 // missing input: each answer is a 4xx in the error format naming the field, never a 500.
 func TestRecordBadInputIsA4xx(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	big := strings.Repeat("长", 400_000) // over the body limit

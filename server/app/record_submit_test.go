@@ -12,6 +12,7 @@ import (
 )
 
 func TestSubmitEachKind(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	for _, kind := range []string{"visit", "sentiment", "tip", "mediation"} {
@@ -21,7 +22,7 @@ func TestSubmitEachKind(t *testing.T) {
 			body["author_id"], body["unit_id"], body["region_code"], body["status"] = 999999, 999999, apitest.CountyB1, "resolved"
 			var v recordView
 			w.author.Must(http.StatusCreated, "POST", "/api/v1/"+apitest.RecordPaths[kind], body).JSON(t, &v)
-			if v.Kind != kind || v.AuthorID != w.ins || v.UnitID != w.unit || v.RegionCode != apitest.TownshipA1 ||
+			if v.Kind != kind || v.AuthorID != w.ins || v.UnitID != w.unit || v.RegionCode != w.area.Township() ||
 				v.AuthorName == "" || v.UnitName == "" || v.RegionName == "" || v.Version != 1 || !v.Editable {
 				t.Fatalf("core: %+v", v)
 			}
@@ -58,7 +59,7 @@ func TestSubmitEachKind(t *testing.T) {
 				t.Fatalf("versions: %d", n)
 			}
 			if n := countRows(t, e, "SELECT COUNT(*) FROM events WHERE subject_id = ? AND kind = ? AND subject_type = ? AND region_code = ?",
-				v.ID, kind+".submitted", kind, apitest.TownshipA1); n != 1 {
+				v.ID, kind+".submitted", kind, w.area.Township()); n != 1 {
 				t.Fatalf("events: %d", n)
 			}
 			got := getRecord(t, w.staff, kind, v.ID)
@@ -70,6 +71,7 @@ func TestSubmitEachKind(t *testing.T) {
 }
 
 func TestSubmissionIsIdempotent(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	body := apitest.RecordBody("tip", phoneTime(e, -time.Hour))
@@ -106,7 +108,7 @@ func TestSubmissionIsIdempotent(t *testing.T) {
 	w.author.Must(http.StatusConflict, "POST", "/api/v1/visits", visit)
 
 	// Another instructor may use the same client id: ids are per author.
-	other, _ := e.InstructorClient(t, w.staff, w.staff.Unit("school", apitest.CountyA1))
+	other, _ := e.InstructorClient(t, w.staff, w.staff.Unit("school", w.area.County))
 	other.Must(http.StatusCreated, "POST", "/api/v1/tips", body)
 
 	// A retry after an edit still answers with the record as it is now.
@@ -118,6 +120,7 @@ func TestSubmissionIsIdempotent(t *testing.T) {
 }
 
 func TestConcurrentRetriesStoreOneRecord(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	second := apitest.Another(t, e.Clock)
@@ -162,6 +165,7 @@ func TestConcurrentRetriesStoreOneRecord(t *testing.T) {
 }
 
 func TestSubmissionRules(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 
@@ -199,6 +203,7 @@ func TestSubmissionRules(t *testing.T) {
 }
 
 func TestDictionariesListRecordCodes(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	var d map[string][]struct{ Code, Label string }
 	e.Anon(t).Must(http.StatusOK, "GET", "/api/v1/dictionaries", nil).JSON(t, &d)

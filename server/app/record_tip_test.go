@@ -19,6 +19,7 @@ func tipBody(e *apitest.Env, level string) map[string]any {
 }
 
 func TestTipLifecycleWithTimeline(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	id := w.author.Submit("tip", tipBody(e, "serious"))
@@ -74,6 +75,7 @@ func TestTipLifecycleWithTimeline(t *testing.T) {
 }
 
 func TestTipManualEscalation(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	city := w.callers["city_in"]
@@ -110,6 +112,7 @@ func TestTipManualEscalation(t *testing.T) {
 	}
 }
 
+// Not parallel: servers ahead run their sweeps (the escalation among them) over every test's tips.
 func TestUnacknowledgedTipEscalatesByItself(t *testing.T) {
 	w := newRecordWorld(t)
 	e := w.e
@@ -177,6 +180,7 @@ func TestUnacknowledgedTipEscalatesByItself(t *testing.T) {
 	}
 }
 
+// Not parallel: servers ahead run their sweeps (the escalation among them) over every test's tips.
 func TestConcurrentSweepsEscalateOnce(t *testing.T) {
 	w := newRecordWorld(t)
 	e := w.e
@@ -214,11 +218,12 @@ func TestConcurrentSweepsEscalateOnce(t *testing.T) {
 	}
 }
 
+// Not parallel: a server an hour ahead runs its sweeps over every test's data.
 func TestDuplicateTipFollowsOriginal(t *testing.T) {
 	w := newRecordWorld(t)
 	e := w.e
 	// A second instructor of the same county reports the same incident.
-	reporter, _ := e.InstructorClient(t, w.staff, w.staff.Unit("community", apitest.CountyA1))
+	reporter, _ := e.InstructorClient(t, w.staff, w.staff.Unit("community", w.area.County))
 	original := w.author.Submit("tip", tipBody(e, "serious"))
 	dup := reporter.Submit("tip", tipBody(e, "serious"))
 

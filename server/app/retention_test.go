@@ -19,6 +19,8 @@ import (
 // 31 days ago, a notification sent 181 days ago and, with the audit trail kept for the legal
 // minimum, an entry older than that; it keeps the young ones, an old event never consumed and an
 // old notification still pending, and counts what it deleted in /metrics.
+// Not parallel: every server sweeps when it starts, and one started by another test would delete
+// the old rows before this test's server counts them.
 func TestRetentionSweepRuns(t *testing.T) {
 	e := apitest.Shared(t)
 	now := e.Clock.Now()

@@ -43,6 +43,7 @@ func forgetSessionCache(t *testing.T, e *apitest.Env) {
 // account's token stay refused after Redis lost its keys (flushed or restarted), and, on the
 // embedded Redis, while Redis is down; a live token keeps working throughout. (ASVS V3.3.1,
 // V3.5.2; 等保2.0 身份鉴别)
+// Not parallel: it deletes the session cache of the shared Redis.
 func TestLoggedOutTokenStaysDeadWhenRedisForgets(t *testing.T) {
 	e := apitest.Shared(t)
 	user := "flush_" + strings.ToLower(apitest.Unique())
@@ -83,6 +84,7 @@ func TestLoggedOutTokenStaysDeadWhenRedisForgets(t *testing.T) {
 // TestLeavingOfficeEndsInstructorSessions: an instructor dismissed, or suspended, is refused on
 // the very next request, not when the access token expires. (ASVS V3.3.1)
 func TestLeavingOfficeEndsInstructorSessions(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := county.Unit("village", apitest.TownshipA1)
@@ -104,6 +106,7 @@ func TestLeavingOfficeEndsInstructorSessions(t *testing.T) {
 // TestRebindEndsOldPhoneSessions: a fresh invite code moves the binding to a new phone; the old
 // phone's access and refresh tokens stop at once. (ASVS V3.3.1)
 func TestRebindEndsOldPhoneSessions(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA2)
 	unit := county.Unit("village", apitest.CountyA2)
@@ -125,6 +128,7 @@ func TestRebindEndsOldPhoneSessions(t *testing.T) {
 // the same client: it gets the same new pair, even when the retries race; the pair still works.
 // Past the grace period, or once the new pair has been used, the old token is a copy again and
 // ends the whole login. (ASVS V3.5.2 with availability; 等保2.0 身份鉴别)
+// Not parallel: a server 30 seconds ahead runs its sweeps over every test's data.
 func TestRefreshRetryWithinGrace(t *testing.T) {
 	e := apitest.Shared(t)
 	user := "grace_" + strings.ToLower(apitest.Unique())
@@ -238,6 +242,7 @@ func startHungRedis(t *testing.T) *hungRedis {
 // database: requests succeed, a logged-out token is still refused, and Redis is asked about once
 // per cool-down, not once per request. (等保2.0 可用性; ASVS V11.1.4 resource exhaustion)
 func TestHungRedisTripsTheBreaker(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	hung := startHungRedis(t)
 	own := apitest.Another(t, e.Clock, func(c *config.Config) { c.Redis.URL = "redis://" + hung.ln.Addr().String() + "/0" })

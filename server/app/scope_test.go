@@ -9,10 +9,11 @@ import (
 	"github.com/shiliu/shiliu/server/apitest"
 )
 
-// world is one set of callers around a unit and an instructor in county A1.
+// world is one set of callers around a unit and an instructor in a county of the test's own.
 type world struct {
+	area    apitest.Area
 	callers map[string]*apitest.Client
-	unit    int64 // a unit in county A1
+	unit    int64 // a unit in the area's first township
 	ins     int64 // an instructor of that unit
 }
 
@@ -20,15 +21,16 @@ type world struct {
 // province, the instructor of the unit and an instructor elsewhere.
 func newWorld(t *testing.T) world {
 	e := apitest.Shared(t)
-	w := world{callers: map[string]*apitest.Client{
-		"county_in":  e.Staff(t, "county_staff", apitest.CountyA1),
-		"county_out": e.Staff(t, "county_staff", apitest.CountyA2),
-		"city_in":    e.Staff(t, "city_staff", apitest.CityA),
+	a := e.Area(t)
+	w := world{area: a, callers: map[string]*apitest.Client{
+		"county_in":  e.Staff(t, "county_staff", a.County),
+		"county_out": e.Staff(t, "county_staff", a.Neighbour),
+		"city_in":    e.Staff(t, "city_staff", a.City),
 		"city_out":   e.Staff(t, "city_staff", apitest.CityB),
 		"province":   e.Staff(t, "province_staff", apitest.Province),
 	}}
 	owner := w.callers["county_in"]
-	w.unit = owner.Unit("village", apitest.TownshipA1)
+	w.unit = owner.Unit("village", a.Township())
 	w.callers["instructor_self"], w.ins = e.InstructorClient(t, owner, w.unit)
 	other := e.Staff(t, "county_staff", apitest.CountyB1)
 	w.callers["instructor_other"], _ = e.InstructorClient(t, other, other.Unit("village", apitest.TownshipB1))
@@ -40,6 +42,7 @@ func newWorld(t *testing.T) world {
 type expect map[string]int
 
 func TestScopeMatrix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staffIn := expect{"county_in": 200, "city_in": 200, "province": 200}
 	out := func(base expect, def int) func(string) int {
@@ -87,7 +90,7 @@ func TestScopeMatrix(t *testing.T) {
 			out(with(staffIn, expect{"instructor_self": 403, "instructor_other": 403}), 404)},
 		{"GET", "/api/v1/units", nil, out(expect{"instructor_self": 403, "instructor_other": 403}, 200)},
 		{"POST", "/api/v1/units", func() any {
-			return map[string]any{"name": "范围测试" + apitest.Unique(), "kind": "village", "region_code": apitest.TownshipA1}
+			return map[string]any{"name": "范围测试" + apitest.Unique(), "kind": "village", "region_code": w.area.Township()}
 		}, out(with(created(staffIn), expect{"instructor_self": 403, "instructor_other": 403}), 403)},
 		{"GET", fmt.Sprintf("/api/v1/instructors/%d", i), nil, out(with(staffIn, expect{"instructor_self": 200, "instructor_other": 404}), 404)},
 		{"PATCH", fmt.Sprintf("/api/v1/instructors/%d", i), func() any { return map[string]any{"position": "村委委员"} },
@@ -137,9 +140,9 @@ func TestScopeMatrix(t *testing.T) {
 		t.Errorf("city staff do not see instructor %d", i)
 	}
 	// Filtering by a region outside the caller's scope yields nothing, never widens the scope.
-	if body := string(w.callers["county_out"].Must(200, "GET", "/api/v1/instructors?region_code="+apitest.CountyA1, nil).Body); !strings.Contains(body, `"items":[]`) {
+	if body := string(w.callers["county_out"].Must(200, "GET", "/api/v1/instructors?region_code="+w.area.County, nil).Body); !strings.Contains(body, `"items":[]`) {
 		t.Errorf("region filter widened scope: %s", body)
 	}
 	// Moving a unit out of one's own scope is refused.
-	w.callers["county_in"].Must(http.StatusForbidden, "PATCH", fmt.Sprintf("/api/v1/units/%d", u), map[string]any{"region_code": apitest.CountyA2})
+	w.callers["county_in"].Must(http.StatusForbidden, "PATCH", fmt.Sprintf("/api/v1/units/%d", u), map[string]any{"region_code": w.area.Neighbour})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
+// Not parallel: a server 16 minutes ahead runs its sweeps over every test's data.
 func TestPasswordLoginLockout(t *testing.T) {
 	e := apitest.Shared(t)
 	user := "locktest_" + apitest.Unique()
@@ -36,6 +37,7 @@ func TestPasswordLoginLockout(t *testing.T) {
 	}
 }
 
+// Not parallel: a server 20 minutes ahead runs its sweeps over every test's data.
 func TestRefreshRotationReuseAndLogout(t *testing.T) {
 	e := apitest.Shared(t)
 	user := "rot_" + apitest.Unique()
@@ -85,6 +87,7 @@ func TestRefreshRotationReuseAndLogout(t *testing.T) {
 }
 
 func TestRedisOutageDegradesAndRecovers(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	if apitest.Backend() != "sqlite" {
 		t.Skip("the outage is simulated with the embedded Redis; on real Redis the same code paths run")
@@ -116,6 +119,7 @@ func TestRedisOutageDegradesAndRecovers(t *testing.T) {
 // TestStaffLinksWeChat: an officer logged in by password links WeChat, then logs in with WeChat
 // alone; an instructor cannot use this route, and one WeChat user cannot hold two accounts.
 func TestStaffLinksWeChat(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	code := "lnk" + apitest.Unique() + apitest.Unique()

@@ -15,6 +15,7 @@ import (
 // TestShutdownDrainsInFlightRequests stops the server while a request is being served: the
 // request still completes and Run returns cleanly.
 func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	t.Parallel()
 	// Start from the shared test config: WeChat routing is process-wide (the SDK has one HTTP
 	// client), so an App with the real WeChat hosts would point every other test at them.
 	cfg := apitest.Shared(t).Config

@@ -18,7 +18,6 @@ import (
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/config"
 	"github.com/shiliu/shiliu/server/platform/cache"
-	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
 // Errors a newcomer meets in the first hour say what to do, naming the setting to change.
@@ -26,7 +25,8 @@ import (
 // A server without a mini-program answers WeChat login with 503 and the settings to set, not a
 // "try again later" that no wait will fix.
 func TestWeChatLoginWithoutAppIDSaysItIsNotConfigured(t *testing.T) {
-	e := apitest.Another(t, clock.NewFake(time.Now()), func(c *config.Config) { c.WeChat.AppID, c.WeChat.Secret = "", "" })
+	t.Parallel()
+	e := apitest.Another(t, apitest.Shared(t).Clock, func(c *config.Config) { c.WeChat.AppID, c.WeChat.Secret = "", "" })
 	r := e.Anon(t).Must(http.StatusServiceUnavailable, "POST", "/api/v1/auth/wechat/login", map[string]string{"code": "c" + apitest.Unique()}).Err(t)
 	if r.Code != "wechat_not_configured" || !strings.Contains(r.Message, "SHILIU_WECHAT_APPID") || strings.Contains(r.Message, "稍后") {
 		t.Fatalf("login without WeChat configured: %+v", r)
@@ -35,6 +35,7 @@ func TestWeChatLoginWithoutAppIDSaysItIsNotConfigured(t *testing.T) {
 
 // A bind ticket that already bound someone says so: it did not time out.
 func TestUsedBindTicketSaysUsed(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := staff.Unit("village", apitest.TownshipA1)
@@ -56,6 +57,7 @@ func TestUsedBindTicketSaysUsed(t *testing.T) {
 
 // An invalid code value names the allowed codes, or where to find them when there are many.
 func TestInvalidCodeValueListsTheAllowedOnes(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := staff.Unit("village", apitest.TownshipA1)
@@ -75,16 +77,23 @@ func TestInvalidCodeValueListsTheAllowedOnes(t *testing.T) {
 	}
 }
 
-// openConfig is the embedded default with its files in a temporary directory.
+// openConfig is the embedded default with its files in a temporary directory, and WeChat pointed
+// at the tests' fake: WeChat routing is process-wide (the SDK has one HTTP client), so an App
+// with the real WeChat hosts would point every other test at them while it is open.
 func openConfig(t *testing.T) config.Config {
 	t.Helper()
 	cfg := config.Default()
+	shared := apitest.Shared(t).Config.WeChat
+	cfg.WeChat.APIBase, cfg.WeChat.WeComAPIBase, cfg.WeChat.Timeout = shared.APIBase, shared.WeComAPIBase, shared.Timeout
 	dir := t.TempDir()
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Database.DSN = "sqlite:" + filepath.Join(dir, "shiliu.db")
 	cfg.Uploads.Dir = filepath.Join(dir, "uploads")
 	cfg.Log.Level = "error"
 	cfg.Security.TokenSecret, cfg.Security.DataKey = config.NewSecrets()
+	// What these tests check comes before or beside the region table; loading its 50,000 rows
+	// into a fresh database is most of the time a start takes.
+	cfg.Database.LoadRegions = false
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +102,7 @@ func openConfig(t *testing.T) config.Config {
 
 // A taken address names SHILIU_HTTP_ADDR.
 func TestAddressInUseNamesTheSetting(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +142,7 @@ func (l *logBuffer) String() string {
 // A database that does not answer is tried again, with a line per try, for a bounded time; the
 // error then names SHILIU_DATABASE_DSN (without its password).
 func TestUnreachableDatabaseIsRetriedThenNamed(t *testing.T) {
+	t.Parallel()
 	free, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -165,6 +176,7 @@ func TestUnreachableDatabaseIsRetriedThenNamed(t *testing.T) {
 // An unwritable uploads directory stops the start, naming the directory and the setting; one that
 // goes bad later fails /readyz instead of the next upload.
 func TestUploadsDirectoryIsCheckedAtStartAndInReadyz(t *testing.T) {
+	t.Parallel()
 	cfg := openConfig(t)
 	cfg.Uploads.Dir = filepath.Join(unwritableDir(t), "uploads")
 	if _, err := app.Open(context.Background(), cfg); err == nil ||
@@ -214,6 +226,7 @@ func TestUploadsDirectoryIsCheckedAtStartAndInReadyz(t *testing.T) {
 
 // A Redis URL that is not one shows the expected form, and not the password.
 func TestRedisURLErrorShowsTheForm(t *testing.T) {
+	t.Parallel()
 	_, err := cache.Open(context.Background(), "127.0.0.1:6379 with password hunter2")
 	if err == nil || !strings.Contains(err.Error(), "redis://") || !strings.Contains(err.Error(), "SHILIU_REDIS_URL") || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("bad redis url: %v", err)

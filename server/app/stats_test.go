@@ -23,15 +23,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// The statistics tests count exactly in 海港区 of 秦皇岛市, which no other test touches.
-const (
-	statsCity     = "130300000000" // 秦皇岛市
-	statsCounty   = "130302000000" // 海港区
-	statsTownship = "130302001000" // 文化路街道
-	statsVillage  = "130302001001" // 红旗里社区居委会
-	statsTown2    = "130302002000" // 海滨路街道
-)
-
 type statsItem struct {
 	Code  string `json:"code"`
 	Label string `json:"label"`
@@ -194,6 +185,7 @@ type cardPeriodView struct {
 func cstMonth(t time.Time) string { return t.In(clock.Shanghai).Format("2006-01") }
 
 func TestStatsScopeMatrix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staffIn := expect{"county_in": 200, "city_in": 200, "province": 200, "county_out": 403, "city_out": 403,
 		"instructor_self": 403, "instructor_other": 403, "anonymous": 401}
@@ -201,7 +193,7 @@ func TestStatsScopeMatrix(t *testing.T) {
 		"instructor_self": 403, "instructor_other": 403, "anonymous": 401}
 	card := expect{"county_in": 200, "city_in": 200, "province": 200, "county_out": 404, "city_out": 404,
 		"instructor_self": 200, "instructor_other": 404, "anonymous": 401}
-	a1 := "?region_code=" + apitest.CountyA1
+	a1 := "?region_code=" + w.area.County
 	routes := []struct {
 		path string
 		want expect
@@ -237,12 +229,12 @@ func TestStatsScopeMatrix(t *testing.T) {
 	// The overview of one's own region names it; a city sees its county's instructor counted.
 	var ov overviewView
 	w.callers["county_out"].Must(200, "GET", "/api/v1/stats/overview", nil).JSON(t, &ov)
-	if ov.Region.Code != apitest.CountyA2 || ov.Region.Level != "county" {
+	if ov.Region.Code != w.area.Neighbour || ov.Region.Level != "county" {
 		t.Errorf("default region: %+v", ov.Region)
 	}
 	w.callers["city_in"].Must(200, "GET", "/api/v1/stats/overview"+a1, nil).JSON(t, &ov)
-	if ov.Region.Code != apitest.CountyA1 || ov.Instructors.Active < 1 || ov.Units.Total < 1 {
-		t.Errorf("county A1 seen by its city: %+v %+v", ov.Region, ov.Instructors)
+	if ov.Region.Code != w.area.County || ov.Instructors.Active < 1 || ov.Units.Total < 1 {
+		t.Errorf("the county seen by its city: %+v %+v", ov.Region, ov.Instructors)
 	}
 	// The instructor's fresh unit has an instructor; their card names them.
 	var c cardView
@@ -265,6 +257,7 @@ func TestStatsScopeMatrix(t *testing.T) {
 }
 
 func TestStatsBadInput(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "city_staff", apitest.CityA)
 	bad := []struct {
@@ -304,11 +297,14 @@ func TestStatsBadInput(t *testing.T) {
 	}
 }
 
-// statsWorld is 海港区 with its units, instructors, records, a meeting, a training session and
-// tasks, as TestStatsCounts builds it.
+// statsWorld is a county of a city of the test's own (the statistics count exactly) with its
+// units, instructors, records, a meeting, a training session of the city and tasks, as
+// TestStatsCounts builds it.
 type statsWorld struct {
 	e         *apitest.Env
-	staff     *apitest.Client // 海港区 staff
+	city      string
+	area      apitest.Area    // the county counted: its first township, a village of it, a second township
+	staff     *apitest.Client // the county's staff
 	province  *apitest.Client
 	ins       map[string]int64
 	units     map[string]int64
@@ -319,10 +315,14 @@ type statsWorld struct {
 	meetingAt time.Time
 }
 
+// Not parallel: servers minutes and hours ahead run their sweeps over every test's data.
 func TestStatsCounts(t *testing.T) {
 	e := apitest.Shared(t)
 	t0 := e.Clock.Now()
-	w := statsWorld{e: e, staff: e.Staff(t, "county_staff", statsCounty), province: e.Staff(t, "province_staff", apitest.Province),
+	city := e.City(t)
+	a := city.Counties[0]
+	statsCounty, statsTownship, statsVillage, statsTown2 := a.County, a.Township(), a.Village, a.Townships[1]
+	w := statsWorld{e: e, city: city.Code, area: a, staff: e.Staff(t, "county_staff", statsCounty), province: e.Staff(t, "province_staff", apitest.Province),
 		ins: map[string]int64{}, units: map[string]int64{}, t0: t0,
 		recent: t0.Add(-time.Hour), earlier: t0.AddDate(0, 0, -40), longAgo: t0.AddDate(0, 0, -100)}
 	s := w.staff
@@ -411,8 +411,8 @@ func TestStatsCounts(t *testing.T) {
 
 	// The session and the tasks are written underneath: their routes belong to another package's tests.
 	db := e.DB()
-	sess := training.Session{RegionCode: statsCity, Title: "统计测试培训" + apitest.Unique(), Method: training.MethodLecture,
-		Mode: training.ModeOffline, Place: "秦皇岛", StartsAt: t0.AddDate(0, 0, -2), EndsAt: t0.AddDate(0, 0, -2).Add(3 * time.Hour),
+	sess := training.Session{RegionCode: w.city, Title: "统计测试培训" + apitest.Unique(), Method: training.MethodLecture,
+		Mode: training.ModeOffline, Place: city.Name, StartsAt: t0.AddDate(0, 0, -2), EndsAt: t0.AddDate(0, 0, -2).Add(3 * time.Hour),
 		HoursTenths: 30, CreatedAt: t0, UpdatedAt: t0}
 	must(t, db.Create(&sess).Error)
 	// Attendance goes through the route, recorded and corrected, as the county keeps the tally:
@@ -537,7 +537,7 @@ func TestStatsCounts(t *testing.T) {
 func checkCountyOverview(t *testing.T, w statsWorld, ov overviewView) {
 	t.Helper()
 	in := ov.Instructors
-	if ov.Region.Code != statsCounty || ov.Region.Name != "海港区" || ov.Region.Level != "county" {
+	if ov.Region.Code != w.area.County || ov.Region.Name != w.area.CountyName || ov.Region.Level != "county" {
 		t.Errorf("region: %+v", ov.Region)
 	}
 	if in.Total != 6 || in.Active != 5 || in.ByStatus.get("active") != 5 || in.ByStatus.get("suspended") != 1 ||
@@ -633,10 +633,10 @@ func checkStatsLists(t *testing.T, w statsWorld) {
 		} `json:"items"`
 		NextCursor string `json:"next_cursor"`
 	}
-	base := "/api/v1/stats/units-without-instructor?region_code=" + statsCounty
+	base := "/api/v1/stats/units-without-instructor?region_code=" + w.area.County
 	w.province.Must(200, "GET", base+"&limit=1", nil).JSON(t, &page)
 	if len(page.Items) != 1 || page.Items[0].ID != w.units["u6"] || page.Items[0].KindName != "宗教活动场所" ||
-		page.Items[0].RegionName != "海滨路街道" || page.NextCursor == "" {
+		page.Items[0].RegionName != w.area.TownshipNames[1] || page.NextCursor == "" {
 		t.Fatalf("first page: %+v", page)
 	}
 	w.province.Must(200, "GET", base+"&limit=1&cursor="+page.NextCursor, nil).JSON(t, &page)
@@ -659,11 +659,11 @@ func checkStatsLists(t *testing.T, w statsWorld) {
 		} `json:"items"`
 		NextCursor string `json:"next_cursor"`
 	}
-	w.staff.Must(200, "GET", "/api/v1/stats/inactive-instructors?region_code="+statsTown2+"&limit=100", nil).JSON(t, &idle)
+	w.staff.Must(200, "GET", "/api/v1/stats/inactive-instructors?region_code="+w.area.Townships[1]+"&limit=100", nil).JSON(t, &idle)
 	// The instructor just appointed to u5 has no record either.
 	if len(idle.Items) != 2 || idle.Items[1].ID != w.ins["i6"] || idle.Items[1].UnitName == "" || idle.Items[1].LastRecordAt == nil ||
-		idle.Items[1].RegionName != "海滨路街道" || idle.NextCursor != "" {
-		t.Fatalf("inactive in 海滨路街道: %+v", idle)
+		idle.Items[1].RegionName != w.area.TownshipNames[1] || idle.NextCursor != "" {
+		t.Fatalf("inactive in %s: %+v", w.area.TownshipNames[1], idle)
 	}
 	w.staff.Must(200, "GET", "/api/v1/stats/inactive-instructors?limit=2", nil).JSON(t, &idle)
 	if len(idle.Items) != 2 || idle.NextCursor == "" {
@@ -742,7 +742,7 @@ func checkWorkbook(t *testing.T, w statsWorld, later *apitest.Env, q string) {
 			summary[row[0]] = row[1]
 		}
 	}
-	if summary["统计区域"] != "海港区" || summary["在任指导员"] != "5" || summary["记录总数(不含已撤回)"] != "13" ||
+	if summary["统计区域"] != w.area.CountyName || summary["在任指导员"] != "5" || summary["记录总数(不含已撤回)"] != "13" ||
 		summary["调解成功率"] != "50.00%" || summary["签到人次"] != "1" || summary["培训总学时"] != "4.5" {
 		t.Errorf("summary sheet: %v", summary)
 	}
@@ -766,6 +766,7 @@ func checkWorkbook(t *testing.T, w statsWorld, later *apitest.Env, q string) {
 
 // TestStatsAggregateMatchesRecords recounts every record the tests of this binary have written
 // so far, straight from the records, and compares it with the aggregate the record hook kept.
+// Not parallel: it compares every record with the aggregate, and needs no writes meanwhile.
 func TestStatsAggregateMatchesRecords(t *testing.T) {
 	e := apitest.Shared(t)
 	if n := checkAggregate(t, e.DB(), ""); n == 0 {
@@ -776,8 +777,10 @@ func TestStatsAggregateMatchesRecords(t *testing.T) {
 // Submissions of one county at once update different slots of the county's and city's cells;
 // whatever interleaving, each cell still sums to a count of the records.
 func TestStatsStayExactUnderConcurrentSubmissions(t *testing.T) {
-	const county, township = "130524000000", "130524100000" // 柏乡县, used by this test only
+	t.Parallel()
 	e := apitest.Shared(t)
+	area := e.Area(t)
+	county, township := area.County, area.Township()
 	staff := e.Staff(t, "county_staff", county)
 	var phones []*apitest.Client
 	for range 8 {
@@ -807,12 +810,29 @@ func TestStatsStayExactUnderConcurrentSubmissions(t *testing.T) {
 // how many records it counted.
 func checkAggregate(t *testing.T, db *gorm.DB, prefix string) int {
 	t.Helper()
+	counted, mismatches, err := aggregateMismatches(db, prefix)
+	must(t, err)
+	for _, m := range mismatches {
+		t.Error(m)
+	}
+	return counted
+}
+
+// aggregateMismatches is checkAggregate's comparison: the records counted, and a line for each
+// cell the aggregate and the records disagree on.
+func aggregateMismatches(db *gorm.DB, prefix string) (int, []string, error) {
 	var recs []record.Record
-	must(t, db.Select("id", "kind", "region_code", "occurred_at", "status").Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&recs).Error)
+	if err := db.Select("id", "kind", "region_code", "occurred_at", "status").Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&recs).Error; err != nil {
+		return 0, nil, err
+	}
 	var tips []record.Tip
-	must(t, db.Find(&tips).Error)
+	if err := db.Find(&tips).Error; err != nil {
+		return 0, nil, err
+	}
 	var meds []record.Mediation
-	must(t, db.Select("record_id", "outcome").Find(&meds).Error)
+	if err := db.Select("record_id", "outcome").Find(&meds).Error; err != nil {
+		return 0, nil, err
+	}
 	tipOf := map[int64]record.Tip{}
 	for _, tp := range tips {
 		tipOf[tp.RecordID] = tp
@@ -822,10 +842,12 @@ func checkAggregate(t *testing.T, db *gorm.DB, prefix string) int {
 		outcome[m.RecordID] = m.Outcome
 	}
 	want := map[string]int64{}
+	counted := 0
 	for _, r := range recs {
 		if r.Status == record.StatusWithdrawn {
 			continue
 		}
+		counted++
 		month := r.OccurredAt.In(clock.Shanghai).Format("200601")
 		county := r.RegionCode[:6] + "000000"
 		want[county+" "+month+" r:"+r.Kind]++
@@ -837,29 +859,27 @@ func checkAggregate(t *testing.T, db *gorm.DB, prefix string) int {
 		}
 	}
 	var rows []stats.Count
-	must(t, db.Where("grain = ? AND n <> 0 AND (metric LIKE 'r:%' OR metric LIKE 'm:%' OR (metric LIKE 't:%' AND metric <> 't:dup'))",
-		stats.GrainCounty).Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&rows).Error)
+	if err := db.Where("grain = ? AND n <> 0 AND (metric LIKE 'r:%' OR metric LIKE 'm:%' OR (metric LIKE 't:%' AND metric <> 't:dup'))",
+		stats.GrainCounty).Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&rows).Error; err != nil {
+		return 0, nil, err
+	}
 	got := map[string]int64{}
 	for _, c := range rows {
 		got[fmt.Sprintf("%s %d %s", c.RegionCode, c.Month, c.Metric)] += c.N // a cell is the sum of its slots
 	}
+	var mismatches []string
 	for k, n := range want {
 		if got[k] != n {
-			t.Errorf("%s: aggregate %d, records %d", k, got[k], n)
+			mismatches = append(mismatches, fmt.Sprintf("%s: aggregate %d, records %d", k, got[k], n))
 		}
 	}
 	for k, n := range got {
 		if want[k] != n {
-			t.Errorf("%s: aggregate %d, records %d", k, n, want[k])
+			mismatches = append(mismatches, fmt.Sprintf("%s: aggregate %d, records %d", k, n, want[k]))
 		}
 	}
-	counted := 0
-	for _, r := range recs {
-		if r.Status != record.StatusWithdrawn {
-			counted++
-		}
-	}
-	return counted
+	slices.Sort(mismatches)
+	return counted, mismatches, nil
 }
 
 func jsonOf(t *testing.T, v ...any) string {

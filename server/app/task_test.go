@@ -11,6 +11,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/region"
 )
 
 type tkAssignee struct {
@@ -102,6 +103,7 @@ func listTasks(t *testing.T, c *apitest.Client, query string) tkList {
 // A county assigns a task to two of its instructors with an attachment; the notice is in the
 // outbox and reaches the assignees; one reports progress with a photo and then completion, the
 // other does nothing and is overdue once the due time passes.
+// Not parallel: a server ten minutes ahead runs its sweeps over every test's data.
 func TestTaskAssignReportAndOverdue(t *testing.T) {
 	w := newMeetingWorld(t)
 	e := w.e
@@ -117,7 +119,7 @@ func TestTaskAssignReportAndOverdue(t *testing.T) {
 	file := mustUpload(t, w.staff, "排查表.png", pngImage(t))
 	body := taskBody(e, 5*time.Minute, aID, bID, aID)
 	tk := createTask(t, w.staff, mergeBody(body, map[string]any{"attachments": []int64{file.ID}}))
-	if tk.AssigneeCount != 2 || tk.RegionCode != apitest.CountyA1 || tk.RegionName != "长安区" || tk.Overdue ||
+	if tk.AssigneeCount != 2 || tk.RegionCode != w.area.County || tk.RegionName != w.area.CountyName || tk.Overdue ||
 		len(tk.Attachments) != 1 || tk.Attachments[0].ID != file.ID || tk.Progress == nil || tk.Progress.Assigned != 2 ||
 		len(tk.Assignees) != 2 || tk.Assignees[0].Name == "" || tk.Assignees[0].UnitName == "" {
 		t.Fatalf("created: %+v", tk)
@@ -138,7 +140,7 @@ func TestTaskAssignReportAndOverdue(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw[0]), &payload); err != nil {
 		t.Fatal(err)
 	}
-	if payload.TaskID != tk.ID || payload.Title != tk.Title || payload.RegionCode != apitest.CountyA1 ||
+	if payload.TaskID != tk.ID || payload.Title != tk.Title || payload.RegionCode != w.area.County ||
 		!slices.Equal(payload.InstructorIDs, []int64{aID, bID}) || !strings.HasSuffix(payload.DueAt, "+08:00") {
 		t.Fatalf("payload: %s", raw[0])
 	}
@@ -297,12 +299,12 @@ func mergeBody(b map[string]any, extra map[string]any) map[string]any {
 
 // A task for every instructor in office in a region of the issuer's subtree.
 func TestTaskForARegion(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
-	var active int64
-	e.DB().Table("instructors").Where("status = 'active' AND region_code >= ? AND region_code < ?", "130102001", "130102002").Count(&active)
-	tk := createTask(t, w.staff, mergeBody(taskBody(e, 24*time.Hour), map[string]any{"instructor_ids": nil, "assignee_region": apitest.TownshipA1}))
-	if int64(tk.AssigneeCount) != active || active < 2 || tk.AssigneeRegion != apitest.TownshipA1 || tk.Progress.Assignees != active {
+	active := int64(len(activeIn(t, e, region.Prefix(w.area.Township()))))
+	tk := createTask(t, w.staff, mergeBody(taskBody(e, 24*time.Hour), map[string]any{"instructor_ids": nil, "assignee_region": w.area.Township()}))
+	if int64(tk.AssigneeCount) != active || active < 2 || tk.AssigneeRegion != w.area.Township() || tk.Progress.Assignees != active {
 		t.Fatalf("region task: %+v (township has %d active instructors)", tk, active)
 	}
 	var ids []int64
@@ -312,28 +314,29 @@ func TestTaskForARegion(t *testing.T) {
 	}
 	// A city assigns to a county of it; the county follows the task, its neighbour does not.
 	city := w.callers["city_in"]
-	ct := createTask(t, city, mergeBody(taskBody(e, 24*time.Hour), map[string]any{"instructor_ids": nil, "assignee_region": apitest.CountyA1}))
+	ct := createTask(t, city, mergeBody(taskBody(e, 24*time.Hour), map[string]any{"instructor_ids": nil, "assignee_region": w.area.County}))
 	var v tkView
 	w.staff.Must(http.StatusOK, "GET", tkPath(ct.ID), nil).JSON(t, &v)
-	if v.RegionCode != apitest.CityA || int64(len(v.Assignees)) != v.Progress.Assignees || v.Progress.Assignees < 4 {
+	if v.RegionCode != w.area.City || int64(len(v.Assignees)) != v.Progress.Assignees || v.Progress.Assignees < 4 {
 		t.Fatalf("county view of the city's task: %+v", v)
 	}
 	w.callers["county_out"].Must(http.StatusNotFound, "GET", tkPath(ct.ID), nil)
 	// Outside the issuer's subtree, or empty.
-	if r := w.staff.Must(http.StatusForbidden, "POST", "/api/v1/tasks", mergeBody(taskBody(e, time.Hour), map[string]any{"instructor_ids": nil, "assignee_region": apitest.CountyA2})).Err(t); r.Details[0].Field != "assignee_region" {
+	if r := w.staff.Must(http.StatusForbidden, "POST", "/api/v1/tasks", mergeBody(taskBody(e, time.Hour), map[string]any{"instructor_ids": nil, "assignee_region": w.area.Neighbour})).Err(t); r.Details[0].Field != "assignee_region" {
 		t.Fatalf("region outside: %+v", r)
 	}
-	if r := w.staff.Must(http.StatusBadRequest, "POST", "/api/v1/tasks", mergeBody(taskBody(e, time.Hour), map[string]any{"instructor_ids": nil, "assignee_region": "130102999000"})).Err(t); r.Details[0].Field != "assignee_region" {
+	if r := w.staff.Must(http.StatusBadRequest, "POST", "/api/v1/tasks", mergeBody(taskBody(e, time.Hour), map[string]any{"instructor_ids": nil, "assignee_region": region.Prefix(w.area.County) + "999000"})).Err(t); r.Details[0].Field != "assignee_region" {
 		t.Fatalf("unknown region: %+v", r)
 	}
 }
 
 func TestTaskScope(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	tk := createTask(t, w.staff, taskBody(e, time.Hour, w.insIDs[0]))
 	w.callers["assignee"], w.callers["not_assigned"], w.callers["instructor_other"] = w.ins[0], w.ins[1], w.outsider
-	// A task of the city assigned to the same instructor: county A1 follows it, A2 does not.
+	// A task of the city assigned to the same instructor: the county follows it, its neighbour does not.
 	cityTask := createTask(t, w.callers["city_in"], taskBody(e, time.Hour, w.insIDs[0]))
 
 	def := func(base expect, fallback int) func(string) int {
@@ -399,6 +402,7 @@ func TestTaskScope(t *testing.T) {
 }
 
 func TestTaskBadInput(t *testing.T) {
+	t.Parallel()
 	w := newMeetingWorld(t)
 	e := w.e
 	tk := createTask(t, w.staff, taskBody(e, time.Hour, w.insIDs[0]))
@@ -426,7 +430,7 @@ func TestTaskBadInput(t *testing.T) {
 		{"far due", "POST", "/api/v1/tasks", with(map[string]any{"due_at": phoneTime(e, 400*24*time.Hour)}), 400, "due_at"},
 		{"nobody", "POST", "/api/v1/tasks", with(map[string]any{"instructor_ids": nil}), 400, "instructor_ids"},
 		{"empty list", "POST", "/api/v1/tasks", with(map[string]any{"instructor_ids": []int64{}}), 400, "instructor_ids"},
-		{"both", "POST", "/api/v1/tasks", with(map[string]any{"assignee_region": apitest.TownshipA1}), 400, "assignee_region"},
+		{"both", "POST", "/api/v1/tasks", with(map[string]any{"assignee_region": w.area.Township()}), 400, "assignee_region"},
 		{"ids type", "POST", "/api/v1/tasks", with(map[string]any{"instructor_ids": []string{"a"}}), 400, "instructor_ids"},
 		{"unknown instructor", "POST", "/api/v1/tasks", with(map[string]any{"instructor_ids": []int64{1 << 40}}), 400, "instructor_ids"},
 		{"negative instructor", "POST", "/api/v1/tasks", with(map[string]any{"instructor_ids": []int64{-3}}), 400, "instructor_ids"},

@@ -59,6 +59,7 @@ func raIDsOf(t *testing.T, r *apitest.Response) map[int64]bool {
 }
 
 func TestTermsRenewalAndEnd(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	other := e.Staff(t, "county_staff", apitest.CountyA2)
@@ -134,6 +135,7 @@ func TestTermsRenewalAndEnd(t *testing.T) {
 }
 
 func TestInTermAdjustments(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	other := e.Staff(t, "county_staff", apitest.CountyA2)
@@ -240,6 +242,7 @@ func TestInTermAdjustments(t *testing.T) {
 
 // TestTermScopeMatrix: the term and adjustment routes for every caller.
 func TestTermScopeMatrix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	owner := w.callers["county_in"]
 	inScope := map[string]bool{"county_in": true, "city_in": true, "province": true}
@@ -255,8 +258,8 @@ func TestTermScopeMatrix(t *testing.T) {
 		return http.StatusNotFound
 	}
 	for who, c := range w.callers {
-		// Each caller acts on an instructor of their own, in county A1, in a unit of its own.
-		unit := owner.Unit("village", apitest.TownshipA1)
+		// Each caller acts on an instructor of their own, in the area, in a unit of its own.
+		unit := owner.Unit("village", w.area.Township())
 		id := owner.Instructor(unit)
 		name := raGetInstructor(t, owner, id).Name
 		for _, req := range []struct {
@@ -266,7 +269,7 @@ func TestTermScopeMatrix(t *testing.T) {
 			{"GET", fmt.Sprintf("/api/v1/instructors/%d/history", id), nil},
 			{"POST", fmt.Sprintf("/api/v1/instructors/%d/renew", id), nil},
 			{"POST", fmt.Sprintf("/api/v1/instructors/%d/adjust", id), map[string]any{"action": "transfer", "reason_category": "other",
-				"to_unit_id": owner.Unit("village", apitest.TownshipA1)}},
+				"to_unit_id": owner.Unit("village", w.area.Township())}},
 			{"POST", fmt.Sprintf("/api/v1/instructors/%d/end-term", id), map[string]any{"reason": "任期届满"}},
 			{"POST", fmt.Sprintf("/api/v1/instructors/%d/adjust", id), map[string]any{"action": "dismiss", "reason_category": "other"}},
 		} {
@@ -314,6 +317,7 @@ func TestTermScopeMatrix(t *testing.T) {
 // TestRosterAdminBadInput sends the JSON routes of nominations, filings, terms and adjustments
 // malformed, mistyped, unknown and oversized input: each answer is a 4xx in the error format.
 func TestRosterAdminBadInput(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := staff.Unit("village", apitest.TownshipA1)

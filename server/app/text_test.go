@@ -12,6 +12,7 @@ import (
 // Text fields of every route refuse control and invisible characters and blank text, naming the
 // field; accepted text is stored trimmed, with newlines only where paragraphs are written.
 func TestControlAndInvisibleCharactersAreRefused(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := staff.Unit("village", apitest.TownshipA1)

@@ -127,6 +127,7 @@ func (s *deskStream) waitFor(tip int64, kind string, d time.Duration) (before []
 // within 2 s, woken through Redis; another county's desk never hears of it; a desk that
 // reconnects with its last id gets what it missed.
 func TestTipDeskStream(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	// A second instance on the same database and Redis (the embedded one of the shared server when
@@ -194,6 +195,7 @@ func TestTipDeskStream(t *testing.T) {
 // TestTipDeskPollsWithoutRedis: an instance whose Redis is unreachable still brings tips to its
 // desks, by reading the outbox every few seconds.
 func TestTipDeskPollsWithoutRedis(t *testing.T) {
+	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	cut := apitest.Another(t, e.Clock, func(c *config.Config) { c.Redis.URL = "redis://127.0.0.1:1/0" })

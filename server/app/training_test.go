@@ -193,6 +193,7 @@ func trHoursOf(t *testing.T, c *apitest.Client, year int, instructorID int64) (s
 // A city plans its year, holds sessions, enrols instructors of its counties, the counties record
 // who came, and each instructor's hours add up; the instructor sees their own.
 func TestTrainingPlanSessionsAndHours(t *testing.T) {
+	t.Parallel()
 	w := newTrainingWorld(t)
 	county := w.callers["county_in"]
 
@@ -397,6 +398,7 @@ func TestTrainingPlanSessionsAndHours(t *testing.T) {
 func yearNow(e *apitest.Env) int { return e.Clock.Now().In(clock.Shanghai).Year() }
 
 func TestTrainingScope(t *testing.T) {
+	t.Parallel()
 	w := newTrainingWorld(t)
 	e := w.e
 	plan := w.plan(t)
@@ -505,6 +507,7 @@ func TestTrainingScope(t *testing.T) {
 }
 
 func TestTrainingBadInput(t *testing.T) {
+	t.Parallel()
 	w := newTrainingWorld(t)
 	plan := w.plan(t)
 	s := w.session(t, w.city, w.sessionBody(plan.ID, 0))

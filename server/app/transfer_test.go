@@ -16,6 +16,7 @@ import (
 // records and audit entries are A2's: A2's officer reads them, A1's gets 404 and does not see
 // them in the trail. An upload not yet attached when they moved goes with them. (ASVS 4.2.1;
 // 等保2.0 8.1.4.2 访问控制)
+// Not parallel: it moves the shared clock.
 func TestTransferMovesInstructorScope(t *testing.T) {
 	e := apitest.Shared(t)
 	countyA := e.Staff(t, "county_staff", apitest.CountyA1)

@@ -23,6 +23,7 @@ func wechatLogin(t *testing.T, e *apitest.Env, openid string) map[string]any {
 // action is in the audit trail; other counties, instructors and the unbound are refused; the
 // instructor can bind again by invite code or by phone number.
 func TestUnbindInstructorWeChat(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA2)
 	other := e.Staff(t, "county_staff", apitest.CountyA1)

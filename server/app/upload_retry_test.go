@@ -85,6 +85,7 @@ func uploadState(t *testing.T, e *apitest.Env, id int64) (row, file bool) {
 	return true, err == nil
 }
 
+// Not parallel: it counts every file in the uploads directory.
 func TestUploadRetryWithClientIDReturnsTheFirstUpload(t *testing.T) {
 	e := apitest.Shared(t)
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
@@ -148,6 +149,7 @@ func TestUploadRetryWithClientIDReturnsTheFirstUpload(t *testing.T) {
 // TestConcurrentUploadRetriesStoreOne: retries of one upload racing on two instances end as one
 // row and one file; every answer carries its id. The instances let one account send that many at
 // once (by default it may send two, see TestUploadsAreCappedPerAccount).
+// Not parallel: it counts every file in the uploads directory.
 func TestConcurrentUploadRetriesStoreOne(t *testing.T) {
 	e := apitest.Shared(t)
 	roomy := func(c *config.Config) { c.Uploads.MaxPerAccount = c.Uploads.MaxConcurrent }
@@ -194,6 +196,7 @@ func TestConcurrentUploadRetriesStoreOne(t *testing.T) {
 
 // TestOrphanUploadsAreSwept: an instance's sweep (run by App.Run) deletes an upload nobody
 // attached for a week, row and file, and keeps an attached one and a young one.
+// Not parallel: servers days ahead sweep every test's unattached uploads.
 func TestOrphanUploadsAreSwept(t *testing.T) {
 	e := apitest.Shared(t)
 	t0 := e.Clock.Now()
@@ -262,6 +265,7 @@ func grepLines(s, sub string) string {
 // arriving while the first is still being received waits briefly, then gets 503 with
 // Retry-After; the first completes, and the place is free again afterwards.
 func TestUploadsAreCappedPerInstance(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	capped := apitest.Another(t, e.Clock, func(c *config.Config) {
 		c.Uploads.MaxConcurrent = 1

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/shiliu/shiliu/server/migrations"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 func TestAuditedRoutes(t *testing.T) {
@@ -81,7 +81,7 @@ func TestAuditedRoutes(t *testing.T) {
 // TestAuditTrailMiddleware runs the middleware on fake routes of the records to come: a sensitive
 // read, a write naming its subject, a refused write, an unaudited read; and a database that fails.
 func TestAuditTrailMiddleware(t *testing.T) {
-	db, err := database.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "a.db"), database.Options{})
+	db, err := database.Open(context.Background(), dbtest.DSN(t, "audit"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,17 @@ package migrations
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV11ReplacesRecordIndexes: the list indexes exist after the step, the three they extend are
 // gone, and running the step again (after a crash between DDL statements) changes nothing.
 func TestV11ReplacesRecordIndexes(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, dbtest.DSN(t, "m"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,10 @@ package migrations
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV12AddsUploadClientID: uploads stored before the step keep working without an id, any
@@ -13,7 +13,7 @@ import (
 // the step again (after a crash between DDL statements) changes nothing.
 func TestV12AddsUploadClientID(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, dbtest.DSN(t, "m"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,10 @@ package migrations
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // upTo is the steps up to and including version v.
@@ -25,7 +25,7 @@ func upTo(t *testing.T, v int) []database.Migration {
 // running the step again counts nothing twice.
 func TestV13TalliesRecordedAttendance(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, dbtest.DSN(t, "m"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

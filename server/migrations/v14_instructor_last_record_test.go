@@ -2,18 +2,18 @@ package migrations
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV14MovesLatestRecordToInstructors: each instructor's latest record moves from
 // stats_activity onto the instructor, one without any keeps NULL, and the step can run again.
 func TestV14MovesLatestRecordToInstructors(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, dbtest.DSN(t, "m"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,17 @@ package migrations
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV15IndexesFinishedNotifications: the retention index exists after the step, and running
 // the step again (after a crash) changes nothing.
 func TestV15IndexesFinishedNotifications(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, dbtest.DSN(t, "m"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

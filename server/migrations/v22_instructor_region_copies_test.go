@@ -2,10 +2,10 @@ package migrations
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV22MendsCopiesOfTransferredInstructors: the account and the unattached upload of an
@@ -13,7 +13,7 @@ import (
 // a staff account and an instructor who never moved keep theirs.
 func TestV22MendsCopiesOfTransferredInstructors(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, dbtest.DSN(t, "m"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

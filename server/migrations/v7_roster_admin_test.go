@@ -2,18 +2,18 @@ package migrations
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV7BackfillsTerms: instructors entered before terms were recorded get a term from the day
 // they were entered, in China.
 func TestV7BackfillsTerms(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), database.Options{})
+	db, err := database.Open(ctx, dbtest.DSN(t, "m"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

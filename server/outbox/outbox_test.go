@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/shiliu/shiliu/server/migrations"
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // rowsOfToday are payloads as the producers wrote them before the payload types existed (each
@@ -110,7 +110,7 @@ func TestRowsWrittenByTheUntypedProducersDecode(t *testing.T) {
 func openDB(t *testing.T) *database.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "outbox.db"), database.Options{})
+	db, err := database.Open(ctx, dbtest.DSN(t, "outbox"), database.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,35 +4,39 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/glebarez/sqlite"
+	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
-func openDB(tb testing.TB, dsnSuffix string) *gorm.DB {
+// openDB is a fresh database with the regions table: a SQLite file, or a MariaDB database when
+// SHILIU_TEST_DATABASE_DSN is set.
+func openDB(tb testing.TB) *gorm.DB {
 	tb.Helper()
-	db, err := gorm.Open(sqlite.Open(filepath.Join(tb.TempDir(), "r.db")+dsnSuffix),
-		&gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db := open(tb, dbtest.DSN(tb, "r"))
 	if err := db.AutoMigrate(&Region{}); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
 	return db
+}
+
+// open is a handle on dsn as the server opens it, closed when the test ends.
+func open(tb testing.TB, dsn string) *gorm.DB {
+	tb.Helper()
+	db, err := database.Open(context.Background(), dsn, database.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db.DB
 }
 
 var wantPerLevel = map[int]int64{
@@ -73,7 +77,7 @@ func TestEmbeddedData(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
-	db := openDB(t, "")
+	db := openDB(t)
 	ctx := context.Background()
 	n, err := Load(ctx, db)
 	if err != nil {
@@ -106,22 +110,10 @@ func TestLoad(t *testing.T) {
 	t.Run("GetExistsAncestors", func(t *testing.T) { testGetExistsAncestors(t, db) })
 }
 
-// Two handles on one file stand in for two processes starting together.
+// Two handles on one database stand in for two processes starting together.
 func TestLoadConcurrent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.db")
-	open := func() *gorm.DB {
-		db, err := gorm.Open(sqlite.Open(path+"?_pragma=busy_timeout(10000)"), &gorm.Config{Logger: logger.Discard})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if sqlDB, err := db.DB(); err == nil {
-				sqlDB.Close()
-			}
-		})
-		return db
-	}
-	a, b := open(), open()
+	dsn := dbtest.DSN(t, "r")
+	a, b := open(t, dsn), open(t, dsn)
 	if err := a.AutoMigrate(&Region{}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +143,7 @@ func TestLoadConcurrent(t *testing.T) {
 
 // A table seeded by someone else (e.g. a test fixture) is left alone.
 func TestLoadNonEmptyTable(t *testing.T) {
-	db := openDB(t, "")
+	db := openDB(t)
 	if err := db.Create(&Region{Code: ProvinceCode, Name: "河北省", Level: LevelProvince}).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -161,10 +153,7 @@ func TestLoadNonEmptyTable(t *testing.T) {
 }
 
 func TestLoadNoTable(t *testing.T) {
-	db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "r.db")), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := open(t, dbtest.DSN(t, "r"))
 	if _, err := Load(context.Background(), db); err == nil {
 		t.Fatal("Load without a table succeeded")
 	}
@@ -361,7 +350,7 @@ func BenchmarkLoad(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
-		db := openDB(b, "")
+		db := openDB(b)
 		b.StartTimer()
 		if n, err := Load(ctx, db); err != nil || n != 56712 {
 			b.Fatalf("Load = %d, %v", n, err)
@@ -380,7 +369,7 @@ func BenchmarkLoadBatch(b *testing.B) {
 		b.Run(strconv.Itoa(size), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				db := openDB(b, "")
+				db := openDB(b)
 				b.StartTimer()
 				if err := insertAll(db, rows, size); err != nil {
 					b.Fatal(err)
@@ -391,7 +380,7 @@ func BenchmarkLoadBatch(b *testing.B) {
 }
 
 func BenchmarkGetCached(b *testing.B) {
-	db := openDB(b, "")
+	db := openDB(b)
 	if _, err := Load(context.Background(), db); err != nil {
 		b.Fatal(err)
 	}

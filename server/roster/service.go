@@ -18,6 +18,7 @@ import (
 	"github.com/shiliu/shiliu/server/region"
 	"github.com/shiliu/shiliu/server/validate"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Service manages units, instructors and invites. Every method takes the caller explicitly and
@@ -752,9 +753,23 @@ func (s *Service) CreateInvite(ctx context.Context, p *access.Principal, instruc
 	inv := Invite{InstructorID: ins.ID, CodeHash: s.box.Hash(code), ExpiresAt: now.Add(s.inviteTTL), CreatedBy: p.AccountID, CreatedAt: now}
 	err = database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		inv.ID = 0 // a retried attempt inserts afresh
-		if err := tx.Model(&Invite{}).Where("instructor_id = ? AND used_at IS NULL AND revoked_at IS NULL", ins.ID).
-			Update("revoked_at", now).Error; err != nil {
+		// Issues for one instructor take turns on the instructor's row, then revoke the earlier
+		// codes by their keys. Revoking by instructor_id locked, on MySQL, the gap at the end of
+		// the index when the instructor had no code yet (a new instructor: the usual case), and
+		// every other issue's insert waited for that gap: issues at once deadlocked.
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").Where("id = ?", ins.ID).Take(&Instructor{}).Error; err != nil {
 			return err
+		}
+		var open []int64
+		if err := tx.Model(&Invite{}).Where("instructor_id = ? AND used_at IS NULL AND revoked_at IS NULL", ins.ID).
+			Pluck("id", &open).Error; err != nil {
+			return err
+		}
+		if len(open) > 0 {
+			if err := tx.Model(&Invite{}).Where("id IN ? AND used_at IS NULL AND revoked_at IS NULL", open).
+				Update("revoked_at", now).Error; err != nil {
+				return err
+			}
 		}
 		return tx.Create(&inv).Error
 	})

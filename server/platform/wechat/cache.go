@@ -208,6 +208,7 @@ type sharedCache struct {
 	local *memoryCache
 	// pausedUntil (UnixNano) is when Redis is asked again after a failure.
 	pausedUntil atomic.Int64
+	pause       time.Duration // redisPause; shorter in tests that wait for it to pass
 }
 
 const redisPause = 5 * time.Second
@@ -215,7 +216,7 @@ const redisPause = 5 * time.Second
 var _ tokenStore = (*sharedCache)(nil)
 
 func newSharedCache(rdb redis.UniversalClient, prefix string) *sharedCache {
-	return &sharedCache{redis: NewRedisCache(rdb, prefix), local: newMemoryCache()}
+	return &sharedCache{redis: NewRedisCache(rdb, prefix), local: newMemoryCache(), pause: redisPause}
 }
 
 func (c *sharedCache) usable() bool { return time.Now().UnixNano() >= c.pausedUntil.Load() }
@@ -225,7 +226,7 @@ func (c *sharedCache) failed(err error) bool {
 	if err == nil {
 		return false
 	}
-	c.pausedUntil.Store(time.Now().Add(redisPause).UnixNano())
+	c.pausedUntil.Store(time.Now().Add(c.pause).UnixNano())
 	return true
 }
 

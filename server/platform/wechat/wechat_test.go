@@ -596,6 +596,9 @@ func TestTokenCacheFallsBackToMemoryWithoutRedis(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	msg := SubscribeMessage{ToUser: "o_u1", TemplateID: "tpl", Data: map[string]string{"thing1": "x"}}
+	// Redis is left alone for a while after a failure: 5 s in service, a fifth of a second here.
+	shared := e.c.store.(*sharedCache)
+	shared.pause = 200 * time.Millisecond
 	e.mr.Close()
 	for i := range 3 {
 		if err := e.c.SendSubscribe(ctx, msg); err != nil {
@@ -616,7 +619,7 @@ func TestTokenCacheFallsBackToMemoryWithoutRedis(t *testing.T) {
 	if err := e.mr.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(redisPause)
+	time.Sleep(shared.pause)
 	if err := e.c.SendSubscribe(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
