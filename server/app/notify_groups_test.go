@@ -244,6 +244,9 @@ func TestNotifyGroupTestMessage(t *testing.T) {
 	staff.Must(http.StatusNotFound, "POST", "/api/v1/notification-groups/999999999/test", nil).Err(t)
 	staff.Must(http.StatusNotFound, "POST", "/api/v1/notification-groups/abc/test", nil).Err(t)
 	instructor.Must(http.StatusForbidden, "POST", path, nil).Err(t)
+	// of the three administrators only the system administrator manages groups
+	e.Staff(t, "security_admin", apitest.Province).Must(http.StatusForbidden, "POST", path, nil).Err(t)
+	e.Staff(t, "audit_admin", apitest.Province).Must(http.StatusForbidden, "POST", path, nil).Err(t)
 	e.Anon(t).Must(http.StatusUnauthorized, "POST", path, nil)
 	if n := len(ntRobotTo(e, key, "测试消息")); n != 2 {
 		t.Fatalf("refused calls sent %d messages", n)
