@@ -363,7 +363,8 @@ func (s *Service) records(db *gorm.DB, sc scope, period Period, out *Overview) e
 			levels[level][state] += r.N
 			states[state] += r.N
 			tips.Total += r.N
-		case t.add(r.Metric, r.N):
+		case strings.HasPrefix(r.Metric, metricAck), strings.HasPrefix(r.Metric, metricResolve):
+			t.add(r.Metric, r.N)
 		case strings.HasPrefix(r.Metric, metricOutcome):
 			outcomes[strings.TrimPrefix(r.Metric, metricOutcome)] += r.N
 		}

@@ -214,7 +214,7 @@ func (s *Service) childRecordCounts(db *gorm.DB, sc scope, period Period, digits
 			cr.tips += c.N
 		case c.Metric == metricOutcome+record.OutcomeSettled:
 			cr.settled += c.N
-		default:
+		case strings.HasPrefix(c.Metric, metricAck), strings.HasPrefix(c.Metric, metricResolve):
 			cr.times.add(c.Metric, c.N)
 		}
 	}
