@@ -292,8 +292,8 @@ func TestAdministratorsReadNoFieldRecords(t *testing.T) {
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	unit := county.Unit("village", apitest.TownshipA1)
 	ins, insID := e.InstructorClient(t, county, unit)
-	tipID := apitest.ID(t, ins.Must(http.StatusCreated, "POST", "/api/v1/tips", apitest.RecordBody("tip", time.Now().Format(time.RFC3339))))
-	visitID := apitest.ID(t, ins.Must(http.StatusCreated, "POST", "/api/v1/visits", apitest.RecordBody("visit", time.Now().Format(time.RFC3339))))
+	tipID := apitest.ID(t, ins.Must(http.StatusCreated, "POST", "/api/v1/tips", apitest.RecordBody("tip", phoneTime(e, 0))))
+	visitID := apitest.ID(t, ins.Must(http.StatusCreated, "POST", "/api/v1/visits", apitest.RecordBody("visit", phoneTime(e, 0))))
 
 	fieldReads := []string{
 		"/api/v1/tips", fmt.Sprintf("/api/v1/tips/%d", tipID), "/api/v1/visits", fmt.Sprintf("/api/v1/visits/%d", visitID),
