@@ -84,7 +84,7 @@ var (
 		WithField("client_id", "已用于内容不同的记录")
 	errInactive = apperr.New(http.StatusForbidden, "instructor_inactive", "您已不在任,不能提交记录")
 	errStale    = apperr.New(http.StatusConflict, "record_changed", "记录刚刚被他人更新,请刷新后重试")
-	errLocked = apperr.New(http.StatusConflict, "record_locked", "工作人员已处理该记录,不能再修改或撤回;如需更正,请联系工作人员退回")
+	errLocked   = apperr.New(http.StatusConflict, "record_locked", "工作人员已处理该记录,不能再修改或撤回;如需更正,请联系工作人员退回")
 )
 
 func errTransition(k *Kind, status string, a Action) error {
