@@ -158,7 +158,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	var dial gorm.Dialector
 	switch dialect {
 	case MySQL:
-		dial = mysql.New(mysql.Config{DSN: driverDSN, DefaultStringSize: 191})
+		// An insert's id comes back in the OK packet (LastInsertId): MariaDB's INSERT …
+		// RETURNING, which the dialector would otherwise use from 10.5, answers with a result set
+		// to parse on both ends for the same number.
+		dial = mysql.New(mysql.Config{DSN: driverDSN, DefaultStringSize: 191, DisableWithReturning: true})
 	case SQLite:
 		path, uri := sqliteURI(driverDSN)
 		if path != "" {
