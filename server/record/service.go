@@ -149,7 +149,7 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 	actor := Actor{AccountID: p.AccountID, Role: string(p.Role), Name: at.Name}
 
 	var c *change
-	err = s.transact(ctx, func(tx *gorm.DB) error {
+	err = database.Grouped(ctx, s.db, func(tx *gorm.DB) error {
 		row := *rec
 		if err := tx.Create(&row).Error; err != nil {
 			return err
