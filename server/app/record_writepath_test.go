@@ -169,7 +169,8 @@ func TestSubmissionAnswersWhatItWrote(t *testing.T) {
 				a, b := mustUpload(t, w.author, "a.png", pngImage(t)), mustUpload(t, w.author, "b.png", pngImage(t))
 				body["attachments"] = []int64{b.ID, a.ID}
 			case "nanoseconds":
-				body["occurred_at"] = w.e.Clock.Now().Add(-time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04:05.123456789Z07:00")
+				at := w.e.Clock.Now().Add(-time.Hour).Truncate(time.Second).Add(123456789 * time.Nanosecond)
+				body["occurred_at"] = at.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339Nano)
 			}
 			path := "/api/v1/" + apitest.RecordPaths[k]
 			first := w.author.Must(http.StatusCreated, "POST", path, body)

@@ -126,7 +126,6 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, false, err
 	}
 	rec.BodyHash = bodyHash(k, rec, d, attachments)
-	rec.OccurredAt = stored(rec.OccurredAt)
 	at, err := s.roster.UnscopedPlacement(ctx, p.InstructorID)
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
@@ -198,8 +197,9 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 	return s.viewOf(ctx, c.rec, d, at.Name, at.UnitName, files, []Step{c.step}, true), true, nil
 }
 
-// stored is a time as the database keeps it: to the millisecond (MySQL's DATETIME(3)), so that an
-// answer built from what a change wrote equals a later read of it.
+// stored is a time as the database keeps it: to the millisecond (MySQL's DATETIME(3)), as
+// submitted times are read (fields.time), so that an answer built from what a change wrote equals
+// a later read of it.
 func stored(t time.Time) time.Time { return t.Truncate(time.Millisecond) }
 
 func (s *Service) replay(ctx context.Context, k *Kind, old Record, hash string) (View, bool, error) {
