@@ -7,6 +7,10 @@
 // Each entry carries a region so staff can read the trail of their own subtree: the region of the
 // subject when the handling code names it (Subject), otherwise the actor's region (a staff
 // member's region, an instructor's unit region).
+//
+// The trail writes an entry after the answer. A change of a field record stores its entry in its
+// own transaction instead (Write, Committed): the record and its entry commit together or not at
+// all, so a failure of the trail there fails the change rather than leaving it unrecorded.
 package audit
 
 import (

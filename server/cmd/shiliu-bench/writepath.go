@@ -11,11 +11,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -66,6 +68,10 @@ type wpResult struct {
 	elapsed  time.Duration
 	lat      []time.Duration
 	failed   map[int]int
+	// CPU used meanwhile by this process (server and clients) and by the local database server,
+	// if one was found: on a shared machine throughput follows the CPU left over, CPU per request
+	// much less.
+	cpu, dbCPU time.Duration
 }
 
 func (r *wpResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -99,6 +105,10 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 			bare.phones[p.instructorID] = p
 		}
 	}
+	dbPID := 0
+	if a.DB.Dialect == "mysql" {
+		dbPID = findProcess("mariadbd", "mysqld")
+	}
 	stopProfile, err := startProfile(o)
 	if err != nil {
 		return err
@@ -118,12 +128,16 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 				// Each round starts with another handler, so none always follows the same one.
 				hs := append(slices.Clone(order[round%3:]), order[:round%3]...)
 				for _, h := range hs {
+					cpu0, db0 := processCPU(), dbServerCPU(dbPID)
 					r := drive(ctx, h, s.phones[:min(conns, len(s.phones))], "http://"+shiliuAddr, "http://"+bl.Addr().String(), hc, o.roundDuration, uint64(round))
+					r.cpu, r.dbCPU = processCPU()-cpu0, dbServerCPU(dbPID)-db0
 					k := key(s.name, conns, h)
 					if prev := results[k]; prev != nil {
 						prev.n += r.n
 						prev.elapsed += r.elapsed
 						prev.lat = append(prev.lat, r.lat...)
+						prev.cpu += r.cpu
+						prev.dbCPU += r.dbCPU
 						for code, n := range r.failed {
 							prev.failed[code] += n
 						}
@@ -142,7 +156,7 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 	for _, s := range scenarios {
 		fmt.Printf("%s: %s\n\n", s.name, s.describe)
 	}
-	fmt.Printf("| phones | connections | handler | requests | requests/s | p50 | p99 | Shiliu ÷ this | failed |\n|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| phones | connections | handler | requests | requests/s | p50 | p99 | Shiliu ÷ this | CPU ms/request: Go process | database server | failed |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range scenarios {
 		for _, conns := range o.conns {
 			api := results[key(s.name, conns, shiliuAPI)]
@@ -156,8 +170,14 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 				if h != shiliuAPI && api != nil && r.rate() > 0 {
 					ratio = fmt.Sprintf("%.2f", api.rate()/r.rate())
 				}
-				fmt.Printf("| %s | %d | %s | %d | %.0f | %s | %s | %s | %v |\n", s.name, conns, handlerNames[h], r.n, r.rate(),
-					ms(percentile(r.lat, 0.5)), ms(percentile(r.lat, 0.99)), ratio, r.failed)
+				perReq := func(d time.Duration) string {
+					if d <= 0 || r.n == 0 {
+						return "—"
+					}
+					return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)/float64(r.n))
+				}
+				fmt.Printf("| %s | %d | %s | %d | %.0f | %s | %s | %s | %s | %s | %v |\n", s.name, conns, handlerNames[h], r.n, r.rate(),
+					ms(percentile(r.lat, 0.5)), ms(percentile(r.lat, 0.99)), ratio, perReq(r.cpu), perReq(r.dbCPU), r.failed)
 			}
 		}
 	}
@@ -535,4 +555,54 @@ func mustJSON(vs ...any) []byte {
 		}
 	}
 	return []byte("null")
+}
+
+// processCPU is the user and system CPU this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// findProcess returns the pid of the first process with one of these names (Linux /proc), 0 if
+// none: the database server on this machine.
+func findProcess(names ...string) int {
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + d.Name() + "/comm")
+		if err == nil && slices.Contains(names, strings.TrimSpace(string(comm))) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// dbServerCPU is the CPU the process pid has used (utime + stime of /proc/pid/stat), 0 if unknown.
+func dbServerCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which is in parentheses and may hold spaces): utime and
+	// stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
