@@ -78,6 +78,11 @@ func Shared(t testing.TB) *Env {
 // tests, which have no *testing.T.
 func Started() *Env { return shared }
 
+// UseDatabase makes the servers of this binary use the database at dsn, which exists already and
+// which they do not drop: that of a test that starts this binary as a server it then kills, and
+// reads the database afterwards. Call it before anything starts a server.
+func UseDatabase(dsn string) { baseDSN = dsn }
+
 // Another starts a second server on the same database and Redis with its own clock: a second
 // instance behind the load balancer, or the same system seen at another time. configure, if
 // given, adjusts its configuration (a smaller limit, say) before it starts.
@@ -139,12 +144,14 @@ func start(clk *clock.Fake, configure ...func(*config.Config)) (*Env, error) {
 
 // startWith starts a server; logTo, when set, receives its whole log; opts go to app.Open.
 func startWith(clk *clock.Fake, logTo io.Writer, opts []app.Option, configure ...func(*config.Config)) (*Env, error) {
-	if baseDSN == "" {
-		dsn, drop, err := dbtest.New("t")
-		if err != nil {
-			return nil, err
+	if wx == nil { // the first server of this binary
+		if baseDSN == "" {
+			dsn, drop, err := dbtest.New("t")
+			if err != nil {
+				return nil, err
+			}
+			baseDSN, dropDB = dsn, drop
 		}
-		baseDSN, dropDB = dsn, drop
 		// Uploaded files go to a directory of this test binary's own, not ./data under the
 		// package, where parallel test runs in one checkout would delete each other's files.
 		dir, err := os.MkdirTemp("", "shiliu-uploads-")

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -774,35 +776,129 @@ func TestStatsAggregateMatchesRecords(t *testing.T) {
 	}
 }
 
-// Submissions of one county at once update different slots of the county's and city's cells;
-// whatever interleaving, each cell still sums to a count of the records.
+// Submissions at once, most of them in one busy county, the rest in four others: they update
+// different slots of the county's and city's cells, and whatever the interleaving each cell still
+// sums to a count of the records; every stored record has its audit entry. 10,000 submissions
+// from 64 phones (400 with -short).
 func TestStatsStayExactUnderConcurrentSubmissions(t *testing.T) {
-	t.Parallel()
-	e := apitest.Shared(t)
-	area := e.Area(t)
-	county, township := area.County, area.Township()
-	staff := e.Staff(t, "county_staff", county)
-	var phones []*apitest.Client
-	for range 8 {
-		c, _ := e.InstructorClient(t, staff, staff.Unit("village", township))
-		phones = append(phones, c)
+	total := 10_000
+	if testing.Short() {
+		total = 400
 	}
+	// One busy county and four others, each this test's own.
+	e := apitest.Shared(t)
+	busy := e.Area(t).Township()
+	var others []string
+	for range 4 {
+		others = append(others, e.Area(t).Township())
+	}
+	type phone struct {
+		token  string
+		county string
+	}
+	var phones []phone
+	for i := range 64 {
+		township := busy
+		if i%2 == 1 {
+			township = others[i/2%len(others)]
+		}
+		staff := e.Staff(t, "county_staff", township[:6]+"000000")
+		unit := staff.Unit("village", township)
+		c, _ := e.InstructorClient(t, staff, unit)
+		phones = append(phones, phone{c.Token, township[:6] + "000000"})
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(phones)}, Timeout: time.Minute}
 	kinds := []string{"visit", "tip", "sentiment", "mediation"}
+	var created sync.Map // id → county
+	var failed atomic.Int64
+	began := time.Now()
 	var wg sync.WaitGroup
-	for i, c := range phones {
+	for i, p := range phones {
+		n := total / len(phones)
+		if i < total%len(phones) {
+			n++
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range 12 {
+			for j := range n {
 				kind := kinds[(i+j)%len(kinds)]
-				c.Must(http.StatusCreated, "POST", "/api/v1/"+kind+"s", apitest.RecordBody(kind, phoneTime(e, -time.Duration(j)*time.Hour)))
+				// Over three months, so several months' cells are written.
+				body := apitest.RecordBody(kind, phoneTime(e, -time.Duration(j%90)*24*time.Hour-time.Hour))
+				status, out := postJSON(hc, e.URL+"/api/v1/"+apitest.RecordPaths[kind], p.token, body)
+				var v struct {
+					ID int64 `json:"id"`
+				}
+				if status != http.StatusCreated || json.Unmarshal(out, &v) != nil || v.ID == 0 {
+					if failed.Add(1) <= 5 {
+						t.Errorf("submission: %d %.300s", status, out)
+					}
+					continue
+				}
+				created.Store(v.ID, p.county)
 			}
 		}()
 	}
 	wg.Wait()
-	if n := checkAggregate(t, e.DB(), county); n != 8*12 {
-		t.Fatalf("compared %d records of the county, want %d", n, 8*12)
+	took := time.Since(began)
+	t.Logf("%d submissions from %d phones in %s: %.0f/s (%s)", total, len(phones), took.Round(time.Millisecond),
+		float64(total)/took.Seconds(), apitest.Backend())
+	if failed.Load() > 0 {
+		t.Fatalf("%d submissions failed", failed.Load())
 	}
+	perCounty := map[string]int{}
+	created.Range(func(_, county any) bool {
+		perCounty[county.(string)]++
+		return true
+	})
+	for county, want := range perCounty {
+		if n := checkAggregate(t, e.DB(), county); n != want {
+			t.Errorf("%s: compared %d records, %d were created", county, n, want)
+		}
+	}
+	if len(perCounty) != 5 {
+		t.Errorf("counties: %v", perCounty)
+	}
+	checkAudited(t, e.DB(), append([]string{busy}, others...))
+}
+
+// checkAudited checks that every record of the townships has its audit entry, the 201 of its
+// submission.
+func checkAudited(t *testing.T, db *gorm.DB, townships []string) {
+	t.Helper()
+	for _, township := range townships {
+		var recs, audited int64
+		must(t, db.Raw("SELECT COUNT(*) FROM records WHERE region_code = ?", township).Scan(&recs).Error)
+		must(t, db.Raw(`SELECT COUNT(DISTINCT r.id) FROM records r JOIN audit_log a ON a.subject_id = r.id AND a.subject_type = r.kind
+			WHERE r.region_code = ? AND a.status = 201 AND a.action LIKE 'POST /api/v1/%'`, township).Scan(&audited).Error)
+		if recs == 0 || audited != recs {
+			t.Errorf("%s: %d records, %d with the audit entry of their submission", township, recs, audited)
+		}
+	}
+}
+
+// postJSON posts a JSON body outside the contract check (thousands of requests at once).
+func postJSON(hc *http.Client, url, token string, body any) (int, []byte) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	req, err := http.NewRequest("POST", url, bytes.NewReader(b))
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	return resp.StatusCode, out
 }
 
 // checkAggregate compares the county cells of the aggregate (summed over their slots) with a

@@ -7,6 +7,10 @@
 // Each entry carries a region so staff can read the trail of their own subtree: the region of the
 // subject when the handling code names it (Subject), otherwise the actor's region (a staff
 // member's region, an instructor's unit region).
+//
+// The trail writes an entry after the answer. A change of a field record stores its entry in its
+// own transaction instead (Write, Committed): the record and its entry commit together or not at
+// all, so a failure of the trail there fails the change rather than leaving it unrecorded.
 package audit
 
 import (
@@ -78,6 +82,10 @@ func NewService(db *gorm.DB, clk clock.Clock) *Service {
 // Record stores one entry, stamped now. Callers log a failure and carry on: the audit trail must
 // not turn a done write into an error.
 func (s *Service) Record(ctx context.Context, e Entry) error {
+	return s.store(s.db.WithContext(ctx), e)
+}
+
+func (s *Service) store(db *gorm.DB, e Entry) error {
 	e.ID = 0
 	e.CreatedAt = s.clock.Now()
 	e.Role = cut(e.Role, 32)
@@ -86,7 +94,7 @@ func (s *Service) Record(ctx context.Context, e Entry) error {
 	e.SubjectType = cut(e.SubjectType, 32)
 	e.RequestID = cut(e.RequestID, 64)
 	e.ClientIP = cut(e.ClientIP, 45)
-	return s.db.WithContext(ctx).Create(&e).Error
+	return db.Create(&e).Error
 }
 
 func cut(s string, n int) string {
@@ -177,13 +185,85 @@ type Note struct {
 	SubjectID    int64
 	RegionCode   string
 	PersonalData bool
+
+	// Set by NoteFor: the request's entry as far as it is known before the handler runs, the
+	// trail to store it in, and whether the request is audited whatever its answer.
+	trail  *Service
+	entry  *Entry
+	always bool
+	stored bool // the entry committed with the change it records (Write, Committed)
 }
+
+// NoteFor returns the note of a request whose entry, as far as it is known before the handler
+// runs (actor, action, request id, client), is e. A request audited whatever its answer (always)
+// may have its entry stored by the change it makes, in the change's own transaction (Write);
+// another is audited only if its answer carries personal data in full (PersonalData).
+func (s *Service) NoteFor(e Entry, always bool) *Note {
+	return &Note{trail: s, entry: &e, always: always}
+}
+
+// Stored reports whether the entry of the request was stored with the change it records, so the
+// trail must not write it again.
+func (n *Note) Stored() bool { return n.stored }
 
 type noteKey struct{}
 
 // WithNote returns ctx carrying n, for the code that records the entry after the request.
 func WithNote(ctx context.Context, n *Note) context.Context {
 	return context.WithValue(ctx, noteKey{}, n)
+}
+
+// Write stores the entry of the current request in tx, the transaction of the change it records,
+// as answered with status and filed under the subject (type, id, region) as Subject files it: the change
+// and its entry commit or roll back together, so a stored change always has its entry and a
+// change rolled back leaves none. Once the transaction has committed, the caller says so
+// (Committed); until then the trail still writes the entry after the answer, with the answer's
+// status (a refusal, a failure). Outside a request audited whatever its answer it does nothing.
+func Write(ctx context.Context, tx *gorm.DB, status int, subjectType string, id int64, regionCode string) error {
+	n, _ := ctx.Value(noteKey{}).(*Note)
+	if n == nil || n.entry == nil || !n.always {
+		return nil
+	}
+	e := n.Entry(status)
+	if subjectType != "" {
+		e.SubjectType = subjectType
+	}
+	if id > 0 {
+		e.SubjectID = &id
+	}
+	if regionCode != "" {
+		e.RegionCode = regionCode
+	}
+	return n.trail.store(tx, e)
+}
+
+// Committed says that the transaction in which Write stored the request's entry has committed.
+func Committed(ctx context.Context) {
+	if n, _ := ctx.Value(noteKey{}).(*Note); n != nil && n.entry != nil && n.always {
+		n.stored = true
+	}
+}
+
+// Entry is the request's entry with what the handling code said (Subject, PersonalData) and the
+// answer's status.
+func (n *Note) Entry(status int) Entry {
+	var e Entry
+	if n.entry != nil {
+		e = *n.entry
+	}
+	e.Status = status
+	e.PersonalData = e.PersonalData || n.PersonalData
+	if n.SubjectType != "" {
+		e.SubjectType = n.SubjectType
+	}
+	if n.SubjectID > 0 {
+		id := n.SubjectID
+		e.SubjectID = &id
+	}
+	if n.RegionCode != "" {
+		e.RegionCode = n.RegionCode
+	}
+	return e
 }
 
 // Subject names the subject of the current request: its type, its id (say, of a record just

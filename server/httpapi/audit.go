@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/paging"
@@ -73,32 +74,20 @@ func (h *handlers) auditTrail() gin.HandlerFunc {
 		// Every request of an administrator is audited, reads included: the audit
 		// administrator's reading of the trail is itself in the trail.
 		always := audited(c.Request.Method, route) || principal(c).IsAdministrator()
+		p := principal(c)
 		note := &audit.Note{}
+		if p != nil {
+			// A change may store this entry in its own transaction (audit.Write): then it is
+			// not written again here.
+			note = h.audit.NoteFor(entryOf(c, p, route), always)
+		}
 		c.Request = c.Request.WithContext(audit.WithNote(c.Request.Context(), note))
 		c.Next()
 
-		p := principal(c)
-		if p == nil || !(always || note.PersonalData) {
+		if p == nil || !(always || note.PersonalData) || note.Stored() {
 			return
 		}
-		e := audit.Entry{
-			AccountID: p.AccountID, Role: string(p.Role), RegionCode: p.RegionCode,
-			Action: c.Request.Method + " " + routeParam.ReplaceAllString(route, "{$1}"), SubjectType: subjectType(route),
-			Status: c.Writer.Status(), PersonalData: note.PersonalData, RequestID: requestID(c), ClientIP: c.ClientIP(),
-		}
-		if id, err := strconv.ParseInt(c.Param("id"), 10, 64); err == nil && id > 0 {
-			e.SubjectID = &id
-		}
-		if note.SubjectType != "" {
-			e.SubjectType = note.SubjectType
-		}
-		if note.SubjectID > 0 {
-			id := note.SubjectID
-			e.SubjectID = &id
-		}
-		if note.RegionCode != "" {
-			e.RegionCode = note.RegionCode
-		}
+		e := note.Entry(c.Writer.Status())
 		// The client may be gone; the entry is still written.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
 		defer cancel()
@@ -106,6 +95,19 @@ func (h *handlers) auditTrail() gin.HandlerFunc {
 			h.log.ErrorContext(ctx, "audit entry not written", "err", err, "action", e.Action, "status", e.Status)
 		}
 	}
+}
+
+// entryOf is the audit entry of a request as far as it is known before its handler runs.
+func entryOf(c *gin.Context, p *access.Principal, route string) audit.Entry {
+	e := audit.Entry{
+		AccountID: p.AccountID, Role: string(p.Role), RegionCode: p.RegionCode,
+		Action: c.Request.Method + " " + routeParam.ReplaceAllString(route, "{$1}"), SubjectType: subjectType(route),
+		RequestID: requestID(c), ClientIP: c.ClientIP(),
+	}
+	if id, err := strconv.ParseInt(c.Param("id"), 10, 64); err == nil && id > 0 {
+		e.SubjectID = &id
+	}
+	return e
 }
 
 // subjectType names what a route acts on: the resource before its :id

@@ -16,6 +16,7 @@ import (
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/database/dbtest"
+	"gorm.io/gorm"
 )
 
 func TestAuditedRoutes(t *testing.T) {
@@ -103,6 +104,30 @@ func TestAuditTrailMiddleware(t *testing.T) {
 		c.JSON(201, gin.H{})
 	})
 	in.POST("/tips/:id/acknowledge", func(c *gin.Context) { fail(c, log, errTooLarge) })
+	// A change that stores its entry in its own transaction: committed, it is not written again;
+	// rolled back, the trail writes the refusal.
+	change := func(commit bool) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			ctx := c.Request.Context()
+			err := db.Transaction(func(tx *gorm.DB) error {
+				if err := audit.Write(ctx, tx, http.StatusOK, "tip", 6, "130102002000"); err != nil {
+					return err
+				}
+				if !commit {
+					return errTooLarge
+				}
+				return nil
+			})
+			if err != nil {
+				fail(c, log, err)
+				return
+			}
+			audit.Committed(ctx)
+			c.JSON(http.StatusOK, gin.H{})
+		}
+	}
+	in.POST("/tips/:id/handle", change(true))
+	in.POST("/tips/:id/resolve", change(false))
 	in.GET("/units", func(c *gin.Context) { c.JSON(200, gin.H{}) })
 	// A route not on the list whose answer unmasks personal data is audited all the same.
 	in.GET("/people/:id", func(c *gin.Context) {
@@ -122,12 +147,14 @@ func TestAuditTrailMiddleware(t *testing.T) {
 	do("POST", "/api/v1/tips/5/acknowledge")
 	do("GET", "/api/v1/units")
 	do("GET", "/api/v1/people/9")
+	do("POST", "/api/v1/tips/6/handle")
+	do("POST", "/api/v1/tips/6/resolve")
 
 	var rows []audit.Entry
 	if err := db.Order("id").Find(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 4 {
+	if len(rows) != 6 {
 		t.Fatalf("%d entries: %+v", len(rows), rows)
 	}
 	want := []struct {
@@ -140,6 +167,8 @@ func TestAuditTrailMiddleware(t *testing.T) {
 		{"POST /api/v1/tips", "tip", 42, "130102001000", 201},
 		{"POST /api/v1/tips/{id}/acknowledge", "tip", 5, "130102000000", 413},
 		{"GET /api/v1/people/{id}", "people", 9, "130102000000", 200},
+		{"POST /api/v1/tips/{id}/handle", "tip", 6, "130102002000", 200},
+		{"POST /api/v1/tips/{id}/resolve", "tip", 6, "130102000000", 413},
 	}
 	for i, w := range want {
 		e := rows[i]

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/audit"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -51,9 +52,10 @@ type Options struct {
 }
 
 // Tally is called in the transaction of every submission and change, once the record and its
-// detail are saved, so that what is derived from records commits or rolls back with them.
+// detail are saved, so that what is derived from records commits or rolls back with them. created
+// says the record is being submitted: nothing was tallied for it before.
 type Tally interface {
-	Tally(tx *gorm.DB, rec *Record, d Detail) error
+	Tally(tx *gorm.DB, rec *Record, d Detail, created bool) error
 }
 
 // Service keeps field records. Every method takes the caller explicitly and scopes its queries
@@ -80,8 +82,9 @@ var (
 	errClientIDConflict = apperr.New(http.StatusConflict, "client_id_conflict",
 		"该提交编号(client_id)已用于另一条内容不同的记录。重试时请原样提交;提交新记录请生成新的编号").
 		WithField("client_id", "已用于内容不同的记录")
-	errStale  = apperr.New(http.StatusConflict, "record_changed", "记录刚刚被他人更新,请刷新后重试")
-	errLocked = apperr.New(http.StatusConflict, "record_locked", "工作人员已处理该记录,不能再修改或撤回;如需更正,请联系工作人员退回")
+	errInactive = apperr.New(http.StatusForbidden, "instructor_inactive", "您已不在任,不能提交记录")
+	errStale    = apperr.New(http.StatusConflict, "record_changed", "记录刚刚被他人更新,请刷新后重试")
+	errLocked   = apperr.New(http.StatusConflict, "record_locked", "工作人员已处理该记录,不能再修改或撤回;如需更正,请联系工作人员退回")
 )
 
 func errTransition(k *Kind, status string, a Action) error {
@@ -101,8 +104,13 @@ func kindOf(name string) (*Kind, error) {
 
 // Submit stores a new record from the calling instructor. It is idempotent on the client's id:
 // the same id with the same body returns the stored record (created is false), with a different
-// body it is a conflict. The unique key on (author, client_id) decides between concurrent retries
-// on any number of instances.
+// body it is a conflict. The unique key on (author, client_id) decides, between concurrent
+// retries on any number of instances as for a retry long after: the insert of a retry fails on
+// it, and the stored record is answered.
+//
+// A submission reads its author's placement once, writes in one transaction (the record, its
+// detail, timeline step, version, statistics, outbox event and audit entry) and answers with what
+// it wrote, which is what a read of the record would show.
 func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, body Body) (v View, created bool, err error) {
 	k, err := kindOf(kind)
 	if err != nil {
@@ -112,42 +120,42 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, false, errInstructorOnly
 	}
 	var chk validate.Checker
-	now := s.clock.Now()
+	now := stored(s.clock.Now())
 	rec, d, attachments := s.parseSubmission(k, body, &chk, now)
 	if err := chk.Err(); err != nil {
 		return View{}, false, err
 	}
 	rec.BodyHash = bodyHash(k, rec, d, attachments)
-	if old, ok, err := s.byClientID(ctx, p.InstructorID, rec.ClientID); err != nil || ok {
-		if err != nil {
-			return View{}, false, err
-		}
-		return s.replay(ctx, k, old, rec.BodyHash)
+	at, err := s.roster.UnscopedPlacement(ctx, p.InstructorID)
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		err = errInstructorOnly
+	case err == nil && at.Status != roster.StatusActive:
+		err = errInactive
 	}
-	ins, err := s.roster.UnscopedInstructor(ctx, p.InstructorID)
 	if err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return View{}, false, errInstructorOnly
+		if errors.Is(err, errInstructorOnly) || errors.Is(err, errInactive) {
+			// A retry of a submission stored before is still answered with the record.
+			if old, ok, lerr := s.byClientID(ctx, p.InstructorID, rec.ClientID); lerr == nil && ok {
+				return s.replay(ctx, k, old, rec.BodyHash)
+			}
 		}
 		return View{}, false, err
 	}
-	if ins.Status != roster.StatusActive {
-		return View{}, false, apperr.New(http.StatusForbidden, "instructor_inactive", "您已不在任,不能提交记录")
-	}
-	rec.AuthorID, rec.AuthorAccountID, rec.UnitID, rec.RegionCode = ins.ID, p.AccountID, ins.UnitID, ins.RegionCode
+	rec.AuthorID, rec.AuthorAccountID, rec.UnitID, rec.RegionCode = at.ID, p.AccountID, at.UnitID, at.RegionCode
 	rec.ReceivedAt, rec.UpdatedAt, rec.Status, rec.Version = now, now, k.Initial, 1
 	rec.SearchText = d.text()
+	actor := Actor{AccountID: p.AccountID, Role: string(p.Role), Name: at.Name}
 
-	err = s.transact(ctx, func(tx *gorm.DB) error {
+	var c *change
+	err = database.Grouped(ctx, s.db, func(tx *gorm.DB) error {
 		row := *rec
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
 		d.setRecordID(row.ID)
-		c := &change{s: s, tx: tx, p: p, kind: k, rec: &row, detail: d, now: now, action: "submit", event: k.Steps.Submitted}
-		if err := c.resolveActor(); err != nil {
-			return err
-		}
+		c = &change{s: s, tx: tx, p: p, actor: actor, kind: k, rec: &row, detail: d, now: now, action: "submit",
+			event: k.Steps.Submitted, created: true}
 		if k.Prepare != nil {
 			if err := k.Prepare(c); err != nil {
 				return err
@@ -159,11 +167,14 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		if err := s.attach(tx, p, attachments, &row); err != nil {
 			return err
 		}
-		rec.ID = row.ID
-		return c.write()
+		if err := c.write(); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, http.StatusCreated, k.Name, row.ID, row.RegionCode)
 	})
 	if database.IsUniqueViolation(err) {
-		// A concurrent retry with this client id won the insert.
+		// A retry with this client id: its first submission is stored (or a concurrent one won
+		// the insert).
 		old, ok, lerr := s.byClientID(ctx, p.InstructorID, rec.ClientID)
 		if lerr != nil || !ok {
 			return View{}, false, errors.Join(err, lerr)
@@ -173,10 +184,23 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 	if err != nil {
 		return View{}, false, err
 	}
-	s.committed(k, rec.RegionCode)
-	v, err = s.Get(ctx, p, k.Name, rec.ID)
-	return v, true, err
+	audit.Committed(ctx)
+	s.committed(k, c.rec.RegionCode)
+	var files []upload.View
+	if len(attachments) > 0 && s.files != nil {
+		m, err := s.files.List(ctx, OwnerKind, []int64{c.rec.ID})
+		if err != nil {
+			return View{}, false, err
+		}
+		files = m[c.rec.ID]
+	}
+	return s.viewOf(ctx, c.rec, d, at.Name, at.UnitName, files, []Step{c.step}, true), true, nil
 }
+
+// stored is a time as the database keeps it: to the millisecond (MySQL's DATETIME(3)), as
+// submitted times are read (fields.time), so that an answer built from what a change wrote equals
+// a later read of it.
+func stored(t time.Time) time.Time { return t.Truncate(time.Millisecond) }
 
 func (s *Service) replay(ctx context.Context, k *Kind, old Record, hash string) (View, bool, error) {
 	if old.Kind != k.Name || old.BodyHash != hash {
@@ -556,37 +580,48 @@ func (s *Service) views(ctx context.Context, recs []Record, withTimeline bool) (
 		}
 	}
 	for _, r := range recs {
-		k, _ := KindByName(r.Kind)
-		v := View{
-			ID: r.ID, Kind: r.Kind, ClientID: r.ClientID, Title: r.Title, Status: r.Status,
-			OccurredAt: clock.Local(r.OccurredAt), ReceivedAt: clock.Local(r.ReceivedAt), UpdatedAt: clock.Local(r.UpdatedAt),
-			Place: r.Place, Latitude: r.Latitude, Longitude: r.Longitude,
-			AuthorID: r.AuthorID, AuthorName: authors[r.AuthorID], UnitID: r.UnitID, UnitName: units[r.UnitID],
-			RegionCode: r.RegionCode, RegionName: s.regionName(ctx, r.RegionCode), Version: r.Version,
-			ReturnNote: r.ReturnNote, WithdrawReason: r.WithdrawReason, Attachments: files[r.ID],
+		var d Detail
+		if dd, ok := details[r.ID]; ok {
+			d = dd
 		}
-		if v.Attachments == nil {
-			v.Attachments = []upload.View{}
-		}
-		if k != nil {
-			v.KindName, v.Editable = k.Label, r.editable(k)
-			if d, ok := details[r.ID]; ok {
-				if fd, ok := d.(followed); ok && fd.followedStatus() != "" {
-					v.Status = fd.followedStatus()
-				}
-				v.Fields = d.view()
-			}
-			v.StatusName = k.statusLabel(v.Status)
-			if withTimeline {
-				v.Timeline = make([]StepView, 0, len(steps[r.ID]))
-				for _, st := range steps[r.ID] {
-					v.Timeline = append(v.Timeline, st.view(k))
-				}
-			}
-		}
-		out = append(out, v)
+		out = append(out, s.viewOf(ctx, &r, d, authors[r.AuthorID], units[r.UnitID], files[r.ID], steps[r.ID], withTimeline))
 	}
 	return out, nil
+}
+
+// viewOf renders one record from its row, its detail (nil if missing), the names of its author
+// and unit, its attachments and its timeline.
+func (s *Service) viewOf(ctx context.Context, r *Record, d Detail, author, unit string, files []upload.View, steps []Step, withTimeline bool) View {
+	k, _ := KindByName(r.Kind)
+	v := View{
+		ID: r.ID, Kind: r.Kind, ClientID: r.ClientID, Title: r.Title, Status: r.Status,
+		OccurredAt: clock.Local(r.OccurredAt), ReceivedAt: clock.Local(r.ReceivedAt), UpdatedAt: clock.Local(r.UpdatedAt),
+		Place: r.Place, Latitude: r.Latitude, Longitude: r.Longitude,
+		AuthorID: r.AuthorID, AuthorName: author, UnitID: r.UnitID, UnitName: unit,
+		RegionCode: r.RegionCode, RegionName: s.regionName(ctx, r.RegionCode), Version: r.Version,
+		ReturnNote: r.ReturnNote, WithdrawReason: r.WithdrawReason, Attachments: files,
+	}
+	if v.Attachments == nil {
+		v.Attachments = []upload.View{}
+	}
+	if k == nil {
+		return v
+	}
+	v.KindName, v.Editable = k.Label, r.editable(k)
+	if d != nil {
+		if fd, ok := d.(followed); ok && fd.followedStatus() != "" {
+			v.Status = fd.followedStatus()
+		}
+		v.Fields = d.view()
+	}
+	v.StatusName = k.statusLabel(v.Status)
+	if withTimeline {
+		v.Timeline = make([]StepView, 0, len(steps))
+		for _, st := range steps {
+			v.Timeline = append(v.Timeline, st.view(k))
+		}
+	}
+	return v
 }
 
 // names maps ids to the name column of a roster table.
@@ -665,11 +700,12 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 			return err
 		}
 		regionCode = rec.RegionCode
-		return nil
+		return audit.Write(ctx, tx, http.StatusOK, k.Name, id, rec.RegionCode)
 	})
 	if err != nil {
 		return View{}, err
 	}
+	audit.Committed(ctx)
 	s.committed(k, regionCode)
 	return s.Get(ctx, p, kind, id)
 }
@@ -768,11 +804,16 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 			return err
 		}
 		regionCode = rec.RegionCode
-		return nil
+		status := http.StatusOK
+		if a.Created {
+			status = http.StatusCreated
+		}
+		return audit.Write(ctx, tx, status, k.Name, id, rec.RegionCode)
 	})
 	if err != nil {
 		return View{}, false, err
 	}
+	audit.Committed(ctx)
 	s.committed(k, regionCode)
 	v, err := s.Get(ctx, p, kind, id)
 	return v, a.Created, err

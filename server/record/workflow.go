@@ -32,6 +32,10 @@ type change struct {
 	err    error // set by an action's Apply to refuse the change
 	// quiet skips the outbox event (a duplicate tip moved along with its original).
 	quiet bool
+	// created: the change is the record's submission, so nothing was tallied for it before.
+	created bool
+	// step is the timeline step write appended.
+	step Step
 	// followOf and moved carry a duplicate marking to the tip's own former duplicates.
 	followOf int64
 	moved    []int64
@@ -107,6 +111,7 @@ func (c *change) write() error {
 	if err := c.tx.Create(&step).Error; err != nil {
 		return err
 	}
+	c.step = step
 	snap, err := json.Marshal(snapshot(c.kind, r, c.detail))
 	if err != nil {
 		return err
@@ -117,7 +122,7 @@ func (c *change) write() error {
 		return err
 	}
 	if t := c.s.opt.Tally; t != nil {
-		if err := t.Tally(c.tx, r, c.detail); err != nil {
+		if err := t.Tally(c.tx, r, c.detail, c.created); err != nil {
 			return err
 		}
 	}

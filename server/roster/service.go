@@ -856,6 +856,34 @@ func (s *Service) UnscopedInstructor(ctx context.Context, id int64) (Instructor,
 	return ins, err
 }
 
+// Placement is where an instructor works, as a submission needs it: name, status, unit and
+// region.
+type Placement struct {
+	ID         int64
+	Name       string
+	Status     string
+	UnitID     int64
+	UnitName   string
+	RegionCode string
+}
+
+// UnscopedPlacement reads an instructor's placement in one query (the instructor row with its
+// unit's name), without scope, for the instructor's own submission. A missing instructor is
+// gorm.ErrRecordNotFound.
+func (s *Service) UnscopedPlacement(ctx context.Context, id int64) (Placement, error) {
+	var rows []Placement
+	err := s.db.WithContext(ctx).Table("instructors AS i").Joins("JOIN units AS u ON u.id = i.unit_id").
+		Select("i.id, i.name, i.status, i.unit_id, u.name AS unit_name, i.region_code").
+		Where("i.id = ?", id).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return Placement{}, err
+	}
+	if len(rows) == 0 {
+		return Placement{}, gorm.ErrRecordNotFound
+	}
+	return rows[0], nil
+}
+
 func subtree(code string) func(*gorm.DB) *gorm.DB {
 	return access.UnderRegion("region_code", code)
 }

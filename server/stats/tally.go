@@ -217,19 +217,22 @@ func (d deltas) apply(tx *gorm.DB) error {
 type Tally struct{}
 
 // Tally recounts one record: it subtracts what the record counted for before and adds what it
-// counts for now.
-func (Tally) Tally(tx *gorm.DB, rec *record.Record, d record.Detail) error {
+// counts for now. A record being submitted (created) counted for nothing before, so its fact is
+// not looked for.
+func (Tally) Tally(tx *gorm.DB, rec *record.Record, d record.Detail, created bool) error {
 	now := factOf(rec.ID, sourceOf(rec, d))
-	var old []Fact
-	if err := tx.Where("record_id = ?", rec.ID).Limit(1).Find(&old).Error; err != nil {
-		return err
-	}
 	var before *Fact
-	if len(old) == 1 {
-		if old[0].same(now) {
-			return nil
+	if !created {
+		var old []Fact
+		if err := tx.Where("record_id = ?", rec.ID).Limit(1).Find(&old).Error; err != nil {
+			return err
 		}
-		before = &old[0]
+		if len(old) == 1 {
+			if old[0].same(now) {
+				return nil
+			}
+			before = &old[0]
+		}
 	}
 	dl := deltas{}
 	if before != nil {
@@ -239,7 +242,11 @@ func (Tally) Tally(tx *gorm.DB, rec *record.Record, d record.Detail) error {
 	if err := dl.apply(tx); err != nil {
 		return err
 	}
-	if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&now).Error; err != nil {
+	save := tx
+	if !created {
+		save = tx.Clauses(clause.OnConflict{UpdateAll: true})
+	}
+	if err := save.Create(&now).Error; err != nil {
 		return err
 	}
 	return touchActivity(tx, rec.AuthorID, before, now)

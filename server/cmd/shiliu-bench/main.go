@@ -6,6 +6,9 @@
 //
 // The database must exist and is seeded once (1,000,000 records by default); later runs reuse
 // it. Drop the database to seed again. See docs/performance.md for the figures.
+//
+// With -writepath it measures submissions instead, against the same rows written by bare
+// handlers on the same database (writepath.go).
 package main
 
 import (
@@ -18,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,6 +48,10 @@ type options struct {
 	verboseServer bool
 	only          string
 	cpuProfile    string
+	writePath     bool
+	conns         []int
+	rounds        int
+	roundDuration time.Duration
 }
 
 func main() {
@@ -63,7 +72,19 @@ func main() {
 	flag.BoolVar(&o.verboseServer, "v", false, "show the server's log (warnings and errors are always shown)")
 	flag.StringVar(&o.only, "only", "", "measure only the lists and exports whose name contains this")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measuring phases (server and clients) to this file")
+	flag.BoolVar(&o.writePath, "writepath", false, "measure submissions against the same rows written bare (no lists, no -submit phase)")
+	conns := flag.String("conns", "16,64", "-writepath: concurrent phones, a comma-separated list")
+	flag.IntVar(&o.rounds, "rounds", 3, "-writepath: rounds; each runs every handler once per scenario and connection count")
+	flag.DurationVar(&o.roundDuration, "round-duration", 5*time.Second, "-writepath: how long each handler runs in a round")
 	flag.Parse()
+	for _, c := range strings.Split(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			fmt.Fprintln(os.Stderr, "shiliu-bench: -conns is a comma-separated list of positive numbers")
+			os.Exit(2)
+		}
+		o.conns = append(o.conns, n)
+	}
 	if o.dsn == "" {
 		fmt.Fprintln(os.Stderr, "shiliu-bench: set -dsn or SHILIU_BENCH_DSN (e.g. mysql://root@127.0.0.1:3306/shiliu_records_bench)")
 		os.Exit(2)
@@ -110,6 +131,11 @@ func run(ctx context.Context, o options) error {
 	cfg.WeChat.AppID, cfg.WeChat.Secret = "wx-bench-appid", "wx-bench-secret"
 	cfg.WeChat.APIBase = "http://" + wl.Addr().String()
 	cfg.WeChat.WeComAPIBase = cfg.WeChat.APIBase
+	if o.writePath {
+		// The write path alone: the dispatcher would deliver the events of two of the three
+		// handlers and weigh on them only.
+		cfg.Notify.DispatchInServe = false
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -175,21 +201,18 @@ func run(ctx context.Context, o options) error {
 	go func() { served <- a.Run(srvCtx) }()
 	defer func() { stopServer(); <-served }()
 
+	if o.writePath {
+		return runWritePath(ctx, a, addr.String(), o)
+	}
 	b, err := newBench(ctx, a, addr.String(), o)
 	if err != nil {
 		return err
 	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(o)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if !o.skipLists {
 		if err := b.lists(ctx); err != nil {
 			return err
@@ -202,6 +225,25 @@ func run(ctx context.Context, o options) error {
 	}
 	b.report(os.Stdout)
 	return nil
+}
+
+// startProfile starts the CPU profile of -cpuprofile, if asked for, and returns what stops it.
+func startProfile(o options) (func(), error) {
+	if o.cpuProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(o.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // analyze refreshes the optimizer's statistics after the bulk load, as a production database

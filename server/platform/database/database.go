@@ -158,7 +158,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	var dial gorm.Dialector
 	switch dialect {
 	case MySQL:
-		dial = mysql.New(mysql.Config{DSN: driverDSN, DefaultStringSize: 191})
+		// An insert's id comes back in the OK packet (LastInsertId): MariaDB's INSERT …
+		// RETURNING, which the dialector would otherwise use from 10.5, answers with a result set
+		// to parse on both ends for the same number.
+		dial = mysql.New(mysql.Config{DSN: driverDSN, DefaultStringSize: 191, DisableWithReturning: true})
 	case SQLite:
 		path, uri := sqliteURI(driverDSN)
 		if path != "" {
@@ -321,22 +324,26 @@ func newLogger(l *slog.Logger, slow time.Duration) logger.Interface {
 	if l == nil {
 		l = slog.Default()
 	}
-	return quietLogger{logger.NewSlogLogger(l, logger.Config{
+	return quietLogger{Interface: logger.NewSlogLogger(l, logger.Config{
 		SlowThreshold:             slow,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		ParameterizedQueries:      true,
-	})}
+	}), level: logger.Warn, slow: slow}
 }
 
-// quietLogger keeps GORM's lines free of personal data and of expected failures. GORM asks the
-// logger itself (db.Logger) whether to filter parameters, so a wrapper must answer that too: an
-// embedded interface would hide the inner logger's ParamsFilter and every line would carry the
-// arguments spelled into the SQL.
-type quietLogger struct{ logger.Interface }
+// quietLogger keeps GORM's lines free of personal data and of expected failures, and costs
+// nothing for a statement it does not log. GORM asks the logger itself (db.Logger) whether to
+// filter parameters, so a wrapper must answer that too: an embedded interface would hide the inner
+// logger's ParamsFilter and every line would carry the arguments spelled into the SQL.
+type quietLogger struct {
+	logger.Interface
+	level logger.LogLevel
+	slow  time.Duration
+}
 
 func (q quietLogger) LogMode(level logger.LogLevel) logger.Interface {
-	return quietLogger{q.Interface.LogMode(level)}
+	return quietLogger{Interface: q.Interface.LogMode(level), level: level, slow: q.slow}
 }
 
 // ParamsFilter drops every argument, whatever the inner logger is configured to do.
@@ -348,11 +355,21 @@ func (quietLogger) ParamsFilter(_ context.Context, sql string, _ ...any) (string
 // idempotent retry, a taken phone number), so it is an answer, not a failure, and a retry storm
 // from weak networks would otherwise flood the error log. Other errors are logged without the
 // values a driver quotes in its message.
+//
+// GORM calls Trace after every statement with fc, which renders the statement's SQL; GORM's own
+// loggers call fc before deciding whether to write a line. Here fc runs only for a line that is
+// written (an error, a slow statement, or every statement at Info), so the statements of a
+// submission that nobody logs render no SQL.
 func (q quietLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
-	if IsUniqueViolation(err) {
+	if IsUniqueViolation(err) || errors.Is(err, gorm.ErrRecordNotFound) {
 		err = nil
 	}
-	q.Interface.Trace(ctx, begin, fc, RedactError(err))
+	switch {
+	case q.level <= logger.Silent:
+		return
+	case err != nil, q.level >= logger.Info, q.slow > 0 && time.Since(begin) > q.slow:
+		q.Interface.Trace(ctx, begin, fc, RedactError(err))
+	}
 }
 
 // quotedValue is a literal a driver quotes in an error message: MySQL's "Incorrect string value:

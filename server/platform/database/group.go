@@ -1,0 +1,185 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"gorm.io/gorm"
+)
+
+// Grouped runs fn in a transaction like Transact. On SQLite, transactions that arrive while
+// another is being written are run together, one after the other, in the next transaction, each
+// inside a savepoint of its own: a failing fn is rolled back to its savepoint and gets its error,
+// the others commit together, and each caller returns once the commit that holds its work is
+// done (or failed, which fails them all). SQLite writes one transaction at a time, and most of a
+// small transaction's cost is its commit (the WAL frames of every page it touched, many of them
+// the same pages the next one touches: the end of the table and of each index) and the pages a
+// connection reads again when another connection wrote last; a group pays them once.
+//
+// fn sees the writes of the calls grouped before it, as it would had they committed before it
+// began. It must not start another transaction of its own on the pool (it would wait for the
+// group it is part of). Its context is the caller's, without cancellation once it runs: a client
+// gone mid-statement would interrupt the whole group's transaction.
+//
+// On MySQL, where transactions of different rows do not wait for each other, it is Transact.
+func Grouped(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	if db.Dialector.Name() != "sqlite" {
+		return Transact(ctx, db, fn)
+	}
+	pool, err := db.DB()
+	if err != nil {
+		return err
+	}
+	v, _ := groups.LoadOrStore(pool, &group{pool: pool})
+	return v.(*group).do(ctx, db, fn)
+}
+
+// maxGroup bounds a group: a commit waits for every call in it.
+const maxGroup = 64
+
+var groups sync.Map // *sql.DB → *group
+
+// group is the calls of one pool waiting to be written. One caller at a time leads: it writes the
+// waiting calls (its own among them) in one transaction, then hands the lead to the first caller
+// that arrived meanwhile.
+type group struct {
+	pool    *sql.DB
+	mu      sync.Mutex
+	waiting []*groupCall
+	leading bool
+	// conn writes the groups while calls keep coming: a connection whose last transaction was
+	// another's finds its page cache stale and reads the pages again. Only the leader uses it;
+	// it goes back to the pool when no call waits.
+	conn *sql.Conn
+	// transactions and calls written, for tests
+	transactions, calls atomic.Int64
+}
+
+type groupCall struct {
+	ctx      context.Context
+	fn       func(tx *gorm.DB) error
+	err      error
+	panicked any
+	done     chan struct{} // closed once the call's transaction has committed or failed
+	lead     chan struct{} // closed to make this call's caller the leader
+}
+
+func (g *group) do(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	c := &groupCall{ctx: ctx, fn: fn, done: make(chan struct{}), lead: make(chan struct{})}
+	g.mu.Lock()
+	g.waiting = append(g.waiting, c)
+	lead := !g.leading
+	g.leading = true
+	g.mu.Unlock()
+	if !lead {
+		select {
+		case <-c.done:
+		case <-c.lead:
+			lead = true
+		}
+	}
+	if lead {
+		g.write(db)
+		<-c.done
+	}
+	if c.panicked != nil {
+		panic(c.panicked)
+	}
+	return c.err
+}
+
+// write runs the waiting calls (at most maxGroup, the leader's first) in one transaction, then
+// hands the lead on.
+func (g *group) write(db *gorm.DB) {
+	g.mu.Lock()
+	n := min(len(g.waiting), maxGroup)
+	calls := g.waiting[:n:n]
+	g.waiting = g.waiting[n:]
+	g.mu.Unlock()
+	g.transactions.Add(1)
+	g.calls.Add(int64(n))
+
+	var err error
+	if g.conn == nil {
+		g.conn, err = g.pool.Conn(context.Background())
+	}
+	if err == nil {
+		wdb := db.Session(&gorm.Session{NewDB: true, Context: context.Background()})
+		wdb.Statement.ConnPool = g.conn
+		err = wdb.Transaction(func(tx *gorm.DB) error {
+			for i, c := range calls {
+				if err := c.ctx.Err(); err != nil {
+					c.err = err
+					continue
+				}
+				if err := runCall(tx, c); err != nil {
+					// The transaction cannot go on (its savepoint could not be rolled back to):
+					// none of the group commits.
+					for _, rest := range calls[i+1:] {
+						rest.err = err
+					}
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	for _, c := range calls {
+		if err != nil && c.err == nil && c.panicked == nil {
+			c.err = err
+		}
+	}
+
+	g.mu.Lock()
+	if len(g.waiting) > 0 && err == nil {
+		close(g.waiting[0].lead)
+	} else {
+		// Idle (or failed: the next leader takes a connection afresh).
+		if g.conn != nil {
+			g.conn.Close()
+			g.conn = nil
+		}
+		if len(g.waiting) > 0 {
+			close(g.waiting[0].lead)
+		} else {
+			g.leading = false
+		}
+	}
+	g.mu.Unlock()
+	for _, c := range calls {
+		close(c.done)
+	}
+}
+
+// runCall runs one call inside its own savepoint. Its error (or panic) is the call's; the error
+// returned is the transaction's, when rolling back to the savepoint failed.
+func runCall(tx *gorm.DB, c *groupCall) (txErr error) {
+	ctx := context.WithoutCancel(c.ctx)
+	if err := tx.WithContext(ctx).Exec("SAVEPOINT grouped_call").Error; err != nil {
+		c.err = err
+		return err
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.panicked = r
+			}
+		}()
+		c.err = c.fn(tx.WithContext(ctx))
+	}()
+	if c.err != nil || c.panicked != nil {
+		if err := tx.WithContext(ctx).Exec("ROLLBACK TO grouped_call").Error; err != nil {
+			return fmt.Errorf("roll back a grouped transaction's failed call: %w", err)
+		}
+	}
+	if err := tx.WithContext(ctx).Exec("RELEASE grouped_call").Error; err != nil {
+		if c.err == nil {
+			c.err = err
+		}
+		return err
+	}
+	return nil
+}
