@@ -105,6 +105,10 @@ func (g *group) write(db *gorm.DB) {
 	var err error
 	if g.conn == nil {
 		g.conn, err = g.pool.Conn(context.Background())
+		if err != nil {
+			// Without a deadline this fails only once the pool is closed: let it go.
+			groups.Delete(g.pool)
+		}
 	}
 	if err == nil {
 		wdb := db.Session(&gorm.Session{NewDB: true, Context: context.Background()})
