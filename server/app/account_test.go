@@ -445,7 +445,9 @@ func TestAdministratorsReachNoFieldRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	allowed := map[string]bool{"/api/v1/me": true, "/api/v1/me/password": true, "/api/v1/auth/logout": true, "/api/v1/audit": true,
-		"/api/v1/notification-groups": true, "/api/v1/notification-groups/{id}": true}
+		"/api/v1/notification-groups": true, "/api/v1/notification-groups/{id}": true,
+		// the administrator manages the groups, so may send one a test message (TestNotifyGroupTestMessage)
+		"/api/v1/notification-groups/{id}/test": true}
 	admins := map[string]*apitest.Client{}
 	for _, role := range []string{"admin", "security_admin", "audit_admin"} {
 		admins[role] = e.Staff(t, role, apitest.Province)
