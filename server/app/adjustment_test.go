@@ -175,10 +175,12 @@ func adMembers(t *testing.T, c *apitest.Client, id int64, query string) map[int6
 // closes once every term is decided.
 //
 // A round lists every instructor of its city whose term ends in the window: the test has a whole
-// city of its own. Not parallel: the reminder sweep goes through every open round.
+// city, shared only with the tip deadline test, which adds no term ending in the window
+// (roundsAndTipsCity); the round takes its first two counties. Not parallel: the reminder sweep
+// goes through every open round.
 func TestAdjustmentRoundDecidedByTheCounties(t *testing.T) {
 	e := apitest.Shared(t)
-	c := e.City(t)
+	c := roundsAndTipsCity(t, e)
 	eastArea, westArea := c.Counties[0], c.Counties[1]
 	cdCity, cdEast, cdEastTown, cdWest := c.Code, eastArea.County, eastArea.Township(), westArea.County
 	city := e.Staff(t, "city_staff", cdCity)
