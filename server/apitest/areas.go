@@ -133,7 +133,13 @@ func (e *Env) City(t testing.TB) City {
 		}
 		return out
 	}
-	t.Fatal("apitest: no city left to give")
+	held := map[string]string{}
+	for code, owner := range areas.given {
+		if c := code[:4] + "00000000"; held[c] == "" && owner != "" {
+			held[c] = owner
+		}
+	}
+	t.Fatalf("apitest: no city left to give (a region of each city is held: %v)", held)
 	return City{}
 }
 

@@ -37,6 +37,7 @@ func asPath(id int64, year any) string {
 // Staff grade an instructor's year on the evidence of that year's performance card, which is
 // kept with the grade as it stood; grading again corrects it.
 func TestYearlyAssessmentWithItsEvidence(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	neighbour := e.Staff(t, "county_staff", apitest.CountyA2)
@@ -168,21 +169,20 @@ func adMembers(t *testing.T, c *apitest.Client, id int64, query string) map[int6
 	return out
 }
 
-// 承德市 and two of its districts, used by this test alone: a round lists every instructor of the
-// city whose term ends in its window.
-const (
-	cdCity     = "130800000000"
-	cdEast     = "130802000000" // 双桥区
-	cdEastTown = "130802001000"
-	cdWest     = "130803000000" // 双滦区
-)
-
 // A city launches the three-year adjustment; each county decides renew, replace or end for its
 // instructors in batches, all or nothing; the city and province follow the progress per county;
 // terms that ran out undecided are flagged and the county reminded, never extended; the round
 // closes once every term is decided.
+//
+// A round lists every instructor of its city whose term ends in the window: the test has a whole
+// city, shared only with the tip deadline test, which adds no term ending in the window
+// (roundsAndTipsCity); the round takes its first two counties. Not parallel: the reminder sweep
+// goes through every open round.
 func TestAdjustmentRoundDecidedByTheCounties(t *testing.T) {
 	e := apitest.Shared(t)
+	c := roundsAndTipsCity(t, e)
+	eastArea, westArea := c.Counties[0], c.Counties[1]
+	cdCity, cdEast, cdEastTown, cdWest := c.Code, eastArea.County, eastArea.Township(), westArea.County
 	city := e.Staff(t, "city_staff", cdCity)
 	east := e.Staff(t, "county_staff", cdEast)
 	west := e.Staff(t, "county_staff", cdWest)
@@ -199,7 +199,7 @@ func TestAdjustmentRoundDecidedByTheCounties(t *testing.T) {
 	year := e.Clock.Now().In(clock.Shanghai).Year()
 	east.Must(http.StatusCreated, "PUT", asPath(p1, year), map[string]any{"grade": "excellent"})
 
-	window := map[string]any{"title": "承德市指导员集中调整" + apitest.Unique(), "window_start": raDate(e, 0, -30), "window_end": raDate(e, 0, 30)}
+	window := map[string]any{"title": c.Name + "指导员集中调整" + apitest.Unique(), "window_start": raDate(e, 0, -30), "window_end": raDate(e, 0, 30)}
 	east.Must(http.StatusForbidden, "POST", "/api/v1/adjustment-rounds", window)
 	for _, bad := range []map[string]any{
 		{"title": "", "window_start": raDate(e, 0, 0), "window_end": raDate(e, 0, 1)},
@@ -211,7 +211,7 @@ func TestAdjustmentRoundDecidedByTheCounties(t *testing.T) {
 	}
 	var r adRound
 	city.Must(http.StatusCreated, "POST", "/api/v1/adjustment-rounds", window).JSON(t, &r)
-	if r.Status != "open" || r.RegionCode != cdCity || r.RegionName != "承德市" ||
+	if r.Status != "open" || r.RegionCode != cdCity || r.RegionName != c.Name ||
 		r.Counts != (adCounts{Total: 4, Pending: 4, Overdue: 2}) {
 		t.Fatalf("launched: %+v", r)
 	}
@@ -236,13 +236,13 @@ func TestAdjustmentRoundDecidedByTheCounties(t *testing.T) {
 	m := adMembers(t, east, r.ID, "")
 	if len(m) != 3 || m[p2].State != "overdue" || !m[p2].Overdue || m[p1].State != "pending" || m[p1].Name == "" ||
 		len(m[p1].Assessments) != 1 || m[p1].Assessments[0].Grade != "excellent" {
-		t.Fatalf("双桥区's list: %+v", m)
+		t.Fatalf("%s's list: %+v", eastArea.CountyName, m)
 	}
 	if _, ok := m[fresh]; ok {
 		t.Fatal("a fresh term is on the list")
 	}
 	if m := adMembers(t, west, r.ID, ""); len(m) != 1 || m[q1].State != "overdue" {
-		t.Fatalf("双滦区's list: %+v", m)
+		t.Fatalf("%s's list: %+v", westArea.CountyName, m)
 	}
 	if m := adMembers(t, city, r.ID, "state=overdue"); len(m) != 2 {
 		t.Fatalf("overdue in the city: %+v", m)
@@ -316,14 +316,14 @@ func TestAdjustmentRoundDecidedByTheCounties(t *testing.T) {
 	}
 	for _, who := range []*apitest.Client{city, province} {
 		who.Must(http.StatusOK, "GET", path+"/progress", nil).JSON(t, &pg)
-		if len(pg.Counties) != 2 || pg.Counties[0].CountyName != "双桥区" || pg.Counties[0].CityName != "承德市" ||
+		if len(pg.Counties) != 2 || pg.Counties[0].CountyName != eastArea.CountyName || pg.Counties[0].CityName != c.Name ||
 			pg.Counties[0].adCounts != (adCounts{Total: 3, Renewed: 1, Ended: 1, Replaced: 1}) ||
 			pg.Counties[1].adCounts != (adCounts{Total: 1, Pending: 1, Overdue: 1}) || pg.Total.Overdue != 1 {
 			t.Fatalf("progress: %+v", pg)
 		}
 	}
 
-	// 双滦区 has not decided q1, whose term ran out: reminded, not extended; once a week.
+	// The western county has not decided q1, whose term ran out: reminded, not extended; once a week.
 	remind := func(at time.Time) int {
 		s := adjustment.NewService(e.DB(), e.App.Roster, e.App.Assessments, e.App.Regions, clock.NewFake(at), discardLogger(),
 			adjustment.Options{RemindEvery: e.App.Config.Adjustment.RemindEvery})
@@ -363,7 +363,7 @@ func TestAdjustmentRoundDecidedByTheCounties(t *testing.T) {
 		t.Fatalf("q1 was changed: %+v", v)
 	}
 
-	// The round cannot close while q1 waits; 双滦区 ends the term on the roster directly, which
+	// The round cannot close while q1 waits; the western county ends the term on the roster directly, which
 	// the round shows as handled elsewhere; then the city closes it.
 	east.Must(http.StatusForbidden, "POST", path+"/close", nil)
 	if x := city.Must(http.StatusConflict, "POST", path+"/close", nil).Err(t); x.Code != "adjustment_pending" {

@@ -193,12 +193,14 @@ func TestNotifySubscriptionsAndDuty(t *testing.T) {
 // the answer says what WeCom made of it: delivered; refused (93000 disables the group, as it
 // would for a notification); held by the robot's pace. Only groups in scope, only active ones.
 func TestNotifyGroupTestMessage(t *testing.T) {
-	const county = "130127000000" // 高邑县, used by this test only
+	// Not parallel: it injects failures into the shared fake WeChat.
 	e := apitest.Shared(t)
+	area := e.Area(t)
+	county := area.County
 	staff := e.Staff(t, "county_staff", county)
-	other := e.Staff(t, "county_staff", ntCountyOther)
+	other := e.Staff(t, "county_staff", area.Neighbour)
 	admin := e.Staff(t, "admin", apitest.Province)
-	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", "130127100000"))
+	instructor, _ := e.InstructorClient(t, staff, staff.Unit("village", area.Township()))
 	var me struct {
 		User struct {
 			DisplayName string `json:"display_name"`
@@ -226,7 +228,7 @@ func TestNotifyGroupTestMessage(t *testing.T) {
 	if r.Status != "sent" || r.Reason != "" || r.ErrorCode != 0 || r.SentAt == "" || r.Group.ID != g.ID || r.Group.Status != "active" {
 		t.Fatalf("sent: %+v", r)
 	}
-	if len(got) != 1 || !strings.Contains(got[0], g.Name) || !strings.Contains(got[0], "高邑县") ||
+	if len(got) != 1 || !strings.Contains(got[0], g.Name) || !strings.Contains(got[0], area.CountyName) ||
 		!strings.Contains(got[0], me.User.DisplayName) {
 		t.Fatalf("the robot got %q", got)
 	}

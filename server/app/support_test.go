@@ -71,6 +71,7 @@ func spHas(rs []spRecord, id int64) bool {
 // whole region; the record shows on each instructor's file, to the staff whose subtree holds
 // them, with only their own instructors when a level above recorded it.
 func TestSupportRecordsReachTheInstructorFile(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	neighbour := e.Staff(t, "county_staff", apitest.CountyA2)
@@ -175,6 +176,7 @@ func TestSupportRecordsReachTheInstructorFile(t *testing.T) {
 // An instructor sends a suggestion to their county from the phone (retries land once); the
 // county is told, answers in the console, and the instructor is told the answer.
 func TestSuggestionAnsweredByTheCounty(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
 	county := e.Staff(t, "county_staff", apitest.CountyA1)
 	neighbour := e.Staff(t, "county_staff", apitest.CountyA2)

@@ -38,6 +38,8 @@ func trNotices(t *testing.T, e *apitest.Env, id int64, kind string) []trNotice {
 // A session carries the topics of the measures; instructors enrolled in a session to come are
 // told once, by subscribe message, and reminded a day before; those enrolled after it began are
 // not; a session with attendance stays in its year.
+//
+// Not parallel: the reminder sweep goes through every test's sessions, and must find none left.
 func TestTrainingTopicsNoticesAndReminders(t *testing.T) {
 	w := newTrainingWorld(t)
 	e := w.e
@@ -156,19 +158,29 @@ func lineOf[L any](t *testing.T, lines []L, code string, codeOf func(L) string) 
 	return lines[i]
 }
 
-// 张家口市 and two of its districts, used by this test alone: the yearly statistics count every
-// instructor and record of the city, so no other test may add to them.
-const (
-	zjkCity     = "130700000000"
-	zjkEast     = "130702000000" // 桥东区
-	zjkEastTown = "130702001000"
-	zjkWest     = "130703000000" // 桥西区
-)
-
 // The yearly statistics per region: training counts different instructors (not only
 // attendances), and support and suggestions are counted where the instructors are.
+//
+// The yearly statistics count every instructor and record of the city: the test has a whole city
+// of its own, and looks at two of its counties and a third where nothing happens.
 func TestTrainingAndSupportStatisticsByYear(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
+	whole := e.City(t)
+	eastArea, westArea := whole.Counties[0], whole.Counties[1]
+	zjkCity, zjkEast, zjkEastTown, zjkWest := whole.Code, eastArea.County, eastArea.Township(), westArea.County
+	counties, err := e.App.Regions.Children(context.Background(), zjkCity)
+	must(t, err)
+	quiet := ""
+	for _, r := range counties {
+		if r.Code != zjkEast && r.Code != zjkWest {
+			quiet = r.Code
+			break
+		}
+	}
+	if quiet == "" {
+		t.Fatalf("%s has no third county", whole.Name)
+	}
 	city := e.Staff(t, "city_staff", zjkCity)
 	east := e.Staff(t, "county_staff", zjkEast)
 	west := e.Staff(t, "county_staff", zjkWest)
@@ -187,7 +199,7 @@ func TestTrainingAndSupportStatisticsByYear(t *testing.T) {
 		var s trSession
 		city.Must(http.StatusCreated, "POST", "/api/v1/training-sessions", map[string]any{
 			"title": "民族团结进步创建实务培训" + apitest.Unique(), "topics": []string{"creation_practice"}, "method": "mutual_inspection",
-			"mode": "offline", "place": "张家口市民宗局", "hours": 3.5, "starts_at": at(d), "ends_at": at(d + 3*time.Hour)}).JSON(t, &s)
+			"mode": "offline", "place": whole.Name + "民宗局", "hours": 3.5, "starts_at": at(d), "ends_at": at(d + 3*time.Hour)}).JSON(t, &s)
 		return s.ID
 	}
 	s1, s2 := session(0), session(time.Hour)
@@ -215,14 +227,14 @@ func TestTrainingAndSupportStatisticsByYear(t *testing.T) {
 		t.Fatalf("city total: %+v", y.Total)
 	}
 	if l := lineOf(t, y.Regions, zjkEast, code); l.Trained != 2 || l.Attendances != 3 || l.Sessions != 2 || l.Hours != 10.5 ||
-		l.ActiveInstructors != 2 || l.RegionName != "桥东区" || *l.TrainedRate != 1 {
-		t.Fatalf("桥东区: %+v", l)
+		l.ActiveInstructors != 2 || l.RegionName != eastArea.CountyName || *l.TrainedRate != 1 {
+		t.Fatalf("%s: %+v", eastArea.CountyName, l)
 	}
 	if l := lineOf(t, y.Regions, zjkWest, code); l.Trained != 1 || l.Attendances != 1 || l.Sessions != 1 || l.Hours != 3.5 || *l.TrainedRate != 0.5 {
-		t.Fatalf("桥西区: %+v", l)
+		t.Fatalf("%s: %+v", westArea.CountyName, l)
 	}
-	if l := lineOf(t, y.Regions, "130705000000", code); l.Trained != 0 || l.ActiveInstructors != 0 || l.TrainedRate != nil {
-		t.Fatalf("宣化区: %+v", l)
+	if l := lineOf(t, y.Regions, quiet, code); l.Trained != 0 || l.ActiveInstructors != 0 || l.TrainedRate != nil {
+		t.Fatalf("%s: %+v", quiet, l)
 	}
 	// A county sees its townships; the province any region; a county not its neighbour.
 	if y := training(east, ""); y.Total.Trained != 2 || lineOf(t, y.Regions, zjkEastTown, code).Trained != 2 {
@@ -241,14 +253,14 @@ func TestTrainingAndSupportStatisticsByYear(t *testing.T) {
 		t.Fatalf("after the correction: %+v", y.Total)
 	}
 
-	// Support: 桥东 visits a and b, the city subscribes periodicals for all four, 桥西 helps c.
+	// Support: the eastern county visits a and b, the city subscribes periodicals for all four, the western helps c.
 	today := raDate(e, 0, 0)
 	east.Must(http.StatusCreated, "POST", "/api/v1/support-records", map[string]any{"kind": "visit_care", "given_on": today,
-		"given_by": "桥东区民宗局", "instructor_ids": []int64{a, b}})
+		"given_by": eastArea.CountyName + "民宗局", "instructor_ids": []int64{a, b}})
 	city.Must(http.StatusCreated, "POST", "/api/v1/support-records", map[string]any{"kind": "periodicals", "given_on": today,
-		"given_by": "张家口市民宗局", "note": "订阅《中国民族》杂志", "recipient_region": zjkCity})
+		"given_by": whole.Name + "民宗局", "note": "订阅《中国民族》杂志", "recipient_region": zjkCity})
 	west.Must(http.StatusCreated, "POST", "/api/v1/support-records", map[string]any{"kind": "other", "given_on": today,
-		"given_by": "桥西区民宗局", "note": "协调解决工作用车", "instructor_ids": []int64{c}})
+		"given_by": westArea.CountyName + "民宗局", "note": "协调解决工作用车", "instructor_ids": []int64{c}})
 	// Suggestions: two from a (one answered), one from c.
 	suggest := func(c *apitest.Client, text string) int64 {
 		var s spSuggestion
@@ -270,11 +282,11 @@ func TestTrainingAndSupportStatisticsByYear(t *testing.T) {
 	scode := func(l stSupportLine) string { return l.RegionCode }
 	if l := lineOf(t, sy.Regions, zjkEast, scode); l != (stSupportLine{RegionCode: zjkEast, VisitCare: 1, Periodicals: 1, Supported: 2,
 		ActiveInstructors: 2, Suggestions: 2, Answered: 1, Unanswered: 1}) {
-		t.Fatalf("桥东区: %+v", l)
+		t.Fatalf("%s: %+v", eastArea.CountyName, l)
 	}
 	if l := lineOf(t, sy.Regions, zjkWest, scode); l != (stSupportLine{RegionCode: zjkWest, Periodicals: 1, Other: 1, Supported: 2,
 		ActiveInstructors: 2, Suggestions: 1, Unanswered: 1}) {
-		t.Fatalf("桥西区: %+v", l)
+		t.Fatalf("%s: %+v", westArea.CountyName, l)
 	}
 	west.Must(http.StatusForbidden, "GET", "/api/v1/stats/support?region_code="+zjkCity, nil)
 	var last stSupportYear
