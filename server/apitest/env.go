@@ -78,6 +78,19 @@ func Shared(t testing.TB) *Env {
 // tests, which have no *testing.T.
 func Started() *Env { return shared }
 
+// Isolated starts a server on a database of its own, dropped when the test ends, with its own
+// Redis key prefix: for a test whose load would hold up the tests sharing the database (the
+// shared server's dispatcher would be working through its events while they wait for theirs).
+func Isolated(t testing.TB, configure ...func(*config.Config)) *Env {
+	t.Helper()
+	Shared(t)
+	dsn := dbtest.DSN(t, "iso")
+	own := "shiliu_iso_" + randomHex(4) + ":"
+	return Another(t, clock.NewFake(time.Now()), append(configure, func(c *config.Config) {
+		c.Database.DSN, c.Redis.Prefix = dsn, own
+	})...)
+}
+
 // UseDatabase makes the servers of this binary use the database at dsn, which exists already and
 // which they do not drop: that of a test that starts this binary as a server it then kills, and
 // reads the database afterwards. Call it before anything starts a server.
