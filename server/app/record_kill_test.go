@@ -24,8 +24,8 @@ import (
 // server the parent test kills.
 const killChildDSN = "SHILIU_TEST_KILL_CHILD_DSN"
 
-// Townships of the killed server's phones (two counties of 邯郸市; its database is its own).
-var killTownships = []string{"130402001000", "130403001000"}
+// Townships of the killed server's phones: the fixture's, free there since its database is its own.
+var killTownships = []string{apitest.TownshipA1, apitest.TownshipB1}
 
 // TestStatsExactAfterKill starts this test binary as a server (TestKilledServerChild) on a
 // database of its own, with 32 phones submitting at once, and kills it with SIGKILL in mid-load.
