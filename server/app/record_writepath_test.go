@@ -272,7 +272,7 @@ func TestSubmissionAndItsAuditEntryCommitTogether(t *testing.T) {
 			var id int64
 			must(t, w.e.DB().Raw("SELECT id FROM records WHERE client_id = ?", body["client_id"]).Scan(&id).Error)
 			if got := entries(stored); len(got) != 1 || got[0].Status != http.StatusCreated || got[0].SubjectID == nil ||
-				*got[0].SubjectID != id || got[0].RegionCode != apitest.TownshipA1 {
+				*got[0].SubjectID != id || got[0].RegionCode != w.area.Township() {
 				t.Fatalf("entries of the stored submission %d: %+v", id, got)
 			}
 		})
