@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -62,17 +64,37 @@ func unavailable(t *testing.T, r *apitest.Response, retryAfter string) apitest.E
 	return e
 }
 
+// restartableRedis is a Redis of the test's own that can go down and come back on the same
+// address. Its port lies below the range the kernel hands out to outgoing connections and to
+// listeners on port 0 (ip_local_port_range), so that while it is down nothing running beside the
+// test takes the port it comes back on.
+func restartableRedis(t *testing.T) *miniredis.Miniredis {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &low)
+	}
+	mini := miniredis.NewMiniRedis()
+	for range 100 {
+		if low <= 11000 {
+			break
+		}
+		if err := mini.StartAddr(fmt.Sprintf("127.0.0.1:%d", 10000+rand.IntN(low-10000))); err == nil {
+			t.Cleanup(mini.Close)
+			return mini
+		}
+	}
+	t.Fatal("no free port below the ephemeral range for a Redis that goes down and comes back")
+	return nil
+}
+
 // Redis down leaves the instance worth sending traffic to: /readyz answers 200 "degraded" naming
 // Redis, the metrics say the same, and work that does not need Redis goes on; back to "ok" when
 // Redis returns. Its own Redis, on either backend, so the outage touches no other test.
 func TestReadinessDegradesWithoutRedis(t *testing.T) {
 	t.Parallel()
 	e := apitest.Shared(t)
-	mini := miniredis.NewMiniRedis()
-	if err := mini.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mini.Close)
+	mini := restartableRedis(t)
 	own := apitest.Another(t, e.Clock, func(c *config.Config) { c.Redis.URL = "redis://" + mini.Addr() })
 	staff := own.As(t, e.Staff(t, "county_staff", apitest.CountyA1).Token)
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/shiliu/shiliu/server/apitest"
+	"github.com/shiliu/shiliu/server/config"
 	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
@@ -89,11 +90,8 @@ func TestRefreshRotationReuseAndLogout(t *testing.T) {
 func TestRedisOutageDegradesAndRecovers(t *testing.T) {
 	t.Parallel()
 	e := apitest.Shared(t)
-	if apitest.Backend() != "sqlite" {
-		t.Skip("the outage is simulated with the embedded Redis; on real Redis the same code paths run")
-	}
-	own := apitest.Another(t, e.Clock) // its own embedded Redis, so the others are unaffected
-	mini := own.App.Redis.Mini()
+	mini := restartableRedis(t) // its own Redis, so the others are unaffected
+	own := apitest.Another(t, e.Clock, func(c *config.Config) { c.Redis.URL = "redis://" + mini.Addr() })
 	staff := e.Staff(t, "county_staff", apitest.CountyA1)
 	c := own.As(t, staff.Token)
 
