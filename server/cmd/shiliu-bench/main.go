@@ -43,6 +43,8 @@ type options struct {
 	verboseServer bool
 	only          string
 	cpuProfile    string
+	skew          int
+	concurrency   int
 }
 
 func main() {
@@ -63,6 +65,10 @@ func main() {
 	flag.BoolVar(&o.verboseServer, "v", false, "show the server's log (warnings and errors are always shown)")
 	flag.StringVar(&o.only, "only", "", "measure only the lists and exports whose name contains this")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measuring phases (server and clients) to this file")
+	flag.IntVar(&o.skew, "skew", 0, "seed two busy counties of this many records each over five years, their kinds in blocks of time "+
+		"(one with its tips older than all its newest visits, one the reverse), -records more over the other counties; "+
+		"then measure the lists of those two counties")
+	flag.IntVar(&o.concurrency, "c", 1, "concurrent callers of each list")
 	flag.Parse()
 	if o.dsn == "" {
 		fmt.Fprintln(os.Stderr, "shiliu-bench: set -dsn or SHILIU_BENCH_DSN (e.g. mysql://root@127.0.0.1:3306/shiliu_records_bench)")
@@ -150,7 +156,12 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		if err := s.records(ctx, ins, o.records); err != nil {
+		if o.skew > 0 {
+			s.waiting = 0.002
+			if _, err := s.skewed(ctx, counties, ins, o.records, o.skew); err != nil {
+				return err
+			}
+		} else if err := s.records(ctx, ins, o.records); err != nil {
 			return err
 		}
 		seeded := time.Since(began)
@@ -158,7 +169,7 @@ func run(ctx context.Context, o options) error {
 		if err := analyze(ctx, a); err != nil {
 			return err
 		}
-		logf("seed done: %d records in %s, statistics updated in %s", o.records, seeded.Round(time.Second), time.Since(analyzed).Round(time.Millisecond))
+		logf("seed done: %d records in %s, statistics updated in %s", o.records+2*o.skew, seeded.Round(time.Second), time.Since(analyzed).Round(time.Millisecond))
 	} else {
 		logf("the database already holds %d records: not seeding (drop it to seed again)", have)
 	}
@@ -191,7 +202,11 @@ func run(ctx context.Context, o options) error {
 		defer pprof.StopCPUProfile()
 	}
 	if !o.skipLists {
-		if err := b.lists(ctx); err != nil {
+		lists := b.lists
+		if o.skew > 0 {
+			lists = b.skewLists
+		}
+		if err := lists(ctx); err != nil {
 			return err
 		}
 	}
