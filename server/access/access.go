@@ -5,6 +5,7 @@ package access
 
 import (
 	"context"
+	"strings"
 
 	"github.com/shiliu/shiliu/server/region"
 	"gorm.io/gorm"
@@ -204,6 +205,63 @@ func InRegionOrOwn(p *Principal, regionColumn, ownerColumn string) func(*gorm.DB
 		}
 		return InRegion(p, regionColumn)(db)
 	}
+}
+
+// countyDigits is the length of a county's prefix (region.Prefix of a county's code).
+const countyDigits = 6
+
+// InRegionOrOwnWithin is InRegionOrOwn narrowed to the subtree of filter (UnderRegion; "" does
+// not narrow), for a table that also keeps the county-level prefix of regionColumn in
+// countyColumn. When the rows it allows lie in one county (WithinCounty) it names that county as
+// an equality, which an index can lead with and still give its rows in the order of its next
+// columns; when they are that whole county the equality replaces the range, which would only
+// repeat it. Otherwise the rows are those of InRegionOrOwn and UnderRegion, as the same
+// conditions.
+func InRegionOrOwnWithin(p *Principal, filter, regionColumn, countyColumn, ownerColumn string) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		prefix, none, ok := subtreeWithin(p, filter)
+		switch {
+		case !ok:
+			return UnderRegion(regionColumn, filter)(InRegionOrOwn(p, regionColumn, ownerColumn)(db))
+		case none:
+			return db.Where("1 = 0") // a filter outside the caller's subtree
+		case prefix == "":
+			return db
+		case len(prefix) < countyDigits:
+			return Subtree(regionColumn, prefix)(db)
+		}
+		db = db.Where(countyColumn+" = ?", prefix[:countyDigits])
+		if len(prefix) == countyDigits {
+			return db
+		}
+		return Subtree(regionColumn, prefix)(db)
+	}
+}
+
+// WithinCounty reports whether InRegionOrOwnWithin limits p, with this filter, to rows of one
+// county by an equality on the county column.
+func WithinCounty(p *Principal, filter string) bool {
+	prefix, none, ok := subtreeWithin(p, filter)
+	return ok && !none && len(prefix) >= countyDigits
+}
+
+// subtreeWithin is the prefix of the subtree p's region scope narrowed by filter allows; none
+// when filter lies outside p's subtree. ok is false when p is not limited by region (an
+// instructor, or no scope at all) or filter is not a region code: the general scopes apply.
+func subtreeWithin(p *Principal, filter string) (prefix string, none, ok bool) {
+	prefix, ok = p.RegionPrefix()
+	if p.IsInstructor() || !ok || (filter != "" && region.LevelOf(filter) == 0) {
+		return "", false, false
+	}
+	if filter != "" {
+		switch fp := region.Prefix(filter); {
+		case strings.HasPrefix(fp, prefix):
+			prefix = fp
+		case !strings.HasPrefix(prefix, fp):
+			return "", true, true
+		}
+	}
+	return prefix, false, true
 }
 
 type ctxKey struct{}

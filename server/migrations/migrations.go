@@ -33,6 +33,7 @@ var All = []database.Migration{
 	{Version: 28, Name: "events: index by subject type and id, for the tip desk's stream", Up: v28},
 	{Version: 30, Name: "statistics: each monthly cell spread over slots, so submissions of one county do not queue on one row", Up: v30},
 	{Version: 32, Name: "statistics: tips' times to acknowledge and to resolve kept by level, recounted at the next start", Up: v32},
+	{Version: 33, Name: "records: a virtual county code; list indexes in id order for a county's kinds and statuses and an instructor's records", Up: v33},
 	{Version: 36, Name: "support and suggestions; yearly assessments; training topics, reminders and instructors trained per year", Up: v36},
 	{Version: 37, Name: "three-year adjustment rounds with their instructors, the counties' decisions and reminders", Up: v37},
 }

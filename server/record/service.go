@@ -402,15 +402,12 @@ type Filter struct {
 
 // List lists records in scope, newest first.
 func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]View, string, error) {
-	q, err := s.filtered(ctx, p, f)
+	q, err := s.pageQuery(ctx, p, f)
 	if err != nil {
 		return nil, "", err
 	}
-	// The page's ids first, then its rows. Asked for whole rows in id order with a limit, MariaDB
-	// walks the primary key backwards and, when the matches are old (a date range) or few, reads
-	// most of the table; asked for ids, it can answer from a covering index (migration 11).
 	var ids []int64
-	if err := q.Scopes(f.Page.Apply("id")).Pluck("id", &ids).Error; err != nil {
+	if err := q.Pluck("id", &ids).Error; err != nil {
 		return nil, "", err
 	}
 	ids, next := paging.Trim(f.Page, ids, func(id int64) int64 { return id })
@@ -420,6 +417,18 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	}
 	out, err := s.views(ctx, rows, false)
 	return out, next, err
+}
+
+// pageQuery is the query of a list page's ids (one more than the page, paging.Trim): the page's
+// ids first, then its rows. Asked for whole rows in id order with a limit, MariaDB walks the
+// primary key backwards and, when the matches are old (a date range) or few, reads most of the
+// table; asked for ids, it can answer from a covering index (migrations 11 and 33).
+func (s *Service) pageQuery(ctx context.Context, p *access.Principal, f Filter) (*gorm.DB, error) {
+	q, err := s.filtered(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	return q.Scopes(f.Page.Apply("id")), nil
 }
 
 // byIDs reads records by id, newest first.
@@ -458,11 +467,15 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 	to, toOK := parseBound(&chk, "to", f.To, true)
 	chk.MaxLen("q", "关键词", f.Q, 50)
 
-	q := s.db.WithContext(ctx).Model(&Record{}).Scopes(scopeFor(p))
-	if toOK && s.db.Dialector.Name() == "mysql" {
-		// A window ending in the past has no match among the newest records, where MariaDB's plan
-		// for "ORDER BY id DESC LIMIT n" (walking the primary key down) starts: it would read every
-		// newer record first. The date indexes find the window and sort its ids instead.
+	window := fromOK || toOK
+	q := s.db.WithContext(ctx).Model(&Record{})
+	if s.db.Dialector.Name() == "mysql" && (toOK || (!window && (p.IsInstructor() || access.WithinCounty(p, f.RegionCode)))) {
+		// MariaDB's plan for "ORDER BY id DESC LIMIT n" is often to walk the primary key down
+		// from the newest record, filtering, when its estimate says enough matches lie near the
+		// top. It cannot know their age: a window ending in the past, an instructor's records or
+		// a county's tips under all its newest visits have none there, and it would read every
+		// newer record first. A window is then found through the date indexes and its ids sorted;
+		// a county or an instructor is read from its index already in id order (migration 33).
 		q = q.Table("`records` IGNORE INDEX FOR ORDER BY (PRIMARY)")
 	}
 	if k != nil {
@@ -477,7 +490,16 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
-	q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
+	if window {
+		// A window of dates is found through the region and date indexes (migration 11), which
+		// need the region as a range.
+		q = q.Scopes(scopeFor(p), access.UnderRegion("region_code", f.RegionCode))
+	} else {
+		// A subtree within one county is said as county_code = ?, the equality the list indexes
+		// of migration 33 lead with: a county's page is read in id order from an index instead
+		// of sorting the county or walking down from the newest record of the province.
+		q = q.Scopes(access.InRegionOrOwnWithin(p, f.RegionCode, "region_code", "county_code", "author_id"))
+	}
 	if f.AuthorID > 0 {
 		q = q.Where("author_id = ?", f.AuthorID)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiliu/shiliu/server/app"
@@ -72,7 +73,7 @@ func (c *client) must(ctx context.Context, want int, method, path string, body, 
 
 type result struct {
 	name, who, path string
-	n               int
+	n, c            int
 	p50, p99, max   time.Duration
 	items           int
 	plan            string
@@ -95,6 +96,7 @@ type bench struct {
 	submit     submitResult
 	cap        *capture
 	seedInfo   string
+	skewed     []*skewCounty
 }
 
 func newBench(ctx context.Context, a *app.App, addr string, o options) (*bench, error) {
@@ -174,6 +176,7 @@ func newBench(ctx context.Context, a *app.App, addr string, o options) (*bench, 
 		}
 	}
 	bind := func(id int64) (*client, error) {
+		isFree[id] = false
 		var inv struct {
 			InviteCode string `json:"invite_code"`
 		}
@@ -216,6 +219,11 @@ func newBench(ctx context.Context, a *app.App, addr string, o options) (*bench, 
 		b.submitters = append(b.submitters, c)
 	}
 	logf("logged in: 3 staff (county, city, province) and %d instructors through WeChat binding", len(b.submitters)+2)
+	if o.skew > 0 {
+		if err := b.setupSkew(ctx, run, hc, bind, isFree); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -253,21 +261,48 @@ func (b *bench) measure(ctx context.Context, name, who string, c *client, path s
 	if !b.o.skipExplain {
 		r.plan = b.explain(ctx, b.cap.take())
 	}
-	var ds []time.Duration
+	// -c callers at once, each sending its next request when its last one is answered.
+	var (
+		mu     sync.Mutex
+		ds     []time.Duration
+		failed error
+		taken  atomic.Int64
+		wg     sync.WaitGroup
+	)
 	start := time.Now()
-	for len(ds) < b.o.samples && (len(ds) < 5 || time.Since(start) < b.o.maxPerQuery) {
-		status, out, d, err := c.do(ctx, "GET", path, nil)
-		if err != nil {
-			return r, err
-		}
-		if status != http.StatusOK {
-			return r, fmt.Errorf("GET %s: %d %.300s", path, status, out)
-		}
-		ds = append(ds, d)
+	r.c = max(1, b.o.concurrency)
+	for range r.c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := taken.Add(1)
+				if n > int64(b.o.samples) || (n > 5 && time.Since(start) >= b.o.maxPerQuery) {
+					return
+				}
+				status, out, d, err := c.do(ctx, "GET", path, nil)
+				if err == nil && status != http.StatusOK {
+					err = fmt.Errorf("GET %s: %d %.300s", path, status, out)
+				}
+				mu.Lock()
+				if err != nil && failed == nil {
+					failed = err
+				}
+				ds = append(ds, d)
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return r, failed
 	}
 	slices.Sort(ds)
 	r.n, r.p50, r.p99, r.max = len(ds), percentile(ds, 0.5), percentile(ds, 0.99), ds[len(ds)-1]
-	logf("%-44s n=%-4d p50=%-9s p99=%-9s items=%d", name, r.n, r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond), r.items)
+	logf("%-44s c=%-2d n=%-4d p50=%-9s p99=%-9s items=%d", name, r.c, r.n, r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond), r.items)
 	return r, nil
 }
 
@@ -509,13 +544,13 @@ func (b *bench) report(w io.Writer) {
 			s.created, float64(s.created)/s.elapsed.Seconds(), ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max), s.failed)
 	}
 	if len(b.results) > 0 {
-		fmt.Fprintf(w, "| list | as | request | n | p50 | p99 | items |\n|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| list | as | request | c | n | p50 | p99 | items |\n|---|---|---|---|---|---|---|---|\n")
 		for _, r := range b.results {
 			path := r.path
 			if i := strings.Index(path, "cursor="); i >= 0 {
 				path = path[:i] + "cursor=…"
 			}
-			fmt.Fprintf(w, "| %s | %s | `%s` | %d | %s | %s | %d |\n", r.name, r.who, path, r.n, ms(r.p50), ms(r.p99), r.items)
+			fmt.Fprintf(w, "| %s | %s | `%s` | %d | %d | %s | %s | %d |\n", r.name, r.who, path, r.c, r.n, ms(r.p50), ms(r.p99), r.items)
 		}
 		fmt.Fprintln(w)
 	}

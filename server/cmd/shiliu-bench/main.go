@@ -52,6 +52,8 @@ type options struct {
 	conns         []int
 	rounds        int
 	roundDuration time.Duration
+	skew          int
+	concurrency   int
 }
 
 func main() {
@@ -76,6 +78,10 @@ func main() {
 	conns := flag.String("conns", "16,64", "-writepath: concurrent phones, a comma-separated list")
 	flag.IntVar(&o.rounds, "rounds", 3, "-writepath: rounds; each runs every handler once per scenario and connection count")
 	flag.DurationVar(&o.roundDuration, "round-duration", 5*time.Second, "-writepath: how long each handler runs in a round")
+	flag.IntVar(&o.skew, "skew", 0, "seed two busy counties of this many records each over five years, their kinds in blocks of time "+
+		"(one with its tips older than all its newest visits, one the reverse), -records more over the other counties; "+
+		"then measure the lists of those two counties")
+	flag.IntVar(&o.concurrency, "c", 1, "concurrent callers of each list")
 	flag.Parse()
 	for _, c := range strings.Split(*conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -176,7 +182,12 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		if err := s.records(ctx, ins, o.records); err != nil {
+		if o.skew > 0 {
+			s.waiting = 0.002
+			if _, err := s.skewed(ctx, counties, ins, o.records, o.skew); err != nil {
+				return err
+			}
+		} else if err := s.records(ctx, ins, o.records); err != nil {
 			return err
 		}
 		seeded := time.Since(began)
@@ -184,7 +195,7 @@ func run(ctx context.Context, o options) error {
 		if err := analyze(ctx, a); err != nil {
 			return err
 		}
-		logf("seed done: %d records in %s, statistics updated in %s", o.records, seeded.Round(time.Second), time.Since(analyzed).Round(time.Millisecond))
+		logf("seed done: %d records in %s, statistics updated in %s", o.records+2*o.skew, seeded.Round(time.Second), time.Since(analyzed).Round(time.Millisecond))
 	} else {
 		logf("the database already holds %d records: not seeding (drop it to seed again)", have)
 	}
@@ -214,7 +225,11 @@ func run(ctx context.Context, o options) error {
 	}
 	defer stopProfile()
 	if !o.skipLists {
-		if err := b.lists(ctx); err != nil {
+		lists := b.lists
+		if o.skew > 0 {
+			lists = b.skewLists
+		}
+		if err := lists(ctx); err != nil {
 			return err
 		}
 	}

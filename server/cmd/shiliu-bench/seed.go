@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type seeder struct {
 	box     *secret.Box
 	rng     *rand.Rand
 	now     time.Time
+	// waiting is the share of tips left waiting for acknowledgement (0 in the usual seed, whose
+	// tips were all acknowledged or escalated).
+	waiting float64
 	// rows per INSERT statement and statements per transaction
 	rowsPerInsert, insertsPerTx int
 	logf                        func(format string, args ...any)
@@ -317,30 +321,70 @@ type seedBatch struct {
 	details map[string][][]any
 }
 
+// stream is one sequence of records to seed: its authors (in proportion to their activity) and,
+// for the skewed counties, which kind the i-th record is.
+type stream struct {
+	n, done int
+	ins     []seedInstructor
+	cum     []float64
+	total   float64
+	kindAt  func(i, n int) string // nil: the usual mix
+	next    time.Time
+}
+
+func newStream(ins []seedInstructor, n int, kindAt func(i, n int) string) *stream {
+	st := &stream{n: n, ins: ins, kindAt: kindAt, cum: make([]float64, len(ins))}
+	for i, in := range ins {
+		st.total += in.weight
+		st.cum[i] = st.total
+	}
+	return st
+}
+
 // records seeds n records over the two years before now, received in id order, written by the
 // instructors in proportion to their activity: visits 60 %, sentiments 20 %, tips 10 %,
 // mediations 10 %.
 func (s *seeder) records(ctx context.Context, ins []seedInstructor, n int) error {
-	cum := make([]float64, len(ins))
-	total := 0.0
-	for i, in := range ins {
-		total += in.weight
-		cum[i] = total
-	}
+	return s.streams(ctx, s.now.AddDate(-2, 0, 0), []*stream{newStream(ins, n, nil)})
+}
+
+// streams seeds every stream over the time from start to now, each evenly, merged so that ids
+// follow the time received across all of them, as the server assigns them.
+func (s *seeder) streams(ctx context.Context, start time.Time, sts []*stream) error {
 	var firstID int64
 	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM records").Scan(&firstID); err != nil {
 		return err
 	}
-	start := s.now.AddDate(-2, 0, 0)
 	span := s.now.Add(-time.Hour).Sub(start)
+	n := 0
+	at := func(st *stream) time.Time {
+		return start.Add(time.Duration(float64(span) * (float64(st.done) + s.rng.Float64()) / float64(st.n))).Truncate(time.Millisecond)
+	}
+	for _, st := range sts {
+		n += st.n
+		st.next = at(st)
+	}
 	perTx := s.rowsPerInsert * s.insertsPerTx
 	began := time.Now()
 	for done := 0; done < n; {
 		b := seedBatch{details: map[string][][]any{}}
 		for i := 0; i < perTx && done < n; i++ {
-			in := ins[sort.SearchFloat64s(cum, s.rng.Float64()*total)]
-			received := start.Add(time.Duration(float64(span) * (float64(done) + s.rng.Float64()) / float64(n))).Truncate(time.Millisecond)
-			s.record(&b, firstID+int64(done), in, received)
+			var st *stream
+			for _, x := range sts {
+				if x.done < x.n && (st == nil || x.next.Before(st.next)) {
+					st = x
+				}
+			}
+			in := st.ins[sort.SearchFloat64s(st.cum, s.rng.Float64()*st.total)]
+			kind := ""
+			if st.kindAt != nil {
+				kind = st.kindAt(st.done, st.n)
+			}
+			s.record(&b, firstID+int64(done), in, st.next, kind)
+			st.done++
+			if st.done < st.n {
+				st.next = at(st)
+			}
 			done++
 		}
 		if err := s.write(ctx, b); err != nil {
@@ -352,6 +396,58 @@ func (s *seeder) records(ctx context.Context, ins []seedInstructor, n int) error
 		}
 	}
 	return nil
+}
+
+// Skewed counties: the kinds of a county's records come in blocks of time, so that one kind's
+// newest record lies under hundreds of thousands of newer records of other kinds. "tips old":
+// tips (oldest), mediations, sentiments, visits (newest 60 %); "tips new": the reverse order.
+var (
+	skewKinds    = []string{"tip", "mediation", "sentiment", "visit"}
+	skewShares   = []float64{0.10, 0.10, 0.20, 0.60}
+	tipsOld      = func(i, n int) string { return blockKind(skewKinds, skewShares, float64(i)/float64(n)) }
+	tipsNew      = func(i, n int) string { return blockKind(skewKinds, skewShares, 1-float64(i+1)/float64(n)) }
+	skewCounties = []struct {
+		label  string
+		kindAt func(i, n int) string
+	}{{"tips old", tipsOld}, {"tips new", tipsNew}}
+)
+
+// blockKind is the kind whose block holds position x in [0, 1).
+func blockKind(kinds []string, shares []float64, x float64) string {
+	for i, sh := range shares {
+		if x < sh {
+			return kinds[i]
+		}
+		x -= sh
+	}
+	return kinds[len(kinds)-1]
+}
+
+// skewed seeds background records over five years in every county but the two busiest (by
+// villages), and perCounty records in each of those two over the same five years, with their
+// kinds in blocks (skewCounties). It returns the two counties' codes.
+func (s *seeder) skewed(ctx context.Context, counties []county, ins []seedInstructor, background, perCounty int) ([]string, error) {
+	byVillages := slices.Clone(counties)
+	slices.SortStableFunc(byVillages, func(a, b county) int { return len(b.villages) - len(a.villages) })
+	var picked []string
+	own := map[string][]seedInstructor{}
+	for _, c := range byVillages[:len(skewCounties)] {
+		picked = append(picked, c.code)
+	}
+	var rest []seedInstructor
+	for _, in := range ins {
+		if c := in.region[:6] + "000000"; slices.Contains(picked, c) {
+			own[c] = append(own[c], in)
+		} else {
+			rest = append(rest, in)
+		}
+	}
+	sts := []*stream{newStream(rest, background, nil)}
+	for i, code := range picked {
+		sts = append(sts, newStream(own[code], perCounty, skewCounties[i].kindAt))
+		s.logf("skewed county %s (%s): %d records by %d instructors", code, skewCounties[i].label, perCounty, len(own[code]))
+	}
+	return picked, s.streams(ctx, s.now.AddDate(-5, 0, 0), sts)
 }
 
 func (s *seeder) write(ctx context.Context, b seedBatch) error {
@@ -373,7 +469,7 @@ func (s *seeder) write(ctx context.Context, b seedBatch) error {
 
 // record generates one record and its detail as the API and the staff workflow would have left
 // them.
-func (s *seeder) record(b *seedBatch, id int64, in seedInstructor, received time.Time) {
+func (s *seeder) record(b *seedBatch, id int64, in seedInstructor, received time.Time, kind string) {
 	// Most records are written on the spot; some are offline drafts sent days later.
 	var delay time.Duration
 	switch x := s.rng.Float64(); {
@@ -386,7 +482,9 @@ func (s *seeder) record(b *seedBatch, id int64, in seedInstructor, received time
 	}
 	occurred := received.Add(-delay).Truncate(time.Millisecond)
 	age := s.now.Sub(received)
-	kind := s.weighted([]string{"visit", "sentiment", "tip", "mediation"}, []float64{60, 20, 10, 10})
+	if kind == "" {
+		kind = s.weighted([]string{"visit", "sentiment", "tip", "mediation"}, []float64{60, 20, 10, 10})
+	}
 	status, locked, version := "submitted", false, 1
 	returnNote, withdrawReason := "", ""
 	act := func(after time.Duration) time.Time {
@@ -442,10 +540,16 @@ func (s *seeder) record(b *seedBatch, id int64, in seedInstructor, received time
 		if age < 14*24*time.Hour {
 			status = s.weighted([]string{"resolved", "handling", "acknowledged", "escalated"}, []float64{20, 35, 30, 15})
 		}
-		ackAt := act(2 * time.Hour)
+		var ackAt any = act(2 * time.Hour)
+		waiting := s.waiting > 0 && s.rng.Float64() < s.waiting
+		if waiting {
+			// Left waiting, whatever its age, for the unacknowledged tips' list; without a
+			// deadline, so that the server's sweep does not escalate it during the run.
+			status, ackAt = "submitted", nil
+		}
 		var escLevel int
 		var escAt, resolvedAt any
-		if status == "escalated" || s.rng.Float64() < 0.05 {
+		if status == "escalated" || (!waiting && s.rng.Float64() < 0.05) {
 			escLevel = 2
 			if level == "major" || level == "critical" {
 				escLevel = 1
@@ -458,7 +562,7 @@ func (s *seeder) record(b *seedBatch, id int64, in seedInstructor, received time
 			updated = resolvedAt.(time.Time)
 			version++
 		}
-		locked, version = true, version+1
+		locked, version = !waiting, version+1
 		detail = []any{id, level, tk, 1 + s.rng.IntN(40), grp, desc, s.rng.Float64() < 0.2, received, nil, ackAt, escLevel, escAt, resolvedAt, nil}
 	case "mediation":
 		dk := s.weighted(codesOf(record.DisputeKinds), []float64{30, 20, 12, 15, 5, 6, 4, 3, 1, 4})

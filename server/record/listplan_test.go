@@ -1,0 +1,263 @@
+package record
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/migrations"
+	"github.com/shiliu/shiliu/server/paging"
+	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/database/dbtest"
+	"gorm.io/gorm"
+)
+
+// TestListsReadTheirIndex: the lists whose cost must not depend on the mix and age of a
+// county's records — each kind's county list, the tip inbox and its later pages, the tips
+// waiting for acknowledgement, a county's records of all kinds, an instructor's own records —
+// read their page from the index made for them (migration 33), in its order, without sorting,
+// and answer the right ids. The county's tips are older than all its visits, the shape in which
+// a walk down the primary key reads every newer visit before the first tip.
+//
+// On SQLite the plan is EXPLAIN QUERY PLAN's; on MariaDB/MySQL (SHILIU_TEST_DATABASE_DSN)
+// EXPLAIN's chosen key, after ANALYZE, as a production database has statistics.
+func TestListsReadTheirIndex(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, dbtest.DSN(t, "listplan"), database.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, migrations.All); err != nil {
+		t.Fatal(err)
+	}
+	d := seedSkewedCounty(t, db)
+	s := &Service{db: db.DB}
+
+	county := &access.Principal{AccountID: 1, Role: access.RoleCountyStaff, RegionCode: skewCounty + "000000"}
+	city := &access.Principal{AccountID: 2, Role: access.RoleCityStaff, RegionCode: skewCounty[:4] + "00000000"}
+	author := &access.Principal{AccountID: 3, Role: access.RoleInstructor, InstructorID: skewAuthor}
+	page := func(limit int, before int64) paging.Page {
+		cur := ""
+		if before > 0 {
+			cur = paging.Cursor(before)
+		}
+		p, err := paging.Parse(cur, fmt.Sprint(limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	inCounty := func(r seeded) bool { return strings.HasPrefix(r.region, skewCounty) }
+	ofKind := func(k string) func(seeded) bool { return func(r seeded) bool { return r.kind == k } }
+	cases := []struct {
+		name  string
+		p     *access.Principal
+		f     Filter
+		index string
+		want  []func(seeded) bool
+	}{
+		{"county's visits", county, Filter{Kind: "visit", Page: page(20, 0)}, "idx_records_county_kind", []func(seeded) bool{inCounty, ofKind("visit")}},
+		{"county's sentiments", county, Filter{Kind: "sentiment", Page: page(20, 0)}, "idx_records_county_kind", []func(seeded) bool{inCounty, ofKind("sentiment")}},
+		{"county's mediations", county, Filter{Kind: "mediation", Page: page(20, 0)}, "idx_records_county_kind", []func(seeded) bool{inCounty, ofKind("mediation")}},
+		{"county's tip inbox", county, Filter{Kind: "tip", Page: page(50, 0)}, "idx_records_county_kind", []func(seeded) bool{inCounty, ofKind("tip")}},
+		{"county's tip inbox, a later page", county, Filter{Kind: "tip", Page: page(50, d.tipCursor)}, "idx_records_county_kind",
+			[]func(seeded) bool{inCounty, ofKind("tip"), func(r seeded) bool { return r.id < d.tipCursor }}},
+		{"county's unacknowledged tips", county, Filter{Kind: "tip", Status: "submitted", Page: page(100, 0)}, "idx_records_county_kind_status",
+			[]func(seeded) bool{inCounty, ofKind("tip"), func(r seeded) bool { return r.status == "submitted" }}},
+		{"county's records of all kinds", county, Filter{Page: page(20, 0)}, "idx_records_county", []func(seeded) bool{inCounty}},
+		{"city's tips of one county", city, Filter{Kind: "tip", RegionCode: skewCounty + "000000", Page: page(20, 0)}, "idx_records_county_kind",
+			[]func(seeded) bool{inCounty, ofKind("tip")}},
+		{"instructor's own records", author, Filter{Page: page(20, 0)}, "idx_records_author", []func(seeded) bool{func(r seeded) bool { return r.author == skewAuthor }}},
+		{"instructor's own tips", author, Filter{Kind: "tip", Page: page(20, 0)}, "idx_records_author_kind",
+			[]func(seeded) bool{func(r seeded) bool { return r.author == skewAuthor }, ofKind("tip")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q, err := s.pageQuery(ctx, c.p, c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			stmt := q.Session(&gorm.Session{DryRun: true}).Pluck("id", &ids).Statement
+			plan := explain(t, db, stmt.SQL.String(), stmt.Vars)
+			checkPlan(t, db.Dialect, plan, c.index)
+			// At a million records MariaDB estimates that walking the primary key down finds a
+			// page of a busy county's tips, or of a prolific instructor's records, soon, and
+			// takes that plan (seconds when they are old) over the index; a test's few thousand
+			// records do not reproduce its estimate, so the hint that keeps the index is checked.
+			if db.Dialect == database.MySQL && !strings.Contains(stmt.SQL.String(), "IGNORE INDEX FOR ORDER BY (PRIMARY)") {
+				t.Errorf("no IGNORE INDEX FOR ORDER BY (PRIMARY) in %s", stmt.SQL.String())
+			}
+
+			if err := q.Pluck("id", &ids).Error; err != nil {
+				t.Fatal(err)
+			}
+			var want []int64
+			for _, r := range slices.Backward(d.rows) {
+				if len(want) == c.f.Page.Limit+1 {
+					break
+				}
+				if !slices.ContainsFunc(c.want, func(f func(seeded) bool) bool { return !f(r) }) {
+					want = append(want, r.id)
+				}
+			}
+			if len(want) == 0 || !slices.Equal(ids, want) {
+				t.Errorf("ids %v, want %v", ids, want)
+			}
+		})
+	}
+}
+
+// planRow is one line of a plan: SQLite's detail, or MySQL's table, key and extra.
+type planRow struct{ table, key, extra string }
+
+func explain(t *testing.T, db *database.DB, query string, vars []any) []planRow {
+	t.Helper()
+	prefix := "EXPLAIN "
+	if db.Dialect == database.SQLite {
+		prefix = "EXPLAIN QUERY PLAN "
+	}
+	rows, err := db.Raw(prefix+query, vars...).Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []planRow
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		col := map[string]string{}
+		for i, c := range cols {
+			col[strings.ToLower(c)] = vals[i].String
+		}
+		out = append(out, planRow{table: col["table"], key: col["key"], extra: col["extra"] + col["detail"]})
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s\n%+v", query, out)
+	return out
+}
+
+// checkPlan fails unless the records are read through index alone and nothing is sorted.
+func checkPlan(t *testing.T, dialect database.Dialect, plan []planRow, index string) {
+	t.Helper()
+	if len(plan) == 0 {
+		t.Fatal("no plan")
+	}
+	for _, r := range plan {
+		if dialect == database.SQLite {
+			if strings.Contains(r.extra, "TEMP B-TREE") {
+				t.Errorf("the list is sorted: %q", r.extra)
+			}
+			continue
+		}
+		if strings.Contains(r.extra, "filesort") || strings.Contains(r.extra, "temporary") {
+			t.Errorf("the list is sorted: %+v", r)
+		}
+	}
+	if dialect == database.SQLite {
+		// "SEARCH records USING INDEX idx_records_county_kind (county_code=? AND kind=?)": SQLite
+		// does not count an index on a virtual column as covering, and reads the page's rows.
+		if d := plan[0].extra; len(plan) != 1 || !strings.HasPrefix(d, "SEARCH records USING ") || !strings.Contains(d, "INDEX "+index+" (") {
+			t.Errorf("plan %+v, want the index %s", plan, index)
+		}
+		return
+	}
+	if len(plan) != 1 || plan[0].key != index || !strings.Contains(plan[0].extra, "Using index") {
+		t.Errorf("plan %+v, want key %s alone (Using index)", plan, index)
+	}
+}
+
+// The test's county, and the instructor of it whose own lists are checked.
+const (
+	skewCounty = "131127"
+	skewAuthor = 7
+)
+
+type seeded struct {
+	id           int64
+	kind, region string
+	status       string
+	author       int64
+}
+
+type seededData struct {
+	rows      []seeded
+	tipCursor int64 // the last id of the tip inbox's first page
+}
+
+// seedSkewedCounty writes 10,800 records in id order: in the county, a third of them, tips first
+// (one in ten waiting for acknowledgement), then mediations, sentiments and 2,400 visits, in
+// villages of three townships; between them, records of the usual mix in 40 other counties.
+// Then ANALYZE.
+func seedSkewedCounty(t *testing.T, db *database.DB) seededData {
+	t.Helper()
+	blocks := []struct {
+		kind string
+		n    int
+	}{{"tip", 300}, {"mediation", 300}, {"sentiment", 600}, {"visit", 2400}}
+	var others []string
+	for k := range 40 {
+		others = append(others, fmt.Sprintf("1301%02d", 1+k))
+	}
+	mix := []string{"visit", "visit", "visit", "visit", "visit", "visit", "sentiment", "sentiment", "tip", "mediation"}
+	statusOf := map[string]string{"visit": "submitted", "sentiment": "closed", "tip": "resolved", "mediation": "submitted"}
+	var d seededData
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	var recs []Record
+	i := 0
+	add := func(kind, region, status string, author int64) {
+		i++
+		at := now.Add(time.Duration(i) * time.Minute)
+		recs = append(recs, Record{ID: int64(i), Kind: kind, ClientID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), BodyHash: "h",
+			AuthorID: author, UnitID: author, RegionCode: region, Title: "t", OccurredAt: at, ReceivedAt: at, Status: status,
+			Version: 1, UpdatedAt: at})
+		d.rows = append(d.rows, seeded{id: int64(i), kind: kind, region: region, status: status, author: author})
+	}
+	for _, b := range blocks {
+		for j := 0; j < b.n; j++ {
+			status := statusOf[b.kind]
+			if b.kind == "tip" && j%10 == 0 {
+				status = "submitted"
+			}
+			author := int64(1 + j%10) // skewAuthor writes one in ten
+			add(b.kind, fmt.Sprintf("%s%03d%03d", skewCounty, 100+j%3, 200+j%7), status, author)
+			for range 2 {
+				k := mix[(i/2)%len(mix)]
+				add(k, others[i%len(others)]+"100200", statusOf[k], 100+int64(i%50))
+			}
+		}
+	}
+	if err := db.CreateInBatches(recs, 200).Error; err != nil {
+		t.Fatal(err)
+	}
+	analyze := "ANALYZE"
+	if db.Dialect == database.MySQL {
+		analyze = "ANALYZE TABLE records"
+	}
+	if err := db.Exec(analyze).Error; err != nil {
+		t.Fatal(err)
+	}
+	var tips []int64
+	for _, r := range slices.Backward(d.rows) {
+		if r.kind == "tip" && strings.HasPrefix(r.region, skewCounty) {
+			tips = append(tips, r.id)
+		}
+	}
+	d.tipCursor = tips[49]
+	return d
+}
