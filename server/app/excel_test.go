@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shiliu/shiliu/server/apitest"
+	"github.com/shiliu/shiliu/server/region"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -246,11 +247,12 @@ func TestRosterImport(t *testing.T) {
 	}
 }
 
-// Not parallel: it exports the whole of county A1, which other tests add to, and counts it.
 func TestRosterExport(t *testing.T) {
+	t.Parallel()
 	e := apitest.Shared(t)
-	staff := e.Staff(t, "county_staff", apitest.CountyA1)
-	unit := staff.Unit("village", apitest.TownshipA1)
+	area := e.Area(t) // the export of the whole county is counted
+	staff := e.Staff(t, "county_staff", area.County)
+	unit := staff.Unit("village", area.Township())
 	a := staff.Instructor(unit)
 	staff.Instructor(unit)
 	phone := raGetInstructor(t, staff, a).Phone
@@ -271,12 +273,21 @@ func TestRosterExport(t *testing.T) {
 		t.Fatal("roster export not in the audit trail")
 	}
 	staff.Must(http.StatusBadRequest, "GET", "/api/v1/roster/export.xlsx?status=unknown", nil)
-	// More than one page of the list goes into one workbook.
-	all := staff.Must(http.StatusOK, "GET", "/api/v1/roster/export.xlsx?region_code="+apitest.CountyA1, nil)
+	// More than one page of the list (100 at most) goes into one workbook: the county's two
+	// and 110 imported.
+	more := make([][]string, 110)
+	for i := range more {
+		more[i] = raRow(fmt.Sprintf("导出村%s-%d", apitest.Unique(), i/2), area.Township()) // two to a unit
+	}
+	if r := raUpload(t, staff, "/api/v1/roster/import", raWorkbook(t, staff, more)); r.Status != http.StatusCreated {
+		t.Fatalf("import: %d %.300s", r.Status, r.Body)
+	}
+	all := staff.Must(http.StatusOK, "GET", "/api/v1/roster/export.xlsx?region_code="+area.County, nil)
 	f, _ = excelize.OpenReader(bytes.NewReader(all.Body))
 	rows, _ = f.GetRows("指导员名册")
-	if n := countRows(t, e, "SELECT COUNT(*) FROM instructors WHERE region_code LIKE '130102%'"); int64(len(rows)-1) != n {
-		t.Fatalf("export of the county: %d rows, %d instructors", len(rows)-1, n)
+	n := countRows(t, e, "SELECT COUNT(*) FROM instructors WHERE region_code LIKE ?", region.Prefix(area.County)+"%")
+	if int64(len(rows)-1) != n || n != 112 {
+		t.Fatalf("export of the county: %d rows, %d instructors, want 112", len(rows)-1, n)
 	}
 }
 
