@@ -191,7 +191,7 @@ test("the county officer's Monday: unit, instructor, invite slip, appointment, f
   await page.keyboard.press('Escape')
 
   // terms ending within the next three years: everyone in office
-  await page.getByRole('menuitem', { name: '任期' }).click()
+  await page.getByRole('menuitem', { name: '任期', exact: true }).click()
   await page.waitForSelector('.terms-table')
   await checkPage(page, 'terms')
 
@@ -779,6 +779,7 @@ test('training: the city makes and changes a plan and a session; the county enro
   dlg = page.locator('.el-dialog:visible')
   await dlg.locator('#ts-title').fill('民族政策与矛盾纠纷调解专题培训')
   await dlg.locator('#ts-lecturer').fill('省民委政策法规处')
+  await dlg.locator('.el-checkbox', { hasText: '民族理论政策' }).click()
   await dlg.locator('#ts-place').fill('廊坊市民宗局三楼会议室')
   const twoDays = Date.now() - 2 * 86400000
   const start = new Date(twoDays).getUTCFullYear() === new Date().getUTCFullYear() ? twoDays : Date.now() - 3 * 3600000
