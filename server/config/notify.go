@@ -32,6 +32,10 @@ type NotifyConfig struct {
 	RetryMax  time.Duration `yaml:"retry_max"`
 	// RobotPerMinute paces each WeCom group robot across all instances (WeCom allows 20).
 	RobotPerMinute int `yaml:"robot_per_minute"`
+	// RobotBurst is how many of those a robot may send at once; past it, sends are spaced so that
+	// the minute's other slots last the minute, and tip alerts waiting meanwhile go out joined.
+	// At or above RobotPerMinute there is no spacing.
+	RobotBurst int `yaml:"robot_burst"`
 	// PublicBaseURL prefixes the "full text" link of a message cut to a channel's size limit,
 	// e.g. https://shiliu.example.gov.cn; empty leaves the link out.
 	PublicBaseURL string `yaml:"public_base_url"`
@@ -67,6 +71,7 @@ func defaultNotify() NotifyConfig {
 		RetryBase:       5 * time.Second,
 		RetryMax:        10 * time.Minute,
 		RobotPerMinute:  20,
+		RobotBurst:      10,
 		// Pages are those of miniprogram-api/miniprogram/app.json, with the query each page reads
 		// in onLoad (TestTemplatePagesExist checks the paths).
 		Templates: map[string]TemplateConfig{
@@ -195,6 +200,9 @@ func (n *NotifyConfig) validate(wechatTimeout time.Duration) []error {
 	}
 	if n.RobotPerMinute < 1 || n.RobotPerMinute > 20 {
 		errs = append(errs, errors.New("notify.robot_per_minute must be between 1 and 20 (the WeCom limit)"))
+	}
+	if n.RobotBurst < 1 {
+		errs = append(errs, errors.New("notify.robot_burst must be at least 1 (more than notify.robot_per_minute counts as all of them)"))
 	}
 	if n.PublicBaseURL != "" {
 		u, err := url.Parse(n.PublicBaseURL)

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -309,15 +310,16 @@ func (d *Dispatcher) kindOf(ev Event) (Kind, outbox.Payload, bool) {
 // whose update matched it first.
 func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 	now := d.clock.Now()
-	var ids []int64
-	if err := d.db.WithContext(ctx).Model(&Notification{}).
+	var due []Notification
+	if err := d.db.WithContext(ctx).Model(&Notification{}).Select("id", "channel", "target_kind", "target", "event_kind").
 		Where("status IN ? AND next_attempt_at <= ?", []string{StatusPending, StatusSending}, now).
-		Order("next_attempt_at, id").Limit(d.opt.BatchSize).Pluck("id", &ids).Error; err != nil {
+		Order("next_attempt_at, id").Limit(d.opt.BatchSize).Find(&due).Error; err != nil {
 		return 0, err
 	}
-	if len(ids) == 0 {
+	if len(due) == 0 {
 		return 0, nil
 	}
+	ids := d.claimable(due)
 	token := fmt.Sprintf("%s#%d", d.owner, d.seq.Add(1))
 	until := now.Add(d.opt.Lease)
 	// The claim and its read-back must not be cut by a shutdown in between: a claim that commits
@@ -357,6 +359,27 @@ func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	return len(ids), nil
+}
+
+// claimable picks the rows of a batch to claim. When the robot joins tip alerts, a batch takes
+// one tip alert per robot group: the rest stay pending, where the one that gets the robot's slot
+// takes them along (join.go). Claimed by the batch they could not be joined, and each would wait
+// for a slot of its own.
+func (d *Dispatcher) claimable(due []Notification) []int64 {
+	rs, ok := d.senders[ChannelRobot].(*RobotSender)
+	joins := ok && rs.joinLease > 0
+	ids := make([]int64, 0, len(due))
+	taken := map[string]bool{}
+	for _, n := range due {
+		if joins && n.Channel == ChannelRobot && n.TargetKind == TargetGroup && slices.Contains(joinKinds, n.EventKind) {
+			if taken[n.Target] {
+				continue
+			}
+			taken[n.Target] = true
+		}
+		ids = append(ids, n.ID)
+	}
+	return ids
 }
 
 // process sends one claimed notification and records the outcome. Once the send has started it

@@ -108,7 +108,7 @@ var testOptions = Options{
 func (e *testEnv) dispatcher(opt Options) *Dispatcher {
 	senders := []Sender{
 		&RobotSender{db: e.db.DB, box: e.box, wx: e.client, baseURL: "https://shiliu.example.gov.cn", clock: e.clock, log: e.log,
-			pacer: NewPacer(e.rdb, e.prefix, 20, time.Minute, e.clock)},
+			pacer: NewPacer(e.rdb, e.prefix, 20, 20, time.Minute, e.clock)},
 		&SubscribeSender{db: e.db.DB, wx: e.client, templates: e.tpl, clock: e.clock, log: e.log},
 	}
 	return NewDispatcher(e.db.DB, nil, senders, e.clock, e.log, opt, nil)

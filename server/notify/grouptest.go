@@ -63,7 +63,7 @@ func (s *Service) TestGroup(ctx context.Context, p *access.Principal, id int64) 
 	// The officer waits for the answer: bounded like a dispatcher's send, and finished (with its
 	// effect on the group recorded) even if the browser gives up first.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.sendTimeout)
-	err = s.robot.send(sctx, g, msg)
+	err = s.robot.send(sctx, g, nil, msg)
 	cancel()
 	res := TestResult{Status: TestSent}
 	var def *DeferError

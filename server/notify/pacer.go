@@ -14,13 +14,22 @@ import (
 // Redis: each robot has a sorted set of its send times. WeCom counts a sliding minute too, so a
 // fixed window would let 2N through around a window boundary. Times come from the injected clock
 // so that tests can step through minutes.
+//
+// A burst may use only part of the minute: once burst sends are in the window, the next one waits
+// until spacing has passed since the last (span / (limit - burst)), so the rest of the window's
+// slots last until the burst's leave it. A robot then never stands still for most of a minute
+// in a flood: the alerts waiting for it go out, joined into one message, every spacing
+// (RobotSender.join). Spacing applies to sends that other alerts wait behind (Take's spaced);
+// burst == limit turns it off.
 type Pacer struct {
 	rdb    redis.UniversalClient
 	prefix string
 	limit  int
+	burst  int
 	// span is the window plus PaceMargin: how long a send holds its slot.
-	span  time.Duration
-	clock clock.Clock
+	span    time.Duration
+	spacing time.Duration
+	clock   clock.Clock
 }
 
 // PaceMargin is how much longer than WeCom's window a send holds its slot. WeCom counts by
@@ -30,36 +39,58 @@ type Pacer struct {
 // and instance clocks kept by NTP, for 3% of a robot's throughput.
 const PaceMargin = 2 * time.Second
 
-// NewPacer allows limit sends per window (plus PaceMargin) per robot.
-func NewPacer(rdb redis.UniversalClient, prefix string, limit int, window time.Duration, clk clock.Clock) *Pacer {
-	return &Pacer{rdb: rdb, prefix: prefix, limit: limit, span: window + PaceMargin, clock: clk}
+// NewPacer allows limit sends per window (plus PaceMargin) per robot, burst of them at once.
+func NewPacer(rdb redis.UniversalClient, prefix string, limit, burst int, window time.Duration, clk clock.Clock) *Pacer {
+	p := &Pacer{rdb: rdb, prefix: prefix, limit: limit, burst: min(max(burst, 1), limit), span: window + PaceMargin, clock: clk}
+	if p.burst < limit {
+		p.spacing = p.span / time.Duration(limit-p.burst)
+	}
+	return p
 }
 
-// take drops send times older than the window; under the limit it records this send and
-// answers -1, otherwise the time (ms) at which the oldest send leaves the window.
+// Spacing is how often a robot past its burst may send.
+func (p *Pacer) Spacing() time.Duration { return p.spacing }
+
+// take drops send times older than the window; under the limit (and, past the burst, spacing
+// after the last send) it records this send and answers -1, otherwise the time (ms) at which
+// the robot may send again.
 var takeScript = redis.NewScript(`
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, window, limit, burst, spacing = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window * 2)
-  return -1
+local n = redis.call('ZCARD', KEYS[1])
+if n >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tonumber(oldest[2]) + window
+if n >= burst and spacing > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local at = tonumber(last[2]) + spacing
+  if at > now then
+    return at
+  end
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window * 2)
+return -1
 `)
 
 func (p *Pacer) key(robot string) string { return p.prefix + "notify:robot:" + robot }
 
-// Take reserves one send for robot (its webhook key hash). When the robot is at its limit it
-// answers false and when to try again.
-func (p *Pacer) Take(ctx context.Context, robot string) (bool, time.Time, error) {
+// Take reserves one send for robot (its webhook key hash). When the robot is at its limit (or,
+// spaced, past its burst and too soon after its last send) it answers false and when to try
+// again. Only a send that others wait behind is spaced: a lone alert goes while the window has
+// room, so that a busy but not flooded county is not slowed.
+func (p *Pacer) Take(ctx context.Context, robot string, spaced bool) (bool, time.Time, error) {
+	spacing := p.spacing
+	if !spaced {
+		spacing = 0
+	}
 	now := p.clock.Now()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	member := hex.EncodeToString(b)
 	v, err := takeScript.Run(ctx, p.rdb, []string{p.key(robot)},
-		now.UnixMilli(), p.span.Milliseconds(), p.limit, member).Int64()
+		now.UnixMilli(), p.span.Milliseconds(), p.limit, member, p.burst, spacing.Milliseconds()).Int64()
 	if err != nil {
 		return false, time.Time{}, err
 	}

@@ -65,6 +65,9 @@ type RobotSender struct {
 	baseURL string
 	clock   clock.Clock
 	log     *slog.Logger
+	// joinLease, when set, lets a tip alert take the other alerts waiting for its robot along
+	// (join.go); it is how long the rows taken along are leased to that send.
+	joinLease time.Duration
 }
 
 func (s *RobotSender) Channel() string { return ChannelRobot }
@@ -78,13 +81,13 @@ func (s *RobotSender) Send(ctx context.Context, n *Notification, msg Message) er
 	if err != nil {
 		return err
 	}
-	return s.send(ctx, g, msg)
+	return s.send(ctx, g, n, msg)
 }
 
 // send delivers a message to a group's robot: the pacing, WeCom's answer and what it does to the
 // group (93000 disables it, 45009 holds the robot) are the same for a notification and for a test
-// message.
-func (s *RobotSender) send(ctx context.Context, g Group, msg Message) error {
+// message. n is the notification being sent (nil for a test message).
+func (s *RobotSender) send(ctx context.Context, g Group, n *Notification, msg Message) error {
 	if g.Status != GroupActive {
 		return &PermanentError{Reason: "通知群已停用:" + g.DisabledReason}
 	}
@@ -93,7 +96,7 @@ func (s *RobotSender) send(ctx context.Context, g Group, msg Message) error {
 		return &PermanentError{Reason: "通知群的 webhook 无法解密,请重新填写"}
 	}
 	if s.pacer != nil {
-		ok, until, err := s.pacer.Take(ctx, g.WebhookKeyHash)
+		ok, until, err := s.pacer.Take(ctx, g.WebhookKeyHash, n != nil && s.othersWait(ctx, n))
 		switch {
 		case err != nil:
 			// WeCom enforces the limit itself (45009, retried); an alert should not wait for Redis.
@@ -102,7 +105,18 @@ func (s *RobotSender) send(ctx context.Context, g Group, msg Message) error {
 			return &DeferError{Until: until, Reason: "robot rate limit"}
 		}
 	}
-	err = s.wx.SendRobot(ctx, key, robotContent(msg, s.baseURL))
+	post := func(m Message) error { return s.post(ctx, g, key, m) }
+	if n != nil {
+		if done, err := s.join(ctx, g, n, msg, post); done {
+			return err
+		}
+	}
+	return post(msg)
+}
+
+// post sends one message through the group's robot and handles what WeCom answers.
+func (s *RobotSender) post(ctx context.Context, g Group, key string, msg Message) error {
+	err := s.wx.SendRobot(ctx, key, robotContent(msg, s.baseURL))
 	if ae, ok := errors.AsType[*wechat.APIError](err); ok {
 		switch ae.Code {
 		case 93000:

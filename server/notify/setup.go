@@ -46,7 +46,7 @@ func New(cfg config.NotifyConfig, d Deps) (*Service, *Dispatcher) {
 		metrics = NewMetrics(d.Metrics, d.DB)
 	}
 	robot := &RobotSender{db: d.DB, box: d.Box, wx: d.WeChat, baseURL: cfg.PublicBaseURL, clock: d.Clock, log: d.Log,
-		pacer: NewPacer(d.Redis, d.RedisPrefix, cfg.RobotPerMinute, time.Minute, d.Clock)}
+		pacer: NewPacer(d.Redis, d.RedisPrefix, cfg.RobotPerMinute, cfg.RobotBurst, time.Minute, d.Clock), joinLease: cfg.Lease}
 	senders := []Sender{
 		robot,
 		&SubscribeSender{db: d.DB, wx: d.WeChat, templates: templates, clock: d.Clock, log: d.Log},

@@ -13,7 +13,9 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,32 +41,39 @@ var counties = [][2]string{
 	{"130123000000", "130123100000"},
 }
 
-func TestAlertLatencyUnderLoad(t *testing.T) {
+// productionServer replaces the shared test server (fast polling, fake clock) by one with the
+// production notification settings on the same database and fake WeChat; stopped at cleanup.
+func productionServer(t *testing.T) (*app.App, *apitest.Env, config.Config) {
 	if os.Getenv("SHILIU_MEASURE_ALERTS") == "" {
 		t.Skip("set SHILIU_MEASURE_ALERTS=1 to measure")
 	}
 	shared := apitest.Shared(t)
-	// Replace the shared test server (fast polling, fake clock) by one with the production
-	// notification settings on the same database and fake WeChat.
 	shared.Stop()
 	cfg := shared.Config
 	def := config.Default().Notify
 	cfg.Notify.PollInterval, cfg.Notify.BatchSize, cfg.Notify.Concurrency = def.PollInterval, def.BatchSize, def.Concurrency
+	cfg.Notify.RobotPerMinute, cfg.Notify.RobotBurst = def.RobotPerMinute, def.RobotBurst
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	a, err := app.Open(ctx, cfg, app.WithClock(clock.Real{}), app.WithLogger(shared.App.Log))
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer a.Close()
 	addr, err := a.Listen()
 	if err != nil {
+		cancel()
+		a.Close()
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	e := &apitest.Env{App: a, URL: "http://" + addr.String(), WX: shared.WX, Clock: clock.NewFake(time.Now()), Config: cfg}
+	t.Cleanup(func() { cancel(); <-done; a.Close() })
+	return a, &apitest.Env{App: a, URL: "http://" + addr.String(), WX: shared.WX, Clock: clock.NewFake(time.Now()), Config: cfg}, cfg
+}
+
+func TestAlertLatencyUnderLoad(t *testing.T) {
+	a, e, cfg := productionServer(t)
+	shared := e
 
 	// Each county: a staff group robot and three instructors.
 	var instructors []*apitest.Client
@@ -174,4 +183,102 @@ func q(xs []float64, p float64) string {
 		i = 0
 	}
 	return fmt.Sprintf("%.0f ms", s[i]*1000)
+}
+
+// A flood: 400 tips in 40 s to one county (ten phones, one tip a second each), one county robot
+// that takes 20 messages a minute. Each tip's robot alert is the robot message that carried it,
+// alone or joined with the others waiting (notify/join.go); the time is from the start of the
+// tip's POST to the row being sent (the fake WeCom answers at once). Every tip must be counted in
+// exactly one robot message.
+func TestAlertsThroughAFlood(t *testing.T) {
+	a, e, _ := productionServer(t)
+	c := counties[0]
+	staff := e.Staff(t, "county_staff", c[0])
+	var group struct{ ID int64 }
+	staff.Must(http.StatusCreated, "POST", "/api/v1/notification-groups", map[string]any{
+		"name": "洪水县", "region_code": c[0], "audience": "county_staff", "webhook_key": "floodrobot01"}).JSON(t, &group)
+	var phones []*apitest.Client
+	for range 10 {
+		ins, _ := e.InstructorClient(t, staff, staff.Unit("village", c[1]))
+		phones = append(phones, ins)
+	}
+	const perPhone = 40
+	var mu sync.Mutex
+	submitted := map[int64]time.Time{}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for p, ins := range phones {
+		wg.Go(func() {
+			next := start.Add(time.Duration(p) * time.Second / time.Duration(len(phones)))
+			for range perPhone {
+				time.Sleep(time.Until(next))
+				t0 := time.Now()
+				id := ins.Submit("tip", apitest.RecordBody("tip", time.Now().Add(-time.Hour).Format(time.RFC3339)))
+				mu.Lock()
+				submitted[id] = t0
+				mu.Unlock()
+				next = next.Add(time.Second)
+			}
+		})
+	}
+	wg.Wait()
+	loadTime := time.Since(start)
+
+	deadline := time.Now().Add(5 * time.Minute)
+	var rows []struct {
+		SubjectID int64
+		SentAt    *time.Time
+	}
+	for {
+		rows = rows[:0]
+		if err := a.DB.Raw(`SELECT subject_id, sent_at FROM notifications WHERE channel = 'robot' AND event_kind = 'tip.submitted'
+			AND target_kind = 'group' AND target = ? AND subject_id IN ?`, fmt.Sprint(group.ID), keys(submitted)).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		sent := 0
+		for _, r := range rows {
+			if r.SentAt != nil {
+				sent++
+			}
+		}
+		if sent == len(submitted) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d robot alerts sent", sent, len(submitted))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var lat []float64
+	for _, r := range rows {
+		lat = append(lat, r.SentAt.Sub(submitted[r.SubjectID]).Seconds())
+	}
+	covered, messages := 0, 0
+	for _, m := range e.WX.RobotMessages() {
+		if m.Key != "floodrobot01" {
+			continue
+		}
+		messages++
+		if n := joinedCount.FindStringSubmatch(m.Content); n != nil {
+			k, _ := strconv.Atoi(n[1])
+			covered += k
+		} else {
+			covered++
+		}
+	}
+	if covered != len(submitted) {
+		t.Fatalf("%d robot messages cover %d tips, want each of the %d once", messages, covered, len(submitted))
+	}
+	t.Logf("backend %s: %d tips to one county in %.1f s; %d robot messages", apitest.Backend(), len(submitted), loadTime.Seconds(), messages)
+	t.Logf("tip submitted → its robot alert sent: p50 %s  p90 %s  p99 %s  max %s", q(lat, .5), q(lat, .9), q(lat, .99), q(lat, 1))
+}
+
+var joinedCount = regexp.MustCompile(`<font color="warning">(\d+) 条待签收</font>`)
+
+func keys(m map[int64]time.Time) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
