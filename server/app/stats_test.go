@@ -929,7 +929,7 @@ func checkAggregate(t *testing.T, db *gorm.DB, prefix string) int {
 // cell the aggregate and the records disagree on.
 func aggregateMismatches(db *gorm.DB, prefix string) (int, []string, error) {
 	var recs []record.Record
-	if err := db.Select("id", "kind", "region_code", "occurred_at", "status").Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&recs).Error; err != nil {
+	if err := db.Select("id", "kind", "region_code", "occurred_at", "status", "role", "tags").Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&recs).Error; err != nil {
 		return 0, nil, err
 	}
 	var tips []record.Tip
@@ -964,9 +964,15 @@ func aggregateMismatches(db *gorm.DB, prefix string) (int, []string, error) {
 		if o, ok := outcome[r.ID]; ok {
 			want[county+" "+month+" m:"+o]++
 		}
+		if r.Role != "" {
+			want[county+" "+month+" role:"+r.Role]++
+		}
+		for _, tag := range record.SplitTags(r.Tags) {
+			want[county+" "+month+" tag:"+tag]++
+		}
 	}
 	var rows []stats.Count
-	if err := db.Where("grain = ? AND n <> 0 AND (metric LIKE 'r:%' OR metric LIKE 'm:%' OR (metric LIKE 't:%' AND metric <> 't:dup'))",
+	if err := db.Where("grain = ? AND n <> 0 AND (metric LIKE 'r:%' OR metric LIKE 'm:%' OR (metric LIKE 't:%' AND metric <> 't:dup') OR metric LIKE 'role:%' OR metric LIKE 'tag:%')",
 		stats.GrainCounty).Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&rows).Error; err != nil {
 		return 0, nil, err
 	}

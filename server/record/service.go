@@ -233,6 +233,7 @@ func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now
 		f.fail("client_id", "提交编号(client_id)不能为空")
 	}
 	s.readCommon(f, rec, true, now)
+	roleGiven := readRoleAndTags(f, rec)
 	var attachments []int64
 	if f.ids("attachments", "附件", &attachments) {
 		checkAttachments(f, attachments)
@@ -247,6 +248,9 @@ func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now
 	}
 	d.apply(own)
 	d.check(own)
+	if !roleGiven {
+		rec.Role = DefaultRole(k.Name, d)
+	}
 	return rec, d, attachments
 }
 
@@ -311,11 +315,12 @@ func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64) string {
 	slices.Sort(ids)
 	b, _ := json.Marshal(struct {
 		Kind, Title, Place string
+		Role, Tags         string
 		OccurredAt         time.Time
 		Lat, Lng           *float64
 		Attachments        []int64
 		Fields             any
-	}{k.Name, rec.Title, rec.Place, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d})
+	}{k.Name, rec.Title, rec.Place, rec.Role, rec.Tags, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -388,8 +393,11 @@ func (s *Service) Versions(ctx context.Context, p *access.Principal, kind string
 
 // Filter narrows a record list.
 type Filter struct {
-	Kind       string
-	Status     string
+	Kind string
+	// Statuses are the statuses asked for, any of them (GET ...?status=a&status=b); none means all.
+	Statuses   []string
+	Role       string
+	Tag        string
 	RegionCode string
 	AuthorID   int64
 	UnitID     int64
@@ -461,7 +469,11 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 			statuses = append(statuses, kk.Statuses...)
 		}
 	}
-	chk.OneOf("status", "状态", f.Status, false, oneOf(statuses))
+	for _, st := range f.Statuses {
+		chk.Code("status", "状态", st, true, roster.Codes(statuses))
+	}
+	chk.Code("role", "工作角色", f.Role, false, roster.Codes(Roles))
+	chk.Code("tag", "标签", f.Tag, false, roster.Codes(Tags))
 	chk.RegionCode("region_code", f.RegionCode)
 	from, fromOK := parseBound(&chk, "from", f.From, false)
 	to, toOK := parseBound(&chk, "to", f.To, true)
@@ -487,8 +499,20 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 	if err := chk.Err(); err != nil {
 		return nil, err
 	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+	switch st := slices.Compact(slices.Sorted(slices.Values(f.Statuses))); len(st) {
+	case 0:
+	case 1:
+		q = q.Where("status = ?", st[0])
+	default:
+		q = q.Where("status IN ?", st)
+	}
+	if f.Role != "" {
+		q = q.Where("role = ?", f.Role)
+	}
+	if f.Tag != "" {
+		// tags is comma-separated codes: the tag alone, first, last or between two others.
+		q = q.Where("(tags = ? OR tags LIKE ? ESCAPE '!' OR tags LIKE ? ESCAPE '!' OR tags LIKE ? ESCAPE '!')",
+			f.Tag, escapeLike(f.Tag)+",%", "%,"+escapeLike(f.Tag), "%,"+escapeLike(f.Tag)+",%")
 	}
 	if window {
 		// A window of dates is found through the region and date indexes (migration 11), which
@@ -622,6 +646,7 @@ func (s *Service) viewOf(ctx context.Context, r *Record, d Detail, author, unit 
 		AuthorID: r.AuthorID, AuthorName: author, UnitID: r.UnitID, UnitName: unit,
 		RegionCode: r.RegionCode, RegionName: s.regionName(ctx, r.RegionCode), Version: r.Version,
 		ReturnNote: r.ReturnNote, WithdrawReason: r.WithdrawReason, Attachments: files,
+		Role: r.Role, RoleName: label(Roles, r.Role), Tags: SplitTags(r.Tags), TagNames: tagNames(SplitTags(r.Tags)),
 	}
 	if v.Attachments == nil {
 		v.Attachments = []upload.View{}
@@ -698,6 +723,7 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		f := newFields(body, &chk)
 		now := s.clock.Now()
 		s.readCommon(f, &rec, false, now)
+		readRoleAndTags(f, &rec)
 		var attachments []int64
 		if f.ids("attachments", "附件", &attachments) {
 			checkAttachments(f, attachments)
