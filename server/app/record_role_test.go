@@ -227,11 +227,11 @@ func TestRecordRoleStats(t *testing.T) {
 		}
 	}
 	submit("visit", with("policy_publicity", "", "shiliu_brand", "study_publicity")) // policy_publicist
-	submit("visit", with("activity", "political_guide", "shiliu_brand"))              // political_guide
-	submit("sentiment", with("", "", "livelihood"))                                    // sentiment_liaison
-	submit("tip", nil)                                                                 // stability_mediator
-	submit("mediation", with("", "", "exchange"))                                      // stability_mediator
-	gone := submit("visit", with("home_visit", "", "brand_building"))                  // withdrawn: counts for nothing
+	submit("visit", with("activity", "political_guide", "shiliu_brand"))             // political_guide
+	submit("sentiment", with("", "", "livelihood"))                                  // sentiment_liaison
+	submit("tip", nil)                                                               // stability_mediator
+	submit("mediation", with("", "", "exchange"))                                    // stability_mediator
+	gone := submit("visit", with("home_visit", "", "brand_building"))                // withdrawn: counts for nothing
 	w.author.Must(http.StatusOK, "POST", recordPath("visit", gone, "withdraw"), map[string]any{"reason": "重复"})
 	moved := submit("visit", with("", "activity_organizer", "brand_building")) // corrected below
 	w.author.Must(http.StatusOK, "PATCH", recordPath("visit", moved), map[string]any{"role": "policy_publicist", "tags": []string{"special_needs"}})

@@ -731,7 +731,7 @@ func checkWorkbook(t *testing.T, w statsWorld, later *apitest.Env, q string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"概况", "指导员状态", "单位类型", "民族", "选聘范围", "记录按月", "风险线索", "调解结果", "无在任指导员的单位", "90天无记录的指导员"}
+	want := []string{"概况", "指导员状态", "单位类型", "民族", "选聘范围", "记录按月", "五大员角色", "标签", "风险线索", "调解结果", "无在任指导员的单位", "90天无记录的指导员"}
 	if got := f.GetSheetList(); !slices.Equal(got, want) {
 		t.Fatalf("sheets %v", got)
 	}
@@ -758,6 +758,13 @@ func checkWorkbook(t *testing.T, w statsWorld, later *apitest.Env, q string) {
 	}
 	if last := months[len(months)-1]; !slices.Equal(last, []string{"合计", "4", "1", "4", "4", "13"}) {
 		t.Errorf("month totals: %v", last)
+	}
+	// every record serves one role: the roles add up to the records
+	if roles := rows("五大员角色"); len(roles) != 7 || roles[1][0] != "政治引领员" || !slices.Equal(roles[6][:2], []string{"合计", "13"}) {
+		t.Errorf("role sheet: %v", roles)
+	}
+	if tags := rows("标签"); len(tags) != 7 || tags[1][0] != "石榴花开" {
+		t.Errorf("tag sheet: %v", tags)
 	}
 	if eth := rows("民族"); eth[1][0] != "汉族" || eth[1][1] != "2" || eth[len(eth)-1][1] != "5" {
 		t.Errorf("ethnicity sheet: %v", eth)

@@ -178,7 +178,7 @@ func latestFilings(db *gorm.DB, codes []string, accepted bool) (map[string]Filin
 
 // Filter narrows the list of filings.
 type Filter struct {
-	Level      string
+	Level string
 	// Statuses are the statuses asked for, any of them; none means all.
 	Statuses   []string
 	RegionCode string
