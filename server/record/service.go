@@ -313,14 +313,21 @@ func (s *Service) attach(tx *gorm.DB, p *access.Principal, ids []int64, rec *Rec
 func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64) string {
 	ids := slices.Clone(attachments)
 	slices.Sort(ids)
+	// The default role and no tags are left out, so that a submission stored before records had
+	// them (migration 38) and retried by a phone afterwards has the fingerprint it was stored with.
+	role := rec.Role
+	if role == DefaultRole(k.Name, d) {
+		role = ""
+	}
 	b, _ := json.Marshal(struct {
 		Kind, Title, Place string
-		Role, Tags         string
 		OccurredAt         time.Time
 		Lat, Lng           *float64
 		Attachments        []int64
 		Fields             any
-	}{k.Name, rec.Title, rec.Place, rec.Role, rec.Tags, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d})
+		Role               string `json:",omitempty"`
+		Tags               string `json:",omitempty"`
+	}{k.Name, rec.Title, rec.Place, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d, role, rec.Tags})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
