@@ -4849,6 +4849,7 @@ export interface components {
         };
         /** @description 只修改出现的字段;`attachments` 追加附件。 */
         RecordPatch: {
+            /** @description 给出则改为该角色;不给出则不变(修改走访类型也不改变已保存的角色)。 */
             role?: components["schemas"]["InstructorRole"];
             /** @description 标签,可多选,每个一次;重复的只记一次。修改时给出即整体替换,空数组清除全部标签。 */
             tags?: components["schemas"]["RecordTag"][];
