@@ -195,6 +195,84 @@ describe('record form (tip)', () => {
       [{path: '', type: 'image', size: 0, duration: 0, upload_id: 77, client_id: 'string'}])
   })
 
+  it('the role of the five (§三) defaults by kind and visit type, follows the visit type until picked; tags are chosen by tapping', async () => {
+    const page = await openForm({kind: 'visit'})
+    assert.ok(page.querySelector('#f-role'), 'a role picker')
+    assert.deepEqual(page.data.tagChoices.map(c => c.label), ['石榴花开', '学习宣传', '品牌创建', '民生与乡村振兴', '特殊群体帮扶', '交往交流交融'])
+    // 政策宣传 → 政策宣传员, 组织活动 → 活动组织员
+    page.querySelector('#f-visit-kind').dispatchEvent('change', {detail: {value: 0}})
+    await flush(2)
+    assert.equal(page.data.form.role, 'policy_publicist')
+    assert.match(sim.text(page, '#f-role'), /政策宣传员/)
+    assert.match(sim.text(page, '#f-role'), /按记录类型默认/)
+    page.querySelector('#f-visit-kind').dispatchEvent('change', {detail: {value: 3}})
+    await flush(2)
+    assert.equal(page.data.shown.instructor_role, '活动组织员')
+    // picked: it stays whatever the visit type
+    page.querySelector('#f-role').dispatchEvent('change', {detail: {value: 0}})
+    await flush(2)
+    assert.equal(page.data.roleChosen, true)
+    page.querySelector('#f-visit-kind').dispatchEvent('change', {detail: {value: 4}})
+    await flush(2)
+    assert.equal(page.data.form.role, 'political_guide')
+    assert.match(sim.text(page, '#f-role'), /政治引领员/)
+    // tags: several, each once, in the list's order; a second tap takes one off
+    for (const code of ['exchange', 'shiliu_brand', 'livelihood', 'livelihood']) {
+      page.querySelector('#tag-' + code).dispatchEvent('tap')
+      await flush(1)
+    }
+    assert.deepEqual(page.data.form.tags, ['shiliu_brand', 'exchange'])
+    assert.ok(page.querySelector('#tag-shiliu_brand.on'))
+    assert.equal(page.querySelector('#tag-livelihood.on'), undefined)
+    change(page, '#f-title', '石榴花开进村')
+    change(page, '#f-content', '组织各族群众共度节日')
+    await flush(2)
+    page.querySelector('#submit').dispatchEvent('click')
+    await flush(5)
+    const it = env.outbox.list()[0]
+    assert.equal(it.record.role, 'political_guide')
+    assert.deepEqual(it.record.tags, ['shiliu_brand', 'exchange'])
+    assert.equal(it.record.visit.visit_kind, 'home_visit')
+  })
+
+  it('a tip is sent with the default role, 维稳调解员, and no tags', async () => {
+    const page = await openForm({kind: 'tip'})
+    assert.equal(page.data.shown.instructor_role, '维稳调解员')
+    page.instance.setData({'form.title': '村口聚集', 'form.tip.level': 'general', 'form.tip.kind': 'sign', 'form.tip.description': '有人聚集'})
+    page.instance.onSubmit()
+    await flush(5)
+    const it = env.outbox.list()[0]
+    assert.equal(it.record.role, 'stability_mediator')
+    assert.deepEqual(it.record.tags, [])
+  })
+
+  it("a returned record keeps its role and tags; a draft's default role still follows the visit type", async () => {
+    env.fake.handler = req => {
+      if (pathOf(req) === '/api/v1/tips/9') {
+        return {statusCode: 200, data: recordView({id: 9, status: 'returned', status_name: '已退回修改', return_note: '请改正',
+          role: 'sentiment_liaison', role_name: '民情联络员', tags: ['livelihood'], tag_names: ['民生与乡村振兴']})}
+      }
+      return api(req)
+    }
+    let page = await openForm({kind: 'tip', server_id: '9'})
+    assert.equal(page.data.roleChosen, true)
+    assert.equal(page.data.shown.instructor_role, '民情联络员')
+    assert.ok(page.querySelector('#tag-livelihood.on'))
+    page.instance.onSubmit()
+    let it = env.outbox.list()[0]
+    assert.equal(it.record.role, 'sentiment_liaison')
+    assert.deepEqual(it.record.tags, ['livelihood'])
+    page.detach()
+
+    const draft = env.outbox.saveDraft({kind: 'visit', record: {title: '草稿', occurred_at: '2024-05-01T09:00:00+08:00', place: '',
+      role: 'policy_publicist', tags: [], visit: {visit_kind: 'policy_publicity', content: '宣讲'}}, attachments: []})
+    page = await openForm({kind: 'visit', client_id: draft.client_id})
+    assert.equal(page.data.roleChosen, false, 'the role of the draft is the default')
+    page.querySelector('#f-visit-kind').dispatchEvent('change', {detail: {value: 3}})
+    await flush(2)
+    assert.equal(page.data.form.role, 'activity_organizer')
+  })
+
   it('a mediation needs at least one complete party', async () => {
     const page = await openForm({kind: 'mediation'})
     page.querySelector('#submit').dispatchEvent('click')

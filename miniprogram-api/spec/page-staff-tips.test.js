@@ -8,6 +8,13 @@ const config = require('../miniprogram/config')
 const F = require('./helpers/fixtures')
 const {pagedList, cursorOf, retryMore} = require('./helpers/paging')
 
+/** The statuses a request asks for (the parameter repeated). */
+function statusesOf(req) {
+  return new URL(req.url).searchParams.getAll('status')
+}
+
+const OPEN = ['submitted', 'acknowledged', 'handling', 'escalated']
+
 describe('county staff tip inbox', () => {
   let env
   let tips
@@ -24,8 +31,14 @@ describe('county staff tip inbox', () => {
     env.fake.handler = req => {
       const p = pathOf(req)
       if (p === '/api/v1/tips' && req.method === 'GET') {
-        const status = /status=submitted/.test(req.url) ? 'submitted' : ''
-        return {statusCode: 200, data: {items: tips.filter(t => !status || t.status === status), next_cursor: ''}}
+        // the server lists the tips in any of the statuses asked for
+        const statuses = statusesOf(req)
+        return {statusCode: 200, data: {items: tips.filter(t => !statuses.length || statuses.includes(t.status)), next_cursor: ''}}
+      }
+      const one = p.match(/^\/api\/v1\/tips\/(\d+)$/)
+      if (one && req.method === 'GET') {
+        const t = tips.find(x => x.id === Number(one[1]))
+        return t ? {statusCode: 200, data: t} : F.error(404, 'not_found', '内容不存在')
       }
       const m = p.match(/^\/api\/v1\/tips\/(\d+)\/(\w+)$/)
       if (m) {
@@ -43,6 +56,16 @@ describe('county staff tip inbox', () => {
     }
   })
   afterEach(() => assertContract(env))
+
+  it('asks the server for the open tips only (several statuses at once), and for every unacknowledged one', async () => {
+    const page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad()
+    await flush(3)
+    const lists = env.fake.requests.filter(r => pathOf(r) === '/api/v1/tips' && r.method === 'GET')
+    assert.deepEqual(lists.map(statusesOf), [['submitted'], OPEN])
+    assert.match(lists[1].url, /\?status=submitted&status=acknowledged&status=handling&status=escalated&limit=50$/)
+    assert.ok(!page.data.items.some(i => i.status === 'resolved'))
+  })
 
   it('lists unacknowledged tips first, earliest deadline first, and hides resolved ones', async () => {
     const page = sim.render('pages/staff-tips/index')
@@ -153,14 +176,22 @@ describe('county staff tip inbox', () => {
     assert.equal(page.data.items[0].status_name, '已签收')
   })
 
-  it('opened from a message for a tip already listed (even resolved): no extra request, moved first; one that cannot be fetched leaves the list as it was', async () => {
+  it('opened from a message for a tip already listed: no extra request, moved first; a resolved one (not listed) fetched alone; one that cannot be fetched leaves the list as it was', async () => {
     let page = sim.render('pages/staff-tips/index')
+    await page.instance.onLoad({id: '5'})
+    await flush(3)
+    assert.deepEqual(page.data.items.map(i => i.id), [5, 3, 4], 'the tip of the message first')
+    assert.ok(!env.fake.requests.some(r => /^\/api\/v1\/tips\/\d+$/.test(pathOf(r))), 'no GET /tips/{id}')
+    assert.deepEqual(env.fake.scrolls.map(s => s.selector), ['#tip-5'])
+    page.detach()
+    env.fake.requests.length = 0
+    env.fake.scrolls.length = 0
+    page = sim.render('pages/staff-tips/index')
     await page.instance.onLoad({id: '2'})
     await flush(3)
     assert.deepEqual(page.data.items.map(i => i.id), [2, 3, 4, 5], 'the resolved tip of the message is shown, first')
     assert.equal(page.data.items[0].actions.length, 0)
-    assert.ok(!env.fake.requests.some(r => /^\/api\/v1\/tips\/\d+$/.test(pathOf(r))), 'no GET /tips/{id}')
-    assert.deepEqual(env.fake.scrolls.map(s => s.selector), ['#tip-2'])
+    assert.ok(env.fake.requests.some(r => pathOf(r) === '/api/v1/tips/2'))
     page.detach()
     env.fake.requests.length = 0
     env.fake.scrolls.length = 0
@@ -211,8 +242,12 @@ describe('county staff tip inbox', () => {
     const others = env.fake.handler
     env.fake.handler = req => {
       if (pathOf(req) !== '/api/v1/tips') return others(req)
-      if (/status=submitted/.test(req.url)) return {statusCode: 200, data: F.page(pending)}
-      return all.answer(req)
+      const statuses = statusesOf(req)
+      if (statuses.length === 1 && statuses[0] === 'submitted') return {statusCode: 200, data: F.page(pending)}
+      // the server leaves out the statuses not asked for
+      const r = all.answer(req)
+      if (r.data) r.data = F.page(r.data.items.filter(t => statuses.includes(t.status)), r.data.next_cursor)
+      return r
     }
     return all
   }
@@ -228,8 +263,9 @@ describe('county staff tip inbox', () => {
     // reaching the bottom twice while the page is on its way asks once
     await Promise.all([page.instance.onReachBottom(), page.instance.onReachBottom()])
     await flush(3)
-    const gets = env.fake.requests.filter(r => pathOf(r) === '/api/v1/tips' && !/status=/.test(r.url))
+    const gets = env.fake.requests.filter(r => pathOf(r) === '/api/v1/tips' && statusesOf(r).length > 1)
     assert.deepEqual(gets.map(cursorOf), ['', 'cur-1'])
+    assert.deepEqual(statusesOf(gets[1]), OPEN, 'the next pages ask for the open tips too')
     assert.equal(new URL(gets[1].url).searchParams.get('limit'), '50')
     assert.deepEqual(page.data.items.map(i => i.id), [3, 10, 9, 7], 'the pending tip of the second page is not shown again')
     assert.ok(page.querySelector('#tip-7 .act-resolve'), 'an older tip can be handled')

@@ -210,7 +210,7 @@ const PAGES = [
   {page: 'staff-tips', path: '/api/v1/tips', options: {},
     item: id => recordView({kind: 'tip', id, status: 'acknowledged', status_name: '已签收'}),
     // every unacknowledged tip comes first, in a list of its own that does not page
-    other: req => (new URL(req.url).searchParams.get('status') === 'submitted' ? {statusCode: 200, data: F.page([])} : null)},
+    other: req => (new URL(req.url).searchParams.getAll('status').join() === 'submitted' ? {statusCode: 200, data: F.page([])} : null)},
   {page: 'tasks', path: '/api/v1/tasks', item: id => F.task({id})},
 ]
 

@@ -97,6 +97,18 @@ describe('every page', () => {
     })
   }
 
+  it('record detail shows the role of the five it served and its tags', async () => {
+    env.fake.handler = req => (pathOf(req) === '/api/v1/tips/1'
+      ? {statusCode: 200, data: recordView({role: 'sentiment_liaison', role_name: '民情联络员', tags: ['shiliu_brand', 'exchange'],
+        tag_names: ['石榴花开', '交往交流交融']})}
+      : api(req))
+    const comp = sim.render('pages/record-detail/index')
+    await comp.instance.onLoad({kind: 'tip', id: '1'})
+    await flush(5)
+    assert.deepEqual(comp.data.fields.slice(0, 2), [{label: '发挥的作用', value: '民情联络员'}, {label: '标签', value: '石榴花开、交往交流交融'}])
+    assert.match(comp.dom.textContent, /石榴花开、交往交流交融/)
+  })
+
   it('home shows my unit, its key task, this month\'s counts, unread bulletins and the meeting going on now', async () => {
     const comp = sim.render('pages/home/index')
     await comp.instance.onLoad()

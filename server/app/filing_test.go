@@ -186,6 +186,16 @@ func TestFilingChain(t *testing.T) {
 	if len(list.Items) == 0 || list.Items[0].ID != cf.ID {
 		t.Fatalf("filter by level and status: %+v", list.Items)
 	}
+	// Several statuses at once.
+	list.Items = nil
+	province.Must(http.StatusOK, "GET", "/api/v1/filings?status=submitted&status=returned&limit=100&region_code="+raCityH, nil).JSON(t, &list)
+	seen = map[int64]string{}
+	for _, f := range list.Items {
+		seen[f.ID] = f.Status
+	}
+	if len(seen) != 2 || seen[cf.ID] != "submitted" || seen[f1.ID] != "returned" {
+		t.Fatalf("filings by two statuses: %v", seen)
+	}
 	var diff raDiff
 	province.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/filings/%d/diff", f2.ID), nil).JSON(t, &diff)
 	if diff.BaseFilingID != f0.ID || len(diff.Added) != 1 || diff.Added[0].InstructorID != d ||

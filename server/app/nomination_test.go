@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -175,6 +176,17 @@ func TestSelfNominationToLogin(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("nomination %d not listed", n.ID)
+	}
+	// Several statuses at once: the ones still to decide hold it, the decided ones do not.
+	for q, want := range map[string]bool{"status=pending&status=reviewed": true, "status=appointed&status=rejected": false} {
+		var ll struct{ Items []raNomination }
+		county.Must(http.StatusOK, "GET", "/api/v1/nominations?limit=100&"+q, nil).JSON(t, &ll)
+		if slices.ContainsFunc(ll.Items, func(it raNomination) bool { return it.ID == n.ID }) != want {
+			t.Errorf("nominations?%s: listed %v, want %v", q, !want, want)
+		}
+	}
+	if r := county.Do("GET", "/api/v1/nominations?status=pending&status=lost", nil); r.Status != http.StatusBadRequest || !hasDetail(r.Err(t), "status") {
+		t.Errorf("a bad status among several: %d %s", r.Status, r.Body)
 	}
 	path := fmt.Sprintf("/api/v1/nominations/%d", n.ID)
 	var got raNomination

@@ -108,14 +108,18 @@ func TestRecordExportOfEachKind(t *testing.T) {
 	at, _ := time.Parse(time.RFC3339, occurred)
 	ids := map[string]int64{}
 	for _, kind := range []string{"visit", "sentiment", "tip", "mediation"} {
-		ids[kind] = w.author.Submit(kind, apitest.RecordBody(kind, occurred))
+		b := apitest.RecordBody(kind, occurred)
+		if kind == "visit" {
+			b["tags"] = []string{"exchange", "shiliu_brand"}
+		}
+		ids[kind] = w.author.Submit(kind, b)
 	}
 	mine := url.Values{"author_id": {fmt.Sprint(w.ins)}}
 	own := map[string]map[string]string{ // kind → header → cell of apitest.RecordBody's record
-		"visit":     {"走访类型": "入户走访", "走访户数": "5", "涉及民族": "汉族、回族", "需要跟进": "否", "状态": "已提交"},
-		"sentiment": {"类别": "民生诉求", "紧急程度": "紧急", "民情内容": "村民反映饮水管道老化", "状态": "待处理"},
-		"tip":       {"风险等级": "一般", "线索类型": "苗头性", "涉及群体": "两户村民", "正在发生": "是", "状态": "待签收"},
-		"mediation": {"纠纷类型": "房屋宅基地纠纷", "当事人": "马某(回族,申请人);张某(汉族,被申请人)", "调解结果": "部分调解成功", "回访次数": "0"},
+		"visit":     {"走访类型": "入户走访", "走访户数": "5", "涉及民族": "汉族、回族", "需要跟进": "否", "状态": "已提交", "发挥的作用": "民情联络员", "标签": "石榴花开、交往交流交融"},
+		"sentiment": {"类别": "民生诉求", "紧急程度": "紧急", "民情内容": "村民反映饮水管道老化", "状态": "待处理", "发挥的作用": "民情联络员", "标签": ""},
+		"tip":       {"风险等级": "一般", "线索类型": "苗头性", "涉及群体": "两户村民", "正在发生": "是", "状态": "待签收", "发挥的作用": "维稳调解员"},
+		"mediation": {"纠纷类型": "房屋宅基地纠纷", "当事人": "马某(回族,申请人);张某(汉族,被申请人)", "调解结果": "部分调解成功", "回访次数": "0", "发挥的作用": "维稳调解员"},
 	}
 	for kind, cells := range own {
 		s := readExport(t, w.staff.Must(http.StatusOK, "GET", exportPath(kind, mine), nil), exportSheetNames[kind])

@@ -59,6 +59,10 @@ func TestRecordBadInputIsA4xx(t *testing.T) {
 			{"attachments bad id", with(kind, func(b map[string]any) { b["attachments"] = []int{-1} }), 400, "attachments"},
 			{"attachments unknown", with(kind, func(b map[string]any) { b["attachments"] = []int{987654321} }), 400, "attachments"},
 			{"attachments too many", with(kind, func(b map[string]any) { b["attachments"] = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10} }), 400, "attachments"},
+			{"role unknown", with(kind, func(b map[string]any) { b["role"] = "team_leader" }), 400, "role"},
+			{"role a number", with(kind, func(b map[string]any) { b["role"] = 3 }), 400, "role"},
+			{"tags unknown", with(kind, func(b map[string]any) { b["tags"] = []string{"shiliu_brand", "party"} }), 400, "tags"},
+			{"tags not a list", with(kind, func(b map[string]any) { b["tags"] = "shiliu_brand" }), 400, "tags"},
 		}
 	}
 	cases := map[string][]tc{
@@ -126,6 +130,8 @@ func TestRecordBadInputIsA4xx(t *testing.T) {
 				{"title empty", map[string]any{"title": " "}, 400, "title"},
 				{"occurred_at in the future", map[string]any{"occurred_at": phoneTime(e, time.Hour)}, 400, "occurred_at"},
 				{"own fields wrong type", map[string]any{kind: []int{1}}, 400, kind},
+				{"role unknown", map[string]any{"role": "chief"}, 400, "role"},
+				{"tags unknown", map[string]any{"tags": []string{"gossip"}}, 400, "tags"},
 				{"oversized", map[string]any{"title": big}, 413, ""},
 			} {
 				check(t, "PATCH", recordPath(kind, id), c)

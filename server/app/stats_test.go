@@ -731,7 +731,7 @@ func checkWorkbook(t *testing.T, w statsWorld, later *apitest.Env, q string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"概况", "指导员状态", "单位类型", "民族", "选聘范围", "记录按月", "风险线索", "调解结果", "无在任指导员的单位", "90天无记录的指导员"}
+	want := []string{"概况", "指导员状态", "单位类型", "民族", "选聘范围", "记录按月", "五大员角色", "标签", "风险线索", "调解结果", "无在任指导员的单位", "90天无记录的指导员"}
 	if got := f.GetSheetList(); !slices.Equal(got, want) {
 		t.Fatalf("sheets %v", got)
 	}
@@ -758,6 +758,13 @@ func checkWorkbook(t *testing.T, w statsWorld, later *apitest.Env, q string) {
 	}
 	if last := months[len(months)-1]; !slices.Equal(last, []string{"合计", "4", "1", "4", "4", "13"}) {
 		t.Errorf("month totals: %v", last)
+	}
+	// every record serves one role: the roles add up to the records
+	if roles := rows("五大员角色"); len(roles) != 7 || roles[1][0] != "政治引领员" || !slices.Equal(roles[6][:2], []string{"合计", "13"}) {
+		t.Errorf("role sheet: %v", roles)
+	}
+	if tags := rows("标签"); len(tags) != 7 || tags[1][0] != "石榴花开" {
+		t.Errorf("tag sheet: %v", tags)
 	}
 	if eth := rows("民族"); eth[1][0] != "汉族" || eth[1][1] != "2" || eth[len(eth)-1][1] != "5" {
 		t.Errorf("ethnicity sheet: %v", eth)
@@ -929,7 +936,7 @@ func checkAggregate(t *testing.T, db *gorm.DB, prefix string) int {
 // cell the aggregate and the records disagree on.
 func aggregateMismatches(db *gorm.DB, prefix string) (int, []string, error) {
 	var recs []record.Record
-	if err := db.Select("id", "kind", "region_code", "occurred_at", "status").Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&recs).Error; err != nil {
+	if err := db.Select("id", "kind", "region_code", "occurred_at", "status", "role", "tags").Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&recs).Error; err != nil {
 		return 0, nil, err
 	}
 	var tips []record.Tip
@@ -964,9 +971,15 @@ func aggregateMismatches(db *gorm.DB, prefix string) (int, []string, error) {
 		if o, ok := outcome[r.ID]; ok {
 			want[county+" "+month+" m:"+o]++
 		}
+		if r.Role != "" {
+			want[county+" "+month+" role:"+r.Role]++
+		}
+		for _, tag := range record.SplitTags(r.Tags) {
+			want[county+" "+month+" tag:"+tag]++
+		}
 	}
 	var rows []stats.Count
-	if err := db.Where("grain = ? AND n <> 0 AND (metric LIKE 'r:%' OR metric LIKE 'm:%' OR (metric LIKE 't:%' AND metric <> 't:dup'))",
+	if err := db.Where("grain = ? AND n <> 0 AND (metric LIKE 'r:%' OR metric LIKE 'm:%' OR (metric LIKE 't:%' AND metric <> 't:dup') OR metric LIKE 'role:%' OR metric LIKE 'tag:%')",
 		stats.GrainCounty).Where("region_code LIKE ?", prefix[:min(6, len(prefix))]+"%").Find(&rows).Error; err != nil {
 		return 0, nil, err
 	}

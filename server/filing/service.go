@@ -178,8 +178,9 @@ func latestFilings(db *gorm.DB, codes []string, accepted bool) (map[string]Filin
 
 // Filter narrows the list of filings.
 type Filter struct {
-	Level      string
-	Status     string
+	Level string
+	// Statuses are the statuses asked for, any of them; none means all.
+	Statuses   []string
 	RegionCode string
 	Page       paging.Page
 }
@@ -191,7 +192,7 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	}
 	var v validate.Checker
 	v.OneOf("level", "备案层级", f.Level, false, roster.OneOf(Levels))
-	v.OneOf("status", "状态", f.Status, false, roster.OneOf(Statuses))
+	v.OneOfEach("status", "状态", f.Statuses, roster.OneOf(Statuses))
 	v.RegionCode("region_code", f.RegionCode)
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -201,8 +202,8 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	if f.Level != "" {
 		q = q.Where("level = ?", f.Level)
 	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+	if len(f.Statuses) > 0 {
+		q = q.Where("status IN ?", f.Statuses)
 	}
 	var rows []Filing
 	if err := q.Find(&rows).Error; err != nil {

@@ -193,3 +193,22 @@ func fieldByJSONName(t reflect.Type, key string) reflect.Type {
 	}
 	return nil
 }
+
+// maxStatuses bounds how many statuses a list is asked for: no list has more.
+const maxStatuses = 12
+
+// queryStatuses reads a list's status filter: the parameter repeated for each status asked for
+// (status=submitted&status=acknowledged), any of them; an empty value asks for nothing more. Each
+// list checks the values against its own statuses.
+func queryStatuses(c *gin.Context) ([]string, error) {
+	var out []string
+	for _, s := range c.QueryArray("status") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) > maxStatuses {
+		return nil, apperr.Field("status", fmt.Sprintf("状态最多%d个", maxStatuses))
+	}
+	return out, nil
+}

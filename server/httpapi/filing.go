@@ -51,8 +51,13 @@ func (h *handlers) listFilings(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
+	statuses, err := queryStatuses(c)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
 	items, next, err := h.filings.List(c.Request.Context(), principal(c), filing.Filter{
-		Level: c.Query("level"), Status: c.Query("status"), RegionCode: c.Query("region_code"), Page: page})
+		Level: c.Query("level"), Statuses: statuses, RegionCode: c.Query("region_code"), Page: page})
 	if err != nil {
 		fail(c, h.log, err)
 		return

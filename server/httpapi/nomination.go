@@ -77,8 +77,13 @@ func (h *handlers) listNominations(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
+	statuses, err := queryStatuses(c)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
 	items, next, err := h.nominations.List(c.Request.Context(), principal(c), nomination.Filter{
-		Status: c.Query("status"), Source: c.Query("source"), RegionCode: c.Query("region_code"), Page: page})
+		Statuses: statuses, Source: c.Query("source"), RegionCode: c.Query("region_code"), Page: page})
 	if err != nil {
 		fail(c, h.log, err)
 		return

@@ -105,11 +105,15 @@ func recordFilter(c *gin.Context, kind string) (record.Filter, error) {
 	if err != nil {
 		return record.Filter{}, err
 	}
+	statuses, err := queryStatuses(c)
+	if err != nil {
+		return record.Filter{}, err
+	}
 	if kind == "" {
 		kind = c.Query("kind") // GET /records lists every kind
 	}
-	return record.Filter{Kind: kind, Status: c.Query("status"), RegionCode: c.Query("region_code"), AuthorID: authorID,
-		UnitID: unitID, From: c.Query("from"), To: c.Query("to"), Q: c.Query("q"), Param: c.Query}, nil
+	return record.Filter{Kind: kind, Statuses: statuses, Role: c.Query("role"), Tag: c.Query("tag"), RegionCode: c.Query("region_code"),
+		AuthorID: authorID, UnitID: unitID, From: c.Query("from"), To: c.Query("to"), Q: c.Query("q"), Param: c.Query}, nil
 }
 
 // exportRecords answers the list's filtered records in scope, all of them, as a workbook. Exports

@@ -211,7 +211,8 @@ func (s *Service) newNomination(in Input, source, regionCode string, unitID int6
 
 // Filter narrows the list.
 type Filter struct {
-	Status     string
+	// Statuses are the statuses asked for, any of them; none means all.
+	Statuses   []string
 	Source     string
 	RegionCode string
 	Page       paging.Page
@@ -223,7 +224,7 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 		return nil, "", errStaffOnly
 	}
 	var v validate.Checker
-	v.OneOf("status", "状态", f.Status, false, roster.OneOf(Statuses))
+	v.OneOfEach("status", "状态", f.Statuses, roster.OneOf(Statuses))
 	v.OneOf("source", "来源", f.Source, false, roster.OneOf(Sources))
 	v.RegionCode("region_code", f.RegionCode)
 	if err := v.Err(); err != nil {
@@ -231,8 +232,8 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	}
 	q := s.db.WithContext(ctx).Model(&Nomination{}).Scopes(access.InRegion(p, "region_code"), f.Page.Apply("id"))
 	q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+	if len(f.Statuses) > 0 {
+		q = q.Where("status IN ?", f.Statuses)
 	}
 	if f.Source != "" {
 		q = q.Where("source = ?", f.Source)

@@ -133,6 +133,8 @@ func (s *Service) exportColumns(ctx context.Context, k *Kind) []Column {
 		Column{Header: "纬度", Width: 10, Cell: func(v View) any { return coordinate(v.Latitude) }},
 		Column{Header: "经度", Width: 10, Cell: func(v View) any { return coordinate(v.Longitude) }},
 		Column{Header: "附件数", Width: 7, Cell: func(v View) any { return len(v.Attachments) }},
+		Column{Header: "发挥的作用", Width: 12, Cell: func(v View) any { return v.RoleName }},
+		Column{Header: "标签", Width: 24, Cell: func(v View) any { return joinNames(v.TagNames) }},
 	)
 	if k != nil {
 		cols = append(cols, k.Columns...)

@@ -150,6 +150,8 @@ func Dictionaries() map[string][]Code {
 		}
 	}
 	out["record_kind"] = names
+	out["instructor_role"] = Roles
+	out["record_tag"] = Tags
 	return out
 }
 

@@ -68,8 +68,13 @@ func TestListsReadTheirIndex(t *testing.T) {
 		{"county's tip inbox", county, Filter{Kind: "tip", Page: page(50, 0)}, "idx_records_county_kind", []func(seeded) bool{inCounty, ofKind("tip")}},
 		{"county's tip inbox, a later page", county, Filter{Kind: "tip", Page: page(50, d.tipCursor)}, "idx_records_county_kind",
 			[]func(seeded) bool{inCounty, ofKind("tip"), func(r seeded) bool { return r.id < d.tipCursor }}},
-		{"county's unacknowledged tips", county, Filter{Kind: "tip", Status: "submitted", Page: page(100, 0)}, "idx_records_county_kind_status",
+		{"county's unacknowledged tips", county, Filter{Kind: "tip", Statuses: []string{"submitted"}, Page: page(100, 0)}, "idx_records_county_kind_status",
 			[]func(seeded) bool{inCounty, ofKind("tip"), func(r seeded) bool { return r.status == "submitted" }}},
+		// Several statuses: SQLite walks the county's tips in id order; MariaDB reads the tips in
+		// those statuses from the status index and sorts them, which is as good while they are few
+		// (a county's open tips are; checkPlan allows the sort with that index only here).
+		{"county's open tips (several statuses)", county, Filter{Kind: "tip", Statuses: []string{"submitted", "acknowledged", "handling", "escalated"}, Page: page(50, 0)},
+			"idx_records_county_kind|idx_records_county_kind_status", []func(seeded) bool{inCounty, ofKind("tip"), func(r seeded) bool { return r.status != "resolved" }}},
 		{"county's records of all kinds", county, Filter{Page: page(20, 0)}, "idx_records_county", []func(seeded) bool{inCounty}},
 		{"city's tips of one county", city, Filter{Kind: "tip", RegionCode: skewCounty + "000000", Page: page(20, 0)}, "idx_records_county_kind",
 			[]func(seeded) bool{inCounty, ofKind("tip")}},
@@ -157,6 +162,18 @@ func checkPlan(t *testing.T, dialect database.Dialect, plan []planRow, index str
 	t.Helper()
 	if len(plan) == 0 {
 		t.Fatal("no plan")
+	}
+	// "a|b": the list reads index a in its order, or reads index b (only the rows asked for) and
+	// sorts them.
+	if inOrder, sorted, ok := strings.Cut(index, "|"); ok {
+		if dialect == database.SQLite || plan[0].key != sorted {
+			checkPlan(t, dialect, plan, inOrder)
+			return
+		}
+		if len(plan) != 1 || !strings.Contains(plan[0].extra, "Using index") {
+			t.Errorf("plan %+v, want key %s alone (Using index)", plan, sorted)
+		}
+		return
 	}
 	for _, r := range plan {
 		if dialect == database.SQLite {

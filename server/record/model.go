@@ -27,6 +27,10 @@ type Record struct {
 	Latitude        *float64
 	Longitude       *float64
 	Status          string
+	// Role is the role of the five (§三) the record served; Tags the brand and duties it served,
+	// comma-separated codes (role.go).
+	Role string
+	Tags string
 	// Locked is set once staff act on the record: the author may then only edit it after staff
 	// return it.
 	Locked         bool
@@ -153,6 +157,10 @@ type View struct {
 	UnitName       string        `json:"unit_name"`
 	RegionCode     string        `json:"region_code"`
 	RegionName     string        `json:"region_name"`
+	Role           string        `json:"role"`
+	RoleName       string        `json:"role_name"`
+	Tags           []string      `json:"tags"`
+	TagNames       []string      `json:"tag_names"`
 	Version        int           `json:"version"`
 	Editable       bool          `json:"editable"`
 	ReturnNote     string        `json:"return_note,omitempty"`

@@ -233,6 +233,7 @@ func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now
 		f.fail("client_id", "提交编号(client_id)不能为空")
 	}
 	s.readCommon(f, rec, true, now)
+	roleGiven := readRoleAndTags(f, rec)
 	var attachments []int64
 	if f.ids("attachments", "附件", &attachments) {
 		checkAttachments(f, attachments)
@@ -247,6 +248,9 @@ func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now
 	}
 	d.apply(own)
 	d.check(own)
+	if !roleGiven {
+		rec.Role = DefaultRole(k.Name, d)
+	}
 	return rec, d, attachments
 }
 
@@ -309,13 +313,21 @@ func (s *Service) attach(tx *gorm.DB, p *access.Principal, ids []int64, rec *Rec
 func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64) string {
 	ids := slices.Clone(attachments)
 	slices.Sort(ids)
+	// The default role and no tags are left out, so that a submission stored before records had
+	// them (migration 38) and retried by a phone afterwards has the fingerprint it was stored with.
+	role := rec.Role
+	if role == DefaultRole(k.Name, d) {
+		role = ""
+	}
 	b, _ := json.Marshal(struct {
 		Kind, Title, Place string
 		OccurredAt         time.Time
 		Lat, Lng           *float64
 		Attachments        []int64
 		Fields             any
-	}{k.Name, rec.Title, rec.Place, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d})
+		Role               string `json:",omitempty"`
+		Tags               string `json:",omitempty"`
+	}{k.Name, rec.Title, rec.Place, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d, role, rec.Tags})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -388,8 +400,11 @@ func (s *Service) Versions(ctx context.Context, p *access.Principal, kind string
 
 // Filter narrows a record list.
 type Filter struct {
-	Kind       string
-	Status     string
+	Kind string
+	// Statuses are the statuses asked for, any of them (GET ...?status=a&status=b); none means all.
+	Statuses   []string
+	Role       string
+	Tag        string
 	RegionCode string
 	AuthorID   int64
 	UnitID     int64
@@ -461,7 +476,11 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 			statuses = append(statuses, kk.Statuses...)
 		}
 	}
-	chk.OneOf("status", "状态", f.Status, false, oneOf(statuses))
+	for _, st := range f.Statuses {
+		chk.Code("status", "状态", st, true, roster.Codes(statuses))
+	}
+	chk.Code("role", "工作角色", f.Role, false, roster.Codes(Roles))
+	chk.Code("tag", "标签", f.Tag, false, roster.Codes(Tags))
 	chk.RegionCode("region_code", f.RegionCode)
 	from, fromOK := parseBound(&chk, "from", f.From, false)
 	to, toOK := parseBound(&chk, "to", f.To, true)
@@ -487,8 +506,20 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 	if err := chk.Err(); err != nil {
 		return nil, err
 	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+	switch st := slices.Compact(slices.Sorted(slices.Values(f.Statuses))); len(st) {
+	case 0:
+	case 1:
+		q = q.Where("status = ?", st[0])
+	default:
+		q = q.Where("status IN ?", st)
+	}
+	if f.Role != "" {
+		q = q.Where("role = ?", f.Role)
+	}
+	if f.Tag != "" {
+		// tags is comma-separated codes: the tag alone, first, last or between two others.
+		q = q.Where("(tags = ? OR tags LIKE ? ESCAPE '!' OR tags LIKE ? ESCAPE '!' OR tags LIKE ? ESCAPE '!')",
+			f.Tag, escapeLike(f.Tag)+",%", "%,"+escapeLike(f.Tag), "%,"+escapeLike(f.Tag)+",%")
 	}
 	if window {
 		// A window of dates is found through the region and date indexes (migration 11), which
@@ -622,6 +653,7 @@ func (s *Service) viewOf(ctx context.Context, r *Record, d Detail, author, unit 
 		AuthorID: r.AuthorID, AuthorName: author, UnitID: r.UnitID, UnitName: unit,
 		RegionCode: r.RegionCode, RegionName: s.regionName(ctx, r.RegionCode), Version: r.Version,
 		ReturnNote: r.ReturnNote, WithdrawReason: r.WithdrawReason, Attachments: files,
+		Role: r.Role, RoleName: label(Roles, r.Role), Tags: SplitTags(r.Tags), TagNames: tagNames(SplitTags(r.Tags)),
 	}
 	if v.Attachments == nil {
 		v.Attachments = []upload.View{}
@@ -698,6 +730,7 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		f := newFields(body, &chk)
 		now := s.clock.Now()
 		s.readCommon(f, &rec, false, now)
+		readRoleAndTags(f, &rec)
 		var attachments []int64
 		if f.ids("attachments", "附件", &attachments) {
 			checkAttachments(f, attachments)

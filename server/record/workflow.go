@@ -81,6 +81,7 @@ func (c *change) commit() error {
 		"title": r.Title, "search_text": r.SearchText, "occurred_at": r.OccurredAt, "place": r.Place,
 		"latitude": r.Latitude, "longitude": r.Longitude, "status": r.Status, "locked": r.Locked,
 		"return_note": r.ReturnNote, "withdraw_reason": r.WithdrawReason, "version": r.Version, "updated_at": r.UpdatedAt,
+		"role": r.Role, "tags": r.Tags,
 	})
 	if res.Error != nil {
 		return res.Error
@@ -146,5 +147,6 @@ func snapshot(k *Kind, r *Record, d Detail) View {
 		Place:     r.Place, Latitude: r.Latitude, Longitude: r.Longitude, AuthorID: r.AuthorID, UnitID: r.UnitID,
 		RegionCode: r.RegionCode, Version: r.Version, Editable: r.editable(k), ReturnNote: r.ReturnNote,
 		WithdrawReason: r.WithdrawReason, Attachments: []upload.View{}, Fields: d.view(),
+		Role: r.Role, RoleName: label(Roles, r.Role), Tags: SplitTags(r.Tags), TagNames: tagNames(SplitTags(r.Tags)),
 	}
 }

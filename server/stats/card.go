@@ -63,6 +63,8 @@ type CardPeriod struct {
 
 	start, end time.Time
 	kinds      map[string]int64
+	roles      map[string]int64
+	tags       map[string]int64
 	states     map[string]int64
 	outcomes   map[string]int64
 }
@@ -71,6 +73,10 @@ type CardPeriod struct {
 type CardRecords struct {
 	Total  int64  `json:"total"`
 	ByKind []Item `json:"by_kind"`
+	// ByRole is the records by the role of the five (§三) they served, every role present;
+	// ByTag by brand and duty tag, every tag present (a record counts under each of its tags).
+	ByRole []Item `json:"by_role"`
+	ByTag  []Item `json:"by_tag"`
 }
 
 // CardTips is the tips the instructor reported in the period, by their state now.
@@ -188,7 +194,7 @@ func (s *Service) Card(ctx context.Context, p *access.Principal, id int64, year 
 func newPeriod(label string, start, end time.Time) CardPeriod {
 	return CardPeriod{Label: label, From: start.In(clock.Shanghai).Format(dateLayout),
 		To: end.Add(-time.Nanosecond).In(clock.Shanghai).Format(dateLayout), start: start, end: end,
-		kinds: map[string]int64{}, states: map[string]int64{}, outcomes: map[string]int64{}}
+		kinds: map[string]int64{}, roles: map[string]int64{}, tags: map[string]int64{}, states: map[string]int64{}, outcomes: map[string]int64{}}
 }
 
 // cardPeriods are the calendar year asked for, or the years of the term begun so far, or (with no
@@ -221,6 +227,8 @@ func cardPeriods(termStart *time.Time, year int, now time.Time) []CardPeriod {
 
 func (c *CardPeriod) finish() {
 	c.Records.ByKind = items(kindCodes(), c.kinds, true)
+	c.Records.ByRole = items(record.Roles, c.roles, true)
+	c.Records.ByTag = items(record.Tags, c.tags, true)
 	c.Tips.ByState = items(tipStates(), c.states, false)
 	c.Tips.Resolved = c.states["resolved"]
 	c.Mediations.ByOutcome = items(record.Outcomes, c.outcomes, true)
@@ -233,10 +241,12 @@ func cardRecords(db *gorm.DB, id int64, from, to time.Time, at func(time.Time) [
 	var rows []struct {
 		Kind       string
 		Status     string
+		Role       string
+		Tags       string
 		OccurredAt time.Time
 		Outcome    *string
 	}
-	if err := db.Table("records AS r").Select("r.kind, r.status, r.occurred_at, m.outcome").
+	if err := db.Table("records AS r").Select("r.kind, r.status, r.role, r.tags, r.occurred_at, m.outcome").
 		Joins("LEFT JOIN record_mediations AS m ON m.record_id = r.id").
 		Where("r.author_id = ? AND r.status <> ? AND r.occurred_at >= ? AND r.occurred_at < ?", id, record.StatusWithdrawn, from, to).
 		Scan(&rows).Error; err != nil {
@@ -246,6 +256,12 @@ func cardRecords(db *gorm.DB, id int64, from, to time.Time, at func(time.Time) [
 		for _, c := range at(r.OccurredAt) {
 			c.Records.Total++
 			c.kinds[r.Kind]++
+			if r.Role != "" {
+				c.roles[r.Role]++
+			}
+			for _, t := range record.SplitTags(r.Tags) {
+				c.tags[t]++
+			}
 			switch {
 			case r.Kind == "tip":
 				c.Tips.Reported++

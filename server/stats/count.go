@@ -32,7 +32,7 @@ func (s *Service) recordCounts(db *gorm.DB, sc scope, period Period) ([]monthMet
 		return rows, err
 	}
 	var recs []record.Record
-	if err := db.Select("id", "kind", "region_code", "occurred_at", "status").Scopes(sc.where("region_code")).
+	if err := db.Select(factColumns).Scopes(sc.where("region_code")).
 		Where("occurred_at >= ? AND occurred_at < ? AND status <> ?", period.Start(), period.End(), record.StatusWithdrawn).
 		Find(&recs).Error; err != nil {
 		return nil, err

@@ -73,8 +73,13 @@ type Units struct {
 
 // Records counts the records that happened in the period (withdrawn ones do not count).
 type Records struct {
-	Total   int64        `json:"total"`
-	ByKind  []Item       `json:"by_kind"`
+	Total  int64  `json:"total"`
+	ByKind []Item `json:"by_kind"`
+	// ByRole counts them by the role of the five (§三) they served, every role present: a role
+	// with none is one the region's instructors neglect. ByTag counts them by brand and duty
+	// tag, every tag present; a record with several tags counts under each.
+	ByRole  []Item       `json:"by_role"`
+	ByTag   []Item       `json:"by_tag"`
 	ByMonth []MonthCount `json:"by_month"`
 }
 
@@ -342,10 +347,15 @@ func (s *Service) records(db *gorm.DB, sc scope, period Period, out *Overview) e
 	levels := map[string]map[string]int64{}
 	states := map[string]int64{}
 	outcomes := map[string]int64{}
+	roles, tags := map[string]int64{}, map[string]int64{}
 	t := newTimes()
 	tips := &out.Tips
 	for _, r := range rows {
 		switch {
+		case strings.HasPrefix(r.Metric, metricRole):
+			roles[strings.TrimPrefix(r.Metric, metricRole)] += r.N
+		case strings.HasPrefix(r.Metric, metricTag):
+			tags[strings.TrimPrefix(r.Metric, metricTag)] += r.N
 		case strings.HasPrefix(r.Metric, metricRecords):
 			k := strings.TrimPrefix(r.Metric, metricRecords)
 			if byMonth[r.Month] == nil {
@@ -372,6 +382,8 @@ func (s *Service) records(db *gorm.DB, sc scope, period Period, out *Overview) e
 	kindList := kindCodes()
 	rec := &out.Records
 	rec.ByKind = items(kindList, kinds, true)
+	rec.ByRole = items(record.Roles, roles, true)
+	rec.ByTag = items(record.Tags, tags, true)
 	for _, it := range rec.ByKind {
 		rec.Total += it.Count
 	}

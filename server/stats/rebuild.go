@@ -23,6 +23,9 @@ func (State) TableName() string { return "stats_state" }
 
 const rebuildBatch = 1000
 
+// factColumns are the columns of a record its fact is computed from (with its author's).
+var factColumns = []string{"id", "kind", "author_id", "region_code", "occurred_at", "status", "role", "tags"}
+
 // Prepare rebuilds the statistics when a migration asked for it: "rebuild" recounts every
 // record, "rebuild_tips" only the tips (migration 32 gave their durations a level). Rebuilding is
 // idempotent and takes row locks on MySQL, so instances starting together, or a server already
@@ -57,7 +60,7 @@ func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
 	latest := map[int64]time.Time{}
 	done, err := rebuild(ctx, db, func(tx *gorm.DB, after int64) ([]record.Record, int64, error) {
 		var recs []record.Record
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "kind", "author_id", "region_code", "occurred_at", "status").
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select(factColumns).
 			Where("id > ?", after).Order("id").Limit(rebuildBatch).Find(&recs).Error
 		if err != nil || len(recs) == 0 {
 			return nil, 0, err
@@ -81,7 +84,7 @@ func RebuildTips(ctx context.Context, db *gorm.DB) (int, error) {
 			return nil, 0, err
 		}
 		var recs []record.Record
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "kind", "author_id", "region_code", "occurred_at", "status").
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select(factColumns).
 			Where("id IN ?", ids).Order("id").Find(&recs).Error
 		return recs, ids[len(ids)-1], err
 	}, nil)
@@ -184,7 +187,7 @@ func sources(db *gorm.DB, recs []record.Record) (map[int64]source, error) {
 	ids := make([]int64, len(recs))
 	for i, r := range recs {
 		ids[i] = r.ID
-		out[r.ID] = source{Kind: r.Kind, RegionCode: r.RegionCode, Status: r.Status, OccurredAt: r.OccurredAt}
+		out[r.ID] = sourceOfRecord(&r)
 	}
 	for chunk := range slices.Chunk(ids, rebuildBatch) {
 		var tips []record.Tip

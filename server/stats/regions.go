@@ -42,6 +42,10 @@ type RegionRow struct {
 	Resolve                Duration  `json:"resolve"`
 	Mediations             int64     `json:"mediations"`
 	SettlementRate         *float64  `json:"settlement_rate"`
+	// ByRole and ByTag count the period's records by role and by tag, every code present, so
+	// that regions can be compared role by role.
+	ByRole []Item `json:"by_role"`
+	ByTag  []Item `json:"by_tag"`
 }
 
 // Regions answers the table of the asked region's children (the caller's own region by default)
@@ -91,11 +95,15 @@ func (s *Service) Regions(ctx context.Context, p *access.Principal, q Query) (Re
 			continue
 		}
 		row.Records, row.Tips, row.Mediations = c.records, c.tips, c.mediations
+		row.ByRole, row.ByTag = items(record.Roles, c.roles, true), items(record.Tags, c.tags, true)
 		row.SettlementRate = rate(c.settled, c.mediations)
 		row.Acknowledge, row.Resolve = c.times.totals(s.ackDeadline)
 	}
 	for i := range out.Items {
 		row := &out.Items[i]
+		if row.ByRole == nil {
+			row.ByRole, row.ByTag = items(record.Roles, nil, true), items(record.Tags, nil, true)
+		}
 		if row.ActiveInstructors > 0 {
 			v := float64(int64(float64(row.Records)/float64(row.ActiveInstructors)*100+0.5)) / 100
 			row.RecordsPerInstructor = &v
@@ -152,6 +160,7 @@ func (s *Service) childUnits(db *gorm.DB, sc scope, digits int, rows map[string]
 type childRecords struct {
 	records, tips, mediations, settled int64
 	times                              *times
+	roles, tags                        map[string]int64
 }
 
 // childRecordCounts counts the period's records per child region with the rules of the overview:
@@ -177,7 +186,7 @@ func (s *Service) childRecordCounts(db *gorm.DB, sc scope, period Period, digits
 		}
 	} else {
 		var recs []record.Record
-		if err := db.Select("id", "kind", "region_code", "occurred_at", "status").Scopes(sc.where("region_code")).
+		if err := db.Select(factColumns).Scopes(sc.where("region_code")).
 			Where("occurred_at >= ? AND occurred_at < ? AND status <> ?", period.Start(), period.End(), record.StatusWithdrawn).
 			Find(&recs).Error; err != nil {
 			return nil, err
@@ -200,10 +209,14 @@ func (s *Service) childRecordCounts(db *gorm.DB, sc scope, period Period, digits
 	for _, c := range cells {
 		cr := out[c.Child]
 		if cr == nil {
-			cr = &childRecords{times: newTimes()}
+			cr = &childRecords{times: newTimes(), roles: map[string]int64{}, tags: map[string]int64{}}
 			out[c.Child] = cr
 		}
 		switch {
+		case strings.HasPrefix(c.Metric, metricRole):
+			cr.roles[strings.TrimPrefix(c.Metric, metricRole)] += c.N
+		case strings.HasPrefix(c.Metric, metricTag):
+			cr.tags[strings.TrimPrefix(c.Metric, metricTag)] += c.N
 		case strings.HasPrefix(c.Metric, metricRecords):
 			cr.records += c.N
 			if c.Metric == metricRecords+"mediation" {

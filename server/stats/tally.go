@@ -90,6 +90,9 @@ const (
 	metricAck       = "a:"
 	metricResolve   = "z:"
 	metricOutcome   = "m:"
+	// A counted record also adds one to its role of the five (§三) and to each of its tags.
+	metricRole = "role:"
+	metricTag  = "tag:"
 )
 
 // monthOf is the YYYYMM of t in Beijing time.
@@ -104,12 +107,18 @@ type source struct {
 	RegionCode string
 	Status     string
 	OccurredAt time.Time
+	Role, Tags string
 	Tip        *record.Tip
 	Outcome    string
 }
 
+// sourceOfRecord is what a fact is computed from that the record row holds.
+func sourceOfRecord(rec *record.Record) source {
+	return source{Kind: rec.Kind, RegionCode: rec.RegionCode, Status: rec.Status, OccurredAt: rec.OccurredAt, Role: rec.Role, Tags: rec.Tags}
+}
+
 func sourceOf(rec *record.Record, d record.Detail) source {
-	s := source{Kind: rec.Kind, RegionCode: rec.RegionCode, Status: rec.Status, OccurredAt: rec.OccurredAt}
+	s := sourceOfRecord(rec)
 	switch v := d.(type) {
 	case *record.Tip:
 		s.Tip = v
@@ -141,6 +150,14 @@ func factOf(id int64, s source) Fact {
 	}
 	if s.Outcome != "" {
 		keys = append(keys, metricOutcome+s.Outcome)
+	}
+	if s.Role != "" {
+		keys = append(keys, metricRole+s.Role)
+	}
+	if s.Tags != "" {
+		for _, t := range record.SplitTags(s.Tags) {
+			keys = append(keys, metricTag+t)
+		}
 	}
 	slices.Sort(keys)
 	f.Metrics = strings.Join(keys, " ")

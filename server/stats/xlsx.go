@@ -152,6 +152,8 @@ func writeWorkbook(ov Overview, units []UnitRef, idle []InstructorRef) (*exceliz
 		{"民族", []string{"民族", "在任指导员人数"}, []float64{14, 16}, itemRows(in.ByEthnicity)},
 		{"选聘范围", []string{"选聘范围", "在任指导员人数"}, []float64{48, 16}, itemRows(in.BySourceCategory)},
 		monthSheet(ov),
+		roleSheet(ov),
+		{"标签", []string{"标签(一条记录可有多个)", "记录数"}, []float64{24, 10}, tagRows(ov.Records.ByTag)},
 		tipSheet(ov),
 		outcomeSheet(ov),
 		unitsWithoutSheet(units),
@@ -258,6 +260,29 @@ func tipSheet(ov Overview) sheet {
 	}
 	s.rows = append(s.rows, append(total, t.Total))
 	return s
+}
+
+// roleSheet counts the records by the role of the five (§三) they served, each role's share of all.
+func roleSheet(ov Overview) sheet {
+	r := ov.Records
+	rows := make([][]any, 0, len(r.ByRole)+1)
+	var total int64
+	for _, it := range r.ByRole {
+		rows = append(rows, []any{it.Label, it.Count, percent{rate(it.Count, r.Total)}})
+		total += it.Count
+	}
+	rows = append(rows, []any{"合计", total, ""})
+	return sheet{"五大员角色", []string{"角色", "记录数", "占比"}, []float64{16, 10, 10}, rows}
+}
+
+// tagRows lists the counts per tag; a record with several tags counts under each, so there is no
+// total.
+func tagRows(list []Item) [][]any {
+	rows := make([][]any, 0, len(list))
+	for _, it := range list {
+		rows = append(rows, []any{it.Label, it.Count})
+	}
+	return rows
 }
 
 // outcomeSheet counts mediations by outcome with each one's share.

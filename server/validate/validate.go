@@ -85,6 +85,14 @@ func (c *Checker) OneOf(field, label, s string, required bool, allowed func(stri
 	}
 }
 
+// OneOfEach checks every value of a list filter (a status asked for several times) is one of the
+// allowed codes.
+func (c *Checker) OneOfEach(field, label string, values []string, allowed func(string) bool) {
+	for _, s := range values {
+		c.OneOf(field, label, s, true, allowed)
+	}
+}
+
 // maxListed is how many allowed codes a message lists; a longer list (the 56 ethnicities) is
 // pointed at instead.
 const maxListed = 8

@@ -119,7 +119,8 @@ function encodeQuery(query) {
   Object.keys(query).forEach(k => {
     const v = query[k]
     if (v === undefined || v === null || v === '') return
-    parts.push(encodeURIComponent(k) + '=' + encodeURIComponent(String(v)))
+    // a list is the parameter repeated (status=a&status=b), as the API reads several values
+    ;(Array.isArray(v) ? v : [v]).forEach(x => parts.push(encodeURIComponent(k) + '=' + encodeURIComponent(String(x))))
   })
   return parts.length ? '?' + parts.join('&') : ''
 }

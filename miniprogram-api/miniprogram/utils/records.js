@@ -54,11 +54,42 @@ const FALLBACK_DICTIONARIES = {
     {code: 'minority_representative', label: '少数民族群众代表'}, {code: 'other', label: '其他'},
   ],
   party_role: [{code: 'applicant', label: '申请人'}, {code: 'respondent', label: '被申请人'}, {code: 'interested', label: '利害关系人'}, {code: 'other', label: '其他'}],
+  instructor_role: [
+    {code: 'political_guide', label: '政治引领员'}, {code: 'policy_publicist', label: '政策宣传员'},
+    {code: 'activity_organizer', label: '活动组织员'}, {code: 'stability_mediator', label: '维稳调解员'},
+    {code: 'sentiment_liaison', label: '民情联络员'},
+  ],
+  record_tag: [
+    {code: 'shiliu_brand', label: '石榴花开'}, {code: 'study_publicity', label: '学习宣传'}, {code: 'brand_building', label: '品牌创建'},
+    {code: 'livelihood', label: '民生与乡村振兴'}, {code: 'special_needs', label: '特殊群体帮扶'}, {code: 'exchange', label: '交往交流交融'},
+  ],
   ethnicity: [
     {code: '01', label: '汉族'}, {code: '02', label: '蒙古族'}, {code: '03', label: '回族'}, {code: '04', label: '藏族'},
     {code: '05', label: '维吾尔族'}, {code: '06', label: '苗族'}, {code: '07', label: '彝族'}, {code: '08', label: '壮族'},
     {code: '09', label: '布依族'}, {code: '10', label: '朝鲜族'}, {code: '11', label: '满族'}, {code: '97', label: '其他'},
   ],
+}
+
+// The role of the five (measures §三) a record serves unless its author picks another: the server's
+// defaults (record.DefaultRole), so the form shows what the server would store.
+const VISIT_ROLES = {policy_publicity: 'policy_publicist', activity: 'activity_organizer', other: 'political_guide'}
+
+/**
+ * @param {string} kind
+ * @param {string} [visitKind]
+ * @returns {string}
+ */
+function defaultRole(kind, visitKind) {
+  switch (kind) {
+    case 'sentiment':
+      return 'sentiment_liaison'
+    case 'tip':
+    case 'mediation':
+      return 'stability_mediator'
+    case 'visit':
+      return VISIT_ROLES[visitKind || ''] || 'sentiment_liaison'
+  }
+  return 'political_guide'
 }
 
 function chars(s) {
@@ -173,4 +204,4 @@ function labelOf(list, code) {
   return hit ? hit.label : ''
 }
 
-module.exports = {KINDS, KIND_ORDER, FALLBACK_DICTIONARIES, validate, bodyBytes, toBeijingISO, formatTime, labelOf}
+module.exports = {KINDS, KIND_ORDER, FALLBACK_DICTIONARIES, validate, bodyBytes, toBeijingISO, formatTime, labelOf, defaultRole}

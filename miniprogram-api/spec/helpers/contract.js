@@ -147,7 +147,10 @@ function queryOf(url) {
   if (i < 0) return out
   url.slice(i + 1).split('&').filter(Boolean).forEach(p => {
     const [k, v] = p.split('=')
-    out[decodeURIComponent(k)] = decodeURIComponent(v || '')
+    const key = decodeURIComponent(k)
+    const val = decodeURIComponent(v || '')
+    // a repeated parameter (status=a&status=b) is a list
+    out[key] = key in out ? [].concat(out[key], val) : val
   })
   return out
 }
@@ -195,6 +198,8 @@ function checkExchange(req, res) {
     const ps = resolve(d.schema || {})
     if (ps.type === 'integer' && /^-?\d+$/.test(v)) v = Number(v)
     if (ps.type === 'boolean' && (v === 'true' || v === 'false')) v = v === 'true'
+    if (ps.type === 'array' && !Array.isArray(v)) v = [v]
+    if (ps.type !== 'array' && Array.isArray(v)) errs.push(label + ': query parameter ' + k + ' is repeated but not a list in the contract')
     errs.push(...validate(v, d.schema || {}, 'query.' + k).map(e => label + ': ' + e))
   }
   const body = found.op.requestBody

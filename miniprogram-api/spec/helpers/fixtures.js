@@ -137,6 +137,10 @@ const KIND_FIELDS = {
 const KIND_NAMES = {visit: '走访日志', sentiment: '民情报告', tip: '风险隐患线索', mediation: '矛盾纠纷调解记录'}
 
 /** A record as the server sends it; `over.tip` (or the kind's object) is merged into the defaults. */
+// The role a record of each kind serves by default (a visit: of its default kind, a home visit).
+const DEFAULT_ROLES = {visit: ['sentiment_liaison', '民情联络员'], sentiment: ['sentiment_liaison', '民情联络员'],
+  tip: ['stability_mediator', '维稳调解员'], mediation: ['stability_mediator', '维稳调解员']}
+
 function record(over) {
   const o = over || {}
   const kind = o.kind || 'tip'
@@ -145,6 +149,7 @@ function record(over) {
     status: 'submitted', status_name: kind === 'sentiment' ? '待处理' : (kind === 'tip' ? '待签收' : '已提交'),
     occurred_at: iso(-3600 * 1000), received_at: T0, updated_at: T0, place: '大厂镇', author_id: 7, author_name: '马明', unit_id: 1,
     unit_name: '大厂镇政府', region_code: '131028100000', region_name: '大厂镇', version: 1, editable: true, attachments: [],
+    role: DEFAULT_ROLES[kind][0], role_name: DEFAULT_ROLES[kind][1], tags: [], tag_names: [],
   }
   if (kind === 'sentiment') base.status = 'open'
   const out = Object.assign(base, o)

@@ -32,6 +32,9 @@ Component({
         const own = v[v.kind] || {}
         const fields = (FIELD_LABELS[v.kind] || []).filter(([key]) => own[key] !== undefined && own[key] !== '')
           .map(([key, label]) => ({label, value: String(own[key])}))
+        // the role of the five it served and its tags (measures §三)
+        if (v.role_name) fields.unshift({label: '发挥的作用', value: v.role_name})
+        if ((v.tag_names || []).length) fields.splice(v.role_name ? 1 : 0, 0, {label: '标签', value: v.tag_names.join('、')})
         const steps = (v.timeline || []).map(s => ({text: s.action_name + (s.actor && s.actor.name ? ' · ' + s.actor.name : ''),
           desc: formatTime(s.created_at) + (s.note ? ' ' + s.note : '')}))
         const images = (v.attachments || []).filter(a => a.kind === 'image').map(a => c.config.baseURL + a.url)

@@ -7,7 +7,7 @@ const {priv} = require('../../utils/priv')
 const {getClient} = require('../../api/client')
 const {getOutbox, persistFile} = require('../../outbox/outbox')
 const {choosePhotos} = require('../../utils/photos')
-const {KINDS, validate, toBeijingISO, labelOf} = require('../../utils/records')
+const {KINDS, validate, toBeijingISO, labelOf, defaultRole} = require('../../utils/records')
 const dictionaries = require('../../utils/dictionaries')
 const {requestSubscribe} = require('../../utils/subscribe')
 const {MAX_ATTACHMENTS} = require('../../utils/limits')
@@ -30,6 +30,9 @@ function emptyForm() {
     sentiment: {category: '', content: '', people_affected: '', urgency: '', suggestion: ''},
     tip: {level: '', kind: '', people_involved: '', groups_involved: '', description: '', ongoing: false},
     mediation: {dispute_kind: '', parties: [], process: '', outcome: '', agreement: ''},
+    // the role of the five (§三) the record serves and its tags (the brand 石榴花开, the duties)
+    role: '',
+    tags: [],
   }
 }
 
@@ -69,6 +72,9 @@ Component({
     dict: dictionaries.cached(),
     shown: {},
     form: emptyForm(),
+    // false while the role follows the record's kind (and visit type); true once the instructor picks one
+    roleChosen: false,
+    tagChoices: [],
     date: '',
     time: '',
     today: '',
@@ -95,6 +101,7 @@ Component({
       this.setData({kind, kindLabel: KINDS[kind].label, date: now.date, time: now.time, today: now.date,
         clientId: o.client_id || '', serverId: Number(o.server_id) || 0})
       if (wx.setNavigationBarTitle) wx.setNavigationBarTitle({title: KINDS[kind].label})
+      this.refreshLabels() // the default role and the tags from the lists at hand
       const dictReady = dictionaries.load().then(dict => {
         this.setData({dict})
         this.refreshLabels()
@@ -123,7 +130,8 @@ Component({
       const k = KINDS[this.data.kind]
       this.setData({loading: true, loadError: ''})
       return getClient().get('/api/v1/' + k.path + '/' + this.data.serverId).then(v => {
-        const record = {title: v.title, occurred_at: v.occurred_at, place: v.place, latitude: v.latitude, longitude: v.longitude}
+        const record = {title: v.title, occurred_at: v.occurred_at, place: v.place, latitude: v.latitude, longitude: v.longitude,
+          role: v.role, tags: v.tags}
         record[v.kind] = v[v.kind]
         const atts = (v.attachments || []).map(a => ({path: '', type: a.kind === 'audio' ? 'audio' : 'image', upload_id: a.id}))
         this.setData({loading: false})
@@ -143,8 +151,12 @@ Component({
         if (own[key] !== undefined && own[key] !== null) form[kind][key] = own[key]
       })
       if (kind === 'mediation') form.mediation.parties = (own.parties || []).map(p => ({name: p.name, ethnicity: p.ethnicity, role: p.role}))
+      form.role = record.role || ''
+      form.tags = (record.tags || []).slice()
+      // A role other than the default was picked; the default goes on following the visit type.
+      const roleChosen = !!form.role && form.role !== defaultRole(kind, form.visit.visit_kind)
       const t = splitTime(record.occurred_at)
-      this.setData({form, date: t.date, time: t.time, attachments: (attachments || []).map(a => Object.assign({}, a)), returnNote: note || ''})
+      this.setData({form, roleChosen, date: t.date, time: t.time, attachments: (attachments || []).map(a => Object.assign({}, a)), returnNote: note || ''})
       this.refreshLabels()
     },
 
@@ -159,7 +171,10 @@ Component({
       })
       const parties = form.mediation.parties.map(p => Object.assign({}, p, {
         ethnicity_label: labelOf(dict.ethnicity, p.ethnicity), role_label: labelOf(dict.party_role, p.role)}))
-      this.setData({shown, 'form.mediation.parties': parties,
+      const role = this.data.roleChosen && form.role ? form.role : defaultRole(kind, form.visit.visit_kind)
+      shown.instructor_role = labelOf(dict.instructor_role, role)
+      const tagChoices = (dict.record_tag || []).map(c => ({code: c.code, label: c.label, on: form.tags.indexOf(c.code) >= 0}))
+      this.setData({shown, 'form.role': role, tagChoices, 'form.mediation.parties': parties,
         ethnicityLabels: form.visit.ethnicities.map(c => labelOf(dict.ethnicity, c) || c)})
     },
 
@@ -185,7 +200,20 @@ Component({
       const item = (this.data.dict[list] || [])[Number(e.detail.value)]
       if (!item) return
       this.setData({['form.' + field]: item.code, ['shown.' + list]: item.label})
+      if (field === 'role') this.setData({roleChosen: true})
+      // the default role follows the visit type
+      else if (field === 'visit.visit_kind') this.refreshLabels()
       this.clearError(field)
+    },
+
+    onToggleTag(e) {
+      const code = e.currentTarget.dataset.code
+      const on = this.data.form.tags.indexOf(code) < 0
+      // kept in the order of the code list
+      const tags = (this.data.dict.record_tag || []).map(c => c.code)
+        .filter(c => (c === code ? on : this.data.form.tags.indexOf(c) >= 0))
+      this.setData({'form.tags': tags, tagChoices: this.data.tagChoices.map(c => Object.assign({}, c, {on: tags.indexOf(c.code) >= 0}))})
+      this.clearError('tags')
     },
 
     onDate(e) {
@@ -310,6 +338,8 @@ Component({
         body.latitude = f.latitude
         body.longitude = f.longitude
       }
+      body.role = this.data.roleChosen && f.role ? f.role : defaultRole(this.data.kind, f.visit.visit_kind)
+      body.tags = f.tags.slice()
       body[this.data.kind] = kindBody(this.data.kind, f)
       return body
     },

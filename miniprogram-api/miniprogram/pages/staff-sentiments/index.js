@@ -1,9 +1,15 @@
 // Staff: sentiment reports to forward to a department and answer (the instructor sees the
-// answer), then close. The latest 50 at first, older ones by `next_cursor` at the bottom of the
-// page; the closed, withdrawn and returned ones are left out of every page.
+// answer), then close. The latest 50 open ones at first, older ones by `next_cursor` at the bottom
+// of the page; the server leaves the closed, withdrawn and returned ones out of every page.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {pagedList} = require('../../utils/paged-list')
+
+/**
+ * The statuses of reports still to be dealt with: the server lists only these, so no page comes
+ * back empty of what the page shows.
+ */
+const OPEN_STATUSES = ['open', 'forwarded', 'answered']
 
 /** Reports still to be dealt with, as the page shows them. */
 function stillOpen(list) {
@@ -18,7 +24,7 @@ function view(v) {
 }
 
 Component({
-  behaviors: [pagedList({path: '/api/v1/sentiments', query: {limit: 50}})],
+  behaviors: [pagedList({path: '/api/v1/sentiments', query: {status: OPEN_STATUSES, limit: 50}})],
   data: {inputs: {}, busy: false},
   methods: {
     viewItems(list) {

@@ -7,15 +7,20 @@
 //   ?id=<tip id>   opened from a subscribe message (tip_submitted, tip_escalated): that tip comes
 //                  first, marked, whatever its status; fetched (GET /api/v1/tips/{id}) when it is
 //                  not among the tips listed.
-// Older tips: the list of all tips (the latest 50 at first) goes on by `next_cursor` at the bottom
-// of the page; the unacknowledged ones stay first, a tip already shown is not shown again.
+// Older tips: the list of the open tips (the latest 50 at first) goes on by `next_cursor` at the
+// bottom of the page; the unacknowledged ones stay first, a tip already shown is not shown again.
 const {getClient} = require('../../api/client')
 const {formatTime} = require('../../utils/records')
 const {requestSubscribe, staffTipTemplates} = require('../../utils/subscribe')
 const {pagedList, appendNew} = require('../../utils/paged-list')
 
-/** The list of all tips, which pages on at the bottom. */
-const ALL_TIPS = {path: '/api/v1/tips', query: {limit: 50}}
+/**
+ * The tips still to deal with (not resolved, returned or withdrawn), which page on at the bottom:
+ * the server lists only these (GET /api/v1/tips?status=…&status=…), so a page is never empty of
+ * what the inbox shows however many closed tips lie between the open ones.
+ */
+const OPEN_STATUSES = ['submitted', 'acknowledged', 'handling', 'escalated']
+const ALL_TIPS = {path: '/api/v1/tips', query: {status: OPEN_STATUSES, limit: 50}}
 
 // What each status allows (the server's tip workflow).
 const ACTIONS = {

@@ -19,6 +19,12 @@ const deadline = (count: number, within: number, over: number, d: number | null,
   count, median_minutes: median, deadline_minutes: d, within_deadline: within, over_deadline: over,
 })
 const kinds = [item('visit', '走访日志', 0), item('sentiment', '民情报告', 0), item('tip', '风险隐患线索', 0), item('mediation', '矛盾纠纷调解记录', 0)]
+const ROLES: [string, string][] = [['political_guide', '政治引领员'], ['policy_publicist', '政策宣传员'], ['activity_organizer', '活动组织员'],
+  ['stability_mediator', '维稳调解员'], ['sentiment_liaison', '民情联络员']]
+const TAGS: [string, string][] = [['shiliu_brand', '石榴花开'], ['study_publicity', '学习宣传'], ['brand_building', '品牌创建'],
+  ['livelihood', '民生与乡村振兴'], ['special_needs', '特殊群体帮扶'], ['exchange', '交往交流交融']]
+const byRole = (...n: number[]) => ROLES.map(([c, l], i) => item(c, l, n[i] ?? 0))
+const byTag = (...n: number[]) => TAGS.map(([c, l], i) => item(c, l, n[i] ?? 0))
 
 function overview(code: string, name: string, level: string): Overview {
   return {
@@ -27,7 +33,7 @@ function overview(code: string, name: string, level: string): Overview {
       by_ethnicity: [item('03', '回族', 6), item('01', '汉族', 4)], by_source_category: [item('village_committee', '村(社区)两委成员', 10)] },
     units: { total: 8, by_kind: [item('village', '村', 8)], without_instructor: 1,
       without_instructor_sample: [{ id: 5, name: '陈府镇西村', kind: 'village', kind_name: '村', region_code: '131028100000', region_name: '陈府镇' }] },
-    records: { total: 9, by_kind: kinds, by_month: [
+    records: { total: 9, by_kind: kinds, by_role: byRole(1, 4, 0, 3, 1), by_tag: byTag(3, 2, 0, 1, 0, 1), by_month: [
       { month: '2026-10', total: 2, by_kind: { visit: 2, sentiment: 0, tip: 0, mediation: 0 } },
       { month: '2026-11', total: 3, by_kind: { visit: 1, sentiment: 1, tip: 1, mediation: 0 } },
       { month: '2026-12', total: 4, by_kind: { visit: 1, sentiment: 0, tip: 2, mediation: 1 } },
@@ -51,6 +57,7 @@ function row(code: string, name: string, level: string, records: number, perInst
     region: { code, name, level: level as RegionRow['region']['level'] }, active_instructors: perInstructor ? Math.round(records / perInstructor) : 0,
     inactive_instructors: 0, units: 4, units_without_instructor: 1, records, records_per_instructor: perInstructor, tips: within + over,
     acknowledge: deadline(within + over, within, over, null, 30), resolve: { count: 0, median_minutes: null }, mediations: 0, settlement_rate: null,
+    by_role: byRole(records, 0, 0, 0, 0), by_tag: byTag(),
   }
 }
 
@@ -169,6 +176,27 @@ describe('the statistics dashboard', () => {
     expect(levels).toContain('1 天')
     expect(document.querySelector('.idle-instructors')?.textContent).toContain('从未提交')
     expect(document.querySelector('.kpis')?.textContent).toContain('按时签收 50.0%')
+    wrapper.unmount()
+  })
+
+  it('counts the records by the five roles (a role with none marked) and by tag, and each region by role', async () => {
+    server()
+    const { wrapper } = await open('/dashboard')
+    const roleRows = [...document.querySelectorAll('.roles-table tbody tr')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim()))
+    expect(roleRows).toEqual([
+      ['政治引领员', '1', '11.1%'], ['政策宣传员', '4', '44.4%'], ['活动组织员', '0', '0.0%'], ['维稳调解员', '3', '33.3%'], ['民情联络员', '1', '11.1%'],
+    ])
+    expect(document.querySelector('.roles-table tbody tr:nth-child(3) .warn')?.textContent).toBe('0')
+    const tagRows = [...document.querySelectorAll('.tags-table tbody tr')].map((r) => [...r.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent?.trim()))
+    expect(tagRows).toEqual([['石榴花开', '3'], ['学习宣传', '2'], ['品牌创建', '0'], ['民生与乡村振兴', '1'], ['特殊群体帮扶', '0'], ['交往交流交融', '1']])
+    // the regions' table: one column per role
+    const heads = [...document.querySelectorAll('.rank-table thead th')].map((th) => th.textContent?.trim())
+    expect(heads).toContain('记录按“五大员”角色')
+    for (const [, label] of ROLES) expect(heads).toContain(label)
+    const guan = [...document.querySelectorAll('.rank-table tbody tr')].find((r) => r.textContent?.includes('固安县'))!
+    const cells = [...guan.querySelectorAll('td')].slice(-5).map((td) => td.textContent?.trim())
+    expect(cells).toEqual(['4', '0', '0', '0', '0'])
+    expect(guan.querySelectorAll('td .warn').length).toBeGreaterThanOrEqual(4)
     wrapper.unmount()
   })
 

@@ -3961,6 +3961,10 @@ export interface components {
             ancestors: components["schemas"]["Region"][];
         };
         Dictionaries: {
+            /** @description 指导员的五种角色(五大员),记录的 `role` */
+            instructor_role: components["schemas"]["Code"][];
+            /** @description 记录的标签(“石榴花开”品牌和职责),记录的 `tags` */
+            record_tag: components["schemas"]["Code"][];
             /** @description 培训内容 */
             training_topic?: components["schemas"]["Code"][];
             /** @description 培训方式 */
@@ -4749,6 +4753,18 @@ export interface components {
          */
         RecordStatus: "submitted" | "open" | "forwarded" | "answered" | "closed" | "acknowledged" | "handling" | "escalated" | "resolved" | "returned" | "withdrawn";
         /**
+         * @description 记录服务的指导员角色(《办法》三,“五大员”):`political_guide` 政治引领员,`policy_publicist` 政策宣传员,
+         *     `activity_organizer` 活动组织员,`stability_mediator` 维稳调解员,`sentiment_liaison` 民情联络员。
+         * @enum {string}
+         */
+        InstructorRole: "political_guide" | "policy_publicist" | "activity_organizer" | "stability_mediator" | "sentiment_liaison";
+        /**
+         * @description 记录的标签(《办法》三(二)至(六)):`shiliu_brand` “石榴花开”品牌,`study_publicity` 学习宣传,`brand_building` 品牌创建,
+         *     `livelihood` 民生与乡村振兴,`special_needs` 特殊群体帮扶,`exchange` 交往交流交融。
+         * @enum {string}
+         */
+        RecordTag: "shiliu_brand" | "study_publicity" | "brand_building" | "livelihood" | "special_needs" | "exchange";
+        /**
          * @description 走访类型:`policy_publicity` 政策宣传,`condolence` 走访慰问,`help_service` 帮扶服务,`activity` 组织活动,`home_visit` 入户走访,`other` 其他。
          * @enum {string}
          */
@@ -4823,9 +4839,20 @@ export interface components {
             longitude?: number;
             /** @description 本人上传的附件 id(`POST /api/v1/uploads`),最多 9 个。 */
             attachments?: number[];
+            /**
+             * @description 记录服务的角色(五大员之一)。不给出时取默认:走访按走访类型(政策宣传→政策宣传员,组织活动→活动组织员,其他→政治引领员,
+             *     走访慰问、帮扶服务、入户走访→民情联络员),民情报告→民情联络员,风险隐患线索和矛盾纠纷调解→维稳调解员。
+             */
+            role?: components["schemas"]["InstructorRole"];
+            /** @description 标签,可多选,每个一次;重复的只记一次。修改时给出即整体替换,空数组清除全部标签。 */
+            tags?: components["schemas"]["RecordTag"][];
         };
         /** @description 只修改出现的字段;`attachments` 追加附件。 */
         RecordPatch: {
+            /** @description 给出则改为该角色;不给出则不变(修改走访类型也不改变已保存的角色)。 */
+            role?: components["schemas"]["InstructorRole"];
+            /** @description 标签,可多选,每个一次;重复的只记一次。修改时给出即整体替换,空数组清除全部标签。 */
+            tags?: components["schemas"]["RecordTag"][];
             title?: string;
             /** Format: date-time */
             occurred_at?: string;
@@ -5071,6 +5098,11 @@ export interface components {
             /** Format: int64 */
             id: number;
             kind: components["schemas"]["RecordKind"];
+            /** @description 记录服务的角色(五大员之一) */
+            role: components["schemas"]["InstructorRole"];
+            role_name: string;
+            tags: components["schemas"]["RecordTag"][];
+            tag_names: string[];
             kind_name: string;
             client_id: components["schemas"]["ClientID"];
             title: string;
@@ -5915,10 +5947,15 @@ export interface components {
                 without_instructor: components["schemas"]["StatsCount"];
                 without_instructor_sample: components["schemas"]["StatsUnit"][];
             };
-            /** @description 期间内发生的记录(不含已撤回),按类型,及逐月按类型(期间内每个月都列出)。 */
+            /**
+             * @description 期间内发生的记录(不含已撤回),按类型,按服务的角色(五大员,每个角色都列出,为 0 的即被忽视的角色),
+             *     按标签(“石榴花开”品牌和职责,每个标签都列出;一条记录有几个标签就在几个标签下各计一次),及逐月按类型(期间内每个月都列出)。
+             */
             records: {
                 total: components["schemas"]["StatsCount"];
                 by_kind: components["schemas"]["StatsItems"];
+                by_role: components["schemas"]["StatsItems"];
+                by_tag: components["schemas"]["StatsItems"];
                 by_month: {
                     month: components["schemas"]["StatsMonth"];
                     total: components["schemas"]["StatsCount"];
@@ -6032,6 +6069,10 @@ export interface components {
             resolve: components["schemas"]["StatsDuration"];
             mediations: components["schemas"]["StatsCount"];
             settlement_rate: components["schemas"]["StatsRate"];
+            /** @description 期间内记录按服务的角色(五大员),每个角色都列出。 */
+            by_role: components["schemas"]["StatsItems"];
+            /** @description 期间内记录按标签,每个标签都列出。 */
+            by_tag: components["schemas"]["StatsItems"];
         };
         StatsUnit: {
             /** Format: int64 */
@@ -6105,9 +6146,12 @@ export interface components {
             label: string;
             from: components["schemas"]["Date"];
             to: components["schemas"]["Date"];
+            /** @description 期间内的记录(不含已撤回)按类型、按服务的角色(五大员,每个角色都列出)和按标签(每个标签都列出)。 */
             records: {
                 total: components["schemas"]["StatsCount"];
                 by_kind: components["schemas"]["StatsItems"];
+                by_role: components["schemas"]["StatsItems"];
+                by_tag: components["schemas"]["StatsItems"];
             };
             tips: {
                 reported: components["schemas"]["StatsCount"];
@@ -6597,6 +6641,10 @@ export interface components {
         RecordAuthorFilter: number;
         /** @description 提交记录的指导员所在单位 id */
         RecordUnitFilter: number;
+        /** @description 只看服务于该角色(五大员之一)的记录。 */
+        RecordRoleFilter: components["schemas"]["InstructorRole"];
+        /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+        RecordTagFilter: components["schemas"]["RecordTag"];
         /** @description 发生时间不早于:RFC 3339 时间,或日期 `YYYY-MM-DD`(北京时间当天 0 点起)。 */
         RecordFrom: string;
         /** @description 发生时间早于:RFC 3339 时间,或日期 `YYYY-MM-DD`(含当天,即到次日 0 点)。 */
@@ -8674,8 +8722,15 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description 记录类型 */
                 kind?: components["schemas"]["RecordKind"];
-                /** @description 状态 */
-                status?: components["schemas"]["RecordStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["RecordStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -8716,8 +8771,15 @@ export interface operations {
             query?: {
                 /** @description 记录类型 */
                 kind?: components["schemas"]["RecordKind"];
-                /** @description 状态 */
-                status?: components["schemas"]["RecordStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["RecordStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -8786,8 +8848,15 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /** @description 每页条数,1 到 100,默认 20。 */
                 limit?: components["parameters"]["Limit"];
-                /** @description 状态 */
-                status?: components["schemas"]["VisitStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["VisitStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -8870,8 +8939,15 @@ export interface operations {
     exportVisits: {
         parameters: {
             query?: {
-                /** @description 状态 */
-                status?: components["schemas"]["VisitStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["VisitStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -9118,8 +9194,15 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /** @description 每页条数,1 到 100,默认 20。 */
                 limit?: components["parameters"]["Limit"];
-                /** @description 状态 */
-                status?: components["schemas"]["SentimentStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["SentimentStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -9204,8 +9287,15 @@ export interface operations {
     exportSentiments: {
         parameters: {
             query?: {
-                /** @description 状态 */
-                status?: components["schemas"]["SentimentStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["SentimentStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -9562,8 +9652,15 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /** @description 每页条数,1 到 100,默认 20。 */
                 limit?: components["parameters"]["Limit"];
-                /** @description 状态 */
-                status?: components["schemas"]["TipStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["TipStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -9650,8 +9747,15 @@ export interface operations {
     exportTips: {
         parameters: {
             query?: {
-                /** @description 状态 */
-                status?: components["schemas"]["TipStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["TipStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -10113,8 +10217,15 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /** @description 每页条数,1 到 100,默认 20。 */
                 limit?: components["parameters"]["Limit"];
-                /** @description 状态 */
-                status?: components["schemas"]["MediationStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["MediationStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -10201,8 +10312,15 @@ export interface operations {
     exportMediations: {
         parameters: {
             query?: {
-                /** @description 状态 */
-                status?: components["schemas"]["MediationStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=submitted&status=acknowledged`),满足其一即列出;
+                 *     不给出则不按状态筛选。取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["MediationStatus"][];
+                /** @description 只看服务于该角色(五大员之一)的记录。 */
+                role?: components["parameters"]["RecordRoleFilter"];
+                /** @description 只看带有该标签(“石榴花开”品牌或职责)的记录。 */
+                tag?: components["parameters"]["RecordTagFilter"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 提交记录的指导员 id */
@@ -10491,8 +10609,11 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
                 region_code?: components["parameters"]["RegionFilter"];
-                /** @description 状态 */
-                status?: components["schemas"]["NominationStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=a&status=b`),满足其一即列出;不给出则不按状态筛选。
+                 *     取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["NominationStatus"][];
                 /** @description 来源 */
                 source?: components["schemas"]["NominationSource"];
             };
@@ -10698,8 +10819,11 @@ export interface operations {
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 备案层级 */
                 level?: components["schemas"]["FilingLevel"];
-                /** @description 状态 */
-                status?: components["schemas"]["FilingStatus"];
+                /**
+                 * @description 状态。要同时查询多个状态时重复该参数(`status=a&status=b`),满足其一即列出;不给出则不按状态筛选。
+                 *     取值无效返回 400 `invalid_argument`,`details` 指明 `status`。
+                 */
+                status?: components["schemas"]["FilingStatus"][];
             };
             header?: never;
             path?: never;

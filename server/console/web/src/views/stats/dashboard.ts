@@ -21,6 +21,11 @@ export function percent(v: number | null | undefined, digits = 1): string {
   return v == null ? '—' : (v * 100).toFixed(digits) + '%'
 }
 
+// share is part over whole, or null when there is no whole.
+export function share(part: number, whole: number): number | null {
+  return whole ? part / whole : null
+}
+
 // minutes shows a duration in minutes as an officer reads it: 12 分钟, 3.5 小时, 2.1 天.
 export function minutes(v: number | null | undefined): string {
   if (v == null) return '—'
