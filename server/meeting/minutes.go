@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
@@ -136,7 +137,19 @@ func (s *Service) SaveMinutes(ctx context.Context, p *access.Principal, id int64
 		if err := s.opt.Files.Detach(tx, minutesOwner, m.ID, in.Attachments); err != nil {
 			return err
 		}
-		return s.opt.Files.Attach(tx, p, in.Attachments, minutesOwner, m.ID, m.RegionCode)
+		// What the minutes hold already stays, whoever of the county uploaded it; what is new
+		// must be the caller's own upload.
+		var kept []int64
+		if err := tx.Model(&upload.Upload{}).Where("owner_kind = ? AND owner_id = ?", minutesOwner, m.ID).Pluck("id", &kept).Error; err != nil {
+			return err
+		}
+		var added []int64
+		for _, a := range in.Attachments {
+			if !slices.Contains(kept, a) {
+				added = append(added, a)
+			}
+		}
+		return s.opt.Files.Attach(tx, p, added, minutesOwner, m.ID, m.RegionCode)
 	})
 	if err != nil {
 		return View{}, err
