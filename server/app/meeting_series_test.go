@@ -202,8 +202,13 @@ func TestMeetingSeriesOccurrencesOnceOnSeveralInstances(t *testing.T) {
 			t.Fatalf("occurrence %d has %d notices", m.ID, n)
 		}
 	}
-	if n := countRows(t, e, "SELECT COUNT(*) FROM meetings WHERE series_id = ?", s.ID); n != int64(len(got)) {
-		t.Fatalf("%d rows, %d listed", n, len(got))
+	// Instances whose clocks run ahead may add later ones meanwhile: each once, with one notice.
+	if n := countRows(t, e, "SELECT COUNT(*) - COUNT(DISTINCT starts_at) FROM meetings WHERE series_id = ?", s.ID); n != 0 {
+		t.Fatalf("%d occurrences share a start", n)
+	}
+	if n := countRows(t, e, `SELECT COUNT(*) FROM meetings m WHERE m.series_id = ? AND (SELECT COUNT(*) FROM events v
+		WHERE v.subject_type = 'meeting' AND v.subject_id = m.id AND v.kind = 'meeting.scheduled') <> 1`, s.ID); n != 0 {
+		t.Fatalf("%d occurrences without exactly one notice", n)
 	}
 }
 
