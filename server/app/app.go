@@ -240,6 +240,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	a.Meetings = meeting.NewService(a.DB.DB, a.Regions, a.Clock, a.Log, meeting.Options{
 		CheckinKey: meeting.CheckinKey(cfg.Security.TokenSecret), Reminders: cfg.Meetings.Reminders,
 		CheckinRadius: float64(cfg.Meetings.CheckinRadiusMeters), CheckinOpensBefore: cfg.Meetings.CheckinOpensBefore,
+		SeriesHorizon: cfg.Meetings.SeriesHorizon, Files: a.Uploads,
 	})
 	a.Bulletins = bulletin.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log)
 	a.Nominations = nomination.NewService(a.DB.DB, box, a.Roster, a.Regions, a.Auth, a.Clock)

@@ -80,7 +80,20 @@ type meetingWorld struct {
 func newMeetingWorld(t *testing.T) meetingWorld {
 	t.Helper()
 	e := apitest.Shared(t)
-	a := e.Area(t)
+	return meetingWorldIn(t, e, e.Area(t))
+}
+
+// newFixtureMeetingWorld is a meeting world in the fixture county A1, for tests that invite a
+// list of their own instructors and count nothing else of the county: the region allocator's
+// counties are few.
+func newFixtureMeetingWorld(t *testing.T) meetingWorld {
+	t.Helper()
+	return meetingWorldIn(t, apitest.Shared(t), apitest.Area{City: apitest.CityA, County: apitest.CountyA1,
+		Townships: []string{apitest.TownshipA1}, Neighbour: apitest.CountyA2})
+}
+
+func meetingWorldIn(t *testing.T, e *apitest.Env, a apitest.Area) meetingWorld {
+	t.Helper()
 	w := meetingWorld{e: e, area: a, callers: map[string]*apitest.Client{
 		"county_in":  e.Staff(t, "county_staff", a.County),
 		"county_out": e.Staff(t, "county_staff", a.Neighbour),

@@ -17,6 +17,9 @@ type MeetingsConfig struct {
 	CheckinRadiusMeters int `yaml:"checkin_radius_m"`
 	// CheckinOpensBefore is how long before the start check-in opens; it closes at the end.
 	CheckinOpensBefore time.Duration `yaml:"checkin_opens_before"`
+	// SeriesHorizon is how far ahead the occurrences of a recurring meeting are created (and
+	// their notices sent).
+	SeriesHorizon time.Duration `yaml:"series_horizon"`
 }
 
 // BulletinsConfig tunes work bulletins (工作简报).
@@ -32,6 +35,7 @@ func defaultMeetings() MeetingsConfig {
 		SweepInterval:       30 * time.Second,
 		CheckinRadiusMeters: 300,
 		CheckinOpensBefore:  30 * time.Minute,
+		SeriesHorizon:       35 * 24 * time.Hour,
 	}
 }
 
@@ -60,6 +64,9 @@ func (m MeetingsConfig) validate() []error {
 	}
 	if m.CheckinOpensBefore < 0 || m.CheckinOpensBefore > 24*time.Hour {
 		errs = append(errs, errors.New("meetings.checkin_opens_before must be between 0 and 24h"))
+	}
+	if m.SeriesHorizon < 24*time.Hour || m.SeriesHorizon > 366*24*time.Hour {
+		errs = append(errs, errors.New("meetings.series_horizon must be between 24h and 8784h"))
 	}
 	return errs
 }

@@ -19,6 +19,13 @@ func (h *handlers) meetingRoutes(in *gin.RouterGroup) {
 	in.GET("/meetings/:id/checkin-token", h.meetingCheckinToken)
 	in.POST("/meetings/:id/checkin", h.checkinMeeting)
 	in.GET("/meetings/:id/attendance", h.meetingAttendance)
+	in.PUT("/meetings/:id/minutes", h.saveMeetingMinutes)
+	in.GET("/meetings/quiet-counties", h.quietCounties)
+	in.POST("/meeting-series", h.createMeetingSeries)
+	in.GET("/meeting-series", h.listMeetingSeries)
+	in.GET("/meeting-series/:id", h.getMeetingSeries)
+	in.PATCH("/meeting-series/:id", h.updateMeetingSeries)
+	in.POST("/meeting-series/:id/cancel", h.cancelMeetingSeries)
 }
 
 type meetingRequest struct {
@@ -60,8 +67,13 @@ func (h *handlers) listMeetings(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
+	seriesID, err := queryID(c, "series_id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
 	items, next, err := h.meetings.List(c.Request.Context(), principal(c), meeting.Filter{
-		Status: c.Query("status"), RegionCode: c.Query("region_code"), Page: page})
+		Status: c.Query("status"), RegionCode: c.Query("region_code"), SeriesID: seriesID, Page: page})
 	if err != nil {
 		fail(c, h.log, err)
 		return
@@ -199,6 +211,168 @@ func (h *handlers) meetingAttendance(c *gin.Context) {
 		return
 	}
 	v, err := h.meetings.Attendance(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (h *handlers) saveMeetingMinutes(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	var req struct {
+		Body        *string `json:"body"`
+		Attachments []int64 `json:"attachments"`
+		Version     *int    `json:"version"`
+	}
+	if err := decode(c, &req); err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.meetings.SaveMinutes(c.Request.Context(), principal(c), id, meeting.MinutesInput{
+		Body: str(req.Body), Attachments: req.Attachments, Version: req.Version})
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (h *handlers) quietCounties(c *gin.Context) {
+	days, err := meeting.ParseQuietDays(c.Query("days"))
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.meetings.QuietCounties(c.Request.Context(), principal(c), days, c.Query("region_code"))
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+type meetingSeriesRequest struct {
+	Title           *string  `json:"title"`
+	Place           *string  `json:"place"`
+	Latitude        *float64 `json:"latitude"`
+	Longitude       *float64 `json:"longitude"`
+	Agenda          *string  `json:"agenda"`
+	Audience        *string  `json:"audience"`
+	InstructorIDs   []int64  `json:"instructor_ids"`
+	Frequency       *string  `json:"frequency"`
+	Weekday         *int     `json:"weekday"`
+	MonthDay        *int     `json:"month_day"`
+	WeekOfMonth     *int     `json:"week_of_month"`
+	StartTime       *string  `json:"start_time"`
+	DurationMinutes *int     `json:"duration_minutes"`
+	StartsOn        *string  `json:"starts_on"`
+	Until           *string  `json:"until"`
+	Count           *int     `json:"count"`
+}
+
+func (h *handlers) createMeetingSeries(c *gin.Context) {
+	var req meetingSeriesRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.meetings.CreateSeries(c.Request.Context(), principal(c), meeting.SeriesInput{
+		Title: str(req.Title), Place: str(req.Place), Latitude: req.Latitude, Longitude: req.Longitude,
+		Agenda: str(req.Agenda), Audience: str(req.Audience), InstructorIDs: req.InstructorIDs,
+		Frequency: str(req.Frequency), Weekday: req.Weekday, MonthDay: req.MonthDay, WeekOfMonth: req.WeekOfMonth,
+		StartTime: str(req.StartTime), DurationMinutes: req.DurationMinutes, StartsOn: str(req.StartsOn),
+		Until: str(req.Until), Count: req.Count,
+	})
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, v)
+}
+
+func (h *handlers) listMeetingSeries(c *gin.Context) {
+	page, err := paging.Parse(c.Query("cursor"), c.Query("limit"))
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	items, next, err := h.meetings.ListSeries(c.Request.Context(), principal(c), c.Query("status"), c.Query("region_code"), page)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	list(c, items, next)
+}
+
+func (h *handlers) getMeetingSeries(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.meetings.GetSeries(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (h *handlers) updateMeetingSeries(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	var req meetingSeriesRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	// The rule, the audience and the end shape which occurrences exist: they are not changed in
+	// place (stop the series and schedule a new one).
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"frequency", req.Frequency != nil}, {"weekday", req.Weekday != nil}, {"month_day", req.MonthDay != nil},
+		{"week_of_month", req.WeekOfMonth != nil}, {"starts_on", req.StartsOn != nil}, {"until", req.Until != nil},
+		{"count", req.Count != nil}, {"audience", req.Audience != nil}, {"instructor_ids", req.InstructorIDs != nil},
+		{"latitude", req.Latitude != nil}, {"longitude", req.Longitude != nil},
+	} {
+		if f.set {
+			fail(c, h.log, apperr.Field(f.name, "重复规则、参会范围、会场坐标和结束条件不能修改;如需修改,请停止本定期例会后重新设置"))
+			return
+		}
+	}
+	v, err := h.meetings.UpdateSeries(c.Request.Context(), principal(c), id, meeting.SeriesPatch{
+		Title: req.Title, Place: req.Place, Agenda: req.Agenda, StartTime: req.StartTime, DurationMinutes: req.DurationMinutes})
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (h *handlers) cancelMeetingSeries(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	var req struct {
+		Reason *string `json:"reason"`
+	}
+	if err := decode(c, &req); err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	v, err := h.meetings.CancelSeries(c.Request.Context(), principal(c), id, str(req.Reason))
 	if err != nil {
 		fail(c, h.log, err)
 		return

@@ -67,10 +67,15 @@ type Meeting struct {
 	CancelledAt  *time.Time
 	AnnouncedAt  time.Time
 	InviteeCount int
-	Version      int
-	CreatedBy    int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// SeriesID and SeriesSeq place an occurrence in its series (nil for a single meeting);
+	// Detached marks an occurrence changed on its own, which changes of the series leave alone.
+	SeriesID  *int64
+	SeriesSeq *int
+	Detached  bool
+	Version   int
+	CreatedBy int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 func (Meeting) TableName() string { return "meetings" }
@@ -148,8 +153,12 @@ type View struct {
 	// CheckinOpen tells the phone whether check-in is possible now.
 	CheckinOpen bool            `json:"checkin_open"`
 	Mine        *InvitationView `json:"mine,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	// SeriesID is the series the meeting is an occurrence of.
+	SeriesID *int64 `json:"series_id,omitempty"`
+	// Minutes are the meeting's minutes, in the detail only, once written.
+	Minutes   *MinutesView `json:"minutes,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // InvitationView is one invitee's answer and check-in.

@@ -113,7 +113,16 @@ func startsIn(minutes int) string {
 	return fmt.Sprintf("%d分钟", minutes)
 }
 
-// Sweep runs DueReminders every interval until ctx ends; a zero interval disables it.
+// Sweep runs DueOccurrences and DueReminders every interval until ctx ends; a zero interval
+// disables it. Occurrences go first, so one created inside a reminder window is not reminded
+// before its notice is out (its announced_at is then).
 func (s *Service) Sweep(ctx context.Context, every time.Duration) {
-	sweep.Counting(ctx, s.log, every, "meeting reminders written", s.DueReminders)
+	sweep.Counting(ctx, s.log, every, "meeting occurrences and reminders written", func(ctx context.Context) (int, error) {
+		n, err := s.DueOccurrences(ctx)
+		if err != nil {
+			return n, err
+		}
+		r, err := s.DueReminders(ctx)
+		return n + r, err
+	})
 }

@@ -33,6 +33,10 @@ type Options struct {
 	CheckinRadius float64
 	// CheckinOpensBefore is how long before the start check-in opens.
 	CheckinOpensBefore time.Duration
+	// SeriesHorizon is how far ahead the occurrences of a series are created; 0 means 35 days.
+	SeriesHorizon time.Duration
+	// Files keeps the attachments of minutes; nil means minutes take none.
+	Files Files
 }
 
 // Service keeps meetings. Every method takes the caller explicitly: staff see the meetings of
@@ -339,14 +343,16 @@ func (s *Service) Get(ctx context.Context, p *access.Principal, id int64) (View,
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(ctx, p, m, inv, s.clock.Now()), nil
+	return s.detail(ctx, p, m, inv, s.clock.Now())
 }
 
 // Filter narrows a meeting list.
 type Filter struct {
 	Status     string
 	RegionCode string
-	Page       paging.Page
+	// SeriesID narrows to the occurrences of one series.
+	SeriesID int64
+	Page     paging.Page
 }
 
 // List lists meetings newest first: staff those of their subtree, instructors those they are
@@ -368,6 +374,9 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	} else {
 		q = q.Scopes(access.InRegion(p, "region_code"))
 		q = q.Scopes(access.UnderRegion("region_code", f.RegionCode))
+	}
+	if f.SeriesID > 0 {
+		q = q.Where("series_id = ?", f.SeriesID)
 	}
 	switch f.Status {
 	case "upcoming":
@@ -420,7 +429,7 @@ func (s *Service) view(ctx context.Context, p *access.Principal, m Meeting, inv 
 		Audience: m.Audience, AudienceName: roster.Label(Audiences, m.Audience),
 		RegionCode: m.RegionCode, Status: status, StatusName: roster.Label(ViewStatuses, status),
 		CancelReason: m.CancelReason, CancelledAt: clock.LocalPtr(m.CancelledAt), InviteeCount: m.InviteeCount,
-		CheckinOpen: s.checkinOpen(m, now), CreatedAt: clock.Local(m.CreatedAt), UpdatedAt: clock.Local(m.UpdatedAt),
+		CheckinOpen: s.checkinOpen(m, now), SeriesID: m.SeriesID, CreatedAt: clock.Local(m.CreatedAt), UpdatedAt: clock.Local(m.UpdatedAt),
 	}
 	if !p.IsInstructor() {
 		v.Latitude, v.Longitude = m.Latitude, m.Longitude
@@ -533,6 +542,8 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, id int64, in 
 			"title": next.Title, "place": next.Place, "agenda": next.Agenda, "latitude": next.Latitude, "longitude": next.Longitude,
 			"starts_at": next.StartsAt, "ends_at": next.EndsAt, "announced_at": next.AnnouncedAt,
 			"invitee_count": next.InviteeCount, "version": next.Version, "updated_at": now,
+			// An occurrence changed on its own keeps its details when the series changes.
+			"detached": cur.Detached || cur.SeriesID != nil,
 		})
 		if res.Error != nil {
 			return res.Error
@@ -649,27 +660,36 @@ func (s *Service) Cancel(ctx context.Context, p *access.Principal, id int64, rea
 		if !now.Before(m.EndsAt) {
 			return errEnded
 		}
-		res := tx.Model(&Meeting{}).Where("id = ? AND status = ?", m.ID, StatusScheduled).Updates(map[string]any{
-			"status": StatusCancelled, "cancel_reason": reason, "cancelled_at": now, "version": m.Version + 1, "updated_at": now,
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errCancelled
-		}
-		m.Status, m.CancelReason, m.CancelledAt, m.Version, m.UpdatedAt = StatusCancelled, reason, &now, m.Version+1, now
-		ids, err := s.inviteeIDs(tx, m.ID, false)
-		if err != nil {
+		if err := s.cancelIn(tx, m, reason, now); err != nil {
 			return err
 		}
+		m.Status, m.CancelReason, m.CancelledAt, m.Version, m.UpdatedAt = StatusCancelled, reason, &now, m.Version+1, now
 		out = m
-		return emit(tx, m, now, outbox.MeetingCancelled{Meeting: notice(m, ids), Reason: reason})
+		return nil
 	})
 	if err != nil {
 		return View{}, err
 	}
 	return s.view(ctx, p, out, nil, now), nil
+}
+
+// cancelIn cancels scheduled meeting m in tx and writes its cancellation notice.
+func (s *Service) cancelIn(tx *gorm.DB, m Meeting, reason string, now time.Time) error {
+	res := tx.Model(&Meeting{}).Where("id = ? AND status = ?", m.ID, StatusScheduled).Updates(map[string]any{
+		"status": StatusCancelled, "cancel_reason": reason, "cancelled_at": now, "version": m.Version + 1, "updated_at": now,
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return errCancelled
+	}
+	m.Status, m.CancelReason, m.CancelledAt, m.Version, m.UpdatedAt = StatusCancelled, reason, &now, m.Version+1, now
+	ids, err := s.inviteeIDs(tx, m.ID, false)
+	if err != nil {
+		return err
+	}
+	return emit(tx, m, now, outbox.MeetingCancelled{Meeting: notice(m, ids), Reason: reason})
 }
 
 // ---- invitees ----

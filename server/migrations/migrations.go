@@ -37,6 +37,7 @@ var All = []database.Migration{
 	{Version: 36, Name: "support and suggestions; yearly assessments; training topics, reminders and instructors trained per year", Up: v36},
 	{Version: 37, Name: "three-year adjustment rounds with their instructors, the counties' decisions and reminders", Up: v37},
 	{Version: 38, Name: "records: the role of the five served, tags of the brand and duties; defaults for existing records, statistics recounted", Up: v38},
+	{Version: 40, Name: "meeting series with their occurrences; meeting minutes", Up: v40},
 }
 
 type v1Region struct {

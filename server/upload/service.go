@@ -471,6 +471,18 @@ func (s *Service) Attach(tx *gorm.DB, p *access.Principal, ids []int64, ownerKin
 		Error
 }
 
+// Detach lets go of the attachments of an owner that are not in keep, inside the caller's
+// transaction: they become unattached again (keeping the owner's region, so staff who saw them
+// still may) and the orphan sweep deletes them in time. For owners whose attachments are edited,
+// such as a meeting's minutes.
+func (s *Service) Detach(tx *gorm.DB, ownerKind string, ownerID int64, keep []int64) error {
+	q := tx.Model(&Upload{}).Where("owner_kind = ? AND owner_id = ?", ownerKind, ownerID)
+	if len(keep) > 0 {
+		q = q.Where("id NOT IN ?", keep)
+	}
+	return q.Updates(map[string]any{"owner_kind": "", "owner_id": nil, "attached_at": nil}).Error
+}
+
 // MoveUnattached files an instructor's uploads that are not attached yet under regionCode, inside
 // the caller's transaction: an instructor moved to another county takes them along, so the new
 // county reads them and the old one no longer does. Attached ones stay with their owner.

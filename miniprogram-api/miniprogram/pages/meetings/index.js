@@ -7,6 +7,9 @@
 //   ?id=<meeting id>   opened from a subscribe message (meeting_scheduled, _changed, _cancelled,
 //                      _reminder): that meeting comes first, marked; fetched (GET
 //                      /api/v1/meetings/{id}) when it is not among the meetings listed.
+// Minutes (会议纪要): once a meeting has started, "会议纪要" reads the meeting alone (GET
+// /api/v1/meetings/{id}, the only answer that carries `minutes`) and shows the county's minutes
+// with their photos under the card; a meeting opened from a message shows them at once.
 // Older meetings: the list (the latest 20 at first) goes on by `next_cursor` at the bottom of the
 // page; the meeting opened from a message stays first and is not shown again further down.
 const {getClient} = require('../../api/client')
@@ -15,10 +18,23 @@ const {isStaff} = require('../../utils/nav')
 const {parseCheckinCode} = require('../../utils/meetings')
 const {requestSubscribe} = require('../../utils/subscribe')
 const {pagedList, appendNew} = require('../../utils/paged-list')
+const {priv} = require('../../utils/priv')
 
 const LIST = {path: '/api/v1/meetings', query: {limit: 20}}
 
 const RSVP_TOASTS = {yes: '已回复参加', no: '已回复不参加', maybe: '已回复待定'}
+/** The minutes as the card shows them: the text, the photos to preview, the recordings to play. */
+function minutesView(mm) {
+  if (!mm) return null
+  const base = getClient().config.baseURL
+  const atts = mm.attachments || []
+  return {
+    body: mm.body, updated: formatTime(mm.updated_at),
+    images: atts.filter(a => a.kind === 'image').map(a => base + a.url),
+    audios: atts.filter(a => a.kind === 'audio').map((a, i) => ({id: a.id, name: a.name || '录音' + (i + 1), url: base + a.url})),
+  }
+}
+
 function view(m) {
   const mine = m.mine || {rsvp: 'none', rsvp_name: '', checkin_method: ''}
   const live = m.status === 'upcoming' || m.status === 'ongoing'
@@ -33,6 +49,9 @@ function view(m) {
     can_rsvp: live && !checkedIn,
     can_checkin: !!m.checkin_open && !checkedIn,
     can_locate: !!m.checkin_open && !checkedIn && !!m.location_checkin,
+    held: m.status === 'ongoing' || m.status === 'ended',
+    minutes: minutesView(m.minutes),
+    no_minutes: false,
   }
 }
 
@@ -149,6 +168,32 @@ Component({
         this.setData({busyId: 0})
         wx.showModal({title: '签到未成功', content: err.message, showCancel: false, confirmText: '知道了'})
       })
+    },
+    /** Reads the meeting alone for its minutes; "not yet" when the county has not written them. */
+    onMinutes(e) {
+      const id = Number(e.currentTarget.dataset.id)
+      if (this.data.busyId) return Promise.resolve()
+      this.setData({busyId: id})
+      return getClient().get('/api/v1/meetings/' + id).then(m => {
+        this.setData({busyId: 0})
+        const v = view(m)
+        if (!v.minutes) v.no_minutes = true
+        this.setData({items: this.data.items.map(i => (i.id === m.id ? v : i))})
+      }, err => {
+        this.setData({busyId: 0})
+        wx.showToast({title: err.message, icon: 'none'})
+      })
+    },
+    onPreview(e) {
+      const {src, list} = e.currentTarget.dataset
+      wx.previewImage({urls: list && list.length ? list : [src], current: src})
+    },
+    onPlay(e) {
+      if (!priv(this).audio) priv(this).audio = wx.createInnerAudioContext()
+      const audio = priv(this).audio
+      audio.stop()
+      audio.src = e.currentTarget.dataset.url
+      audio.play()
     },
     onShowQr(e) {
       const {id, title} = e.currentTarget.dataset

@@ -35,7 +35,6 @@ const notOnAPage: Record<string, string> = {
   'POST /api/v1/subscriptions': 'mini-program: records what the user accepted in wx.requestSubscribeMessage',
   'GET /api/v1/subscriptions': 'mini-program: the user’s own subscriptions',
   // ---- instructors' own work, from the phone
-  'POST /api/v1/uploads': 'instructor: photos and audio uploaded by the mini-program (wx.uploadFile)',
   'GET /api/v1/uploads/{id}': "instructor: an upload's state after a retried wx.uploadFile",
   'POST /api/v1/visits': 'instructor: submits from the phone',
   'POST /api/v1/sentiments': 'instructor: submits from the phone',

@@ -1179,6 +1179,141 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/meetings/{id}/minutes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * 记录会议纪要 (write the minutes)
+         * @description 仅本县县级工作人员,例会开始后(未取消)可写,可反复修改;每次保存记入审计日志。`body` 为纪要全文,
+         *     `attachments` 为纪要的全部附件(本人上传的 `POST /api/v1/uploads`,最多 9 个;原有附件不在列表中的即移除)。
+         *     `version` 为读取时纪要的 `version`(首次填写为 0 或不传),与当前不符时返回 409 `meeting_changed`,避免两人同时修改互相覆盖。
+         *     纪要随例会详情(`GET /api/v1/meetings/{id}` 的 `minutes`)返回给管辖范围内的工作人员和受邀指导员。
+         *     错误码:`invalid_argument`(400,`details` 指出字段);`forbidden`(403);`meeting_not_found`(404);
+         *     `meeting_cancelled`、`meeting_not_started`、`meeting_changed`(409)。
+         */
+        put: operations["saveMeetingMinutes"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meetings/quiet-counties": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 未按期召开例会的县 (counties that held no meeting)
+         * @description 仅市级、省级工作人员:管辖范围内(可用 `region_code` 缩小到一个市)最近 `days` 天没有召开过例会
+         *     (已开始且未取消)的县,及其最近一次召开的时间;从未召开的排在最前,其余按最近一次召开时间从早到晚。
+         *     错误码:`invalid_argument`(400,`days` 不是 1–366 的整数,或 `region_code` 不在管辖范围内);`forbidden`(403,县级工作人员、指导员)。
+         */
+        get: operations["listQuietCounties"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meeting-series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 定期例会列表 (recurring meetings)
+         * @description 仅工作人员:管辖范围内各县的定期例会,按 id 倒序。每次例会用 `GET /api/v1/meetings?series_id=` 查看。
+         *     错误码:`invalid_argument`(400);`forbidden`(403)。
+         */
+        get: operations["listMeetingSeries"];
+        put?: never;
+        /**
+         * 设置定期例会 (schedule a recurring meeting)
+         * @description 仅县级工作人员。按规则定期召开:`weekly` 每周的星期 `weekday`;`monthly_day` 每月 `month_day` 日(1–28);
+         *     `monthly_weekday` 每月第 `week_of_month` 个(1–4,-1 为最后一个)星期 `weekday`(1 星期一 … 7 星期日)。
+         *     每次于北京时间 `start_time` 开始,时长 `duration_minutes`;从 `starts_on`(默认今天)起第一个尚未开始的日期开始,
+         *     到 `until`(含)为止或共 `count` 次(二者选一)。每次例会都是普通例会(通知、提醒、回复、签到不变),
+         *     提前一段时间(默认 35 天内)自动生成并发出通知;设置时即生成第一批。参会范围同单次例会;`county` 每次按生成时的在任指导员邀请。
+         *     错误码:`invalid_argument`(400,`details` 指出字段);`forbidden`(403,非县级工作人员)。
+         */
+        post: operations["createMeetingSeries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meeting-series/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 定期例会详情 (one recurring meeting)
+         * @description 仅管辖范围内的工作人员。错误码:`forbidden`(403);`meeting_series_not_found`(404)。
+         */
+        get: operations["getMeetingSeries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * 修改定期例会 (change a recurring meeting)
+         * @description 仅本县县级工作人员;只修改出现的字段(名称、地点、议程、开始时刻、时长)。修改只影响尚未开始、未取消、
+         *     且没有单独修改过的各次例会(各发变更通知 `meeting.changed`),已召开和进行中的不变。
+         *     重复规则、参会范围、会场坐标和结束条件不能修改(400,`details` 指出字段):请停止后重新设置。
+         *     错误码:`invalid_argument`(400);`forbidden`(403);`meeting_series_not_found`(404);`meeting_series_cancelled`、`meeting_changed`(409)。
+         */
+        patch: operations["updateMeetingSeries"];
+        trace?: never;
+    };
+    "/api/v1/meeting-series/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 停止定期例会 (stop a recurring meeting)
+         * @description 仅本县县级工作人员,须填写原因。不再生成新的例会;尚未开始的各次例会以该原因取消(各发取消通知 `meeting.cancelled`),
+         *     已召开和进行中的不变。
+         *     错误码:`invalid_argument`(400);`forbidden`(403);`meeting_series_not_found`(404);`meeting_series_cancelled`(409)。
+         */
+        post: operations["cancelMeetingSeries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bulletins": {
         parameters: {
             query?: never;
@@ -4526,6 +4661,12 @@ export interface components {
             /** @description 此刻能否签到(开始前 30 分钟至结束,未取消)。 */
             checkin_open: boolean;
             mine?: components["schemas"]["Invitation"];
+            /**
+             * Format: int64
+             * @description 属于哪个定期例会;单次召开的例会没有此字段。
+             */
+            series_id?: number;
+            minutes?: components["schemas"]["MeetingMinutes"];
             created_at: components["schemas"]["DateTime"];
             updated_at: components["schemas"]["DateTime"];
         };
@@ -4569,6 +4710,124 @@ export interface components {
         };
         MeetingCancelInput: {
             reason: string;
+        };
+        /** @description 会议纪要,仅在例会详情中返回,填写后才有。 */
+        MeetingMinutes: {
+            body: string;
+            attachments: components["schemas"]["Upload"][];
+            /** @description 修改时原样带回。 */
+            version: number;
+            created_at: components["schemas"]["DateTime"];
+            updated_at: components["schemas"]["DateTime"];
+        };
+        MeetingMinutesInput: {
+            body: string;
+            /** @description 纪要的全部附件 id(本人上传的,或纪要原有的),最多 9 个;不在其中的原有附件被移除。 */
+            attachments?: number[];
+            /** @description 读取时纪要的 `version`;首次填写为 0。 */
+            version?: number;
+        };
+        QuietCounty: {
+            region_code: components["schemas"]["RegionCode"];
+            region_name: string;
+            city_code: components["schemas"]["RegionCode"];
+            city_name: string;
+            last_held_at?: components["schemas"]["DateTime"];
+            /** Format: int64 */
+            last_meeting_id?: number;
+            /** @description 最近一次例会开始距今的天数;从未召开时没有此字段。 */
+            days_since?: number;
+        };
+        QuietCounties: {
+            days: number;
+            since: components["schemas"]["DateTime"];
+            /** @description 范围内县的总数。 */
+            counties: number;
+            items: components["schemas"]["QuietCounty"][];
+        };
+        /**
+         * @description 重复规则:`weekly` 每周,`monthly_day` 每月固定日期,`monthly_weekday` 每月第几个星期几。
+         * @enum {string}
+         */
+        MeetingFrequency: "weekly" | "monthly_day" | "monthly_weekday";
+        /**
+         * @description `active` 进行中,`cancelled` 已停止。
+         * @enum {string}
+         */
+        MeetingSeriesStatus: "active" | "cancelled";
+        /** @description 北京时间的开始时刻,24 小时制,如 `09:30`。 */
+        StartTime: string;
+        MeetingSeriesInput: {
+            title: string;
+            place: string;
+            latitude?: components["schemas"]["Coordinate"];
+            longitude?: components["schemas"]["Coordinate"];
+            agenda?: string;
+            audience: components["schemas"]["MeetingAudience"];
+            instructor_ids?: number[];
+            frequency: components["schemas"]["MeetingFrequency"];
+            /** @description 星期几(1 星期一 … 7 星期日),`weekly` 和 `monthly_weekday` 必填。 */
+            weekday?: number;
+            /** @description 每月几日,`monthly_day` 必填。 */
+            month_day?: number;
+            /**
+             * @description 每月第几个星期(-1 为最后一个),`monthly_weekday` 必填。
+             * @enum {integer}
+             */
+            week_of_month?: 1 | 2 | 3 | 4 | -1;
+            start_time: components["schemas"]["StartTime"];
+            duration_minutes: number;
+            starts_on?: components["schemas"]["Date"];
+            until?: components["schemas"]["Date"];
+            count?: number;
+        };
+        /** @description 只修改出现的字段。 */
+        MeetingSeriesPatch: {
+            title?: string;
+            place?: string;
+            agenda?: string;
+            start_time?: components["schemas"]["StartTime"];
+            duration_minutes?: number;
+        };
+        MeetingSeries: {
+            /** Format: int64 */
+            id: number;
+            title: string;
+            place: string;
+            latitude?: components["schemas"]["Coordinate"];
+            longitude?: components["schemas"]["Coordinate"];
+            agenda: string;
+            audience: components["schemas"]["MeetingAudience"];
+            audience_name: string;
+            /** @description `list` 时的参会指导员;`county` 时为空。 */
+            instructor_ids: number[];
+            frequency: components["schemas"]["MeetingFrequency"];
+            frequency_name: string;
+            weekday?: number;
+            month_day?: number;
+            /** @enum {integer} */
+            week_of_month?: 1 | 2 | 3 | 4 | -1;
+            /** @description 规则的中文说明,如“每月第一个星期一 09:30”。 */
+            rule_text: string;
+            start_time: components["schemas"]["StartTime"];
+            duration_minutes: number;
+            starts_on: components["schemas"]["Date"];
+            until?: components["schemas"]["Date"];
+            count?: number;
+            status: components["schemas"]["MeetingSeriesStatus"];
+            status_name: string;
+            cancel_reason: string;
+            cancelled_at?: components["schemas"]["DateTime"];
+            region_code: components["schemas"]["RegionCode"];
+            region_name: string;
+            /** @description 接下来(最多 5 次)的开始时间;已停止的为空。 */
+            next_dates: components["schemas"]["DateTime"][];
+            created_at: components["schemas"]["DateTime"];
+            updated_at: components["schemas"]["DateTime"];
+        };
+        MeetingSeriesList: {
+            items: components["schemas"]["MeetingSeries"][];
+            next_cursor: components["schemas"]["NextCursor"];
         };
         RSVPInput: {
             answer: components["schemas"]["RSVPAnswer"];
@@ -8245,6 +8504,8 @@ export interface operations {
                 region_code?: components["parameters"]["RegionFilter"];
                 /** @description 只看该状态的例会。 */
                 status?: components["schemas"]["MeetingStatus"];
+                /** @description 只看该定期例会的各次例会。 */
+                series_id?: number;
             };
             header?: never;
             path?: never;
@@ -8524,6 +8785,236 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    saveMeetingMinutes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeetingMinutesInput"];
+            };
+        };
+        responses: {
+            /** @description 带纪要的例会 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Meeting"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listQuietCounties: {
+        parameters: {
+            query?: {
+                /** @description 统计最近多少天,默认 30。 */
+                days?: number;
+                /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
+                region_code?: components["parameters"]["RegionFilter"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 未召开例会的县 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuietCounties"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMeetingSeries: {
+        parameters: {
+            query?: {
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+                /** @description 只看该行政区划(含下级)内的记录,12 位代码。 */
+                region_code?: components["parameters"]["RegionFilter"];
+                status?: components["schemas"]["MeetingSeriesStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 一页定期例会 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingSeriesList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createMeetingSeries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeetingSeriesInput"];
+            };
+        };
+        responses: {
+            /** @description 已设置 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingSeries"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMeetingSeries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 定期例会 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingSeries"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateMeetingSeries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeetingSeriesPatch"];
+            };
+        };
+        responses: {
+            /** @description 修改后的定期例会 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingSeries"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelMeetingSeries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeetingCancelInput"];
+            };
+        };
+        responses: {
+            /** @description 已停止的定期例会 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingSeries"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
