@@ -57,3 +57,36 @@ func renderBulletin(ctx context.Context, r *Resolver, ev Event, p outbox.Bulleti
 		},
 	}
 }
+
+// bulletinChange is either notice of a bulletin changed after it was read.
+type bulletinChange interface {
+	outbox.Payload
+	Change() outbox.BulletinChange
+}
+
+// bulletinReaderRecipients: each instructor who had opened the bulletin, by subscribe message.
+// The groups are not told again: a correction posted to every group would be read as a second
+// bulletin by those who never opened the first.
+func bulletinReaderRecipients(ctx context.Context, r *Resolver, ev Event, p bulletinChange) ([]Recipient, error) {
+	return r.InstructorAccounts(ctx, p.Change().InstructorIDs)
+}
+
+func renderBulletinChange(ctx context.Context, r *Resolver, ev Event, p bulletinChange) Message {
+	c := p.Change()
+	title := cutRunes(c.Title, 100, true)
+	heading, status, why := "工作简报已更正", "已更正", ""
+	switch x := p.(type) {
+	case outbox.BulletinCorrected:
+		why = x.Note
+	case outbox.BulletinWithdrawn:
+		heading, status, why = "工作简报已撤回", "已撤回", x.Reason
+	}
+	issuer := r.RegionName(ctx, c.RegionCode)
+	return Message{
+		Title: "【" + heading + "】" + title,
+		Text:  fmt.Sprintf("您已阅读的工作简报「%s」%s:%s", title, status, why),
+		Link:  "/bulletins/" + strconv.FormatInt(ev.SubjectID, 10),
+		Fields: map[string]string{"title": title, "note": why, "region": issuer, "time": stamp(c.At),
+			"status": status, "kind": heading},
+	}
+}
