@@ -476,7 +476,7 @@ func (s *Service) shareViews(ctx context.Context, p *access.Principal, rows []Sh
 			AudienceRegion: s.regionName(ctx, sh.AudienceCode), Status: sh.Status, StatusName: roster.Label(ShareStatuses, sh.Status),
 			InstructorID: sh.InstructorID, InstructorName: names[sh.InstructorID], UnitName: unitNames[sh.UnitID],
 			RegionCode: sh.RegionCode, RegionName: s.regionName(ctx, sh.RegionCode), Mine: mine,
-			CanReview: p.IsStaff() && sh.Status == SharePending && p.CanSeeRegion(sh.AudienceCode),
+			CanReview:  p.IsStaff() && sh.Status == SharePending && p.CanSeeRegion(sh.AudienceCode),
 			ReviewedAt: clock.LocalPtr(sh.ReviewedAt), CreatedAt: clock.Local(sh.CreatedAt)}
 		if v.Attachments == nil {
 			v.Attachments = []upload.View{}
