@@ -53,11 +53,11 @@ func (s *Service) manageable(tx *gorm.DB, p *access.Principal, id int64) (Bullet
 	return b, err
 }
 
-// readers are the instructors with a receipt for the bulletin, each once.
-func readers(tx *gorm.DB, id int64) ([]int64, error) {
-	ids := []int64{}
-	err := tx.Model(&Read{}).Where("bulletin_id = ?", id).Order("instructor_id").Distinct().Pluck("instructor_id", &ids).Error
-	return ids, err
+// readers counts the instructors with a receipt for the bulletin (one each).
+func readers(tx *gorm.DB, id int64) (int64, error) {
+	var n int64
+	err := tx.Model(&Read{}).Where("bulletin_id = ?", id).Count(&n).Error
+	return n, err
 }
 
 // Correct replaces a published bulletin's text, keeps the one it replaces as a version and tells
@@ -113,13 +113,13 @@ func (s *Service) Correct(ctx context.Context, p *access.Principal, id int64, in
 			"body": b.Body, "corrected_at": now, "correction_note": b.CorrectionNote, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		ids, err := readers(tx, b.ID)
+		n, err := readers(tx, b.ID)
 		if err != nil {
 			return err
 		}
 		return outbox.Write(tx, outbox.Entry{SubjectType: subjectType, SubjectID: b.ID, RegionCode: b.RegionCode, At: now,
 			Payload: outbox.BulletinCorrected{BulletinChange: outbox.BulletinChange{BulletinID: b.ID, Title: b.Title,
-				RegionCode: b.RegionCode, At: clock.Local(now), InstructorIDs: ids}, Version: b.Version, Note: b.CorrectionNote}})
+				RegionCode: b.RegionCode, At: clock.Local(now), Readers: n}, Version: b.Version, Note: b.CorrectionNote}})
 	})
 	if err != nil {
 		return View{}, err
@@ -162,7 +162,7 @@ func (s *Service) Withdraw(ctx context.Context, p *access.Principal, id int64, r
 			"withdrawn_at": now, "withdrawn_by": p.AccountID, "withdraw_reason": reason, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		ids, err := readers(tx, b.ID)
+		n, err := readers(tx, b.ID)
 		if err != nil {
 			return err
 		}
@@ -171,7 +171,7 @@ func (s *Service) Withdraw(ctx context.Context, p *access.Principal, id int64, r
 		}
 		return outbox.Write(tx, outbox.Entry{SubjectType: subjectType, SubjectID: b.ID, RegionCode: b.RegionCode, At: now,
 			Payload: outbox.BulletinWithdrawn{BulletinChange: outbox.BulletinChange{BulletinID: b.ID, Title: b.Title,
-				RegionCode: b.RegionCode, At: clock.Local(now), InstructorIDs: ids}, Reason: reason}})
+				RegionCode: b.RegionCode, At: clock.Local(now), Readers: n}, Reason: reason}})
 	})
 	if err != nil {
 		return View{}, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/shiliu/shiliu/server/access"
@@ -64,11 +65,30 @@ type bulletinChange interface {
 	Change() outbox.BulletinChange
 }
 
-// bulletinReaderRecipients: each instructor who had opened the bulletin, by subscribe message.
-// The groups are not told again: a correction posted to every group would be read as a second
-// bulletin by those who never opened the first.
+// bulletinRead is a read receipt (server/bulletin's bulletin_reads), as far as notices need it.
+type bulletinRead struct {
+	BulletinID   int64
+	InstructorID int64
+	ReadAt       time.Time
+}
+
+func (bulletinRead) TableName() string { return "bulletin_reads" }
+
+// bulletinReaderRecipients: the account of each instructor who had opened the bulletin when it
+// changed, once, by subscribe message. The groups are not told again: a correction posted to
+// every group would be read as a second bulletin by those who never opened the first.
 func bulletinReaderRecipients(ctx context.Context, r *Resolver, ev Event, p bulletinChange) ([]Recipient, error) {
-	return r.InstructorAccounts(ctx, p.Change().InstructorIDs)
+	c := p.Change()
+	var ids []int64
+	err := r.tx.WithContext(ctx).Model(&account{}).
+		Where("status = ? AND instructor_id IN (?)", "active", r.tx.Model(&bulletinRead{}).Select("instructor_id").
+			Where("bulletin_id = ? AND read_at <= ?", c.BulletinID, c.At.UTC())).
+		Order("id").Pluck("id", &ids).Error
+	out := make([]Recipient, len(ids))
+	for i, id := range ids {
+		out[i] = accountRecipient(id)
+	}
+	return out, err
 }
 
 func renderBulletinChange(ctx context.Context, r *Resolver, ev Event, p bulletinChange) Message {

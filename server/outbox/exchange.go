@@ -8,14 +8,16 @@ var (
 	BulletinWithdrawnKind = declare[BulletinWithdrawn]("bulletin.withdrawn")
 )
 
-// BulletinChange is what both notices carry: the bulletin and the instructors who had opened it
-// when it changed (those who had not will see the new state when they open it).
+// BulletinChange is what both notices carry. They are for the instructors who had opened the
+// bulletin by At (its read receipts then); those who had not see the new state when they open it.
+// The readers are not listed here: a province-wide bulletin has tens of thousands, more than an
+// event's payload holds.
 type BulletinChange struct {
-	BulletinID    int64     `json:"bulletin_id"`
-	Title         string    `json:"title"`
-	RegionCode    string    `json:"region_code"` // the issuer's
-	At            time.Time `json:"at"`
-	InstructorIDs []int64   `json:"instructor_ids"` // the readers, each once; never null
+	BulletinID int64     `json:"bulletin_id"`
+	Title      string    `json:"title"`
+	RegionCode string    `json:"region_code"` // the issuer's
+	At         time.Time `json:"at"`
+	Readers    int64     `json:"readers"` // how many had read it at At
 }
 
 // BulletinCorrected tells a bulletin's readers that it was corrected, and why.
