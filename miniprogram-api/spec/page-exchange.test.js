@@ -50,7 +50,7 @@ describe('experience shares', () => {
     assert.match(sim.text(page, '#share-44'), /未通过.*未通过的原因:请补充具体做法/)
     assert.match(sim.text(page, '#share-43'), /待审核.*分享给廊坊市的指导员/)
     const urls = env.fake.requests.map(r => r.url.replace(/^https:\/\/api\.test/, ''))
-    assert.deepEqual(urls, ['/api/v1/shares?limit=20', '/api/v1/shares?limit=20&mine=true'])
+    assert.deepEqual(urls, ['/api/v1/shares?limit=20&status=approved', '/api/v1/shares?limit=20&mine=true'])
   })
 
   async function type(page, sel, text) {

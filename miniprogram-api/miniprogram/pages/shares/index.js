@@ -27,7 +27,8 @@ Component({
       return this.load()
     },
     query() {
-      return this.data.tab === 'mine' ? {limit: LIMIT, mine: true} : {limit: LIMIT}
+      // 交流 lists approved shares only: my own still under review are under 我的分享, with their state
+      return this.data.tab === 'mine' ? {limit: LIMIT, mine: true} : {limit: LIMIT, status: 'approved'}
     },
     firstPage() {
       return getClient().get('/api/v1/shares', this.query())
