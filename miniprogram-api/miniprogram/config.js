@@ -35,5 +35,8 @@ module.exports = {
     training_reminder: '',
     // to the instructor: the county answered my suggestion
     suggestion_answered: '',
+    // to the instructor: a bulletin I had read was corrected or withdrawn
+    bulletin_corrected: '',
+    bulletin_withdrawn: '',
   },
 }

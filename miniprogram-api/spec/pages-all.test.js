@@ -39,6 +39,7 @@ function api(req) {
   if (p === '/api/v1/me/training') return {statusCode: 200, data: training}
   if (p === '/api/v1/suggestions') return {statusCode: 200, data: F.page([F.suggestion({answer: '已安排印制'}), F.suggestion({id: 20})])}
   if (p === '/api/v1/subscriptions') return {statusCode: 200, data: F.subscriptions([{}])}
+  if (p === '/api/v1/shares') return {statusCode: 200, data: F.page([F.share()])}
   if (p === '/api/v1/tips/1') return {statusCode: 200, data: recordView({timeline: [F.timelineStep()]})}
   if (/^\/api\/v1\/(records|tips|sentiments)$/.test(p)) return {statusCode: 200, data: F.page([])}
   return F.error(404, 'not_found', '内容不存在')

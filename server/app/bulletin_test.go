@@ -355,7 +355,7 @@ func TestBulletinBadInput(t *testing.T) {
 	if v.Body == nil || len([]rune(*v.Body)) != 20000 {
 		t.Fatal("a 20,000-character body did not survive")
 	}
-	for _, q := range []string{"?status=draft", "?unread=maybe", "?limit=0"} {
+	for _, q := range []string{"?status=archived", "?unread=maybe", "?limit=0"} {
 		w.staff.Must(http.StatusBadRequest, "GET", "/api/v1/bulletins"+q, nil)
 	}
 	w.staff.Must(http.StatusBadRequest, "GET", bulletinPath(b.ID, "receipts")+"?cursor=zzz", nil)

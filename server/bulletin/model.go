@@ -13,12 +13,15 @@ import (
 
 // Statuses.
 const (
+	StatusDraft     = "draft"
 	StatusScheduled = "scheduled"
 	StatusPublished = "published"
+	StatusWithdrawn = "withdrawn"
 )
 
 // Statuses with their labels.
-var Statuses = []roster.Code{{Code: StatusScheduled, Label: "待发布"}, {Code: StatusPublished, Label: "已发布"}}
+var Statuses = []roster.Code{{Code: StatusDraft, Label: "草稿"}, {Code: StatusScheduled, Label: "待发布"},
+	{Code: StatusPublished, Label: "已发布"}, {Code: StatusWithdrawn, Label: "已撤回"}}
 
 // Bulletin is one bulletin. RegionCode is the issuer's region: staff of its subtree manage it.
 type Bulletin struct {
@@ -32,9 +35,32 @@ type Bulletin struct {
 	CreatedBy   int64
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Version counts corrections from 1; the earlier texts are in bulletin_versions.
+	Version        int
+	CorrectedAt    *time.Time
+	CorrectionNote string
+	WithdrawnAt    *time.Time
+	WithdrawnBy    int64
+	WithdrawReason string
+	// SourceShareID is the experience share a draft was made from.
+	SourceShareID int64
 }
 
 func (Bulletin) TableName() string { return "bulletins" }
+
+// Version is a bulletin's text before a correction replaced it.
+type Version struct {
+	ID         int64
+	BulletinID int64
+	Version    int
+	Title      string
+	Body       string
+	Note       string
+	CreatedBy  int64
+	CreatedAt  time.Time
+}
+
+func (Version) TableName() string { return "bulletin_versions" }
 
 // Scope is one region of a bulletin's audience.
 type Scope struct {
@@ -83,6 +109,26 @@ type View struct {
 	ReadAt      *time.Time    `json:"read_at,omitempty"`
 	ReadCount   *int64        `json:"read_count,omitempty"`
 	CreatedAt   time.Time     `json:"created_at"`
+	// Version is 1 until corrected; CorrectedAt and CorrectionNote are the latest correction's.
+	Version        int        `json:"version"`
+	CorrectedAt    *time.Time `json:"corrected_at,omitempty"`
+	CorrectionNote string     `json:"correction_note,omitempty"`
+	WithdrawnAt    *time.Time `json:"withdrawn_at,omitempty"`
+	WithdrawReason string     `json:"withdraw_reason,omitempty"`
+	SourceShareID  int64      `json:"source_share_id,omitempty"`
+	// Versions, for staff opening one bulletin: every version, the current one last.
+	Versions []VersionView `json:"versions,omitempty"`
+}
+
+// VersionView is one version of a bulletin's text. At is when it took effect; Note is the
+// correction that made it (empty for the first).
+type VersionView struct {
+	Version int       `json:"version"`
+	Title   string    `json:"title"`
+	Body    string    `json:"body"`
+	Note    string    `json:"note"`
+	At      time.Time `json:"at"`
+	Current bool      `json:"current"`
 }
 
 // ReceiptView is one instructor who opened a bulletin.

@@ -113,7 +113,7 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in Input) (Vi
 		return View{}, err
 	}
 	b := Bulletin{RegionCode: p.RegionCode, Title: in.Title, Body: in.Body, Status: StatusScheduled, PublishAt: publishAt,
-		CreatedBy: p.AccountID, CreatedAt: now, UpdatedAt: now}
+		CreatedBy: p.AccountID, CreatedAt: now, UpdatedAt: now, Version: 1}
 	if !publishAt.After(now) {
 		b.Status, b.PublishedAt = StatusPublished, &now
 	}
@@ -299,10 +299,11 @@ func ancestors(code string) []string {
 	return out
 }
 
-// visibleTo limits a query on bulletins to the published ones whose scope holds the reader.
+// visibleTo limits a query on bulletins to the published ones whose scope holds the reader, and
+// those withdrawn after they were published: the phone shows them as withdrawn, with the reason.
 func (s *Service) visibleTo(r reader) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB {
-		return db.Where("status = ?", StatusPublished).
+		return db.Where("status IN ? AND published_at IS NOT NULL", []string{StatusPublished, StatusWithdrawn}).
 			Where("id IN (?)", s.db.Model(&Scope{}).Select("bulletin_id").Where("region_code IN ?", r.ancestors))
 	}
 }
@@ -339,7 +340,7 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 		}
 		q = q.Scopes(s.visibleTo(rd))
 		if f.Unread {
-			q = q.Where("id NOT IN (?)", s.db.Model(&Read{}).Select("bulletin_id").Where("instructor_id = ?", rd.id))
+			q = q.Where("status = ?", StatusPublished).Where("id NOT IN (?)", s.db.Model(&Read{}).Select("bulletin_id").Where("instructor_id = ?", rd.id))
 		}
 	default:
 		return nil, "", errNoAudience
@@ -384,6 +385,9 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 		readAt[r.BulletinID] = r.ReadAt
 	}
 	for i := range out {
+		if out[i].Status == StatusWithdrawn {
+			out[i].Summary = ""
+		}
 		t, ok := readAt[out[i].ID]
 		out[i].Read = &ok
 		if ok {
@@ -411,6 +415,9 @@ func (s *Service) Get(ctx context.Context, p *access.Principal, id int64) (View,
 		if err != nil {
 			return View{}, err
 		}
+		if v.Versions, err = s.versions(db, b); err != nil {
+			return View{}, err
+		}
 		counts, err := s.readCounts(db, []int64{b.ID})
 		n := counts[b.ID]
 		v.ReadCount = &n
@@ -429,6 +436,25 @@ func (s *Service) Get(ctx context.Context, p *access.Principal, id int64) (View,
 		}
 		if err != nil {
 			return View{}, err
+		}
+		if b.Status == StatusWithdrawn {
+			// what was withdrawn is not read any more: the reason, not the body, and no receipt
+			var rs []Read
+			if err := db.Where("bulletin_id = ? AND instructor_id = ?", b.ID, rd.id).Limit(1).Find(&rs).Error; err != nil {
+				return View{}, err
+			}
+			scopes, err := s.scopes(db, []int64{b.ID})
+			if err != nil {
+				return View{}, err
+			}
+			v := s.view(ctx, b, scopes[b.ID])
+			v.Summary = ""
+			read := len(rs) > 0
+			v.Read = &read
+			if read {
+				v.ReadAt = clock.LocalPtr(&rs[0].ReadAt)
+			}
+			return v, nil
 		}
 		now := s.clock.Now()
 		if err := db.Clauses(clause.OnConflict{DoNothing: true}).
@@ -455,7 +481,7 @@ func (s *Service) UnreadCount(ctx context.Context, p *access.Principal) (int64, 
 		return 0, err
 	}
 	var n int64
-	err = s.db.WithContext(ctx).Model(&Bulletin{}).Scopes(s.visibleTo(rd)).
+	err = s.db.WithContext(ctx).Model(&Bulletin{}).Scopes(s.visibleTo(rd)).Where("status = ?", StatusPublished).
 		Where("id NOT IN (?)", s.db.Model(&Read{}).Select("bulletin_id").Where("instructor_id = ?", rd.id)).
 		Count(&n).Error
 	return n, err
@@ -582,7 +608,9 @@ func (s *Service) view(ctx context.Context, b Bulletin, scope []string) View {
 		ID: b.ID, Title: b.Title, Summary: summary(b.Body, 80), Status: b.Status, StatusName: roster.Label(Statuses, b.Status),
 		PublishAt: clock.Local(b.PublishAt), PublishedAt: clock.LocalPtr(b.PublishedAt),
 		RegionCode: b.RegionCode, RegionName: s.regionName(ctx, b.RegionCode), Scope: make([]RegionView, len(scope)),
-		CreatedAt: clock.Local(b.CreatedAt),
+		CreatedAt: clock.Local(b.CreatedAt), Version: max(b.Version, 1), CorrectedAt: clock.LocalPtr(b.CorrectedAt),
+		CorrectionNote: b.CorrectionNote, WithdrawnAt: clock.LocalPtr(b.WithdrawnAt), WithdrawReason: b.WithdrawReason,
+		SourceShareID: b.SourceShareID,
 	}
 	for i, c := range scope {
 		v.Scope[i] = RegionView{Code: c, Name: s.regionName(ctx, c)}

@@ -108,6 +108,10 @@ func defaultNotify() NotifyConfig {
 			// Training notices go to each enrolled instructor: their training page, that session first.
 			"training_enrolled": trainingTemplate(),
 			"training_reminder": trainingTemplate(),
+			// A bulletin corrected or withdrawn, to each instructor who had read it: the bulletins
+			// page, that bulletin first.
+			"bulletin_corrected": bulletinChangeTemplate(),
+			"bulletin_withdrawn": bulletinChangeTemplate(),
 			// The central adjustment, to county staff (decided in the console).
 			"adjustment_launched": {Page: "",
 				Data: map[string]string{"thing1": "title", "thing2": "region", "time3": "time", "phrase4": "status"}},
@@ -233,4 +237,10 @@ func (n *NotifyConfig) validate(wechatTimeout time.Duration) []error {
 		}
 	}
 	return errs
+}
+
+// bulletinChangeTemplate opens the bulletins page with the corrected or withdrawn one of ?id= first.
+func bulletinChangeTemplate() TemplateConfig {
+	return TemplateConfig{Page: "pages/bulletins/index?id={subject_id}",
+		Data: map[string]string{"thing1": "title", "phrase2": "status", "thing3": "note", "time4": "time"}}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"github.com/shiliu/shiliu/server/bulletin"
 	"maps"
 	"net/http"
 
@@ -96,5 +97,6 @@ func (h *handlers) dictionaries(c *gin.Context) {
 	maps.Copy(d, support.Dictionaries())
 	maps.Copy(d, assessment.Dictionaries())
 	maps.Copy(d, adjustment.Dictionaries())
+	maps.Copy(d, bulletin.Dictionaries())
 	c.JSON(http.StatusOK, d)
 }

@@ -38,6 +38,7 @@ var All = []database.Migration{
 	{Version: 37, Name: "three-year adjustment rounds with their instructors, the counties' decisions and reminders", Up: v37},
 	{Version: 38, Name: "records: the role of the five served, tags of the brand and duties; defaults for existing records, statistics recounted", Up: v38},
 	{Version: 40, Name: "meeting series with their occurrences; meeting minutes", Up: v40},
+	{Version: 41, Name: "exchange: bulletins corrected (versions kept) and withdrawn; instructors' experience shares reviewed by staff", Up: v41},
 }
 
 type v1Region struct {

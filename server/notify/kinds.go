@@ -66,6 +66,8 @@ var kinds = map[string]Kind{
 	outbox.MeetingCancelledKind.String():    reads(meetingRecipients, renderMeeting),
 	outbox.MeetingReminderKind.String():     reads(meetingRecipients, renderMeeting),
 	outbox.BulletinPublishedKind.String():   reads(bulletinRecipients, renderBulletin),
+	outbox.BulletinCorrectedKind.String():   reads(bulletinReaderRecipients, renderBulletinChange),
+	outbox.BulletinWithdrawnKind.String():   reads(bulletinReaderRecipients, renderBulletinChange),
 	outbox.TaskAssignedKind.String():        reads(taskAssignedRecipients, renderTaskAssigned),
 	outbox.SuggestionSubmittedKind.String(): reads(suggestionSubmittedRecipients, renderSuggestionSubmitted),
 	outbox.SuggestionAnsweredKind.String():  reads(suggestionAnsweredRecipients, renderSuggestionAnswered),

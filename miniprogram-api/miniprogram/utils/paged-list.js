@@ -160,4 +160,4 @@ function pagedList(list) {
   })
 }
 
-module.exports = {pagedList, appendNew}
+module.exports = {pagedList, appendNew, loadNextPage}

@@ -109,7 +109,7 @@ function attendance(over) {
 function bulletin(over) {
   return Object.assign({id: 8, title: '五月工作简报', summary: '本月全县开展民族团结进步创建活动……', status: 'published', status_name: '已发布',
     publish_at: T0, published_at: T0, region_code: '131028000000', region_name: '大厂回族自治县',
-    scope: [{code: '131028000000', name: '大厂回族自治县'}], read: false, created_at: T0}, over || {})
+    scope: [{code: '131028000000', name: '大厂回族自治县'}], read: false, created_at: T0, version: 1}, over || {})
 }
 
 /** GET /api/v1/bulletins/{id}: with body and attachments; opening it records the read. */
@@ -242,8 +242,16 @@ function suggestion(over) {
     answer: '', answered_at: answered ? T0 : null, created_at: T0, updated_at: T0}, o)
 }
 
+/** An experience share as the server sends it (another instructor's, approved, unless over says). */
+function share(over) {
+  return Object.assign({id: 41, title: '入户走访的三点体会', text: '一、提前了解户情。\n二、用群众听得懂的话讲政策。', attachments: [],
+    audience: 'county', audience_name: '本县(市、区)指导员', audience_code: '131028000000', audience_region: '大厂回族自治县',
+    status: 'approved', status_name: '已通过', instructor_id: 8, instructor_name: '李华', unit_name: '东关村',
+    region_code: '131028100000', region_name: '大厂镇', mine: false, can_review: false, created_at: T0}, over || {})
+}
+
 module.exports = {
   T0, iso, error, account, staffAccount, tokens, unit, me, dictionaries, summary, meeting, rsvped, checkedIn, checkinToken,
   attendance, bulletin, bulletinDetail, upload, record, timelineStep, page, regions, nomination, subscriptions, invitation,
-  assignee, task, taskDetail, taskReport, enrolment, trainingSession, myTraining, suggestion,
+  assignee, task, taskDetail, taskReport, enrolment, trainingSession, myTraining, suggestion, share,
 }

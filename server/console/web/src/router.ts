@@ -56,6 +56,7 @@ export const routes: RouteRecordRaw[] = [
       { path: 'bulletins', name: 'bulletins', component: () => import('./views/bulletins/BulletinsView.vue'), meta: { title: '工作简报' } },
       { path: 'bulletins/new', name: 'bulletin-new', component: () => import('./views/bulletins/BulletinComposeView.vue'), meta: { title: '写工作简报' } },
       { path: 'bulletins/:id(\\d+)', name: 'bulletin', component: () => import('./views/bulletins/BulletinDetailView.vue'), meta: { title: '工作简报详情' } },
+      { path: 'shares', name: 'shares', component: () => import('./views/bulletins/SharesView.vue'), meta: { title: '经验分享' } },
       { path: 'tasks', name: 'tasks', component: () => import('./views/tasks/TasksView.vue'), meta: { title: '交办任务' } },
       { path: 'tasks/:id(\\d+)', name: 'task', component: () => import('./views/tasks/TaskDetailView.vue'), meta: { title: '任务详情' } },
       { path: 'training/plans', name: 'training-plans', component: () => import('./views/training/PlansView.vue'), meta: { title: '培训计划' } },

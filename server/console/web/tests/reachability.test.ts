@@ -41,6 +41,8 @@ const notOnAPage: Record<string, string> = {
   'POST /api/v1/tips': 'instructor: submits from the phone',
   'POST /api/v1/mediations': 'instructor: submits from the phone',
   'POST /api/v1/suggestions': 'instructor: sends a suggestion to the county from the phone',
+  'POST /api/v1/shares': 'instructor: shares their experience from the phone',
+  'GET /api/v1/shares/{id}': "instructor: opens one share on the phone (the console's review list shows each share in full)",
   'GET /api/v1/suggestions/{id}': "instructor: opens the answer from its notice (the console's list shows each answer in full)",
   'GET /api/v1/adjustment-rounds/{id}': "the round's page reads the round with its progress (adjustment-rounds/{id}/progress)",
   'PATCH /api/v1/visits/{id}': "instructor: edits their own record before it is handled",

@@ -1437,6 +1437,212 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bulletins/{id}/correct": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 更正工作简报 (correct a published bulletin)
+         * @description 仅管辖范围内(简报发布单位所在区划在本人管辖范围内)的工作人员,仅已发布的简报。`body` 为更正后的正文,`title` 不传则不变,
+         *     `note` 为更正说明(必填)。更正前的文本作为历史版本保留(详情 `versions`),`version` 加一;指导员看到“已更正”及时间和说明。
+         *     阅读回执保留;同一事务中写入事件 `bulletin.corrected`,以订阅消息通知此前已阅读的每位指导员各一次(不再发到指导员群)。
+         *     错误码:`invalid_json`、`invalid_argument`(400,标题和正文都未改变时字段为 `body`);`forbidden`(403);
+         *     `bulletin_not_found`(404);`bulletin_not_published`、`bulletin_withdrawn`(409)。
+         */
+        post: operations["correctBulletin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bulletins/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 撤回工作简报 (withdraw a bulletin)
+         * @description 仅管辖范围内的工作人员;已发布或定时的简报可撤回,`reason` 必填。撤回后指导员看到“已撤回”和原因,不再看到正文,
+         *     也不计入未读数。已发布的简报撤回时同一事务中写入事件 `bulletin.withdrawn`,以订阅消息通知此前已阅读的每位指导员。
+         *     以同一原因再次撤回(重试)不改变任何内容。
+         *     错误码:`invalid_json`、`invalid_argument`(400,字段 `reason`);`forbidden`(403);`bulletin_not_found`(404);
+         *     `bulletin_withdrawn`、`bulletin_draft`(409)。
+         */
+        post: operations["withdrawBulletin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bulletins/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 发布草稿 (publish a draft, e.g. one made from an experience share)
+         * @description 仅管辖范围内的工作人员,仅草稿(`draft`)。`title`、`body`、`scope` 不传则沿用草稿的;`publish_at` 同发布简报。
+         *     立即发布时同一事务中写入事件 `bulletin.published`。不能在此添加附件。
+         *     错误码:`invalid_json`、`invalid_argument`(400);`forbidden`(403);`bulletin_not_found`(404);`bulletin_not_draft`(409)。
+         */
+        post: operations["publishBulletinDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 经验分享列表 (shares)
+         * @description 指导员:本人的分享,以及审核通过、分享范围为本人所在县(市、区)或市的分享;`mine=true` 只看本人的(含审核状态和未通过原因)。
+         *     工作人员:作者或分享范围在管辖范围内的分享(审核队列用 `status=pending`),`can_review` 表示本人能否审核。按 id 倒序。
+         *     错误码:`invalid_argument`(400);`forbidden`(403)。
+         */
+        get: operations["listShares"];
+        put?: never;
+        /**
+         * 分享工作经验 (an instructor shares their experience)
+         * @description 仅在任指导员。`audience` 为分享范围:`county` 本县(市、区)的指导员,`city` 本市的指导员;提交后待审核,
+         *     分享范围所在地区的工作人员审核通过后,范围内的指导员才能看到。`attachments` 为先上传的照片 id(最多 9 张)。
+         *     带 `client_id`(UUID):原样重试时返回已保存的那一条(200),同一编号内容不同时为 `client_id_conflict`(409)。
+         *     错误码:`invalid_json`、`invalid_argument`(400);`forbidden`(403);`client_id_conflict`(409)。
+         */
+        post: operations["createShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * 经验分享详情 (one share)
+         * @description 可见范围同列表;其他情况返回 404 `share_not_found`。
+         */
+        get: operations["getShare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 审核通过 (approve a share)
+         * @description 仅分享范围(县或市)在本人管辖范围内的工作人员,仅待审核的分享;可不带请求体。重复通过(重试)不改变任何内容。
+         *     错误码:`invalid_json`(400);`forbidden`(403);`share_not_found`(404);`share_reviewed`(409)。
+         */
+        post: operations["approveShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 审核不通过 (reject a share, with the reason)
+         * @description 同审核通过;`reason` 必填,作者在“我的分享”中看到。
+         *     错误码:`invalid_json`、`invalid_argument`(400,字段 `reason`);`forbidden`(403);`share_not_found`(404);`share_reviewed`(409)。
+         */
+        post: operations["rejectShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares/{id}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 转为工作简报 (make a share into a draft bulletin)
+         * @description 仅能看到该分享的工作人员,仅审核通过的分享。生成本人所在区划发布的简报草稿(`draft`):标题与正文取自分享,
+         *     正文末尾注明作者(地区、单位、姓名),接收范围为分享范围(超出本人管辖范围时为本人所在区划);照片不随之转入,
+         *     正文注明原文附照片的张数。草稿在简报详情中编辑后发布(`POST /api/v1/bulletins/{id}/publish`)。
+         *     已转过的再次请求返回同一草稿(200)。可不带请求体。
+         *     错误码:`invalid_json`(400);`forbidden`(403);`share_not_found`(404);`share_not_approved`(409)。
+         */
+        post: operations["promoteShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/records": {
         parameters: {
             query?: never;
@@ -4110,6 +4316,12 @@ export interface components {
             support_kind?: components["schemas"]["Code"][];
             /** @description 意见建议状态 */
             suggestion_status?: components["schemas"]["Code"][];
+            /** @description 经验分享审核状态 */
+            share_status?: components["schemas"]["Code"][];
+            /** @description 经验分享范围 */
+            share_audience?: components["schemas"]["Code"][];
+            /** @description 工作简报状态 */
+            bulletin_status?: components["schemas"]["Code"][];
             /** @description 年度考核等次 */
             assessment_grade?: components["schemas"]["Code"][];
             /** @description 集中调整的决定 */
@@ -4897,10 +5109,10 @@ export interface components {
             items: components["schemas"]["Attendee"][];
         };
         /**
-         * @description `scheduled` 待发布(定时),`published` 已发布。
+         * @description `draft` 草稿(由经验分享生成,待发布),`scheduled` 待发布(定时),`published` 已发布,`withdrawn` 已撤回。
          * @enum {string}
          */
-        BulletinStatus: "scheduled" | "published";
+        BulletinStatus: "draft" | "scheduled" | "published" | "withdrawn";
         BulletinRegion: {
             code: components["schemas"]["RegionCode"];
             name: string;
@@ -4933,6 +5145,21 @@ export interface components {
              */
             read_count?: number;
             created_at: components["schemas"]["DateTime"];
+            /** @description 版本号,每更正一次加一。 */
+            version: number;
+            corrected_at?: components["schemas"]["DateTime"];
+            /** @description 最近一次更正的说明(“已更正”)。 */
+            correction_note?: string;
+            withdrawn_at?: components["schemas"]["DateTime"];
+            /** @description 撤回原因。已撤回的简报对指导员不含正文、附件和摘要。 */
+            withdraw_reason?: string;
+            /**
+             * Format: int64
+             * @description 由哪条经验分享生成。
+             */
+            source_share_id?: number;
+            /** @description 仅工作人员查看详情时:各版本,当前版本在最后。 */
+            versions?: components["schemas"]["BulletinVersion"][];
         };
         BulletinList: {
             items: components["schemas"]["Bulletin"][];
@@ -4950,6 +5177,34 @@ export interface components {
              * Format: date-time
              * @description 定时发布的时间;不传立即发布。
              */
+            publish_at?: string;
+        };
+        BulletinVersion: {
+            version: number;
+            title: string;
+            body: string;
+            /** @description 产生该版本的更正说明;第一版为空字符串。 */
+            note: string;
+            at: components["schemas"]["DateTime"];
+            /** @description 是否为当前版本(列表最后一项)。 */
+            current: boolean;
+        };
+        BulletinCorrectInput: {
+            /** @description 更正后的标题;不传不变。 */
+            title?: string;
+            /** @description 更正后的正文,Markdown。 */
+            body: string;
+            /** @description 更正说明。 */
+            note: string;
+        };
+        BulletinWithdrawInput: {
+            reason: string;
+        };
+        BulletinPublishInput: {
+            title?: string;
+            body?: string;
+            scope?: components["schemas"]["RegionCode"][];
+            /** Format: date-time */
             publish_at?: string;
         };
         BulletinUnreadCount: {
@@ -6529,6 +6784,67 @@ export interface components {
         };
         SuggestionList: {
             items: components["schemas"]["Suggestion"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * @description `pending` 待审核,`approved` 已通过,`rejected` 未通过。
+         * @enum {string}
+         */
+        ShareStatus: "pending" | "approved" | "rejected";
+        /**
+         * @description `county` 本县(市、区)的指导员,`city` 本市的指导员。
+         * @enum {string}
+         */
+        ShareAudience: "county" | "city";
+        ShareInput: {
+            client_id: components["schemas"]["ClientID"];
+            title: string;
+            /** @description 分享内容(可分段)。 */
+            text: string;
+            audience: components["schemas"]["ShareAudience"];
+            /** @description 本人上传的照片 id,最多 9 张。 */
+            attachments?: number[];
+        };
+        ShareRejectInput: {
+            reason: string;
+        };
+        Share: {
+            /** Format: int64 */
+            id: number;
+            /** @description 仅作者本人可见。 */
+            client_id?: string;
+            title: string;
+            text: string;
+            attachments: components["schemas"]["Upload"][];
+            audience: components["schemas"]["ShareAudience"];
+            audience_name: string;
+            audience_code: components["schemas"]["RegionCode"];
+            /** @description 分享范围的县(市、区)或市的名称。 */
+            audience_region: string;
+            status: components["schemas"]["ShareStatus"];
+            status_name: string;
+            /** @description 未通过的原因,仅作者本人和工作人员可见。 */
+            reject_reason?: string;
+            /** Format: int64 */
+            instructor_id: number;
+            instructor_name: string;
+            unit_name: string;
+            region_code: components["schemas"]["RegionCode"];
+            region_name: string;
+            /** @description 是否本人的分享。 */
+            mine: boolean;
+            /** @description 本人(工作人员)能否审核。 */
+            can_review: boolean;
+            reviewed_at?: components["schemas"]["DateTime"];
+            /**
+             * Format: int64
+             * @description 由此生成的简报草稿(仅作者本人和工作人员可见)。
+             */
+            bulletin_id?: number;
+            created_at: components["schemas"]["DateTime"];
+        };
+        ShareList: {
+            items: components["schemas"]["Share"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
         /**
@@ -9200,6 +9516,329 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    correctBulletin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulletinCorrectInput"];
+            };
+        };
+        responses: {
+            /** @description 更正后的简报 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bulletin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    withdrawBulletin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulletinWithdrawInput"];
+            };
+        };
+        responses: {
+            /** @description 已撤回的简报 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bulletin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    publishBulletinDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulletinPublishInput"];
+            };
+        };
+        responses: {
+            /** @description 已发布或已定时的简报 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bulletin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listShares: {
+        parameters: {
+            query?: {
+                /** @description 分页游标:上一页响应中的 `next_cursor`;不传表示第一页。无效游标返回 400。 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description 每页条数,1 到 100,默认 20。 */
+                limit?: components["parameters"]["Limit"];
+                status?: components["schemas"]["ShareStatus"];
+                /** @description 为 true 时只看本人的分享(指导员)。 */
+                mine?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 一页分享 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareInput"];
+            };
+        };
+        responses: {
+            /** @description 重试:此前已保存的同一条 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            /** @description 已提交,待审核 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 分享 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    approveShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description 已通过 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rejectShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareRejectInput"];
+            };
+        };
+        responses: {
+            /** @description 未通过 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    promoteShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description 此前已生成的草稿 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bulletin"];
+                };
+            };
+            /** @description 已生成草稿 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bulletin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
