@@ -40,9 +40,15 @@ type joined struct {
 	at    time.Time
 }
 
-// othersWait reports whether n is a tip alert that other tip alerts wait behind for the same
-// robot group: then its send is spaced (Pacer) and takes them along.
-func (s *RobotSender) othersWait(ctx context.Context, n *Notification) bool {
+// floodWaiting is how many other tip alerts must wait for a robot at once for its sends to be
+// spaced: a flood. Fewer (two or three tips of a busy county in one poll) go out at once, joined
+// or not, while the robot's minute has room, so that a busy county is not slowed by the spacing
+// a flood needs.
+const floodWaiting = 3
+
+// flooded reports whether n is a tip alert that floodWaiting or more other tip alerts wait
+// behind for the same robot group: then its send is spaced (Pacer) and takes them along.
+func (s *RobotSender) flooded(ctx context.Context, n *Notification) bool {
 	if !slices.Contains(joinKinds, n.EventKind) || s.joinLease <= 0 {
 		return false
 	}
@@ -50,8 +56,8 @@ func (s *RobotSender) othersWait(ctx context.Context, n *Notification) bool {
 	err := s.db.WithContext(ctx).Model(&Notification{}).
 		Where("status = ? AND channel = ? AND target_kind = ? AND target = ? AND event_kind IN ? AND id <> ?",
 			StatusPending, ChannelRobot, TargetGroup, n.Target, joinKinds, n.ID).
-		Limit(1).Pluck("id", &ids).Error
-	return err == nil && len(ids) > 0
+		Limit(floodWaiting).Pluck("id", &ids).Error
+	return err == nil && len(ids) >= floodWaiting
 }
 
 // claimWaiting takes the other tip alerts pending for n's robot group: a conditional UPDATE that

@@ -19,7 +19,7 @@ import (
 // until spacing has passed since the last (span / (limit - burst)), so the rest of the window's
 // slots last until the burst's leave it. A robot then never stands still for most of a minute
 // in a flood: the alerts waiting for it go out, joined into one message, every spacing
-// (RobotSender.join). Spacing applies to sends that other alerts wait behind (Take's spaced);
+// (RobotSender.join). Spacing applies to sends that a flood waits behind (Take's spaced);
 // burst == limit turns it off.
 type Pacer struct {
 	rdb    redis.UniversalClient
@@ -78,8 +78,8 @@ func (p *Pacer) key(robot string) string { return p.prefix + "notify:robot:" + r
 
 // Take reserves one send for robot (its webhook key hash). When the robot is at its limit (or,
 // spaced, past its burst and too soon after its last send) it answers false and when to try
-// again. Only a send that others wait behind is spaced: a lone alert goes while the window has
-// room, so that a busy but not flooded county is not slowed.
+// again. Only a send that a flood of alerts waits behind is spaced (RobotSender.flooded): other
+// sends go while the window has room, so that a busy but not flooded county is not slowed.
 func (p *Pacer) Take(ctx context.Context, robot string, spaced bool) (bool, time.Time, error) {
 	spacing := p.spacing
 	if !spaced {

@@ -96,7 +96,7 @@ func (s *RobotSender) send(ctx context.Context, g Group, n *Notification, msg Me
 		return &PermanentError{Reason: "通知群的 webhook 无法解密,请重新填写"}
 	}
 	if s.pacer != nil {
-		ok, until, err := s.pacer.Take(ctx, g.WebhookKeyHash, n != nil && s.othersWait(ctx, n))
+		ok, until, err := s.pacer.Take(ctx, g.WebhookKeyHash, n != nil && s.flooded(ctx, n))
 		switch {
 		case err != nil:
 			// WeCom enforces the limit itself (45009, retried); an alert should not wait for Redis.
