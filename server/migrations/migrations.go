@@ -36,6 +36,7 @@ var All = []database.Migration{
 	{Version: 33, Name: "records: a virtual county code; list indexes in id order for a county's kinds and statuses and an instructor's records", Up: v33},
 	{Version: 36, Name: "support and suggestions; yearly assessments; training topics, reminders and instructors trained per year", Up: v36},
 	{Version: 37, Name: "three-year adjustment rounds with their instructors, the counties' decisions and reminders", Up: v37},
+	{Version: 39, Name: "units where ethnic work is heavy (flag and reason); filings' staleness per county for the reminder", Up: v39},
 }
 
 type v1Region struct {
