@@ -26,12 +26,13 @@ func (v39Unit) TableName() string { return "units" }
 // when it has differed and what it was last reminded of: one reminder per change of the roster,
 // at most one per filing.remind_every.
 type v39FilingStaleness struct {
-	RegionCode   string    `gorm:"primaryKey;size:12"`
-	RosterHash   string    `gorm:"size:64;not null"`
-	StaleSince   time.Time `gorm:"not null"`
-	RemindedHash string    `gorm:"size:64;not null;default:''"`
-	RemindedAt   *time.Time
-	UpdatedAt    time.Time `gorm:"not null"`
+	RegionCode       string    `gorm:"primaryKey;size:12"`
+	AcceptedFilingID int64     `gorm:"not null"`
+	RosterHash       string    `gorm:"size:64;not null"`
+	StaleSince       time.Time `gorm:"not null"`
+	RemindedHash     string    `gorm:"size:64;not null;default:''"`
+	RemindedAt       *time.Time
+	UpdatedAt        time.Time `gorm:"not null"`
 }
 
 func (v39FilingStaleness) TableName() string { return "filing_staleness" }

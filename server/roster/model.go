@@ -75,14 +75,14 @@ func (Invite) TableName() string { return "invites" }
 
 // UnitView is a unit as the API shows it.
 type UnitView struct {
-	ID                int64     `json:"id"`
-	Name              string    `json:"name"`
-	Kind              string    `json:"kind"`
-	KindName          string    `json:"kind_name"`
-	KeyTask           string    `json:"key_task"`
-	RegionCode        string    `json:"region_code"`
-	RegionName        string    `json:"region_name"`
-	Address           string    `json:"address"`
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	Kind              string     `json:"kind"`
+	KindName          string     `json:"kind_name"`
+	KeyTask           string     `json:"key_task"`
+	RegionCode        string     `json:"region_code"`
+	RegionName        string     `json:"region_name"`
+	Address           string     `json:"address"`
 	ActiveInstructors int        `json:"active_instructors"`
 	Heavy             bool       `json:"heavy"`
 	HeavyReason       string     `json:"heavy_reason,omitempty"`
@@ -98,7 +98,7 @@ func (u Unit) view(regionName string) UnitView {
 		RegionCode: u.RegionCode, RegionName: regionName, Address: u.Address,
 		ActiveInstructors: u.ActiveInstructors,
 		Heavy:             u.Heavy, HeavyReason: u.HeavyReason, HeavyAt: clock.LocalPtr(u.HeavyAt),
-		CreatedAt:         clock.Local(u.CreatedAt), UpdatedAt: clock.Local(u.UpdatedAt),
+		CreatedAt: clock.Local(u.CreatedAt), UpdatedAt: clock.Local(u.UpdatedAt),
 	}
 }
 

@@ -334,7 +334,7 @@ func (s *Service) units(ctx context.Context, db *gorm.DB, sc scope, ov *Overview
 	ov.Instructors.ByUnitKind = items(roster.UnitKinds, active, true)
 	var heavy struct{ Units, Empty int64 }
 	if err := hinted(db, "units", "idx_units_heavy", sc.level == region.LevelProvince).
-		Select("COUNT(*) AS units, " + emptySQL + " AS empty").
+		Select("COUNT(*) AS units, "+emptySQL+" AS empty").
 		Where("heavy = ?", true).Scopes(sc.where("region_code")).Scan(&heavy).Error; err != nil {
 		return err
 	}
