@@ -1,0 +1,217 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiliu/shiliu/server/apitest"
+	"github.com/shiliu/shiliu/server/filing"
+	"github.com/shiliu/shiliu/server/platform/clock"
+)
+
+type fnItem struct {
+	RegionCode        string  `json:"region_code"`
+	State             string  `json:"state"`
+	StateName         string  `json:"state_name"`
+	DaysSinceAccepted *int    `json:"days_since_accepted"`
+	RosterChanged     bool    `json:"roster_changed"`
+	StaleSince        *string `json:"stale_since"`
+	RemindedAt        *string `json:"reminded_at"`
+}
+
+func fnOverview(t *testing.T, c *apitest.Client, code string) map[string]fnItem {
+	t.Helper()
+	var ov struct{ Items []fnItem }
+	c.Must(http.StatusOK, "GET", "/api/v1/filings/overview?region_code="+code, nil).JSON(t, &ov)
+	out := map[string]fnItem{}
+	for _, it := range ov.Items {
+		out[it.RegionCode] = it
+	}
+	return out
+}
+
+// fnNotified counts the notifications of an event kind about a filing addressed to an account.
+func fnNotified(t *testing.T, e *apitest.Env, kind string, filingID int64, c *apitest.Client) int64 {
+	t.Helper()
+	return countRows(t, e, "SELECT COUNT(*) FROM notifications WHERE event_kind = ? AND subject_id = ? AND target_kind = 'account' AND target = ?",
+		kind, filingID, fmt.Sprint(accountID(t, c)))
+}
+
+// Filing on time (measures §二(四)): a filing that arrives tells the city (a city's, the province);
+// acceptance and return tell the county that filed, each once, by the robot groups of the level's
+// staff and a subscribe message to its officers; a county whose roster changed after its last
+// accepted filing is reminded once per change; the overview shows how stale each filing is.
+func TestFilingNoticesAndStaleness(t *testing.T) {
+	t.Parallel()
+	e := apitest.Shared(t)
+	c := e.City(t)
+	a, other := c.Counties[0], c.Counties[1]
+	county := e.Staff(t, "county_staff", a.County)
+	city := e.Staff(t, "city_staff", c.Code)
+	province := e.Staff(t, "province_staff", apitest.Province)
+	countyKey, cityKey := ntKey(), ntKey()
+	ntCreateGroup(t, county, a.County, "county_staff", countyKey)
+	ntCreateGroup(t, city, c.Code, "city_staff", cityKey)
+
+	u := county.Unit("village", a.Township())
+	ins := county.Instructor(u)
+	if ov := fnOverview(t, city, c.Code); ov[a.County].State != "never" || !ov[a.County].RosterChanged || ov[a.County].DaysSinceAccepted != nil ||
+		ov[other.County].State != "never" || ov[other.County].RosterChanged || ov[c.Code].State != "never" || ov[c.Code].RosterChanged {
+		t.Fatalf("before any filing: %+v", ov)
+	}
+
+	// Filed: the city hears of it. Returned: the county hears why. Filed again and accepted.
+	f1 := raFile(t, county)
+	if ov := fnOverview(t, county, a.County); ov[a.County].State != "pending" || ov[a.County].StateName != "待接收" {
+		t.Fatalf("pending: %+v", ov[a.County])
+	}
+	city.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/return", f1.ID), map[string]any{"reason": "职务未填写" + a.CountyName})
+	if ov := fnOverview(t, county, a.County); ov[a.County].State != "returned" {
+		t.Fatalf("returned: %+v", ov[a.County])
+	}
+	f2 := raFile(t, county)
+	city.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", f2.ID), nil)
+
+	arrived := func(key string) int { return len(ntRobotTo(e, key, "指导员名册备案待接收")) }
+	ntWait(t, "the notices", func() bool {
+		return arrived(cityKey) == 2 && len(ntRobotTo(e, countyKey, "指导员名册备案已接收")) == 1 &&
+			len(ntRobotTo(e, countyKey, "指导员名册备案被退回")) == 1
+	})
+	if got := ntRobotTo(e, countyKey, "指导员名册备案被退回"); !strings.Contains(got[0], "职务未填写"+a.CountyName) || !strings.Contains(got[0], a.CountyName) {
+		t.Fatalf("the return notice: %s", got[0])
+	}
+	if got := ntRobotTo(e, cityKey, "指导员名册备案待接收"); !strings.Contains(got[0], a.CountyName) || !strings.Contains(got[0], "指导员:1名") {
+		t.Fatalf("the arrival notice: %s", got[0])
+	}
+	// Each to its place only: the county's group is not told of arrivals, the city's not of decisions.
+	if arrived(countyKey) != 0 || len(ntRobotTo(e, cityKey, "已接收")) != 0 || len(ntRobotTo(e, cityKey, "被退回")) != 0 {
+		t.Fatalf("notices in the wrong group: county %v, city %v", ntRobotTo(e, countyKey, ""), ntRobotTo(e, cityKey, ""))
+	}
+	ntWait(t, "the officers' notices", func() bool {
+		return fnNotified(t, e, "filing.submitted", f1.ID, city) == 1 && fnNotified(t, e, "filing.submitted", f2.ID, city) == 1 &&
+			fnNotified(t, e, "filing.returned", f1.ID, county) == 1 && fnNotified(t, e, "filing.accepted", f2.ID, county) == 1
+	})
+	if fnNotified(t, e, "filing.submitted", f2.ID, county) != 0 || fnNotified(t, e, "filing.accepted", f2.ID, city) != 0 {
+		t.Fatal("an officer was told of what is not theirs")
+	}
+	for kind, id := range map[string]int64{"filing.submitted": f2.ID, "filing.returned": f1.ID, "filing.accepted": f2.ID} {
+		if n := len(eventPayloads(t, e, "filing", id, kind)); n != 1 {
+			t.Fatalf("%d %s events", n, kind)
+		}
+	}
+
+	// Accepted and unchanged: current. The city, whose county filed after it, is behind.
+	ov := fnOverview(t, city, c.Code)
+	if it := ov[a.County]; it.State != "current" || it.StateName != "已备案" || it.RosterChanged || it.DaysSinceAccepted == nil || *it.DaysSinceAccepted != 0 || it.StaleSince != nil {
+		t.Fatalf("current: %+v", it)
+	}
+	if it := ov[c.Code]; it.State != "never" || !it.RosterChanged {
+		t.Fatalf("the city: %+v", it)
+	}
+
+	// The city files to the province, which hears of it; accepted, the city is current.
+	cf := raFile(t, city)
+	var sub struct {
+		Level      string `json:"level"`
+		RegionCode string `json:"region_code"`
+		ParentCode string `json:"parent_code"`
+	}
+	if raw := eventPayloads(t, e, "filing", cf.ID, "filing.submitted"); len(raw) != 1 || json.Unmarshal([]byte(raw[0]), &sub) != nil ||
+		sub.Level != "city" || sub.RegionCode != c.Code || sub.ParentCode != apitest.Province {
+		t.Fatalf("the city's filing.submitted: %v", raw)
+	}
+	ntWait(t, "the province's notice", func() bool {
+		return countRows(t, e, "SELECT COUNT(*) FROM notifications n JOIN accounts a ON a.id = CAST(n.target AS SIGNED) "+
+			"WHERE n.target_kind = 'account' AND n.event_kind = 'filing.submitted' AND n.subject_id = ? AND a.role = 'province_staff'", cf.ID) >= 1
+	})
+	if n := countRows(t, e, "SELECT COUNT(*) FROM notifications n JOIN accounts a ON a.id = CAST(n.target AS SIGNED) "+
+		"WHERE n.target_kind = 'account' AND n.event_kind = 'filing.submitted' AND n.subject_id = ? AND a.role <> 'province_staff'", cf.ID); n != 0 {
+		t.Fatalf("%d notices of the city's filing outside the province", n)
+	}
+	province.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", cf.ID), nil)
+	if it := fnOverview(t, province, c.Code)[c.Code]; it.State != "current" || it.RosterChanged {
+		t.Fatalf("the city accepted: %+v", it)
+	}
+
+	// The roster changes after the accepted filing: the county is reminded once, after
+	// filing.remind_after, and not again until it changes again (and at most once a week).
+	now := e.Clock.Now()
+	remind := func(after time.Duration) int {
+		t.Helper()
+		s := filing.NewService(e.DB(), e.App.Roster, e.App.Regions, clock.NewFake(now.Add(after)), discardLogger(),
+			filing.Options{RemindAfter: e.App.Config.Filing.RemindAfter, RemindEvery: e.App.Config.Filing.RemindEvery})
+		if _, err := s.DueReminders(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return len(eventPayloads(t, e, "filing", f2.ID, "filing.stale"))
+	}
+	day := 24 * time.Hour
+	if n := remind(4 * day); n != 0 {
+		t.Fatalf("%d reminders of an unchanged roster", n)
+	}
+	county.Must(http.StatusOK, "PATCH", fmt.Sprintf("/api/v1/instructors/%d", ins), map[string]any{"position": "村委会主任"})
+	if n := remind(0); n != 0 {
+		t.Fatalf("%d reminders at once", n)
+	}
+	it := fnOverview(t, county, a.County)[a.County]
+	if it.State != "changed" || !it.RosterChanged || it.StaleSince == nil || it.RemindedAt != nil {
+		t.Fatalf("changed: %+v", it)
+	}
+	if it := fnOverview(t, province, c.Code)[c.Code]; it.State != "current" || it.RosterChanged {
+		t.Fatalf("the city is behind only when a county files: %+v", it)
+	}
+	if n := remind(4 * day); n != 1 {
+		t.Fatalf("%d reminders after 4 days", n)
+	}
+	if n := remind(4*day + time.Hour); n != 1 {
+		t.Fatalf("%d reminders an hour later", n)
+	}
+	if n := remind(20 * day); n != 1 {
+		t.Fatalf("%d reminders with no further change", n)
+	}
+	if it := fnOverview(t, county, a.County)[a.County]; it.RemindedAt == nil {
+		t.Fatalf("reminded: %+v", it)
+	}
+	county.Instructor(u)
+	if n := remind(21 * day); n != 2 {
+		t.Fatalf("%d reminders after another change", n)
+	}
+	if n := remind(22 * day); n != 2 {
+		t.Fatalf("%d reminders a day later", n)
+	}
+	var stale struct {
+		CountyCode string `json:"county_code"`
+		AcceptedOn string `json:"accepted_on"`
+		Days       int    `json:"days"`
+	}
+	raw := eventPayloads(t, e, "filing", f2.ID, "filing.stale")
+	if json.Unmarshal([]byte(raw[1]), &stale) != nil || stale.CountyCode != a.County || stale.Days != 21 ||
+		stale.AcceptedOn != clock.Local(now).Format("2006-01-02") {
+		t.Fatalf("filing.stale: %v", raw)
+	}
+	ntWait(t, "the reminders", func() bool { return len(ntRobotTo(e, countyKey, "名册有变动,请及时重新备案")) == 2 })
+	if len(ntRobotTo(e, cityKey, "名册有变动")) != 0 {
+		t.Fatal("the city's group was reminded")
+	}
+
+	// Filed again and accepted: current, nothing to remind.
+	f3 := raFile(t, county)
+	if n := remind(30 * day); n != 2 {
+		t.Fatalf("%d reminders while a filing waits", n)
+	}
+	city.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", f3.ID), nil)
+	if n := remind(31 * day); n != 2 || len(eventPayloads(t, e, "filing", f3.ID, "filing.stale")) != 0 {
+		t.Fatal("reminded after filing again")
+	}
+	if it := fnOverview(t, city, c.Code)[a.County]; it.State != "current" || it.RosterChanged || it.StaleSince != nil {
+		t.Fatalf("filed again: %+v", it)
+	}
+	if it := fnOverview(t, province, c.Code)[c.Code]; it.State != "changed" || !it.RosterChanged {
+		t.Fatalf("the city is behind its county: %+v", it)
+	}
+}
