@@ -49,19 +49,20 @@ func fnNotified(t *testing.T, e *apitest.Env, kind string, filingID int64, c *ap
 func TestFilingNoticesAndStaleness(t *testing.T) {
 	t.Parallel()
 	e := apitest.Shared(t)
-	c := e.City(t)
-	a, other := c.Counties[0], c.Counties[1]
+	// A county of the test's own; its city is shared with other tests' counties, none of which
+	// files, so the city's state and the city's group's filing notices are this test's.
+	a := e.Area(t)
 	county := e.Staff(t, "county_staff", a.County)
-	city := e.Staff(t, "city_staff", c.Code)
+	city := e.Staff(t, "city_staff", a.City)
 	province := e.Staff(t, "province_staff", apitest.Province)
 	countyKey, cityKey := ntKey(), ntKey()
 	ntCreateGroup(t, county, a.County, "county_staff", countyKey)
-	ntCreateGroup(t, city, c.Code, "city_staff", cityKey)
+	ntCreateGroup(t, city, a.City, "city_staff", cityKey)
 
 	u := county.Unit("village", a.Township())
 	ins := county.Instructor(u)
-	if ov := fnOverview(t, city, c.Code); ov[a.County].State != "never" || !ov[a.County].RosterChanged || ov[a.County].DaysSinceAccepted != nil ||
-		ov[other.County].State != "never" || ov[other.County].RosterChanged || ov[c.Code].State != "never" || ov[c.Code].RosterChanged {
+	if ov := fnOverview(t, city, a.City); ov[a.County].State != "never" || !ov[a.County].RosterChanged || ov[a.County].DaysSinceAccepted != nil ||
+		ov[a.City].State != "never" || ov[a.City].RosterChanged {
 		t.Fatalf("before any filing: %+v", ov)
 	}
 
@@ -106,11 +107,11 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 	}
 
 	// Accepted and unchanged: current. The city, whose county filed after it, is behind.
-	ov := fnOverview(t, city, c.Code)
+	ov := fnOverview(t, city, a.City)
 	if it := ov[a.County]; it.State != "current" || it.StateName != "已备案" || it.RosterChanged || it.DaysSinceAccepted == nil || *it.DaysSinceAccepted != 0 || it.StaleSince != nil {
 		t.Fatalf("current: %+v", it)
 	}
-	if it := ov[c.Code]; it.State != "never" || !it.RosterChanged {
+	if it := ov[a.City]; it.State != "never" || !it.RosterChanged {
 		t.Fatalf("the city: %+v", it)
 	}
 
@@ -122,7 +123,7 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 		ParentCode string `json:"parent_code"`
 	}
 	if raw := eventPayloads(t, e, "filing", cf.ID, "filing.submitted"); len(raw) != 1 || json.Unmarshal([]byte(raw[0]), &sub) != nil ||
-		sub.Level != "city" || sub.RegionCode != c.Code || sub.ParentCode != apitest.Province {
+		sub.Level != "city" || sub.RegionCode != a.City || sub.ParentCode != apitest.Province {
 		t.Fatalf("the city's filing.submitted: %v", raw)
 	}
 	ntWait(t, "the province's notice", func() bool {
@@ -134,7 +135,7 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 		t.Fatalf("%d notices of the city's filing outside the province", n)
 	}
 	province.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", cf.ID), nil)
-	if it := fnOverview(t, province, c.Code)[c.Code]; it.State != "current" || it.RosterChanged {
+	if it := fnOverview(t, province, a.City)[a.City]; it.State != "current" || it.RosterChanged {
 		t.Fatalf("the city accepted: %+v", it)
 	}
 
@@ -162,7 +163,7 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 	if it.State != "changed" || !it.RosterChanged || it.StaleSince == nil || it.RemindedAt != nil {
 		t.Fatalf("changed: %+v", it)
 	}
-	if it := fnOverview(t, province, c.Code)[c.Code]; it.State != "current" || it.RosterChanged {
+	if it := fnOverview(t, province, a.City)[a.City]; it.State != "current" || it.RosterChanged {
 		t.Fatalf("the city is behind only when a county files: %+v", it)
 	}
 	if n := remind(4 * day); n != 1 {
@@ -208,10 +209,10 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 	if n := remind(31 * day); n != 2 || len(eventPayloads(t, e, "filing", f3.ID, "filing.stale")) != 0 {
 		t.Fatal("reminded after filing again")
 	}
-	if it := fnOverview(t, city, c.Code)[a.County]; it.State != "current" || it.RosterChanged || it.StaleSince != nil {
+	if it := fnOverview(t, city, a.City)[a.County]; it.State != "current" || it.RosterChanged || it.StaleSince != nil {
 		t.Fatalf("filed again: %+v", it)
 	}
-	if it := fnOverview(t, province, c.Code)[c.Code]; it.State != "changed" || !it.RosterChanged {
+	if it := fnOverview(t, province, a.City)[a.City]; it.State != "changed" || !it.RosterChanged {
 		t.Fatalf("the city is behind its county: %+v", it)
 	}
 }
