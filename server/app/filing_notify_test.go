@@ -42,6 +42,33 @@ func fnNotified(t *testing.T, e *apitest.Env, kind string, filingID int64, c *ap
 		kind, filingID, fmt.Sprint(accountID(t, c)))
 }
 
+// fnWait waits for the fake WeCom and WeChat longer than ntWait: other tests inject failures into
+// the one fake server, and a send that meets one is retried after the backoff.
+func fnWait(t *testing.T, e *apitest.Env, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			var rows []struct {
+				EventKind, Channel, Status, LastError string
+				SubjectID                             int64
+				Attempts                              int
+				NextAttemptAt                         time.Time
+			}
+			err := e.DB().Raw("SELECT event_kind, channel, status, last_error, subject_id, attempts, next_attempt_at FROM notifications WHERE event_kind LIKE 'filing.%' ORDER BY id").Scan(&rows).Error
+			var events []struct {
+				ID         int64
+				Kind       string
+				ConsumedAt *time.Time
+			}
+			err2 := e.DB().Raw("SELECT id, kind, consumed_at FROM events WHERE kind LIKE 'filing.%' ORDER BY id").Scan(&events).Error
+			t.Fatalf("timed out waiting for %s (now %v); filing notifications (%v): %+v; events (%v): %+v; unconsumed events: %d",
+				what, time.Now(), err, rows, err2, events, countRows(t, e, "SELECT COUNT(*) FROM events WHERE consumed_at IS NULL"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Filing on time (measures §二(四)): a filing that arrives tells the city (a city's, the province);
 // acceptance and return tell the county that filed, each once, by the robot groups of the level's
 // staff and a subscribe message to its officers; a county whose roster changed after its last
@@ -79,7 +106,7 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 	city.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", f2.ID), nil)
 
 	arrived := func(key string) int { return len(ntRobotTo(e, key, "指导员名册备案待接收")) }
-	ntWait(t, "the notices", func() bool {
+	fnWait(t, e, "the notices", func() bool {
 		return arrived(cityKey) == 2 && len(ntRobotTo(e, countyKey, "指导员名册备案已接收")) == 1 &&
 			len(ntRobotTo(e, countyKey, "指导员名册备案被退回")) == 1
 	})
@@ -93,7 +120,7 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 	if arrived(countyKey) != 0 || len(ntRobotTo(e, cityKey, "已接收")) != 0 || len(ntRobotTo(e, cityKey, "被退回")) != 0 {
 		t.Fatalf("notices in the wrong group: county %v, city %v", ntRobotTo(e, countyKey, ""), ntRobotTo(e, cityKey, ""))
 	}
-	ntWait(t, "the officers' notices", func() bool {
+	fnWait(t, e, "the officers' notices", func() bool {
 		return fnNotified(t, e, "filing.submitted", f1.ID, city) == 1 && fnNotified(t, e, "filing.submitted", f2.ID, city) == 1 &&
 			fnNotified(t, e, "filing.returned", f1.ID, county) == 1 && fnNotified(t, e, "filing.accepted", f2.ID, county) == 1
 	})
@@ -126,7 +153,7 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 		sub.Level != "city" || sub.RegionCode != a.City || sub.ParentCode != apitest.Province {
 		t.Fatalf("the city's filing.submitted: %v", raw)
 	}
-	ntWait(t, "the province's notice", func() bool {
+	fnWait(t, e, "the province's notice", func() bool {
 		return countRows(t, e, "SELECT COUNT(*) FROM notifications n JOIN accounts a ON a.id = CAST(n.target AS SIGNED) "+
 			"WHERE n.target_kind = 'account' AND n.event_kind = 'filing.submitted' AND n.subject_id = ? AND a.role = 'province_staff'", cf.ID) >= 1
 	})
@@ -195,7 +222,7 @@ func TestFilingNoticesAndStaleness(t *testing.T) {
 		stale.AcceptedOn != clock.Local(now).Format("2006-01-02") {
 		t.Fatalf("filing.stale: %v", raw)
 	}
-	ntWait(t, "the reminders", func() bool { return len(ntRobotTo(e, countyKey, "名册有变动,请及时重新备案")) == 2 })
+	fnWait(t, e, "the reminders", func() bool { return len(ntRobotTo(e, countyKey, "名册有变动,请及时重新备案")) == 2 })
 	if len(ntRobotTo(e, cityKey, "名册有变动")) != 0 {
 		t.Fatal("the city's group was reminded")
 	}
