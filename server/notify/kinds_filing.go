@@ -84,8 +84,8 @@ func filingStaleRecipients(ctx context.Context, r *Resolver, ev Event, p outbox.
 func renderFilingStale(ctx context.Context, r *Resolver, ev Event, p outbox.FilingStale) Message {
 	county := r.RegionName(ctx, p.CountyCode)
 	var b strings.Builder
-	fmt.Fprintf(&b, "**名册有变动,请及时重新备案** <font color=\"warning\">%d天</font>\n> 上次接收的备案:%s\n> 名册变动发现于:%s\n",
-		p.Days, p.AcceptedOn, p.StaleSince)
+	fmt.Fprintf(&b, "**名册有变动,请及时重新备案** <font color=\"warning\">%d天</font>\n> 地区:%s\n> 上次接收的备案:%s\n> 名册变动发现于:%s\n",
+		p.Days, county, p.AcceptedOn, p.StaleSince)
 	b.WriteString("指导员名册在上次备案被接收后有变动(增减、调整或信息修改),请登录管理后台“备案”向上级重新备案。")
 	title := fmt.Sprintf("%s名册变动未备案(上次备案%s)", county, p.AcceptedOn)
 	return Message{
