@@ -244,7 +244,8 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	})
 	a.Bulletins = bulletin.NewService(a.DB.DB, a.Roster, a.Regions, a.Uploads, a.Clock, a.Log)
 	a.Nominations = nomination.NewService(a.DB.DB, box, a.Roster, a.Regions, a.Auth, a.Clock)
-	a.Filings = filing.NewService(a.DB.DB, a.Roster, a.Regions, a.Clock)
+	a.Filings = filing.NewService(a.DB.DB, a.Roster, a.Regions, a.Clock, a.Log,
+		filing.Options{RemindAfter: cfg.Filing.RemindAfter, RemindEvery: cfg.Filing.RemindEvery})
 	a.Training = training.NewService(a.DB.DB, a.Regions, a.Clock, a.Log, training.Options{Reminders: cfg.Training.Reminders})
 	a.Tasks = task.NewService(a.DB.DB, a.Regions, a.Uploads, a.Clock, a.Log)
 	a.Stats = stats.NewService(a.DB.DB, a.Regions, a.Clock, cfg.Records.TipAckDeadlines.ByLevel())
@@ -418,6 +419,10 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer close(trained); a.Training.Sweep(sweepCtx, a.Config.Training.SweepInterval) }()
 	go func() { defer close(adjusted); a.Adjustments.Sweep(sweepCtx, a.Config.Adjustment.SweepInterval) }()
 	defer func() { stopSweep(); <-trained; <-adjusted }()
+	// And the reminder of rosters changed after their last accepted filing.
+	filed := make(chan struct{})
+	go func() { defer close(filed); a.Filings.Sweep(sweepCtx, a.Config.Filing.SweepInterval) }()
+	defer func() { stopSweep(); <-filed }()
 	// So is retention: consumed events, final notifications and old audit entries go in batches.
 	retained := make(chan struct{})
 	go func() { defer close(retained); a.sweepRetention(sweepCtx) }()

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -170,6 +171,16 @@ func TestFilingChain(t *testing.T) {
 		t.Fatalf("city filing: %+v", cf)
 	}
 	city.Must(http.StatusForbidden, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", cf.ID), nil)
+	// The province hears of it (filing.submitted to the receiving level).
+	var arrived struct {
+		Level      string `json:"level"`
+		RegionCode string `json:"region_code"`
+		ParentCode string `json:"parent_code"`
+	}
+	if raw := eventPayloads(t, e, "filing", cf.ID, "filing.submitted"); len(raw) != 1 || json.Unmarshal([]byte(raw[0]), &arrived) != nil ||
+		arrived.Level != "city" || arrived.RegionCode != raCityH || arrived.ParentCode != apitest.Province {
+		t.Fatalf("the city's filing.submitted: %v", raw)
+	}
 
 	// The province sees both filings and the difference.
 	var list struct{ Items []raFiling }
@@ -225,6 +236,8 @@ func TestFilingChain(t *testing.T) {
 				ID              int64 `json:"id"`
 				InstructorCount int   `json:"instructor_count"`
 			} `json:"latest_accepted"`
+			State         string `json:"state"`
+			RosterChanged bool   `json:"roster_changed"`
 		} `json:"items"`
 	}
 	province.Must(http.StatusOK, "GET", "/api/v1/filings/overview", nil).JSON(t, &ov)
@@ -240,6 +253,10 @@ func TestFilingChain(t *testing.T) {
 		c1.Latest == nil || c1.Latest.ID != f2.ID || c1.LatestAccepted.ID != f2.ID || c1.LatestAccepted.InstructorCount != 3 ||
 		c2.Latest != nil || c2.LatestAccepted != nil {
 		t.Fatalf("overview: city %+v county %+v other county %+v", ch, c1, c2)
+	}
+	// How stale: the city filed what its county last filed; the county renamed an instructor since.
+	if ch.State != "current" || ch.RosterChanged || c1.State != "changed" || !c1.RosterChanged || c2.State != "never" || c2.RosterChanged {
+		t.Fatalf("staleness: city %+v county %+v other county %+v", ch, c1, c2)
 	}
 	ov.Items = nil
 	city.Must(http.StatusOK, "GET", "/api/v1/filings/overview?region_code="+raCityH, nil).JSON(t, &ov)
@@ -261,6 +278,18 @@ func TestFilingChain(t *testing.T) {
 	rows, _ := book.GetRows("备案名册")
 	if len(rows) != 4 || rows[0][1] != "姓名" {
 		t.Fatalf("exported filing rows: %v", rows)
+	}
+
+	// The county files again and the city accepts: the city is now behind what it filed to the
+	// province.
+	f4 := raFile(t, county)
+	city.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/filings/%d/accept", f4.ID), nil)
+	ov.Items = nil
+	province.Must(http.StatusOK, "GET", "/api/v1/filings/overview?region_code="+raCityH, nil).JSON(t, &ov)
+	for _, it := range ov.Items {
+		if (it.RegionCode == raCityH && (it.State != "changed" || !it.RosterChanged)) || (it.RegionCode == raCountyH1 && (it.State != "current" || it.RosterChanged)) {
+			t.Fatalf("after the county filed again: %+v", it)
+		}
 	}
 }
 

@@ -34,8 +34,10 @@ type Config struct {
 	Training  TrainingConfig  `yaml:"training"`
 	// Adjustment is the central three-year adjustment.
 	Adjustment AdjustmentConfig `yaml:"adjustment"`
-	Retention  RetentionConfig  `yaml:"retention"`
-	Log        LogConfig        `yaml:"log"`
+	// Filing is the reminder of rosters changed after their last accepted filing.
+	Filing    FilingConfig    `yaml:"filing"`
+	Retention RetentionConfig `yaml:"retention"`
+	Log       LogConfig       `yaml:"log"`
 }
 
 type HTTPConfig struct {
@@ -225,6 +227,7 @@ func Default() Config {
 		Bulletins:  defaultBulletins(),
 		Training:   defaultTraining(),
 		Adjustment: defaultAdjustment(),
+		Filing:     defaultFiling(),
 		Retention:  defaultRetention(),
 		Log:        LogConfig{Level: "info", Format: "text"},
 	}
@@ -447,6 +450,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Bulletins.validate()...)
 	errs = append(errs, c.Training.validate()...)
 	errs = append(errs, c.Adjustment.validate()...)
+	errs = append(errs, c.Filing.validate()...)
 	errs = append(errs, c.Retention.validate()...)
 	return errors.Join(errs...)
 }

@@ -117,6 +117,13 @@ func defaultNotify() NotifyConfig {
 				Data: map[string]string{"thing1": "title", "thing2": "region", "time3": "time", "phrase4": "status"}},
 			"adjustment_overdue": {Page: "",
 				Data: map[string]string{"thing1": "title", "thing2": "region", "time3": "time", "thing4": "status"}},
+			// The filing chain, to staff (filings are handled in the console): arrival to the
+			// receiving level, acceptance and return to the filer, the reminder to the county.
+			"filing_submitted": filingTemplate(),
+			"filing_accepted":  filingTemplate(),
+			"filing_returned":  filingTemplate(),
+			"filing_stale": {Page: "",
+				Data: map[string]string{"thing1": "title", "thing2": "region", "time3": "time", "thing4": "status"}},
 		},
 	}
 }
@@ -140,6 +147,12 @@ func (n *NotifyConfig) devTemplateIDs() {
 func meetingTemplate() TemplateConfig {
 	return TemplateConfig{Page: "pages/meetings/index?id={subject_id}",
 		Data: map[string]string{"thing1": "title", "time2": "time", "thing3": "place", "phrase4": "status"}}
+}
+
+// filingTemplate is a filing notice to staff: no page, the console handles filings.
+func filingTemplate() TemplateConfig {
+	return TemplateConfig{Page: "",
+		Data: map[string]string{"thing1": "title", "thing2": "region", "time3": "time", "phrase4": "status"}}
 }
 
 // trainingTemplate opens the instructor's training page with the session of ?id= first.

@@ -43,7 +43,7 @@ var Statuses = []roster.Code{
 
 // Dictionaries are the code lists of filings, merged into GET /api/v1/dictionaries.
 func Dictionaries() map[string][]roster.Code {
-	return map[string][]roster.Code{"filing_level": Levels, "filing_status": Statuses}
+	return map[string][]roster.Code{"filing_level": Levels, "filing_status": Statuses, "filing_state": States}
 }
 
 // Filing is one filing. PendingRegion is set while it awaits a decision (one per region).
@@ -202,14 +202,23 @@ type Summary struct {
 	DecidedAt       *time.Time `json:"decided_at,omitempty"`
 }
 
-// OverviewItem is what one filing region (a city or a county) last filed.
+// OverviewItem is what one filing region (a city or a county) last filed, and how stale that is:
+// the days since its last accepted filing was filed, whether the roster changed since (a county's
+// instructors in office differ from what was accepted; for a city, a county's accepted filing is
+// newer than what the city's last accepted filing holds), and the state that sums it up.
 type OverviewItem struct {
-	RegionCode     string   `json:"region_code"`
-	RegionName     string   `json:"region_name"`
-	Level          string   `json:"level"`
-	ParentCode     string   `json:"parent_code"`
-	Latest         *Summary `json:"latest,omitempty"`
-	LatestAccepted *Summary `json:"latest_accepted,omitempty"`
+	RegionCode        string     `json:"region_code"`
+	RegionName        string     `json:"region_name"`
+	Level             string     `json:"level"`
+	ParentCode        string     `json:"parent_code"`
+	Latest            *Summary   `json:"latest,omitempty"`
+	LatestAccepted    *Summary   `json:"latest_accepted,omitempty"`
+	State             string     `json:"state"`
+	StateName         string     `json:"state_name"`
+	DaysSinceAccepted *int       `json:"days_since_accepted,omitempty"`
+	RosterChanged     bool       `json:"roster_changed"`
+	StaleSince        *time.Time `json:"stale_since,omitempty"`
+	RemindedAt        *time.Time `json:"reminded_at,omitempty"`
 }
 
 // Overview is, for a region, every city and county of its subtree with what it filed when.

@@ -3,11 +3,14 @@ package filing
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -24,11 +27,29 @@ type Service struct {
 	roster  *roster.Service
 	regions *region.Store
 	clock   clock.Clock
+	log     *slog.Logger
+	opt     Options
+}
+
+// Options tune the reminder of counties whose roster changed after their last accepted filing.
+type Options struct {
+	// RemindAfter: how long the roster has differed before the county is reminded.
+	RemindAfter time.Duration
+	// RemindEvery: the least time between two reminders of one county.
+	RemindEvery time.Duration
 }
 
 // NewService wires filings.
-func NewService(db *gorm.DB, rs *roster.Service, regions *region.Store, clk clock.Clock) *Service {
-	return &Service{db: db, roster: rs, regions: regions, clock: clk}
+func NewService(db *gorm.DB, rs *roster.Service, regions *region.Store, clk clock.Clock, log *slog.Logger, opt Options) *Service {
+	return &Service{db: db, roster: rs, regions: regions, clock: clk, log: log, opt: opt}
+}
+
+// subjectType is the events' subject type of a filing.
+const subjectType = "filing"
+
+func notice(f Filing) outbox.Filing {
+	return outbox.Filing{FilingID: f.ID, Level: f.Level, RegionCode: f.RegionCode, ParentCode: f.ParentCode,
+		InstructorCount: f.InstructorCount}
 }
 
 var (
@@ -110,8 +131,13 @@ func (s *Service) File(ctx context.Context, p *access.Principal, note string) (D
 			}
 		}
 		f.InstructorCount, f.UnitCount = len(rows), len(units)
-		return tx.Model(&Filing{}).Where("id = ?", f.ID).
-			Updates(map[string]any{"instructor_count": f.InstructorCount, "unit_count": f.UnitCount}).Error
+		if err := tx.Model(&Filing{}).Where("id = ?", f.ID).
+			Updates(map[string]any{"instructor_count": f.InstructorCount, "unit_count": f.UnitCount}).Error; err != nil {
+			return err
+		}
+		// The level that accepts it hears of it at once.
+		return outbox.Write(tx, outbox.Entry{SubjectType: subjectType, SubjectID: f.ID, RegionCode: f.RegionCode, At: now,
+			Payload: outbox.FilingSubmitted{Filing: notice(f), Note: note}})
 	})
 	if err != nil {
 		return Detail{}, err
@@ -306,8 +332,15 @@ func (s *Service) decide(ctx context.Context, p *access.Principal, id int64, sta
 		if res.RowsAffected == 0 {
 			return errDecided
 		}
-		out, err = s.find(tx, p, id)
-		return err
+		if out, err = s.find(tx, p, id); err != nil {
+			return err
+		}
+		// The filer hears how it was decided.
+		var payload outbox.Payload = outbox.FilingAccepted{Filing: notice(out)}
+		if status == StatusReturned {
+			payload = outbox.FilingReturned{Filing: notice(out), Reason: reason}
+		}
+		return outbox.Write(tx, outbox.Entry{SubjectType: subjectType, SubjectID: out.ID, RegionCode: out.RegionCode, At: now, Payload: payload})
 	})
 	if err != nil {
 		return View{}, err
@@ -449,16 +482,115 @@ func (s *Service) Overview(ctx context.Context, p *access.Principal, code string
 	if err != nil {
 		return Overview{}, err
 	}
+	changed, err := s.changedSince(ctx, db, code, filers, accepted)
+	if err != nil {
+		return Overview{}, err
+	}
+	var stale []Staleness
+	if err := db.Where("region_code IN ?", codes).Find(&stale).Error; err != nil {
+		return Overview{}, err
+	}
+	staleness := map[string]Staleness{}
+	for _, st := range stale {
+		staleness[st.RegionCode] = st
+	}
+	now := s.clock.Now()
 	out := Overview{RegionCode: code, RegionName: r.Name, Items: make([]OverviewItem, 0, len(filers))}
 	for _, f := range filers {
-		item := OverviewItem{RegionCode: f.Code, RegionName: f.Name, Level: region.LevelName(f.Level), ParentCode: f.ParentCode}
-		if l, ok := latest[f.Code]; ok {
+		item := OverviewItem{RegionCode: f.Code, RegionName: f.Name, Level: region.LevelName(f.Level), ParentCode: f.ParentCode,
+			RosterChanged: changed[f.Code], State: StateNever}
+		l, filed := latest[f.Code]
+		if filed {
 			item.Latest = summary(l)
 		}
-		if a, ok := accepted[f.Code]; ok {
+		a, ok := accepted[f.Code]
+		if ok {
 			item.LatestAccepted = summary(a)
+			days := daysSince(a.FiledAt, now)
+			item.DaysSinceAccepted = &days
+			if st, ok := staleness[f.Code]; ok && st.AcceptedFilingID == a.ID && item.RosterChanged {
+				item.StaleSince, item.RemindedAt = clock.LocalPtr(&st.StaleSince), clock.LocalPtr(st.RemindedAt)
+			}
 		}
+		switch {
+		case filed && l.Status == StatusSubmitted:
+			item.State = StatePending
+		case filed && l.Status == StatusReturned:
+			item.State = StateReturned
+		case ok && item.RosterChanged:
+			item.State = StateChanged
+		case ok:
+			item.State = StateCurrent
+		}
+		item.StateName = roster.Label(States, item.State)
 		out.Items = append(out.Items, item)
+	}
+	return out, nil
+}
+
+// changedSince tells, for each filer, whether what it would file now differs from its last
+// accepted filing: a county's instructors in office (read at once for the whole overview, without
+// decrypting phones), a city's counties' latest accepted filings.
+func (s *Service) changedSince(ctx context.Context, db *gorm.DB, root string, filers []region.Region, accepted map[string]Filing) (map[string]bool, error) {
+	var counties, cities []string
+	var ids []int64
+	for _, f := range filers {
+		if f.Level == region.LevelCounty {
+			counties = append(counties, f.Code)
+			if a, ok := accepted[f.Code]; ok {
+				ids = append(ids, a.ID)
+			}
+		} else if f.Level == region.LevelCity {
+			cities = append(cities, f.Code)
+		}
+	}
+	out := map[string]bool{}
+	if len(counties) > 0 {
+		cur, err := s.currentPrints(ctx, db, root, counties)
+		if err != nil {
+			return nil, err
+		}
+		filed, err := filedPrints(db, ids)
+		if err != nil {
+			return nil, err
+		}
+		empty := fingerprint(nil)
+		for _, c := range counties {
+			was := empty
+			if a, ok := accepted[c]; ok && filed[a.ID] != "" {
+				was = filed[a.ID]
+			}
+			out[c] = cur[c] != was
+		}
+	}
+	for _, city := range cities {
+		children, err := s.regions.Children(ctx, city)
+		if err != nil {
+			return nil, err
+		}
+		codes := make([]string, len(children))
+		for i, c := range children {
+			codes[i] = c.Code
+		}
+		now, err := latestFilings(db, codes, true)
+		if err != nil {
+			return nil, err
+		}
+		held := map[string]int64{}
+		if a, ok := accepted[city]; ok {
+			var parts []Part
+			if err := db.Where("filing_id = ?", a.ID).Find(&parts).Error; err != nil {
+				return nil, err
+			}
+			for _, p := range parts {
+				held[p.RegionCode] = p.PartFilingID
+			}
+		}
+		for c, f := range now {
+			if held[c] != f.ID {
+				out[city] = true
+			}
+		}
 	}
 	return out, nil
 }

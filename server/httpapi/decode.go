@@ -160,6 +160,21 @@ func queryID(c *gin.Context, name string) (int64, error) {
 	return id, nil
 }
 
+// queryBool reads an optional true/false query parameter.
+func queryBool(c *gin.Context, name string) (*bool, error) {
+	switch c.Query(name) {
+	case "":
+		return nil, nil
+	case "true":
+		b := true
+		return &b, nil
+	case "false":
+		b := false
+		return &b, nil
+	}
+	return nil, apperr.Field(name, name+"应为true或false")
+}
+
 // wirePath is a type error's field path as the client wrote it. encoding/json names a field
 // promoted from an embedded struct with the embedded field's Go name in front
 // ("personRequest.unit_id"); the body has no such key, so those segments go.

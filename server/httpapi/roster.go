@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/roster"
 )
@@ -43,8 +44,13 @@ func (h *handlers) listUnits(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
+	heavy, err := queryBool(c, "heavy")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
 	items, next, err := h.roster.ListUnits(c.Request.Context(), principal(c), roster.UnitFilter{
-		RegionCode: c.Query("region_code"), Kind: c.Query("kind"), Q: c.Query("q"), Page: page})
+		RegionCode: c.Query("region_code"), Kind: c.Query("kind"), Q: c.Query("q"), Heavy: heavy, Page: page})
 	if err != nil {
 		fail(c, h.log, err)
 		return
@@ -79,6 +85,35 @@ func (h *handlers) updateUnit(c *gin.Context) {
 	}
 	u, err := h.roster.UpdateUnit(c.Request.Context(), principal(c), id, roster.UnitPatch{
 		Name: req.Name, Kind: req.Kind, RegionCode: req.RegionCode, Address: req.Address})
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+type heavyRequest struct {
+	Heavy  *bool  `json:"heavy"`
+	Reason string `json:"reason"`
+}
+
+// setUnitHeavy flags a unit as one where ethnic work is heavy, or clears the flag.
+func (h *handlers) setUnitHeavy(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	var req heavyRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	if req.Heavy == nil {
+		fail(c, h.log, apperr.Field("heavy", "请说明是否为民族工作任务较重的单位"))
+		return
+	}
+	u, err := h.roster.SetHeavy(c.Request.Context(), principal(c), id, *req.Heavy, req.Reason)
 	if err != nil {
 		fail(c, h.log, err)
 		return

@@ -161,6 +161,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	in.GET("/units", h.listUnits)
 	in.GET("/units/:id", h.getUnit)
 	in.PATCH("/units/:id", h.updateUnit)
+	in.PUT("/units/:id/heavy", h.setUnitHeavy)
 
 	in.POST("/instructors", h.createInstructor)
 	in.GET("/instructors", h.listInstructors)

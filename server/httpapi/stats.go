@@ -60,7 +60,12 @@ func (h *handlers) unitsWithoutInstructor(c *gin.Context) {
 		fail(c, h.log, err)
 		return
 	}
-	items, next, err := h.stats.UnitsWithoutInstructor(c.Request.Context(), principal(c), c.Query("region_code"), page)
+	heavy, err := queryBool(c, "heavy")
+	if err != nil {
+		fail(c, h.log, err)
+		return
+	}
+	items, next, err := h.stats.UnitsWithoutInstructor(c.Request.Context(), principal(c), c.Query("region_code"), heavy, page)
 	if err != nil {
 		fail(c, h.log, err)
 		return

@@ -37,6 +37,7 @@ var All = []database.Migration{
 	{Version: 36, Name: "support and suggestions; yearly assessments; training topics, reminders and instructors trained per year", Up: v36},
 	{Version: 37, Name: "three-year adjustment rounds with their instructors, the counties' decisions and reminders", Up: v37},
 	{Version: 38, Name: "records: the role of the five served, tags of the brand and duties; defaults for existing records, statistics recounted", Up: v38},
+	{Version: 39, Name: "units where ethnic work is heavy (flag and reason); filings' staleness per county for the reminder", Up: v39},
 	{Version: 40, Name: "meeting series with their occurrences; meeting minutes", Up: v40},
 	{Version: 41, Name: "exchange: bulletins corrected (versions kept) and withdrawn; instructors' experience shares reviewed by staff", Up: v41},
 }

@@ -75,6 +75,10 @@ var kinds = map[string]Kind{
 	outbox.TrainingReminderKind.String():    reads(trainingRecipients, renderTraining),
 	outbox.AdjustmentLaunchedKind.String():  reads(adjustmentLaunchedRecipients, renderAdjustmentLaunched),
 	outbox.AdjustmentOverdueKind.String():   reads(adjustmentOverdueRecipients, renderAdjustmentOverdue),
+	outbox.FilingSubmittedKind.String():     reads(filingSubmittedRecipients, renderFiling),
+	outbox.FilingAcceptedKind.String():      reads(filingDecidedRecipients, renderFiling),
+	outbox.FilingReturnedKind.String():      reads(filingDecidedRecipients, renderFiling),
+	outbox.FilingStaleKind.String():         reads(filingStaleRecipients, renderFilingStale),
 }
 
 // silent are the events that tell nobody, by decision: the dispatcher consumes them without a

@@ -19,9 +19,15 @@ type Unit struct {
 	RegionCode        string
 	Address           string
 	ActiveInstructors int
-	CreatedBy         int64
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// Heavy: ethnic work is heavy here (民族工作任务较重, measures §二(二)), so instructors are
+	// selected here first; HeavyReason says why, HeavyAt and HeavyBy when and by whom.
+	Heavy       bool
+	HeavyReason string
+	HeavyAt     *time.Time
+	HeavyBy     int64
+	CreatedBy   int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (Unit) TableName() string { return "units" }
@@ -69,17 +75,20 @@ func (Invite) TableName() string { return "invites" }
 
 // UnitView is a unit as the API shows it.
 type UnitView struct {
-	ID                int64     `json:"id"`
-	Name              string    `json:"name"`
-	Kind              string    `json:"kind"`
-	KindName          string    `json:"kind_name"`
-	KeyTask           string    `json:"key_task"`
-	RegionCode        string    `json:"region_code"`
-	RegionName        string    `json:"region_name"`
-	Address           string    `json:"address"`
-	ActiveInstructors int       `json:"active_instructors"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	Kind              string     `json:"kind"`
+	KindName          string     `json:"kind_name"`
+	KeyTask           string     `json:"key_task"`
+	RegionCode        string     `json:"region_code"`
+	RegionName        string     `json:"region_name"`
+	Address           string     `json:"address"`
+	ActiveInstructors int        `json:"active_instructors"`
+	Heavy             bool       `json:"heavy"`
+	HeavyReason       string     `json:"heavy_reason,omitempty"`
+	HeavyAt           *time.Time `json:"heavy_at,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
 }
 
 func (u Unit) view(regionName string) UnitView {
@@ -88,7 +97,8 @@ func (u Unit) view(regionName string) UnitView {
 		ID: u.ID, Name: u.Name, Kind: u.Kind, KindName: k.Label, KeyTask: k.KeyTask,
 		RegionCode: u.RegionCode, RegionName: regionName, Address: u.Address,
 		ActiveInstructors: u.ActiveInstructors,
-		CreatedAt:         clock.Local(u.CreatedAt), UpdatedAt: clock.Local(u.UpdatedAt),
+		Heavy:             u.Heavy, HeavyReason: u.HeavyReason, HeavyAt: clock.LocalPtr(u.HeavyAt),
+		CreatedAt: clock.Local(u.CreatedAt), UpdatedAt: clock.Local(u.UpdatedAt),
 	}
 }
 

@@ -226,7 +226,9 @@ type UnitFilter struct {
 	RegionCode string
 	Kind       string
 	Q          string
-	Page       paging.Page
+	// Heavy narrows to units flagged (true) or not flagged (false) as where ethnic work is heavy.
+	Heavy *bool
+	Page  paging.Page
 }
 
 // ListUnits lists units in scope, newest first.
@@ -248,6 +250,9 @@ func (s *Service) ListUnits(ctx context.Context, p *access.Principal, f UnitFilt
 	if f.Kind != "" {
 		q = q.Where("kind = ?", f.Kind)
 	}
+	if f.Heavy != nil {
+		q = q.Where("heavy = ?", *f.Heavy)
+	}
 	if f.Q != "" {
 		q = q.Where("name LIKE ? ESCAPE '!'", "%"+escapeLike(f.Q)+"%")
 	}
@@ -261,6 +266,44 @@ func (s *Service) ListUnits(ctx context.Context, p *access.Principal, f UnitFilt
 		out[i] = s.unitView(ctx, u)
 	}
 	return out, next, nil
+}
+
+// SetHeavy flags a unit in scope as one where ethnic work is heavy (with the reason, required),
+// or clears the flag (and its reason). Any staff level whose subtree holds the unit may; the
+// request is in the audit trail like every write.
+func (s *Service) SetHeavy(ctx context.Context, p *access.Principal, id int64, heavy bool, reason string) (UnitView, error) {
+	if err := requireStaff(p); err != nil {
+		return UnitView{}, err
+	}
+	reason = strings.TrimSpace(reason)
+	var v validate.Checker
+	if heavy {
+		v.Required("reason", "民族工作任务较重的原因", reason, 200)
+	} else {
+		reason = ""
+	}
+	if err := v.Err(); err != nil {
+		return UnitView{}, err
+	}
+	u, err := s.findUnit(ctx, s.db, p, id)
+	if err != nil {
+		return UnitView{}, err
+	}
+	now := s.clock.Now()
+	set := map[string]any{"heavy": heavy, "heavy_reason": reason, "heavy_by": p.AccountID, "updated_at": now}
+	switch {
+	case !heavy:
+		set["heavy_at"], set["heavy_by"] = nil, int64(0)
+	case !u.Heavy:
+		set["heavy_at"] = now
+	}
+	if err := s.db.WithContext(ctx).Model(&Unit{}).Where("id = ?", id).Updates(set).Error; err != nil {
+		return UnitView{}, err
+	}
+	if u, err = s.findUnit(ctx, s.db, p, id); err != nil {
+		return UnitView{}, err
+	}
+	return s.unitView(ctx, u), nil
 }
 
 // UpdateUnit changes a unit in scope.

@@ -33,6 +33,16 @@ type SnapshotRow struct {
 // ActiveIn lists the instructors in office in a region's subtree, by id, read inside tx (a
 // filing's transaction, so the snapshot and its count agree).
 func (s *Service) ActiveIn(ctx context.Context, tx *gorm.DB, regionCode string) ([]SnapshotRow, error) {
+	return s.activeIn(ctx, tx, regionCode, true)
+}
+
+// ActiveFacts is ActiveIn without the masked phones (PhoneHash tells a changed number): what a
+// comparison with a filing needs, without decrypting every phone of a province.
+func (s *Service) ActiveFacts(ctx context.Context, db *gorm.DB, regionCode string) ([]SnapshotRow, error) {
+	return s.activeIn(ctx, db, regionCode, false)
+}
+
+func (s *Service) activeIn(ctx context.Context, tx *gorm.DB, regionCode string, phones bool) ([]SnapshotRow, error) {
 	var out []SnapshotRow
 	var after int64
 	for {
@@ -57,14 +67,18 @@ func (s *Service) ActiveIn(ctx context.Context, tx *gorm.DB, regionCode string) 
 			byID[u.ID] = u
 		}
 		for _, r := range rows {
-			phone, err := s.box.Decrypt(r.PhoneEnc)
-			if err != nil {
-				return nil, err
+			masked := ""
+			if phones {
+				phone, err := s.box.Decrypt(r.PhoneEnc)
+				if err != nil {
+					return nil, err
+				}
+				masked = secret.MaskPhone(phone)
 			}
 			u := byID[r.UnitID]
 			out = append(out, SnapshotRow{
 				InstructorID: r.ID, Name: r.Name, Gender: r.Gender, Ethnicity: r.Ethnicity,
-				PhoneMasked: secret.MaskPhone(phone), PhoneHash: r.PhoneHash, PoliticalStatus: r.PoliticalStatus,
+				PhoneMasked: masked, PhoneHash: r.PhoneHash, PoliticalStatus: r.PoliticalStatus,
 				Position: r.Position, SourceCategory: r.SourceCategory, Status: r.Status,
 				UnitID: r.UnitID, UnitName: u.Name, UnitKind: u.Kind, RegionCode: r.RegionCode,
 				TermStart: r.TermStart, TermEnd: r.TermEnd,

@@ -698,7 +698,7 @@ func measure(t *testing.T, db *gorm.DB, ins []benchInstructor, now time.Time) {
 	must(t, err)
 	first := paging.Page{Limit: 20}
 	timeIt("units without instructor, province, first page", 7, func() error {
-		_, _, err := s.UnitsWithoutInstructor(ctx, province, "", first)
+		_, _, err := s.UnitsWithoutInstructor(ctx, province, "", nil, first)
 		return err
 	})
 	timeIt("inactive instructors, province, first page", 7, func() error {

@@ -14,19 +14,24 @@ import (
 )
 
 // UnitsWithoutInstructor lists the units of a region subtree (the caller's by default) with no
-// instructor in office, newest first.
-func (s *Service) UnitsWithoutInstructor(ctx context.Context, p *access.Principal, regionCode string, page paging.Page) ([]UnitRef, string, error) {
+// instructor in office, newest first; heavy narrows to the units flagged (or not) as where ethnic
+// work is heavy.
+func (s *Service) UnitsWithoutInstructor(ctx context.Context, p *access.Principal, regionCode string, heavy *bool, page paging.Page) ([]UnitRef, string, error) {
 	sc, _, err := s.resolve(ctx, p, regionCode)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.unitsWithout(ctx, s.db.WithContext(ctx), sc, page)
+	return s.unitsWithout(ctx, s.db.WithContext(ctx), sc, heavy, page)
 }
 
-func (s *Service) unitsWithout(ctx context.Context, db *gorm.DB, sc scope, page paging.Page) ([]UnitRef, string, error) {
+func (s *Service) unitsWithout(ctx context.Context, db *gorm.DB, sc scope, heavy *bool, page paging.Page) ([]UnitRef, string, error) {
 	var rows []roster.Unit
-	if err := db.Select("id", "name", "kind", "region_code").Scopes(sc.where("region_code"), page.Apply("id")).
-		Where("active_instructors <= 0").Find(&rows).Error; err != nil {
+	q := db.Select("id", "name", "kind", "region_code", "heavy", "heavy_reason").Scopes(sc.where("region_code"), page.Apply("id")).
+		Where("active_instructors <= 0")
+	if heavy != nil {
+		q = q.Where("heavy = ?", *heavy)
+	}
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, "", err
 	}
 	rows, next := paging.Trim(page, rows, func(u roster.Unit) int64 { return u.ID })
@@ -41,7 +46,7 @@ func (s *Service) unitsWithout(ctx context.Context, db *gorm.DB, sc scope, page 
 	out := make([]UnitRef, len(rows))
 	for i, u := range rows {
 		out[i] = UnitRef{ID: u.ID, Name: u.Name, Kind: u.Kind, KindName: roster.Label(roster.UnitKinds, u.Kind),
-			RegionCode: u.RegionCode, RegionName: names[u.RegionCode]}
+			RegionCode: u.RegionCode, RegionName: names[u.RegionCode], Heavy: u.Heavy, HeavyReason: u.HeavyReason}
 	}
 	return out, next, nil
 }

@@ -63,12 +63,16 @@ type Instructors struct {
 	BySourceCategory []Item `json:"by_source_category"`
 }
 
-// Units counts the units of the region by kind, and those without an instructor in office.
+// Units counts the units of the region by kind, and those without an instructor in office;
+// Heavy and HeavyWithoutInstructor count the units flagged as where ethnic work is heavy
+// (measures §二(二): instructors are selected there first), in all and without an instructor.
 type Units struct {
 	Total                   int64     `json:"total"`
 	ByKind                  []Item    `json:"by_kind"`
 	WithoutInstructor       int64     `json:"without_instructor"`
 	WithoutInstructorSample []UnitRef `json:"without_instructor_sample"`
+	Heavy                   int64     `json:"heavy"`
+	HeavyWithoutInstructor  int64     `json:"heavy_without_instructor"`
 }
 
 // Records counts the records that happened in the period (withdrawn ones do not count).
@@ -174,12 +178,14 @@ type Inactive struct {
 
 // UnitRef is a unit in a list.
 type UnitRef struct {
-	ID         int64  `json:"id"`
-	Name       string `json:"name"`
-	Kind       string `json:"kind"`
-	KindName   string `json:"kind_name"`
-	RegionCode string `json:"region_code"`
-	RegionName string `json:"region_name"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	KindName    string `json:"kind_name"`
+	RegionCode  string `json:"region_code"`
+	RegionName  string `json:"region_name"`
+	Heavy       bool   `json:"heavy"`
+	HeavyReason string `json:"heavy_reason,omitempty"`
 }
 
 // InstructorRef is an instructor in a list, with their latest record.
@@ -331,7 +337,14 @@ func (s *Service) units(ctx context.Context, db *gorm.DB, sc scope, ov *Overview
 	}
 	out.ByKind = items(roster.UnitKinds, units, true)
 	ov.Instructors.ByUnitKind = items(roster.UnitKinds, active, true)
-	sample, _, err := s.unitsWithout(ctx, db, sc, paging.Page{Limit: SampleSize})
+	var heavy struct{ Units, Empty int64 }
+	if err := hinted(db, "units", "idx_units_heavy", sc.level == region.LevelProvince).
+		Select("COUNT(*) AS units, "+emptySQL+" AS empty").
+		Where("heavy = ?", true).Scopes(sc.where("region_code")).Scan(&heavy).Error; err != nil {
+		return err
+	}
+	out.Heavy, out.HeavyWithoutInstructor = heavy.Units, heavy.Empty
+	sample, _, err := s.unitsWithout(ctx, db, sc, nil, paging.Page{Limit: SampleSize})
 	out.WithoutInstructorSample = sample
 	return err
 }

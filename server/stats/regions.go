@@ -35,6 +35,8 @@ type RegionRow struct {
 	InactiveInstructors    int64     `json:"inactive_instructors"`
 	Units                  int64     `json:"units"`
 	UnitsWithoutInstructor int64     `json:"units_without_instructor"`
+	HeavyUnits             int64     `json:"heavy_units"`
+	HeavyUnitsWithout      int64     `json:"heavy_units_without_instructor"`
 	Records                int64     `json:"records"`
 	RecordsPerInstructor   *float64  `json:"records_per_instructor"`
 	Tips                   int64     `json:"tips"`
@@ -113,6 +115,9 @@ func (s *Service) Regions(ctx context.Context, p *access.Principal, q Query) (Re
 }
 
 // childKey is the SQL for the first digits of a region column, the key of its child.
+// emptySQL counts the units without an instructor in office.
+const emptySQL = "COALESCE(SUM(CASE WHEN active_instructors <= 0 THEN 1 ELSE 0 END), 0)"
+
 func childKey(column string, digits int) string {
 	return "SUBSTR(" + column + ", 1, " + strconv.Itoa(digits) + ")"
 }
@@ -143,14 +148,26 @@ func (s *Service) childUnits(db *gorm.DB, sc scope, digits int, rows map[string]
 		Units, Empty int64
 	}
 	if err := db.Table("units").Scopes(sc.where("region_code")).
-		Select(childKey("region_code", digits) + " AS child, COUNT(*) AS units, " +
-			"COALESCE(SUM(CASE WHEN active_instructors <= 0 THEN 1 ELSE 0 END), 0) AS empty").
+		Select(childKey("region_code", digits) + " AS child, COUNT(*) AS units, " + emptySQL + " AS empty").
 		Group("child").Scan(&got).Error; err != nil {
 		return err
 	}
 	for _, g := range got {
 		if row := rows[g.Child]; row != nil {
 			row.Units, row.UnitsWithoutInstructor = g.Units, g.Empty
+		}
+	}
+	// The flagged units, few, through their own index.
+	got = nil
+	if err := hinted(db, "units", "idx_units_heavy", sc.level == region.LevelProvince).Scopes(sc.where("region_code")).
+		Where("heavy = ?", true).
+		Select(childKey("region_code", digits) + " AS child, COUNT(*) AS units, " + emptySQL + " AS empty").
+		Group("child").Scan(&got).Error; err != nil {
+		return err
+	}
+	for _, g := range got {
+		if row := rows[g.Child]; row != nil {
+			row.HeavyUnits, row.HeavyUnitsWithout = g.Units, g.Empty
 		}
 	}
 	return nil

@@ -30,7 +30,7 @@ func (s *Service) Workbook(ctx context.Context, p *access.Principal, q Query) (*
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	units, err := all(func(pg paging.Page) ([]UnitRef, string, error) { return s.unitsWithout(ctx, db, sc, pg) })
+	units, err := all(func(pg paging.Page) ([]UnitRef, string, error) { return s.unitsWithout(ctx, db, sc, nil, pg) })
 	if err != nil {
 		return nil, err
 	}

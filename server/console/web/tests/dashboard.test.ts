@@ -31,8 +31,8 @@ function overview(code: string, name: string, level: string): Overview {
     region: { code, name, level: level as Overview['region']['level'] }, from: '2026-10', to: '2026-12', generated_at: T,
     instructors: { total: 12, active: 10, by_status: [item('active', '在任', 10)], by_unit_kind: [item('village', '村', 7), item('school', '学校', 3)],
       by_ethnicity: [item('03', '回族', 6), item('01', '汉族', 4)], by_source_category: [item('village_committee', '村(社区)两委成员', 10)] },
-    units: { total: 8, by_kind: [item('village', '村', 8)], without_instructor: 1,
-      without_instructor_sample: [{ id: 5, name: '陈府镇西村', kind: 'village', kind_name: '村', region_code: '131028100000', region_name: '陈府镇' }] },
+    units: { total: 8, by_kind: [item('village', '村', 8)], without_instructor: 1, heavy: 3, heavy_without_instructor: 1,
+      without_instructor_sample: [{ id: 5, name: '陈府镇西村', kind: 'village', kind_name: '村', region_code: '131028100000', region_name: '陈府镇', heavy: true, heavy_reason: '回族聚居' }] },
     records: { total: 9, by_kind: kinds, by_role: byRole(1, 4, 0, 3, 1), by_tag: byTag(3, 2, 0, 1, 0, 1), by_month: [
       { month: '2026-10', total: 2, by_kind: { visit: 2, sentiment: 0, tip: 0, mediation: 0 } },
       { month: '2026-11', total: 3, by_kind: { visit: 1, sentiment: 1, tip: 1, mediation: 0 } },
@@ -55,7 +55,7 @@ function overview(code: string, name: string, level: string): Overview {
 function row(code: string, name: string, level: string, records: number, perInstructor: number | null, within: number, over: number): RegionRow {
   return {
     region: { code, name, level: level as RegionRow['region']['level'] }, active_instructors: perInstructor ? Math.round(records / perInstructor) : 0,
-    inactive_instructors: 0, units: 4, units_without_instructor: 1, records, records_per_instructor: perInstructor, tips: within + over,
+    inactive_instructors: 0, units: 4, units_without_instructor: 1, heavy_units: 2, heavy_units_without_instructor: 1, records, records_per_instructor: perInstructor, tips: within + over,
     acknowledge: deadline(within + over, within, over, null, 30), resolve: { count: 0, median_minutes: null }, mediations: 0, settlement_rate: null,
     by_role: byRole(records, 0, 0, 0, 0), by_tag: byTag(),
   }
@@ -176,6 +176,11 @@ describe('the statistics dashboard', () => {
     expect(levels).toContain('1 天')
     expect(document.querySelector('.idle-instructors')?.textContent).toContain('从未提交')
     expect(document.querySelector('.kpis')?.textContent).toContain('按时签收 50.0%')
+    // the units where ethnic work is heavy: in all, without an instructor (a link to them), per county
+    const heavy = document.querySelector('.heavy-units')!
+    expect(heavy.textContent?.replace(/\s/g, '')).toBe('民族工作任务较重3个,其中无指导员1个')
+    expect((heavy.querySelector('a') as HTMLAnchorElement).getAttribute('href')).toBe('/units/without-instructor?heavy=true')
+    expect(document.querySelector('.rank-table')?.textContent).toContain('重点单位无指导员')
     wrapper.unmount()
   })
 

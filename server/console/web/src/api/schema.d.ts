@@ -589,6 +589,33 @@ export interface paths {
         patch: operations["updateUnit"];
         trace?: never;
     };
+    "/api/v1/units/{id}/heavy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * 标记民族工作任务较重的单位 (flag or clear a unit where ethnic work is heavy)
+         * @description 管理办法 §二(二):指导员优先在民族工作任务较重的单位选聘。县级及以上工作人员可标记或取消管辖范围内的单位,标记须说明原因;
+         *     每次标记或取消记入操作日志(`PUT /api/v1/units/{id}/heavy`)。统计见 `/stats/overview` 的 `units.heavy`、
+         *     `/stats/regions` 的 `heavy_units`,以及 `/stats/units-without-instructor?heavy=true`。
+         *     错误码:`invalid_json`、`invalid_argument`(400,`heavy` 缺失,或标记时未填 `reason`);`forbidden`(403,非工作人员);
+         *     `unit_not_found`(404,单位不存在或不在管辖范围内)。
+         */
+        put: operations["setUnitHeavy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/instructors": {
         parameters: {
             query?: never;
@@ -2856,7 +2883,8 @@ export interface paths {
          * 报送备案 (file my roster to the level above)
          * @description 县级工作人员:把本县全部在任指导员的当前名单报市级备案。市级工作人员:把各县最新一次已接收的备案汇总报省级备案
          *     (`parts` 列出组成的各县备案;尚无已接收备案的县不在其中,见备案概况)。省级和系统管理员无需备案(403)。
-         *     同一地区同时只能有一份待接收的备案。请求体可省略。
+         *     同一地区同时只能有一份待接收的备案。请求体可省略。报送后通知接收的上级(事件 `filing.submitted`:县级备案通知市级、市级备案通知省级,
+         *     经其工作人员通知群机器人和值班工作人员的订阅消息)。
          *     错误码:`invalid_argument`(400);`forbidden`(403);`filing_pending`、`nothing_to_file`(409,市级尚未接收任何县级备案)。
          */
         post: operations["createFiling"];
@@ -2877,6 +2905,8 @@ export interface paths {
          * 备案概况 (who filed what when)
          * @description 仅工作人员。对省级区划列出全部市和县,对市级区划列出该市及所辖各县,对县级区划列出该县:每个地区最近一次备案
          *     (`latest`,任何状态)和最近一次已接收的备案(`latest_accepted`);从未备案的地区没有这两个字段。
+         *     各地区还有备案的新旧:`state`、`days_since_accepted`、`roster_changed`,以及县级名册变动后首次被发现的时间 `stale_since`
+         *     和最近一次提醒的时间 `reminded_at`(名册在上次接收的备案后有变动的县,变动持续 `filing.remind_after` 后提醒一次,事件 `filing.stale`)。
          *     `region_code` 默认为本人的区划。错误码:`invalid_argument`(400,代码无效或为乡级以下);`forbidden`(403,不在管辖范围内)。
          */
         get: operations["filingOverview"];
@@ -2973,7 +3003,8 @@ export interface paths {
         /**
          * 接收备案 (accept a filing)
          * @description 只有接收备案的上级可以办理:县级备案由所属市的市级工作人员接收,市级备案由省级工作人员接收;管辖范围内的其他人返回 403,
-         *     管辖范围外返回 404。无请求体。错误码:`forbidden`(403);`filing_not_found`(404);`filing_decided`(409)。
+         *     管辖范围外返回 404。无请求体。接收后通知报送的县(市)(事件 `filing.accepted`)。
+         *     错误码:`forbidden`(403);`filing_not_found`(404);`filing_decided`(409)。
          */
         post: operations["acceptFiling"];
         delete?: never;
@@ -2996,7 +3027,8 @@ export interface paths {
         put?: never;
         /**
          * 退回备案 (return a filing with the reason)
-         * @description 办理人同“接收备案”;须说明原因。下级修改名单后重新报送(新的备案),退回的备案保持原样。
+         * @description 办理人同“接收备案”;须说明原因。下级修改名单后重新报送(新的备案),退回的备案保持原样。退回后通知报送的县(市),附退回原因
+         *     (事件 `filing.returned`)。
          *     错误码:`invalid_argument`(400);`forbidden`(403);`filing_not_found`(404);`filing_decided`(409)。
          */
         post: operations["returnFiling"];
@@ -3963,7 +3995,8 @@ export interface paths {
         };
         /**
          * 无在任指导员的单位 (units with no instructor in office)
-         * @description 仅工作人员;区划(默认本级)内没有在任指导员的单位,按 id 倒序。
+         * @description 仅工作人员;区划(默认本级)内没有在任指导员的单位,按 id 倒序。`heavy=true` 只列民族工作任务较重的单位(优先选聘之处),
+         *     `heavy=false` 只列其他单位。
          *     错误码:`invalid_argument`(400);`forbidden`(403);`region_not_found`(404)。
          */
         get: operations["listUnitsWithoutInstructor"];
@@ -4340,6 +4373,8 @@ export interface components {
             filing_level?: components["schemas"]["Code"][];
             /** @description 备案状态 */
             filing_status?: components["schemas"]["Code"][];
+            /** @description 备案概况中的状态(未备案、待接收、已退回、名册有变动未重新备案、已备案) */
+            filing_state?: components["schemas"]["Code"][];
             /** @description 任期内调整方式 */
             adjust_action?: components["schemas"]["Code"][];
             /** @description 调整原因(管理办法 §五(三)) */
@@ -4408,8 +4443,19 @@ export interface components {
             address: string;
             /** @description 在任指导员人数(每个单位最多 2 名)。 */
             active_instructors: number;
+            /** @description 民族工作任务较重的单位(管理办法 §二(二):指导员优先在此类单位选聘),见 `PUT /api/v1/units/{id}/heavy`。 */
+            heavy: boolean;
+            /** @description 标记为民族工作任务较重的原因;未标记时没有该字段。 */
+            heavy_reason?: string;
+            heavy_at?: components["schemas"]["DateTime"];
             created_at: components["schemas"]["DateTime"];
             updated_at: components["schemas"]["DateTime"];
+        };
+        UnitHeavyInput: {
+            /** @description true 标记为民族工作任务较重的单位,false 取消标记(原因随之清除)。 */
+            heavy: boolean;
+            /** @description 标记的原因,`heavy` 为 true 时必填(如“少数民族群众聚居”“宗教活动场所集中”)。 */
+            reason?: string;
         };
         UnitList: {
             items: components["schemas"]["Unit"][];
@@ -5827,6 +5873,12 @@ export interface components {
          * @enum {string}
          */
         FilingStatus: "submitted" | "accepted" | "returned";
+        /**
+         * @description 备案概况中的状态:`never` 未备案,`pending` 最近一次备案待接收,`returned` 最近一次备案被退回,
+         *     `changed` 已备案但名册此后有变动(见 `roster_changed`),`current` 已备案且名册无变动。
+         * @enum {string}
+         */
+        FilingState: "never" | "pending" | "returned" | "changed" | "current";
         FilingInput: {
             /** @description 备注 */
             note?: string;
@@ -5953,6 +6005,17 @@ export interface components {
                 parent_code: components["schemas"]["RegionCode"];
                 latest?: components["schemas"]["FilingSummary"];
                 latest_accepted?: components["schemas"]["FilingSummary"];
+                state: components["schemas"]["FilingState"];
+                state_name: string;
+                /** @description 距最近一次已接收备案的报送日已过的天数(北京时间的日历日);从未被接收时没有该字段。 */
+                days_since_accepted?: number;
+                /**
+                 * @description 县:当前在任指导员名单(姓名、性别、民族、手机号、政治面貌、职务、选聘范围、单位、区划、任期)与最近一次已接收的备案不同
+                 *     (从未被接收而有在任指导员时也为 true)。市:所辖某县有比该市最近一次已接收的备案所含更新的已接收备案。
+                 */
+                roster_changed: boolean;
+                stale_since?: components["schemas"]["DateTime"];
+                reminded_at?: components["schemas"]["DateTime"];
             }[];
         };
         RenewInput: {
@@ -6454,12 +6517,14 @@ export interface components {
                 by_ethnicity: components["schemas"]["StatsItems"];
                 by_source_category: components["schemas"]["StatsItems"];
             };
-            /** @description 当前的单位按类型,以及没有在任指导员的单位数和前 10 个。 */
+            /** @description 当前的单位按类型,以及没有在任指导员的单位数和前 10 个;民族工作任务较重的单位数及其中没有在任指导员的单位数。 */
             units: {
                 total: components["schemas"]["StatsCount"];
                 by_kind: components["schemas"]["StatsItems"];
                 without_instructor: components["schemas"]["StatsCount"];
                 without_instructor_sample: components["schemas"]["StatsUnit"][];
+                heavy: components["schemas"]["StatsCount"];
+                heavy_without_instructor: components["schemas"]["StatsCount"];
             };
             /**
              * @description 期间内发生的记录(不含已撤回),按类型,按服务的角色(五大员,每个角色都列出,为 0 的即被忽视的角色),
@@ -6575,6 +6640,8 @@ export interface components {
             inactive_instructors: components["schemas"]["StatsCount"];
             units: components["schemas"]["StatsCount"];
             units_without_instructor: components["schemas"]["StatsCount"];
+            heavy_units: components["schemas"]["StatsCount"];
+            heavy_units_without_instructor: components["schemas"]["StatsCount"];
             records: components["schemas"]["StatsCount"];
             /** @description 期间内记录数 / 在任指导员数(保留 2 位小数);没有在任指导员时为 null。 */
             records_per_instructor: number | null;
@@ -6596,6 +6663,9 @@ export interface components {
             kind_name: string;
             region_code: components["schemas"]["RegionCode"];
             region_name: string;
+            /** @description 民族工作任务较重的单位。 */
+            heavy: boolean;
+            heavy_reason?: string;
         };
         StatsUnitList: {
             items: components["schemas"]["StatsUnit"][];
@@ -8013,6 +8083,8 @@ export interface operations {
                 kind?: components["schemas"]["UnitKind"];
                 /** @description 名称关键词(模糊匹配),最多 50 个字。 */
                 q?: components["parameters"]["NameQuery"];
+                /** @description true 只列民族工作任务较重的单位,false 只列其他单位。 */
+                heavy?: boolean;
             };
             header?: never;
             path?: never;
@@ -8126,6 +8198,41 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setUnitHeavy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 资源 id(正整数);格式不对时返回 404。 */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnitHeavyInput"];
+            };
+        };
+        responses: {
+            /** @description 标记后的单位 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
@@ -13783,6 +13890,8 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /** @description 每页条数,1 到 100,默认 20。 */
                 limit?: components["parameters"]["Limit"];
+                /** @description true 只列民族工作任务较重的单位,false 只列其他单位。 */
+                heavy?: boolean;
             };
             header?: never;
             path?: never;

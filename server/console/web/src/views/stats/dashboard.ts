@@ -111,6 +111,7 @@ export type RankKey =
   | 'active_instructors'
   | 'inactive_instructors'
   | 'units_without_instructor'
+  | 'heavy_units_without_instructor'
   | 'records'
   | 'records_per_instructor'
   | 'tips'
