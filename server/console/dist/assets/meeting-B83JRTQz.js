@@ -1,0 +1,1 @@
+function e(e){return e===`ongoing`?`success`:e===`upcoming`?`primary`:e===`cancelled`?`danger`:`info`}export{e as t};

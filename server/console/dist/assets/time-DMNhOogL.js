@@ -1,0 +1,1 @@
+import{r as e}from"./rolldown-runtime-BLXQ4ufn.js";import{a as t}from"./element-plus-Py_wUDGM.js";var n=e(t(),1);function r(e){return e?(0,n.default)(e).format(`YYYY-MM-DD HH:mm`):``}var i=`YYYY-MM-DDTHH:mm:ssZ`;export{r as n,i as t};
