@@ -19,8 +19,8 @@ import (
 // until spacing has passed since the last (span / (limit - burst)), so the rest of the window's
 // slots last until the burst's leave it. A robot then never stands still for most of a minute
 // in a flood: the alerts waiting for it go out, joined into one message, every spacing
-// (RobotSender.join). Spacing applies to sends that a flood waits behind (Take's spaced);
-// burst == limit turns it off.
+// (RobotSender.join). Spacing applies while the robot is in a flood (Take); burst == limit
+// turns it off.
 type Pacer struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -56,13 +56,22 @@ func (p *Pacer) Spacing() time.Duration { return p.spacing }
 // the robot may send again.
 var takeScript = redis.NewScript(`
 local now, window, limit, burst, spacing = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local flood = tonumber(ARGV[7]) == 1
+if spacing > 0 then
+  if flood then
+    redis.call('SET', KEYS[2], now + window, 'PX', window * 2)
+  else
+    local untilMs = tonumber(redis.call('GET', KEYS[2]) or '0')
+    flood = untilMs > now
+  end
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local n = redis.call('ZCARD', KEYS[1])
 if n >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return tonumber(oldest[2]) + window
 end
-if n >= burst and spacing > 0 then
+if flood and n >= burst then
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   local at = tonumber(last[2]) + spacing
   if at > now then
@@ -74,23 +83,29 @@ redis.call('PEXPIRE', KEYS[1], window * 2)
 return -1
 `)
 
-func (p *Pacer) key(robot string) string { return p.prefix + "notify:robot:" + robot }
+// key is the robot's send times; floodKey marks a flood. The hash tag keeps both in one slot of a
+// Redis Cluster, as the script that reads them needs.
+func (p *Pacer) key(robot string) string { return p.prefix + "notify:robot:{" + robot + "}" }
+
+func (p *Pacer) floodKey(robot string) string { return p.key(robot) + ":flood" }
 
 // Take reserves one send for robot (its webhook key hash). When the robot is at its limit (or,
-// spaced, past its burst and too soon after its last send) it answers false and when to try
-// again. Only a send that a flood of alerts waits behind is spaced (RobotSender.flooded): other
-// sends go while the window has room, so that a busy but not flooded county is not slowed.
-func (p *Pacer) Take(ctx context.Context, robot string, spaced bool) (bool, time.Time, error) {
-	spacing := p.spacing
-	if !spaced {
-		spacing = 0
-	}
+// in a flood, past its burst and too soon after its last send) it answers false and when to try
+// again. flood says a flood of alerts waits behind this send (RobotSender.flooded); the robot
+// then stays in flood for a window, every send of it spaced, so that the slots a flood needs are
+// not used up by sends that happened to find nothing waiting. Outside a flood sends go while the
+// window has room, so that a busy but not flooded county is not slowed.
+func (p *Pacer) Take(ctx context.Context, robot string, flood bool) (bool, time.Time, error) {
 	now := p.clock.Now()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	member := hex.EncodeToString(b)
-	v, err := takeScript.Run(ctx, p.rdb, []string{p.key(robot)},
-		now.UnixMilli(), p.span.Milliseconds(), p.limit, member, p.burst, spacing.Milliseconds()).Int64()
+	f := 0
+	if flood {
+		f = 1
+	}
+	v, err := takeScript.Run(ctx, p.rdb, []string{p.key(robot), p.floodKey(robot)},
+		now.UnixMilli(), p.span.Milliseconds(), p.limit, member, p.burst, p.spacing.Milliseconds(), f).Int64()
 	if err != nil {
 		return false, time.Time{}, err
 	}
