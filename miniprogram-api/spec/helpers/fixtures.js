@@ -28,7 +28,7 @@ function tokens(user) {
 
 function unit(over) {
   return Object.assign({id: 1, name: '大厂镇政府', kind: 'township', kind_name: '乡镇', key_task: '宣传党的民族政策,做好民族团结进步创建工作',
-    region_code: '131028100000', region_name: '大厂镇', address: '', active_instructors: 1, created_at: T0, updated_at: T0}, over || {})
+    region_code: '131028100000', region_name: '大厂镇', address: '', active_instructors: 1, heavy: false, created_at: T0, updated_at: T0}, over || {})
 }
 
 function me(over) {
