@@ -73,7 +73,8 @@ func firstMondays(now time.Time, n int) []time.Time {
 }
 
 func TestMeetingSeriesCreatesTheRuleDates(t *testing.T) {
-	t.Parallel()
+	// Not parallel: servers at a later time run their sweeps and dispatchers over every test's
+	// data (they took other tests' notifications as abandoned and sent them again).
 	w := newMeetingWorld(t)
 	e := w.e
 	t0 := e.Clock.Now()
@@ -161,7 +162,8 @@ func TestMeetingSeriesCreatesTheRuleDates(t *testing.T) {
 }
 
 func TestMeetingSeriesOccurrencesOnceOnSeveralInstances(t *testing.T) {
-	t.Parallel()
+	// Not parallel: servers at a later time run their sweeps and dispatchers over every test's
+	// data (they took other tests' notifications as abandoned and sent them again).
 	w := newFixtureMeetingWorld(t)
 	e := w.e
 	t0 := e.Clock.Now()
@@ -213,7 +215,8 @@ func TestMeetingSeriesOccurrencesOnceOnSeveralInstances(t *testing.T) {
 }
 
 func TestMeetingSeriesChangesAndCancelsTheFutureOnly(t *testing.T) {
-	t.Parallel()
+	// Not parallel: servers at a later time run their sweeps and dispatchers over every test's
+	// data (they took other tests' notifications as abandoned and sent them again).
 	w := newFixtureMeetingWorld(t)
 	e := w.e
 	t0 := e.Clock.Now()
@@ -380,7 +383,8 @@ func TestMeetingSeriesBadRule(t *testing.T) {
 }
 
 func TestMeetingMinutesWithAttachments(t *testing.T) {
-	t.Parallel()
+	// Not parallel: servers at a later time run their sweeps and dispatchers over every test's
+	// data (they took other tests' notifications as abandoned and sent them again).
 	w := newFixtureMeetingWorld(t)
 	e := w.e
 	m := createMeeting(t, w.staff, meetingBody(e, time.Hour, w.insIDs[0]))
@@ -496,7 +500,8 @@ func (q quietList) find(code string) int {
 }
 
 func TestCountiesThatHeldNoMeeting(t *testing.T) {
-	t.Parallel()
+	// Not parallel: servers at a later time run their sweeps and dispatchers over every test's
+	// data (they took other tests' notifications as abandoned and sent them again).
 	w := newMeetingWorld(t)
 	e := w.e
 	held := createMeeting(t, w.staff, meetingBody(e, time.Hour, w.insIDs[0]))
