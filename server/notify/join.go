@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"gorm.io/gorm"
 )
 
 // Joining tip alerts. A robot takes 20 messages a minute; in a flood (a mass incident, 400 tips
@@ -40,6 +41,13 @@ type joined struct {
 	at    time.Time
 }
 
+// waiting selects the tip alerts pending for n's robot group, other than n.
+func (s *RobotSender) waiting(ctx context.Context, n *Notification) *gorm.DB {
+	return s.db.WithContext(ctx).Model(&Notification{}).
+		Where("status = ? AND channel = ? AND target_kind = ? AND target = ? AND event_kind IN ? AND id <> ?",
+			StatusPending, ChannelRobot, TargetGroup, n.Target, joinKinds, n.ID)
+}
+
 // floodWaiting is how many other tip alerts must wait for a robot at once for its sends to be
 // spaced: a flood. Fewer (two or three tips of a busy county in one poll) go out at once, joined
 // or not, while the robot's minute has room, so that a busy county is not slowed by the spacing
@@ -53,10 +61,7 @@ func (s *RobotSender) flooded(ctx context.Context, n *Notification) bool {
 		return false
 	}
 	var ids []int64
-	err := s.db.WithContext(ctx).Model(&Notification{}).
-		Where("status = ? AND channel = ? AND target_kind = ? AND target = ? AND event_kind IN ? AND id <> ?",
-			StatusPending, ChannelRobot, TargetGroup, n.Target, joinKinds, n.ID).
-		Limit(floodWaiting).Pluck("id", &ids).Error
+	err := s.waiting(ctx, n).Limit(floodWaiting).Pluck("id", &ids).Error
 	return err == nil && len(ids) >= floodWaiting
 }
 
@@ -66,10 +71,7 @@ func (s *RobotSender) flooded(ctx context.Context, n *Notification) bool {
 // due again when it ends and go out on their own.
 func (s *RobotSender) claimWaiting(ctx context.Context, n *Notification, lease time.Duration) (string, []Notification, error) {
 	var ids []int64
-	err := s.db.WithContext(ctx).Model(&Notification{}).
-		Where("status = ? AND channel = ? AND target_kind = ? AND target = ? AND event_kind IN ? AND id <> ?",
-			StatusPending, ChannelRobot, TargetGroup, n.Target, joinKinds, n.ID).
-		Order("id").Limit(joinMax).Pluck("id", &ids).Error
+	err := s.waiting(ctx, n).Order("id").Limit(joinMax).Pluck("id", &ids).Error
 	if err != nil || len(ids) == 0 {
 		return "", nil, err
 	}
