@@ -387,3 +387,36 @@ func TestResumableUploadSameChunkOnTwoInstances(t *testing.T) {
 		}
 	}
 }
+
+// Only the chunk that completes a resumable upload is in the audit trail, filed under the upload
+// it became; the chunks before it are not changes of their own.
+func TestResumableUploadAuditsTheCompletion(t *testing.T) {
+	t.Parallel()
+	e := apitest.Shared(t)
+	a := e.Area(t)
+	staff := e.Staff(t, "county_staff", a.County)
+	ins, _ := e.InstructorClient(t, staff, staff.Unit("village", a.Township()))
+	photo := noisyPNG(t, 90, 5)
+	loc, _ := createResumable(t, ins, len(photo), apitest.ClientID())
+	if r := patchChunk(ins, loc, 0, photo[:1000], false); r.Status != http.StatusNoContent {
+		t.Fatalf("chunk: %d %s", r.Status, r.Body)
+	}
+	r := patchChunk(ins, loc, 1000, photo[1000:], true)
+	if r.Status != http.StatusOK {
+		t.Fatalf("last chunk: %d %s", r.Status, r.Body)
+	}
+	id := apitest.ID(t, r)
+	var rows []struct {
+		Action    string
+		SubjectID *int64
+		Status    int
+	}
+	if err := e.DB().Raw("SELECT action, subject_id, status FROM audit_log WHERE action LIKE ? AND account_id = (SELECT id FROM accounts WHERE instructor_id = (SELECT instructor_id FROM uploads WHERE id = ?)) ORDER BY id",
+		"%/uploads/resumable%", id).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Action != "POST /api/v1/uploads/resumable" ||
+		rows[1].Action != "POST /api/v1/uploads/resumable/{id}" || rows[1].SubjectID == nil || *rows[1].SubjectID != id || rows[1].Status != 200 {
+		t.Fatalf("audit entries %+v, want the creation and the completing chunk (upload %d)", rows, id)
+	}
+}
