@@ -250,23 +250,14 @@ func (s *Service) complete(ctx context.Context, p *access.Principal, pt Partial)
 		}
 		return v, err
 	}
-	var chunks []chunk
-	if err := s.db.WithContext(ctx).Where("partial_id = ?", pt.ID).Order("first_byte").Find(&chunks).Error; err != nil {
+	chunks, data, err := s.assemble(ctx, pt)
+	if err != nil {
+		// Another instance may have completed it meanwhile and deleted the chunks.
+		var again Partial
+		if s.db.WithContext(ctx).Where("id = ?", pt.ID).Take(&again).Error == nil && again.UploadID != nil {
+			return s.complete(ctx, p, again)
+		}
 		return View{}, err
-	}
-	data := make([]byte, 0, pt.Length)
-	for _, c := range chunks {
-		if c.FirstByte != int64(len(data)) {
-			return View{}, fmt.Errorf("partial upload %s: chunk at %d, expected %d", pt.ID, c.FirstByte, len(data))
-		}
-		b, err := s.readChunk(ctx, c)
-		if err != nil {
-			return View{}, err
-		}
-		data = append(data, b...)
-	}
-	if int64(len(data)) != pt.Length {
-		return View{}, fmt.Errorf("partial upload %s: %d bytes stored of %d", pt.ID, len(data), pt.Length)
 	}
 	cid := ""
 	if pt.ClientID != nil {
@@ -282,6 +273,29 @@ func (s *Service) complete(ctx context.Context, p *access.Principal, pt Partial)
 	}
 	s.dropChunks(ctx, pt.ID, chunks)
 	return v, nil
+}
+
+// assemble reads a partial's chunks back, in order, as the whole file.
+func (s *Service) assemble(ctx context.Context, pt Partial) ([]chunk, []byte, error) {
+	var chunks []chunk
+	if err := s.db.WithContext(ctx).Where("partial_id = ?", pt.ID).Order("first_byte").Find(&chunks).Error; err != nil {
+		return nil, nil, err
+	}
+	data := make([]byte, 0, pt.Length)
+	for _, c := range chunks {
+		if c.FirstByte != int64(len(data)) {
+			return nil, nil, fmt.Errorf("partial upload %s: chunk at %d, expected %d", pt.ID, c.FirstByte, len(data))
+		}
+		b, err := s.readChunk(ctx, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		data = append(data, b...)
+	}
+	if int64(len(data)) != pt.Length {
+		return nil, nil, fmt.Errorf("partial upload %s: %d bytes stored of %d", pt.ID, len(data), pt.Length)
+	}
+	return chunks, data, nil
 }
 
 func (s *Service) readChunk(ctx context.Context, c chunk) ([]byte, error) {
