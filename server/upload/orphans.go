@@ -56,8 +56,8 @@ func (s *Service) DeleteOrphans(ctx context.Context, olderThan time.Duration) (i
 	}
 }
 
-// Sweep deletes orphan uploads, and resumable uploads abandoned past their expiry, every interval until ctx ends; every <= 0 disables it (then
-// another instance must run it).
+// Sweep deletes orphan uploads, and resumable uploads abandoned past their expiry, every interval
+// until ctx ends; every <= 0 disables it (then another instance must run it).
 func (s *Service) Sweep(ctx context.Context, every, orphanAfter time.Duration) {
 	if orphanAfter <= 0 {
 		return
