@@ -240,6 +240,17 @@ describe('resumable uploads', () => {
     assert.deepEqual(progress, [[0, RESUMABLE_ABOVE], [RESUMABLE_ABOVE, RESUMABLE_ABOVE]])
   })
 
+  it('a file that shrinks on the phone while it goes up fails that file instead of looping', async () => {
+    const orig = server.handle
+    server.handle = req => {
+      const res = orig(req)
+      if (res.statusCode === 204) files.set(path, photo.subarray(0, 100000)) // cut down after the first chunk
+      return res
+    }
+    await assert.rejects(uploadFile(client, path, {clientId: 'c5'}), e => e.refused && e.code === 'file_missing')
+    assert.ok(server.exchanges.length < 5, server.exchanges.join(', '))
+  })
+
   it('a file refused at completion (not a photo) fails that file, as a refused upload does', async () => {
     const orig = server.handle
     server.handle = req => {

@@ -84,7 +84,11 @@ function nameOf(filePath) {
  * @param {number} [o.timeout] per chunk (ms)
  */
 async function uploadFile(client, filePath, o) {
-  const size = o.size > 0 ? o.size : await fileSize(filePath)
+  // The file's own size, not the one kept with the draft: Upload-Length must be exact.
+  const size = await fileSize(filePath).catch(e => {
+    if (o.size > 0) return o.size
+    throw e
+  })
   const progress = (sent) => {
     if (o.onProgress) {
       try {
@@ -152,6 +156,7 @@ async function resumable(client, filePath, size, o, progress) {
   for (;;) {
     const end = Math.min(size, offset + chunkBytes)
     const data = end > offset ? await readChunk(filePath, offset, end - offset) : new ArrayBuffer(0)
+    if (data.byteLength !== end - offset) throw readError({errMsg: 'readFile: short read at ' + offset}) // changed on the phone
     let res
     try {
       res = await client.raw('POST', url, {
