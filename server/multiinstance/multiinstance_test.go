@@ -36,6 +36,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/platform/database"
+	"github.com/shiliu/shiliu/server/platform/wxfake"
 	"github.com/shiliu/shiliu/server/upload/s3test"
 	"gopkg.in/yaml.v3"
 )
@@ -314,7 +315,7 @@ func TestThreeInstancesOneKilled(t *testing.T) {
 	// Kill the third instance in mid-load, once it has answered some uploads.
 	time.Sleep(loadFor / 3)
 	lbMu.Lock()
-	killedAt := time.Since(start)
+	killedAt, killTime := time.Since(start), time.Now()
 	if err := insts[2].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -390,11 +391,19 @@ func TestThreeInstancesOneKilled(t *testing.T) {
 			}
 		}
 		if covered >= len(tips) && pending == 0 {
-			if covered != len(tips) {
-				t.Errorf("%d robot messages cover %d tips, want each of the %d once", messages, covered, len(tips))
+			if extra := covered - len(tips); extra != 0 {
+				// The one duplicate docs/notifications.md allows ("residual window"): the killed
+				// instance had a message accepted by WeCom and died before marking it sent, so
+				// another instance sends it again after the lease. Anything else fails.
+				if n := residualDuplicates(e.WX.RobotMessages(), killTime); extra < 0 || n != extra {
+					t.Errorf("%d robot messages cover %d tips, want each of the %d once (%d explained by the kill's residual window)",
+						messages, covered, len(tips), n)
+				} else {
+					t.Logf("%d alert(s) sent twice: sent by the killed instance just before SIGKILL, unmarked, sent again after the lease (the residual window of docs/notifications.md)", n)
+				}
 			}
 			for title, n := range seen {
-				if n > 1 {
+				if n > 1 && residualDuplicates(e.WX.RobotMessages(), killTime) <= 0 {
 					t.Errorf("tip %q alerted %d times", title, n)
 				}
 			}
@@ -450,4 +459,27 @@ func TestThreeInstancesOneKilled(t *testing.T) {
 	}
 	t.Logf("%s: %d phones on 3 instances for %.1f s, instance 2 killed at %.1f s; %d records (%d tips), %d photos (%d through the killed instance) — each stored once, downloaded through another instance",
 		apitest.Backend(), len(phones), loadTime.Seconds(), killedAt.Seconds(), len(records), len(tips), len(uploads), viaKilled)
+}
+
+// residualDuplicates counts robot messages sent twice where the first copy went out in the last
+// 3 s before the kill and the second after it: the killed instance's unmarked sends.
+func residualDuplicates(msgs []wxfake.RobotMessage, kill time.Time) int {
+	first := map[string]time.Time{}
+	n := 0
+	for _, m := range msgs {
+		if !strings.HasPrefix(m.Key, "multi") {
+			continue
+		}
+		k := m.Key + "\x00" + m.Content
+		if t0, ok := first[k]; ok {
+			if t0.After(kill.Add(-3*time.Second)) && !t0.After(kill) && m.Time.After(kill) {
+				n++
+			} else {
+				return -1
+			}
+			continue
+		}
+		first[k] = m.Time
+	}
+	return n
 }
