@@ -273,10 +273,7 @@ func (b *bench) measure(ctx context.Context, name, who string, c *client, path s
 		wg     sync.WaitGroup
 	)
 	start := time.Now()
-	dbPID := 0
-	if b.a.DB.Dialect == "mysql" {
-		dbPID = findProcess("mariadbd", "mysqld")
-	}
+	dbPID := dbServerPID(b.a.DB.DB)
 	cpu0, db0 := processCPU(), dbServerCPU(dbPID)
 	r.c = max(1, b.o.concurrency)
 	for range r.c {
