@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
+	"github.com/shiliu/shiliu/server/fulltext"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -68,12 +70,13 @@ type Service struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	opt     Options
+	search  *fulltext.Index
 }
 
 // NewService wires the records. files may be nil while uploads are not available: records then
 // take no attachments.
 func NewService(db *gorm.DB, rs *roster.Service, regions *region.Store, files upload.Attacher, clk clock.Clock, log *slog.Logger, opt Options) *Service {
-	return &Service{db: db, roster: rs, regions: regions, files: files, clock: clk, log: log, opt: opt}
+	return &Service{db: db, roster: rs, regions: regions, files: files, clock: clk, log: log, opt: opt, search: fulltext.New(db)}
 }
 
 var (
@@ -185,7 +188,7 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, false, err
 	}
 	audit.Committed(ctx)
-	s.committed(k, c.rec.RegionCode)
+	s.committed(ctx, k, c.rec.RegionCode, c.rec.ID)
 	var files []upload.View
 	if len(attachments) > 0 && s.files != nil {
 		m, err := s.files.List(ctx, OwnerKind, []int64{c.rec.ID})
@@ -337,10 +340,15 @@ func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) erro
 	return database.Transact(ctx, s.db, fn)
 }
 
-// committed tells Options.Committed of a change that committed.
-func (s *Service) committed(k *Kind, regionCode string) {
+// committed tells Options.Committed of a change of record id that committed, and writes its
+// full-text entry when the index is outside the transaction (Mroonga; fulltext.Index.Touch). A
+// failure leaves the record pending: the sweep writes it (RepairSearch).
+func (s *Service) committed(ctx context.Context, k *Kind, regionCode string, id int64) {
 	if s.opt.Committed != nil {
 		s.opt.Committed(k.Name, regionCode)
+	}
+	if err := s.search.Sync(context.WithoutCancel(ctx), id); err != nil {
+		s.log.Warn("full-text entry of a record not written; the sweep retries", "record_id", id, "err", err)
 	}
 }
 
@@ -417,12 +425,8 @@ type Filter struct {
 
 // List lists records in scope, newest first.
 func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]View, string, error) {
-	q, err := s.pageQuery(ctx, p, f)
+	ids, err := s.pageIDs(ctx, p, f)
 	if err != nil {
-		return nil, "", err
-	}
-	var ids []int64
-	if err := q.Pluck("id", &ids).Error; err != nil {
 		return nil, "", err
 	}
 	ids, next := paging.Trim(f.Page, ids, func(id int64) int64 { return id })
@@ -432,6 +436,76 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	}
 	out, err := s.views(ctx, rows, false)
 	return out, next, err
+}
+
+// pageIDs are the ids of a list page, one more than the page (paging.Trim). A keyword is looked
+// up in the full-text index when the database has one (searchIDs).
+func (s *Service) pageIDs(ctx context.Context, p *access.Principal, f Filter) ([]int64, error) {
+	if f.Q != "" {
+		ids, err := s.searchIDs(ctx, p, f)
+		if !errors.Is(err, fulltext.ErrUnusable) {
+			return ids, err
+		}
+	}
+	q, err := s.pageQuery(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	err = q.Pluck("id", &ids).Error
+	return ids, err
+}
+
+// searchIDs finds a keyword's page through the full-text index (package fulltext): the index
+// gives the newest candidates within the caller's scope, the records query with every filter,
+// the LIKE match included, keeps those that match; more candidates are asked for, four times
+// as many each round, until the page is full or the index has none left. The index only
+// narrows: the result is what the LIKE query alone returns, without reading the whole scope
+// when the keyword is rare or absent.
+func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) ([]int64, error) {
+	q, err := s.filtered(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	fq := fulltext.Query{Keyword: f.Q, Kind: f.Kind, Before: f.Page.Before(),
+		Scope: access.InRegionOrOwnWithin(p, f.RegionCode, "region_code", "county_code", "author_id")}
+	if prefix, none, ok := access.SubtreeWithin(p, f.RegionCode); ok && none {
+		return nil, nil
+	} else if ok {
+		fq.Prefix = prefix
+	}
+	switch {
+	case f.AuthorID > 0:
+		fq.AuthorID = f.AuthorID
+	case p.IsInstructor():
+		fq.AuthorID = p.InstructorID
+	}
+	need := f.Page.Limit + 1
+	fq.Limit = max(4*need, 64)
+	var out []int64
+	for {
+		cands, err := s.search.Candidates(ctx, fq)
+		if err != nil || len(cands) == 0 {
+			return out, err
+		}
+		list := make([]string, len(cands))
+		for i, id := range cands {
+			list[i] = strconv.FormatInt(id, 10)
+		}
+		var got []int64
+		// The candidates are written into the statement: thousands of bound parameters cost
+		// the pure-Go SQLite driver time quadratic in their number.
+		if err := q.Where("id IN ("+strings.Join(list, ",")+")").Order("id DESC").Limit(need-len(out)).
+			Pluck("id", &got).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+		if len(out) >= need || len(cands) < fq.Limit {
+			return out, nil
+		}
+		fq.Before = cands[len(cands)-1]
+		fq.Limit = min(4*fq.Limit, 20000)
+	}
 }
 
 // pageQuery is the query of a list page's ids (one more than the page, paging.Trim): the page's
@@ -761,7 +835,7 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, err
 	}
 	audit.Committed(ctx)
-	s.committed(k, regionCode)
+	s.committed(ctx, k, regionCode, id)
 	return s.Get(ctx, p, kind, id)
 }
 
@@ -869,7 +943,7 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		return View{}, false, err
 	}
 	audit.Committed(ctx)
-	s.committed(k, regionCode)
+	s.committed(ctx, k, regionCode, id)
 	v, err := s.Get(ctx, p, kind, id)
 	return v, a.Created, err
 }
