@@ -456,10 +456,11 @@ func (s *Service) pageIDs(ctx context.Context, p *access.Principal, f Filter) ([
 	return ids, err
 }
 
-// searchIDs finds a keyword's page through the full-text index (package fulltext): the index
-// gives the newest candidates within the caller's scope, the records query with every filter,
-// the LIKE match included, keeps those that match; more candidates are asked for, four times
-// as many each round, until the page is full or the index has none left. The index only
+// searchIDs finds a keyword's page. It first matches the newest searchProbeRows records in scope
+// (with every other filter) with LIKE: a frequent keyword fills its page there. Otherwise the
+// full-text index (package fulltext) gives the newest candidates within the caller's scope, and
+// the records query with every filter, the LIKE match included, keeps those that match; more
+// candidates are asked for until the page is full or the index has none left. The index only
 // narrows: the result is what the LIKE query alone returns, without reading the whole scope
 // when the keyword is rare or absent.
 func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) ([]int64, error) {
@@ -481,6 +482,28 @@ func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) 
 		fq.AuthorID = p.InstructorID
 	}
 	need := f.Page.Limit + 1
+	// A frequent keyword fills the page from the newest records in scope: reading those is
+	// cheaper than the index, which finds every match of the keyword before it keeps the scope's
+	// newest (its cost grows with the keyword's matches in the whole table).
+	noQ := f
+	noQ.Q = ""
+	newest, err := s.filtered(ctx, p, noQ)
+	if err != nil {
+		return nil, err
+	}
+	if b := f.Page.Before(); b > 0 {
+		newest = newest.Where("id < ?", b)
+	}
+	like := "%" + escapeLike(f.Q) + "%"
+	var probe []int64
+	if err := s.db.WithContext(ctx).Table("(?) AS newest", newest.Select("id, title, search_text").Order("id DESC").Limit(searchProbeRows)).
+		Where("title LIKE ? ESCAPE '!' OR search_text LIKE ? ESCAPE '!'", like, like).Order("id DESC").Limit(need).
+		Pluck("id", &probe).Error; err != nil {
+		return nil, err
+	}
+	if len(probe) >= need {
+		return probe, nil
+	}
 	fq.Limit = max(4*need, 64)
 	var out []int64
 	for {
@@ -503,10 +526,16 @@ func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) 
 		if len(out) >= need || len(cands) < fq.Limit {
 			return out, nil
 		}
+		// Each round makes the index find every match of the keyword again: the second asks
+		// for many at once.
 		fq.Before = cands[len(cands)-1]
-		fq.Limit = min(4*fq.Limit, 20000)
+		fq.Limit = 20000
 	}
 }
+
+// searchProbeRows is how many of the newest records in scope a keyword search reads with LIKE
+// before it asks the full-text index (searchIDs).
+const searchProbeRows = 1000
 
 // pageQuery is the query of a list page's ids (one more than the page, paging.Trim): the page's
 // ids first, then its rows. Asked for whole rows in id order with a limit, MariaDB walks the
