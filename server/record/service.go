@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
@@ -484,25 +485,35 @@ func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) 
 	need := f.Page.Limit + 1
 	// A frequent keyword fills the page from the newest records in scope: reading those is
 	// cheaper than the index, which finds every match of the keyword before it keeps the scope's
-	// newest (its cost grows with the keyword's matches in the whole table).
-	noQ := f
-	noQ.Q = ""
-	newest, err := s.filtered(ctx, p, noQ)
-	if err != nil {
-		return nil, err
-	}
-	if b := f.Page.Before(); b > 0 {
-		newest = newest.Where("id < ?", b)
-	}
-	like := "%" + escapeLike(f.Q) + "%"
-	var probe []int64
-	if err := s.db.WithContext(ctx).Table("(?) AS newest", newest.Select("id, title, search_text").Order("id DESC").Limit(searchProbeRows)).
-		Where("title LIKE ? ESCAPE '!' OR search_text LIKE ? ESCAPE '!'", like, like).Order("id DESC").Limit(need).
-		Pluck("id", &probe).Error; err != nil {
-		return nil, err
-	}
-	if len(probe) >= need {
-		return probe, nil
+	// newest (its cost grows with the keyword's matches in the whole table). The newest
+	// searchProbeRows ids come from the list's index alone; the LIKE query then reads rows from
+	// the newest down and stops at a full page.
+	if rows := searchProbeRows.Load(); rows > 0 {
+		noQ := f
+		noQ.Q = ""
+		newest, err := s.filtered(ctx, p, noQ)
+		if err != nil {
+			return nil, err
+		}
+		if b := f.Page.Before(); b > 0 {
+			newest = newest.Where("id < ?", b)
+		}
+		var floor []int64
+		if err := newest.Order("id DESC").Offset(int(rows-1)).Limit(1).Pluck("id", &floor).Error; err != nil {
+			return nil, err
+		}
+		probe := q
+		if len(floor) > 0 {
+			probe = probe.Where("id >= ?", floor[0])
+		}
+		var found []int64
+		if err := probe.Scopes(f.Page.Apply("id")).Pluck("id", &found).Error; err != nil {
+			return nil, err
+		}
+		if len(found) >= need || len(floor) == 0 {
+			// A full page, or every record the list allows was read.
+			return found, nil
+		}
 	}
 	fq.Limit = max(4*need, 64)
 	var out []int64
@@ -534,8 +545,17 @@ func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) 
 }
 
 // searchProbeRows is how many of the newest records in scope a keyword search reads with LIKE
-// before it asks the full-text index (searchIDs).
-const searchProbeRows = 1000
+// before it asks the full-text index (searchIDs); 0 asks the index at once.
+var searchProbeRows atomic.Int64
+
+func init() { searchProbeRows.Store(1000) }
+
+// SetSearchProbeRows changes searchProbeRows until the returned function restores it. For tests:
+// 0 makes every keyword search go through the full-text index, whatever the number of records.
+func SetSearchProbeRows(n int64) (restore func()) {
+	old := searchProbeRows.Swap(n)
+	return func() { searchProbeRows.Store(old) }
+}
 
 // pageQuery is the query of a list page's ids (one more than the page, paging.Trim): the page's
 // ids first, then its rows. Asked for whole rows in id order with a limit, MariaDB walks the

@@ -125,6 +125,10 @@ func newBench(ctx context.Context, a *app.App, addr string, o options) (*bench, 
 	// titles of that village's records (and of villages of the same name elsewhere).
 	db.Raw("SELECT name FROM regions WHERE code = (SELECT region_code FROM records WHERE region_code >= ? AND region_code < ? ORDER BY id DESC LIMIT 1)",
 		busiest.C, busiest.C+"a").Scan(&b.village)
+	// As staff type it: "东张庄村", not "东张庄村村民委员会" (every village's suffix).
+	for _, suffix := range []string{"村民委员会", "社区居民委员会", "居民委员会"} {
+		b.village = strings.TrimSuffix(b.village, suffix)
+	}
 	var stats struct{ Records, Instructors, Units, Counties int64 }
 	db.Raw("SELECT COUNT(*) FROM records").Scan(&stats.Records)
 	db.Raw("SELECT COUNT(*) FROM instructors").Scan(&stats.Instructors)
