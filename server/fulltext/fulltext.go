@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -468,7 +469,8 @@ func (ix *Index) Candidates(ctx context.Context, q Query) ([]int64, error) {
 				m = append(m, `body : "`+pairs(p)+`"`)
 			}
 		}
-		if q.Prefix != "" {
+		if slices.Contains(regionLevels, len(q.Prefix)) && strings.Trim(q.Prefix, "0123456789") == "" {
+			// Only a prefix of a level has its word; Scope decides in any case.
 			m = append(m, `scope : "r`+q.Prefix+`"`)
 		}
 		if q.AuthorID > 0 {
