@@ -400,6 +400,27 @@ func (ix *Index) Sync(ctx context.Context, id int64) error {
 	return fmt.Errorf("fulltext: record %d kept changing while it was indexed", id)
 }
 
+// SyncDoc is Sync for a change whose committed entry is d: it writes d without reading the
+// record, then reads its version once to know no newer change committed meanwhile (Sync from
+// the record otherwise).
+func (ix *Index) SyncDoc(ctx context.Context, d Doc) error {
+	if d.ID == 0 || !ix.NeedsSync(ctx) {
+		return nil
+	}
+	db := ix.db.WithContext(ctx)
+	if err := write(db, Mroonga, []Doc{d}); err != nil {
+		return err
+	}
+	var now []int
+	if err := db.Raw("SELECT version FROM records WHERE id = ?", d.ID).Scan(&now).Error; err != nil {
+		return err
+	}
+	if len(now) == 1 && now[0] == d.Version {
+		return db.Exec("DELETE FROM record_search_pending WHERE record_id = ? AND version <= ?", d.ID, d.Version).Error
+	}
+	return ix.Sync(ctx, d.ID)
+}
+
 // Repair writes the entries a crash or a failed write left pending (Mroonga) and returns how
 // many it wrote.
 func (ix *Index) Repair(ctx context.Context) (int, error) {

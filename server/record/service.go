@@ -189,7 +189,7 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, false, err
 	}
 	audit.Committed(ctx)
-	s.committed(ctx, k, c.rec.RegionCode, c.rec.ID)
+	s.committed(ctx, k, c.rec.RegionCode, c.indexed)
 	var files []upload.View
 	if len(attachments) > 0 && s.files != nil {
 		m, err := s.files.List(ctx, OwnerKind, []int64{c.rec.ID})
@@ -341,15 +341,15 @@ func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) erro
 	return database.Transact(ctx, s.db, fn)
 }
 
-// committed tells Options.Committed of a change of record id that committed, and writes its
+// committed tells Options.Committed of a change of a record that committed, and writes its
 // full-text entry when the index is outside the transaction (Mroonga; fulltext.Index.Touch). A
 // failure leaves the record pending: the sweep writes it (RepairSearch).
-func (s *Service) committed(ctx context.Context, k *Kind, regionCode string, id int64) {
+func (s *Service) committed(ctx context.Context, k *Kind, regionCode string, indexed fulltext.Doc) {
 	if s.opt.Committed != nil {
 		s.opt.Committed(k.Name, regionCode)
 	}
-	if err := s.search.Sync(context.WithoutCancel(ctx), id); err != nil {
-		s.log.Warn("full-text entry of a record not written; the sweep retries", "record_id", id, "err", err)
+	if err := s.search.SyncDoc(context.WithoutCancel(ctx), indexed); err != nil {
+		s.log.Warn("full-text entry of a record not written; the sweep retries", "record_id", indexed.ID, "err", err)
 	}
 }
 
@@ -837,6 +837,7 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, apperr.Forbidden("只有提交人可以修改记录")
 	}
 	var regionCode string
+	var indexed fulltext.Doc
 	err = s.transact(ctx, func(tx *gorm.DB) error {
 		rec, err := s.find(tx, authorScope(p), k, id)
 		if err != nil {
@@ -877,14 +878,14 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		if err := c.commit(); err != nil {
 			return err
 		}
-		regionCode = rec.RegionCode
+		regionCode, indexed = rec.RegionCode, c.indexed
 		return audit.Write(ctx, tx, http.StatusOK, k.Name, id, rec.RegionCode)
 	})
 	if err != nil {
 		return View{}, err
 	}
 	audit.Committed(ctx)
-	s.committed(ctx, k, regionCode, id)
+	s.committed(ctx, k, regionCode, indexed)
 	return s.Get(ctx, p, kind, id)
 }
 
@@ -938,6 +939,7 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		scope = scopeFor(p)
 	}
 	var regionCode string
+	var indexed fulltext.Doc
 	err = s.transact(ctx, func(tx *gorm.DB) error {
 		rec, err := s.find(tx, scope, k, id)
 		if err != nil {
@@ -981,7 +983,7 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		if err := c.commit(); err != nil {
 			return err
 		}
-		regionCode = rec.RegionCode
+		regionCode, indexed = rec.RegionCode, c.indexed
 		status := http.StatusOK
 		if a.Created {
 			status = http.StatusCreated
@@ -992,7 +994,7 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		return View{}, false, err
 	}
 	audit.Committed(ctx)
-	s.committed(ctx, k, regionCode, id)
+	s.committed(ctx, k, regionCode, indexed)
 	v, err := s.Get(ctx, p, kind, id)
 	return v, a.Created, err
 }

@@ -430,6 +430,7 @@ func (s *Service) EscalateOverdue(ctx context.Context) (int, error) {
 
 func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (bool, error) {
 	escalated, regionCode := false, ""
+	var indexed fulltext.Doc
 	err := s.transact(ctx, func(tx *gorm.DB) error {
 		escalated = false
 		rec, err := s.find(tx, scopeFor(access.System()), tipKind, id)
@@ -461,11 +462,11 @@ func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (boo
 		if err := c.commit(); err != nil {
 			return err
 		}
-		escalated, regionCode = true, rec.RegionCode
+		escalated, regionCode, indexed = true, rec.RegionCode, c.indexed
 		return nil
 	})
 	if err == nil && escalated {
-		s.committed(ctx, tipKind, regionCode, id)
+		s.committed(ctx, tipKind, regionCode, indexed)
 	}
 	if errors.Is(err, errStale) || errors.Is(err, errNotFound) || apperr.Is(err, "already_escalated") {
 		return false, nil // another instance or a staff member got there first
