@@ -343,7 +343,7 @@ func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) erro
 
 // committed tells Options.Committed of a change of a record that committed, and writes its
 // full-text entry when the index is outside the transaction (Mroonga; fulltext.Index.Touch). A
-// failure leaves the record pending: the sweep writes it (RepairSearch).
+// failure leaves the record pending: the sweep writes it (fulltext.Index.Repair).
 func (s *Service) committed(ctx context.Context, k *Kind, regionCode string, indexed fulltext.Doc) {
 	if s.opt.Committed != nil {
 		s.opt.Committed(k.Name, regionCode)
