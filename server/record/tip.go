@@ -10,6 +10,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/fulltext"
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/sweep"
@@ -429,6 +430,7 @@ func (s *Service) EscalateOverdue(ctx context.Context) (int, error) {
 
 func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (bool, error) {
 	escalated, regionCode := false, ""
+	var indexed fulltext.Doc
 	err := s.transact(ctx, func(tx *gorm.DB) error {
 		escalated = false
 		rec, err := s.find(tx, scopeFor(access.System()), tipKind, id)
@@ -460,11 +462,11 @@ func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (boo
 		if err := c.commit(); err != nil {
 			return err
 		}
-		escalated, regionCode = true, rec.RegionCode
+		escalated, regionCode, indexed = true, rec.RegionCode, c.indexed
 		return nil
 	})
 	if err == nil && escalated {
-		s.committed(tipKind, regionCode)
+		s.committed(ctx, tipKind, regionCode, indexed)
 	}
 	if errors.Is(err, errStale) || errors.Is(err, errNotFound) || apperr.Is(err, "already_escalated") {
 		return false, nil // another instance or a staff member got there first
@@ -473,8 +475,22 @@ func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (boo
 }
 
 // Sweep runs EscalateOverdue every interval until ctx ends; a zero interval disables it.
+// It also writes the full-text entries left pending by a crash or a failed write
+// (fulltext.Index.Repair).
 func (s *Service) Sweep(ctx context.Context, every time.Duration) {
+	if e, err := s.search.Setup(ctx); err != nil {
+		s.log.Error("full-text index of records not set up", "err", err)
+	} else if e == fulltext.None {
+		s.log.Warn("no full-text index of records: keyword search reads every record in scope (LIKE). " +
+			"On MariaDB install the Mroonga plugin (Debian: mariadb-plugin-mroonga) and restart")
+	}
+	repaired := make(chan struct{})
+	go func() {
+		defer close(repaired)
+		sweep.Counting(ctx, s.log, every, "full-text entries of records written late", s.search.Repair)
+	}()
 	sweep.Counting(ctx, s.log, every, "tips escalated after their acknowledge deadline", s.EscalateOverdue)
+	<-repaired
 }
 
 var tipColumns = []Column{
