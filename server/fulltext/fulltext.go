@@ -10,7 +10,7 @@
 //     FULLTEXT index tokenized in bigrams (TokenBigramSplitSymbolAlphaDigit: Chinese, Latin
 //     letters and digits alike), so any substring of one character or more is found. Mroonga is
 //     not transactional: the records stay in InnoDB and the index is written after the record's
-//     transaction commits (see Index.Touch and Index.Sync).
+//     transaction commits (see Index.Touch and Index.Run).
 //   - MySQL 8: InnoDB with FULLTEXT … WITH PARSER ngram (tokens of two characters), written in
 //     the record's own transaction. Not tested here: only MariaDB runs in CI.
 //   - SQLite: an FTS5 table whose text the application splits itself into overlapping pairs of
@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"gorm.io/gorm"
@@ -60,13 +61,14 @@ type Doc struct {
 // Index writes and queries record_search. Its engine is found on first use.
 type Index struct {
 	db     *gorm.DB
+	kick   chan struct{}
 	mu     sync.Mutex
 	known  bool
 	engine Engine
 }
 
 // New returns the index of db's record_search table.
-func New(db *gorm.DB) *Index { return &Index{db: db} }
+func New(db *gorm.DB) *Index { return &Index{db: db, kick: make(chan struct{}, 1)} }
 
 // Engine is the engine of the index, None when the database has no usable index.
 func (ix *Index) Engine(ctx context.Context) (Engine, error) {
@@ -343,8 +345,8 @@ func scopeWords(d Doc) string {
 
 // Touch puts d in the index as part of the record's transaction tx. SQLite and MySQL 8 write the
 // entry in tx; Mroonga cannot take part in an InnoDB transaction, so tx only notes the record as
-// pending, and the caller calls Sync once tx has committed. A crash in between leaves the pending
-// row, which Repair writes at the next start: the index never misses a committed change for long,
+// pending, and the caller kicks Run once tx has committed. A crash in between leaves the pending
+// row, which Run writes at its next interval: the index never misses a committed change for long,
 // and never shows one that rolled back.
 func (ix *Index) Touch(tx *gorm.DB, d Doc) error {
 	e, err := ix.Engine(tx.Statement.Context)
@@ -364,83 +366,133 @@ func (ix *Index) NeedsSync(ctx context.Context) bool {
 	return e == Mroonga
 }
 
-// Sync writes the Mroonga entry of record id from the record as committed, then clears its
-// pending row. Two changes of one record syncing at once could write in the opposite order of
-// their commits; each write is therefore checked against the record's version read again after
-// it, and repeated when a newer version committed meanwhile. The pending row goes only once an
-// entry of at least its version is written.
-func (ix *Index) Sync(ctx context.Context, id int64) error {
-	if !ix.NeedsSync(ctx) {
-		return nil
+// Kick asks Run to write the pending entries now: a record's change calls it once its
+// transaction has committed. It never waits.
+func (ix *Index) Kick() {
+	select {
+	case ix.kick <- struct{}{}:
+	default:
 	}
-	db := ix.db.WithContext(ctx)
-	for range 5 {
-		var docs []Doc
-		if err := db.Raw("SELECT id, version, kind, region_code, author_id, title, COALESCE(search_text, '') AS text FROM records WHERE id = ?", id).
-			Scan(&docs).Error; err != nil {
-			return err
+}
+
+// Run writes the pending entries (Mroonga) when kicked and every interval, until ctx ends: the
+// kicks of this instance's changes, the interval for what another instance or a crash left.
+// Writing after commit in batches, off the request's path, costs a submission one statement
+// (the pending row, in its transaction) instead of four round trips after it; a search finds
+// the new text a moment later (the list's LIKE over the newest records finds it at once).
+func (ix *Index) Run(ctx context.Context, interval time.Duration, logf func(n int, err error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ix.kick:
+		case <-t.C:
 		}
-		if len(docs) == 0 {
-			if err := db.Exec("DELETE FROM record_search WHERE record_id = ?", id).Error; err != nil {
-				return err
+		for {
+			n, err := ix.Repair(ctx)
+			if logf != nil && (n > 0 || err != nil) {
+				logf(n, err)
 			}
-			return db.Exec("DELETE FROM record_search_pending WHERE record_id = ?", id).Error
-		}
-		if err := write(db, Mroonga, docs); err != nil {
-			return err
-		}
-		var now int
-		if err := db.Raw("SELECT version FROM records WHERE id = ?", id).Scan(&now).Error; err != nil {
-			return err
-		}
-		if now == docs[0].Version {
-			return db.Exec("DELETE FROM record_search_pending WHERE record_id = ? AND version <= ?", id, now).Error
+			if err != nil || n < repairBatch {
+				break
+			}
 		}
 	}
-	return fmt.Errorf("fulltext: record %d kept changing while it was indexed", id)
 }
 
-// SyncDoc is Sync for a change whose committed entry is d: it writes d without reading the
-// record, then reads its version once to know no newer change committed meanwhile (Sync from
-// the record otherwise).
-func (ix *Index) SyncDoc(ctx context.Context, d Doc) error {
-	if d.ID == 0 || !ix.NeedsSync(ctx) {
-		return nil
-	}
-	db := ix.db.WithContext(ctx)
-	if err := write(db, Mroonga, []Doc{d}); err != nil {
-		return err
-	}
-	var now []int
-	if err := db.Raw("SELECT version FROM records WHERE id = ?", d.ID).Scan(&now).Error; err != nil {
-		return err
-	}
-	if len(now) == 1 && now[0] == d.Version {
-		return db.Exec("DELETE FROM record_search_pending WHERE record_id = ? AND version <= ?", d.ID, d.Version).Error
-	}
-	return ix.Sync(ctx, d.ID)
-}
+// repairBatch is how many pending entries one Repair writes.
+const repairBatch = 500
 
-// Repair writes the entries a crash or a failed write left pending (Mroonga) and returns how
-// many it wrote.
+// Repair writes up to repairBatch pending entries (Mroonga), each from its record as committed,
+// and clears their pending rows; it returns how many it wrote. Several instances may repair
+// at once: each entry written is checked against its record's version read again after the
+// write, and written again when a newer change committed meanwhile (an older text written
+// last would otherwise stay); a pending row goes only if it still holds the version seen
+// before the write, so a change noted meanwhile stays pending for the next round.
 func (ix *Index) Repair(ctx context.Context) (int, error) {
 	e, err := ix.Engine(ctx)
-	if err != nil {
+	if err != nil || e != Mroonga {
 		return 0, err
 	}
-	if e != Mroonga {
-		return 0, nil
+	db := ix.db.WithContext(ctx)
+	var pending []struct {
+		RecordID int64
+		Version  int
 	}
-	var ids []int64
-	if err := ix.db.WithContext(ctx).Raw("SELECT record_id FROM record_search_pending ORDER BY record_id LIMIT 1000").Scan(&ids).Error; err != nil {
+	if err := db.Raw("SELECT record_id, version FROM record_search_pending ORDER BY record_id LIMIT ?", repairBatch).
+		Scan(&pending).Error; err != nil || len(pending) == 0 {
 		return 0, err
 	}
-	for _, id := range ids {
-		if err := ix.Sync(ctx, id); err != nil {
+	ids := make([]int64, len(pending))
+	for i, p := range pending {
+		ids[i] = p.RecordID
+	}
+	settled := map[int64]bool{}
+	todo := ids
+	for range 5 {
+		var docs []Doc
+		if err := db.Raw("SELECT id, version, kind, region_code, author_id, title, COALESCE(search_text, '') AS text FROM records WHERE id IN ?", todo).
+			Scan(&docs).Error; err != nil {
+			return 0, err
+		}
+		if err := write(db, Mroonga, docs); err != nil {
+			return 0, err
+		}
+		written := make(map[int64]int, len(docs))
+		for _, d := range docs {
+			written[d.ID] = d.Version
+		}
+		var gone []int64
+		for _, id := range todo {
+			if _, ok := written[id]; !ok {
+				gone = append(gone, id)
+				settled[id] = true
+			}
+		}
+		if len(gone) > 0 {
+			if err := db.Exec("DELETE FROM record_search WHERE record_id IN ?", gone).Error; err != nil {
+				return 0, err
+			}
+		}
+		var now []struct {
+			ID      int64
+			Version int
+		}
+		if err := db.Raw("SELECT id, version FROM records WHERE id IN ?", todo).Scan(&now).Error; err != nil {
+			return 0, err
+		}
+		todo = todo[:0:0]
+		for _, r := range now {
+			if written[r.ID] == r.Version {
+				settled[r.ID] = true
+			} else {
+				todo = append(todo, r.ID)
+			}
+		}
+		if len(todo) == 0 {
+			break
+		}
+	}
+	var pairs strings.Builder
+	var args []any
+	for _, p := range pending {
+		if !settled[p.RecordID] {
+			continue // kept changing: the next round writes it
+		}
+		if len(args) > 0 {
+			pairs.WriteString(", ")
+		}
+		pairs.WriteString("(?, ?)")
+		args = append(args, p.RecordID, p.Version)
+	}
+	if len(args) > 0 {
+		if err := db.Exec("DELETE FROM record_search_pending WHERE (record_id, version) IN ("+pairs.String()+")", args...).Error; err != nil {
 			return 0, err
 		}
 	}
-	return len(ids), nil
+	return len(pending), nil
 }
 
 // ---- searching ----

@@ -189,7 +189,7 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, false, err
 	}
 	audit.Committed(ctx)
-	s.committed(ctx, k, c.rec.RegionCode, c.indexed)
+	s.committed(k, c.rec.RegionCode)
 	var files []upload.View
 	if len(attachments) > 0 && s.files != nil {
 		m, err := s.files.List(ctx, OwnerKind, []int64{c.rec.ID})
@@ -345,16 +345,14 @@ func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) erro
 	return database.Transact(ctx, s.db, fn)
 }
 
-// committed tells Options.Committed of a change of a record that committed, and writes its
-// full-text entry when the index is outside the transaction (Mroonga; fulltext.Index.Touch). A
-// failure leaves the record pending: the sweep writes it (fulltext.Index.Repair).
-func (s *Service) committed(ctx context.Context, k *Kind, regionCode string, indexed fulltext.Doc) {
+// committed tells Options.Committed of a change of a record that committed, and has its
+// full-text entry written when the index is outside the transaction (Mroonga: the transaction
+// noted it pending, fulltext.Index.Touch; Run writes it).
+func (s *Service) committed(k *Kind, regionCode string) {
 	if s.opt.Committed != nil {
 		s.opt.Committed(k.Name, regionCode)
 	}
-	if err := s.search.SyncDoc(context.WithoutCancel(ctx), indexed); err != nil {
-		s.log.Warn("full-text entry of a record not written; the sweep retries", "record_id", indexed.ID, "err", err)
-	}
+	s.search.Kick()
 }
 
 // ---- reading ----
@@ -862,7 +860,6 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, apperr.Forbidden("只有提交人可以修改记录")
 	}
 	var regionCode string
-	var indexed fulltext.Doc
 	err = s.transact(ctx, func(tx *gorm.DB) error {
 		rec, err := s.find(tx, authorScope(p), k, id)
 		if err != nil {
@@ -903,14 +900,14 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, kind string, 
 		if err := c.commit(); err != nil {
 			return err
 		}
-		regionCode, indexed = rec.RegionCode, c.indexed
+		regionCode = rec.RegionCode
 		return audit.Write(ctx, tx, http.StatusOK, k.Name, id, rec.RegionCode)
 	})
 	if err != nil {
 		return View{}, err
 	}
 	audit.Committed(ctx)
-	s.committed(ctx, k, regionCode, indexed)
+	s.committed(k, regionCode)
 	return s.Get(ctx, p, kind, id)
 }
 
@@ -964,7 +961,6 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		scope = scopeFor(p)
 	}
 	var regionCode string
-	var indexed fulltext.Doc
 	err = s.transact(ctx, func(tx *gorm.DB) error {
 		rec, err := s.find(tx, scope, k, id)
 		if err != nil {
@@ -1008,7 +1004,7 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		if err := c.commit(); err != nil {
 			return err
 		}
-		regionCode, indexed = rec.RegionCode, c.indexed
+		regionCode = rec.RegionCode
 		status := http.StatusOK
 		if a.Created {
 			status = http.StatusCreated
@@ -1019,7 +1015,7 @@ func (s *Service) Act(ctx context.Context, p *access.Principal, kind string, id 
 		return View{}, false, err
 	}
 	audit.Committed(ctx)
-	s.committed(ctx, k, regionCode, indexed)
+	s.committed(k, regionCode)
 	v, err := s.Get(ctx, p, kind, id)
 	return v, a.Created, err
 }

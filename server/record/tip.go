@@ -430,7 +430,6 @@ func (s *Service) EscalateOverdue(ctx context.Context) (int, error) {
 
 func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (bool, error) {
 	escalated, regionCode := false, ""
-	var indexed fulltext.Doc
 	err := s.transact(ctx, func(tx *gorm.DB) error {
 		escalated = false
 		rec, err := s.find(tx, scopeFor(access.System()), tipKind, id)
@@ -462,11 +461,11 @@ func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (boo
 		if err := c.commit(); err != nil {
 			return err
 		}
-		escalated, regionCode, indexed = true, rec.RegionCode, c.indexed
+		escalated, regionCode = true, rec.RegionCode
 		return nil
 	})
 	if err == nil && escalated {
-		s.committed(ctx, tipKind, regionCode, indexed)
+		s.committed(tipKind, regionCode)
 	}
 	if errors.Is(err, errStale) || errors.Is(err, errNotFound) || apperr.Is(err, "already_escalated") {
 		return false, nil // another instance or a staff member got there first
@@ -487,7 +486,13 @@ func (s *Service) Sweep(ctx context.Context, every time.Duration) {
 	repaired := make(chan struct{})
 	go func() {
 		defer close(repaired)
-		sweep.Counting(ctx, s.log, every, "full-text entries of records written late", s.search.Repair)
+		s.search.Run(ctx, every, func(n int, err error) {
+			if err != nil {
+				s.log.Warn("full-text entries of records not written; retried", "err", err)
+			} else {
+				s.log.Debug("full-text entries of records written", "n", n)
+			}
+		})
 	}()
 	sweep.Counting(ctx, s.log, every, "tips escalated after their acknowledge deadline", s.EscalateOverdue)
 	<-repaired

@@ -37,8 +37,6 @@ type change struct {
 	created bool
 	// step is the timeline step write appended.
 	step Step
-	// indexed is what write gave the full-text index (written after commit on Mroonga).
-	indexed fulltext.Doc
 	// followOf and moved carry a duplicate marking to the tip's own former duplicates.
 	followOf int64
 	moved    []int64
@@ -106,9 +104,9 @@ func (c *change) commit() error {
 // write appends the timeline step, the version snapshot and the outbox event of a change.
 func (c *change) write() error {
 	r := c.rec
-	c.indexed = fulltext.Doc{ID: r.ID, Version: r.Version, Kind: r.Kind, RegionCode: r.RegionCode,
+	indexed := fulltext.Doc{ID: r.ID, Version: r.Version, Kind: r.Kind, RegionCode: r.RegionCode,
 		AuthorID: r.AuthorID, Title: r.Title, Text: r.SearchText}
-	if err := c.s.search.Touch(c.tx, c.indexed); err != nil {
+	if err := c.s.search.Touch(c.tx, indexed); err != nil {
 		return err
 	}
 	data, err := json.Marshal(c.facts)
