@@ -70,10 +70,52 @@ func (e *Env) area(t testing.TB, city string) Area {
 	areas.Lock()
 	defer areas.Unlock()
 	e.loadAreas(t)
-	// From the largest cities: City takes the smallest whole.
+	// From the largest cities: City takes the smallest whole, and the citiesKeptWhole smallest
+	// are left alone until the others and the first fixture city are used up (below).
 	bySize := slices.Clone(areas.cities)
 	slices.SortStableFunc(bySize, func(a, b string) int { return len(areas.counties[b]) - len(areas.counties[a]) })
-	for _, c := range bySize {
+	if a, ok := e.areaFrom(t, bySize[:max(0, len(bySize)-citiesKeptWhole)], city); ok {
+		return a
+	}
+	// The larger cities are used up: the counties of the first fixture city that are not fixtures
+	// themselves. Tests there share their city with the fixture tests, which never count a whole
+	// city of theirs (they run in parallel with each other); its first county, a fixture, is the
+	// neighbour. CityB is kept out: tests use it as the city outside their area.
+	if city == "" || city == CityA {
+		counties := areas.counties[CityA]
+		for _, county := range counties {
+			if areas.given[county] != "" || slices.Contains(fixtureCounties, county) {
+				continue
+			}
+			a, ok := e.describe(t, CityA, county, counties[0])
+			if !ok {
+				areas.given[county] = "nobody (it lacks two townships and a village)"
+				continue
+			}
+			give(t, county)
+			return a
+		}
+	}
+	if a, ok := e.areaFrom(t, bySize[max(0, len(bySize)-citiesKeptWhole):], city); ok {
+		return a
+	}
+	if city != "" {
+		t.Fatalf("apitest: no county of %s left to give", city)
+	}
+	t.Fatal("apitest: no county left to give")
+	return Area{}
+}
+
+// citiesKeptWhole is how many of the smallest cities Area leaves for City as long as it can:
+// one for each test that asks for a whole city (five), which otherwise found every city
+// holding a county of some test when the suite ran in another order.
+const citiesKeptWhole = 5
+
+// areaFrom gives a county of one of these cities (of city only, if not ""), the caller holding
+// areas' lock.
+func (e *Env) areaFrom(t testing.TB, cities []string, city string) (Area, bool) {
+	t.Helper()
+	for _, c := range cities {
 		if (city != "" && c != city) || areas.given[c] != "" {
 			continue
 		}
@@ -96,33 +138,10 @@ func (e *Env) area(t testing.TB, city string) Area {
 				continue
 			}
 			give(t, county)
-			return a
+			return a, true
 		}
 	}
-	// The nine cities are used up: the counties of the first fixture city that are not fixtures
-	// themselves. Tests there share their city with the fixture tests, which never count a whole
-	// city of theirs (they run in parallel with each other); its first county, a fixture, is the
-	// neighbour. CityB is kept out: tests use it as the city outside their area.
-	if city == "" || city == CityA {
-		counties := areas.counties[CityA]
-		for _, county := range counties {
-			if areas.given[county] != "" || slices.Contains(fixtureCounties, county) {
-				continue
-			}
-			a, ok := e.describe(t, CityA, county, counties[0])
-			if !ok {
-				areas.given[county] = "nobody (it lacks two townships and a village)"
-				continue
-			}
-			give(t, county)
-			return a
-		}
-	}
-	if city != "" {
-		t.Fatalf("apitest: no county of %s left to give", city)
-	}
-	t.Fatal("apitest: no county left to give")
-	return Area{}
+	return Area{}, false
 }
 
 // City gives the test a whole city (no county of it given to anyone yet), the smallest there is,

@@ -381,14 +381,21 @@ func (ix *Index) Kick() {
 // (the pending row, in its transaction) instead of four round trips after it; a search finds
 // the new text a moment later (the list's LIKE over the newest records finds it at once).
 func (ix *Index) Run(ctx context.Context, interval time.Duration, logf func(n int, err error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	var tick <-chan time.Time // no interval (sweeps off): kicks only
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ix.kick:
-		case <-t.C:
+		case <-tick:
+		}
+		if ctx.Err() != nil {
+			return // both were ready: no batch starts after the shutdown
 		}
 		for {
 			n, err := ix.Repair(ctx)
