@@ -196,7 +196,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		TokenSecret: cfg.Security.TokenSecret, AccessTTL: cfg.Security.AccessTokenTTL, RefreshTTL: cfg.Security.RefreshTokenTTL,
 		BcryptCost: cfg.Security.BcryptCost, MaxLoginFails: cfg.Security.MaxLoginFails,
 		LockoutDuration: cfg.Security.LockoutDuration, LoginPerMinute: cfg.Security.LoginPerMinute,
-		RedisPrefix: cfg.Redis.Prefix,
+		RedisPrefix: cfg.Redis.Prefix, RedisReplicas: a.Redis.WaitReplicas,
 		Bind: auth.BindLimits{PerTicket: cfg.Security.BindTriesPerTicket, PerOpenID: cfg.Security.BindFailuresPerOpenID,
 			PerIP: cfg.Security.BindFailuresPerIP, Window: cfg.Security.BindFailureWindow},
 	})
@@ -268,7 +268,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	a.pruned = newPrunedCounter()
 	reg.MustRegister(a.pruned)
 	a.Notify, a.Dispatcher = notify.New(cfg.Notify, notify.Deps{
-		DB: a.DB.DB, Redis: a.Redis, RedisPrefix: cfg.Redis.Prefix, Box: box, Regions: a.Regions, WeChat: a.WeChat,
+		DB: a.DB.DB, Redis: a.Redis, RedisPrefix: cfg.Redis.Prefix, RedisReplicas: a.Redis.WaitReplicas, Box: box, Regions: a.Regions, WeChat: a.WeChat,
 		Clock: a.Clock, Log: a.Log, Metrics: reg, SendTimeout: cfg.WeChat.Timeout + 2*time.Second,
 	})
 	a.Ready = a.readiness()
