@@ -294,3 +294,27 @@ type redisLog struct{ l *slog.Logger }
 func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
 	r.l.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
+
+// WriteMarks remember in Redis which accounts wrote within Window, for the read-your-writes rule
+// of read replicas (database.Replicas): every instance sees the mark, so the instance serving
+// the next list need not be the one that took the write.
+type WriteMarks struct {
+	Redis  redis.UniversalClient
+	Prefix string
+	Window time.Duration
+}
+
+func (m WriteMarks) key(accountID int64) string {
+	return m.Prefix + "rw:" + strconv.FormatInt(accountID, 10)
+}
+
+// Mark records that the account just wrote.
+func (m WriteMarks) Mark(ctx context.Context, accountID int64) error {
+	return m.Redis.Set(ctx, m.key(accountID), "1", m.Window).Err()
+}
+
+// Recent reports whether the account wrote within the window.
+func (m WriteMarks) Recent(ctx context.Context, accountID int64) (bool, error) {
+	n, err := m.Redis.Exists(ctx, m.key(accountID)).Result()
+	return n > 0, err
+}
