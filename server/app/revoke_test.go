@@ -85,7 +85,7 @@ func TestLoggedOutTokenStaysDeadWhenRedisForgets(t *testing.T) {
 	forgetSessionCache(t, e)
 	e.As(t, tok.AccessToken).Must(http.StatusUnauthorized, "GET", "/api/v1/me", nil)
 
-	if apitest.Backend() != "sqlite" {
+	if apitest.Backend() != "sqlite" || e.App.Redis.Mini() == nil {
 		return // the outage below stops the embedded Redis of an instance of its own
 	}
 	own := apitest.Another(t, e.Clock)

@@ -519,12 +519,12 @@ func (c Config) Redacted() map[string]any {
 	}
 }
 
-func redactAll(dsns []string) []string {
+func redactAll(dsns []string) string {
 	out := make([]string, len(dsns))
 	for i, d := range dsns {
 		out[i] = RedactDSN(d)
 	}
-	return out
+	return strings.Join(out, ",")
 }
 
 // RedactDSN hides the password in a DSN or URL ("user:pass@" → "user:***@").
