@@ -121,6 +121,9 @@ func (r *Replicas) route(db *gorm.DB) {
 	if st.Context == nil || st.Context.Value(replicaKey{}) == nil || st.ConnPool != r.base {
 		return // not marked, or in a transaction (ConnPool is the *sql.Tx), or a pinned conn
 	}
+	if _, locking := st.Clauses["FOR"]; locking {
+		return // SELECT … FOR UPDATE is a write's read
+	}
 	if n := r.pick(); n != nil {
 		st.ConnPool = n.db.ConnPool
 	}
