@@ -114,7 +114,12 @@ func TestReadReplicas(t *testing.T) {
 	if e.App.Replicas == nil {
 		t.Fatal("no replicas configured")
 	}
-	// The schema and the regions the server loaded reach the replica.
+	// The schema and the regions the server loaded reach the replica (applying them, it may lag
+	// and be left out for a while: wait until it has all of the primary's binlog).
+	waitUntil(t, "replica caught up", 120*time.Second, func() bool {
+		var p, r string
+		return pdb.QueryRow("SELECT @@gtid_binlog_pos").Scan(&p) == nil && rdb.QueryRow("SELECT @@gtid_slave_pos").Scan(&r) == nil && p == r
+	})
 	waitUntil(t, "replica in step", 60*time.Second, func() bool { return len(e.App.Replicas.InStep()) == 1 })
 
 	writer := e.Staff(t, "county_staff", apitest.CountyA1)
