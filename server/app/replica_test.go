@@ -75,7 +75,8 @@ func waitUntil(t *testing.T, what string, limit time.Duration, ok func() bool) t
 	return time.Since(start)
 }
 
-// TestReadReplicas runs a server on a real MariaDB primary with a real replica: lists go to the
+// TestReadReplicas runs a server on a real MariaDB primary with a real replica: lists, statistics
+// and exports go to the
 // replica; an account that just wrote reads its own write from the primary while the replica
 // (delayed by a second) has not got it yet, and another account, reading from the replica,
 // sees it a moment later; a replica whose replication is stopped is left out (lists still
@@ -132,6 +133,15 @@ func TestReadReplicas(t *testing.T) {
 	}
 	if d := comSelect(t, rdb) - before; d < 5 {
 		t.Fatalf("5 lists ran %d SELECTs on the replica (in step: %v): they did not read from it", d, e.App.Replicas.InStep())
+	}
+
+	// So do statistics and exports.
+	for _, path := range []string{"/api/v1/stats/overview", "/api/v1/records/export.xlsx"} {
+		before := comSelect(t, rdb)
+		reader.Must(http.StatusOK, "GET", path, nil)
+		if d := comSelect(t, rdb) - before; d < 1 {
+			t.Fatalf("%s ran no SELECT on the replica", path)
+		}
 	}
 
 	// Read-your-writes against a replica a second behind.
