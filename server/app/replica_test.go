@@ -75,12 +75,12 @@ func waitUntil(t *testing.T, what string, limit time.Duration, ok func() bool) t
 	return time.Since(start)
 }
 
-// TestReadReplicas runs a server on a real MariaDB primary with a real replica: lists, statistics
-// and exports go to the
-// replica; an account that just wrote reads its own write from the primary while the replica
-// (delayed by a second) has not got it yet, and another account, reading from the replica,
-// sees it a moment later; a replica whose replication is stopped is left out (lists still
-// answer, from the primary, with the latest writes) and taken back once it runs again.
+// TestReadReplicas runs a server on a real MariaDB primary with a real replica: lists,
+// statistics and exports go to the replica; an account that just wrote reads its own write from
+// the primary while the replica (delayed by a second) has not got it yet, and another account,
+// reading from the replica, sees it a moment later; a replica more than replica_max_lag behind,
+// or whose replication is stopped, is left out (lists still answer, from the primary, with the
+// latest writes) and taken back once it is in step again.
 func TestReadReplicas(t *testing.T) {
 	primaryBase, replicaBase := replicaSet(t)
 	pdb, err := sql.Open("mysql", primaryBase)
