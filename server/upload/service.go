@@ -73,9 +73,11 @@ type Service struct {
 	urlTTL   time.Duration
 	basePath string
 	maxBytes int64
-	gate     gate
-	log      *slog.Logger
-	metrics  metrics
+	// partialTTL is how long a resumable upload is kept after its last chunk.
+	partialTTL time.Duration
+	gate       gate
+	log        *slog.Logger
+	metrics    metrics
 }
 
 var _ Attacher = (*Service)(nil)
@@ -90,7 +92,10 @@ type Options struct {
 	// MaxPerAccount is how many of the places one account may hold at once; 0 means
 	// DefaultMaxPerAccount. Configuration keeps it at most MaxConcurrent.
 	MaxPerAccount int
-	Log           *slog.Logger
+	// PartialTTL is how long a resumable upload that receives nothing is kept; 0 means
+	// DefaultPartialTTL.
+	PartialTTL time.Duration
+	Log        *slog.Logger
 }
 
 // DefaultMaxConcurrent is Options.MaxConcurrent when none is set.
@@ -111,8 +116,11 @@ func NewService(db *gorm.DB, store Storage, signingKey []byte, clk clock.Clock, 
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	if opt.PartialTTL <= 0 {
+		opt.PartialTTL = DefaultPartialTTL
+	}
 	return &Service{db: db, store: store, key: signingKey, clock: clk, urlTTL: urlTTL,
-		basePath: strings.TrimRight(basePath, "/"), maxBytes: maxBytes,
+		basePath: strings.TrimRight(basePath, "/"), maxBytes: maxBytes, partialTTL: opt.PartialTTL,
 		gate: gate{slots: make(chan struct{}, opt.MaxConcurrent), wait: opt.QueueWait,
 			perAccount: opt.MaxPerAccount, held: map[int64]int{}}, log: opt.Log,
 		metrics: newMetrics()}

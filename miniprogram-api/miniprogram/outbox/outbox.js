@@ -44,6 +44,7 @@
 'use strict'
 
 const {uuidv4} = require('./uuid')
+const {uploadFile} = require('./resumable')
 const {utf8Length, formatBytes} = require('../utils/bytes')
 const {KINDS} = require('../utils/records')
 const {MAX_ATTACHMENTS} = require('../utils/limits')
@@ -126,6 +127,8 @@ function clone(x) {
  * @param {() => number} [o.random]
  * @param {(fn: () => void, ms: number) => any} [o.setTimer]
  * @param {(t: any) => void} [o.clearTimer]
+ * @param {(p: {client_id:string, index:number, sent:number, total:number}) => void} [o.onUploadProgress]
+ *   how far each attachment has gone up, in bytes
  */
 function createOutbox(o) {
   const client = o.client
@@ -474,6 +477,16 @@ function createOutbox(o) {
     return first
   }
 
+  /** Tells o.onUploadProgress how far a file of a record has gone up (bytes sent of total). */
+  function uploadProgress(it, index, sent, total) {
+    if (!o.onUploadProgress) return
+    try {
+      o.onUploadProgress({client_id: it.client_id, index, sent, total})
+    } catch (e) {
+      // a page's listener must not stop the outbox
+    }
+  }
+
   async function sendItem(it) {
     const k = kindOf(it.kind)
     it.state = 'sending'
@@ -496,7 +509,17 @@ function createOutbox(o) {
         }
         let up
         try {
-          up = await client.upload(a.path, {formData: {client_id: a.client_id}})
+          // Large files go up in chunks that survive a dropped connection and an app restart:
+          // the upload's URL is kept with the attachment (a.resume) until the file is stored.
+          up = await uploadFile(client, a.path, {
+            clientId: a.client_id, size: a.size, state: a.resume || null,
+            onState: st => {
+              if (st) a.resume = st
+              else delete a.resume
+              save(it)
+            },
+            onProgress: (sent, total) => uploadProgress(it, i, sent, total),
+          })
         } catch (e) {
           if (e && e.refused) e.attachmentIndex = i
           throw e
