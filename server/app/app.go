@@ -48,18 +48,20 @@ import (
 
 // App is one running Shiliu instance.
 type App struct {
-	Config  config.Config
-	Log     *slog.Logger
-	Clock   clock.Clock
-	DB      *database.DB
-	Redis   *cache.Redis
-	WeChat  *wechat.Client
-	Regions *region.Store
-	Roster  *roster.Service
-	Auth    *auth.Service
-	Uploads *upload.Service
-	Audit   *audit.Service
-	Records *record.Service
+	Config config.Config
+	Log    *slog.Logger
+	Clock  clock.Clock
+	DB     *database.DB
+	Redis  *cache.Redis
+	// Replicas take the reads of lists, exports and statistics when database.replicas is set.
+	Replicas *database.Replicas
+	WeChat   *wechat.Client
+	Regions  *region.Store
+	Roster   *roster.Service
+	Auth     *auth.Service
+	Uploads  *upload.Service
+	Audit    *audit.Service
+	Records  *record.Service
 	// TipFeed wakes the open tip desks of every instance through Redis after a tip changes.
 	TipFeed *tipfeed.Feed
 	Notify  *notify.Service
@@ -201,6 +203,21 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 			"it is lost on exit and not shared between instances")
 	}
 
+	if len(cfg.Database.Replicas) > 0 {
+		a.Replicas, err = database.OpenReplicas(ctx, a.DB, cfg.Database.Replicas, database.ReplicaOptions{
+			MaxLag: cfg.Database.ReplicaMaxLag,
+			Pool: database.Options{MaxOpenConns: cfg.Database.MaxOpenConns, MaxIdleConns: cfg.Database.MaxIdleConns,
+				ConnMaxLife: cfg.Database.ConnMaxLife, SlowQuery: cfg.Database.SlowQuery, Logger: a.Log},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("database.replicas (SHILIU_DATABASE_REPLICAS): %w", err)
+		}
+		a.Replicas.Marks = cache.WriteMarks{Redis: a.Redis, Prefix: cfg.Redis.Prefix, Window: cfg.Database.ReadYourWrites}
+		a.Replicas.Start(ctx)
+		a.Log.Info("read replicas", "configured", len(cfg.Database.Replicas), "in_step", a.Replicas.InStep(),
+			"max_lag", cfg.Database.ReplicaMaxLag.String(), "read_your_writes", cfg.Database.ReadYourWrites.String())
+	}
+
 	a.WeChat, err = wechat.New(wechat.Config{
 		AppID: cfg.WeChat.AppID, Secret: cfg.WeChat.Secret, APIBase: cfg.WeChat.APIBase,
 		WeComAPIBase: cfg.WeChat.WeComAPIBase, Timeout: cfg.WeChat.Timeout, MiniprogramState: cfg.WeChat.MiniprogramState,
@@ -219,7 +236,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		TokenSecret: cfg.Security.TokenSecret, AccessTTL: cfg.Security.AccessTokenTTL, RefreshTTL: cfg.Security.RefreshTokenTTL,
 		BcryptCost: cfg.Security.BcryptCost, MaxLoginFails: cfg.Security.MaxLoginFails,
 		LockoutDuration: cfg.Security.LockoutDuration, LoginPerMinute: cfg.Security.LoginPerMinute,
-		RedisPrefix: cfg.Redis.Prefix,
+		RedisPrefix: cfg.Redis.Prefix, RedisReplicas: a.Redis.WaitReplicas,
 		Bind: auth.BindLimits{PerTicket: cfg.Security.BindTriesPerTicket, PerOpenID: cfg.Security.BindFailuresPerOpenID,
 			PerIP: cfg.Security.BindFailuresPerIP, Window: cfg.Security.BindFailureWindow},
 	})
@@ -287,7 +304,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	a.pruned = newPrunedCounter()
 	reg.MustRegister(a.pruned)
 	a.Notify, a.Dispatcher = notify.New(cfg.Notify, notify.Deps{
-		DB: a.DB.DB, Redis: a.Redis, RedisPrefix: cfg.Redis.Prefix, Box: box, Regions: a.Regions, WeChat: a.WeChat,
+		DB: a.DB.DB, Redis: a.Redis, RedisPrefix: cfg.Redis.Prefix, RedisReplicas: a.Redis.WaitReplicas, Box: box, Regions: a.Regions, WeChat: a.WeChat,
 		Clock: a.Clock, Log: a.Log, Metrics: reg, SendTimeout: cfg.WeChat.Timeout + 2*time.Second,
 	})
 	a.Ready = a.readiness()
@@ -303,6 +320,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 		StallTimeout: cfg.Uploads.StallTimeout, ImportMaxConcurrent: cfg.Uploads.ImportMaxConcurrent,
 		SecureCookies: cfg.Mode == "prod",
 		Console:       console.Handler(),
+		Replicas:      a.Replicas,
 	})
 	if err != nil {
 		return nil, err
@@ -492,6 +510,9 @@ func (a *App) Close() {
 	}
 	if a.Redis != nil {
 		a.Redis.Close()
+	}
+	if a.Replicas != nil {
+		a.Replicas.Close()
 	}
 	if a.DB != nil {
 		a.DB.Close()

@@ -66,7 +66,8 @@ func (s *Service) unknownUsername(ctx context.Context, username, password string
 	_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
 	sum := sha256.Sum256([]byte(strings.ToLower(username)))
 	h := hex.EncodeToString(sum[:12])
-	lockKey, failKey := s.key("login", "lock", h), s.key("login", "fails", h)
+	// One hash tag: the DEL of both below must find them in one slot of a Redis Cluster.
+	lockKey, failKey := s.key("login", "lock", "{"+h+"}"), s.key("login", "fails", "{"+h+"}")
 	now := s.clock.Now()
 	unavailable := func(err error) error {
 		s.log.WarnContext(ctx, "login lockout of unknown usernames unavailable", "err", err)

@@ -40,6 +40,9 @@ type Options struct {
 	LockoutDuration time.Duration
 	LoginPerMinute  int
 	RedisPrefix     string
+	// RedisReplicas is how many Redis replicas a revocation written to the cache waits for
+	// (cache.Redis.WaitReplicas).
+	RedisReplicas int
 	// CheckTimeout bounds the Redis read of the revocation check on each request (default
 	// 150 ms); BreakerCooldown is how long a Redis that did not answer is left alone (default 5 s).
 	CheckTimeout    time.Duration

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/shiliu/shiliu/server/platform/cache"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/roster"
 	"gorm.io/gorm"
@@ -75,12 +76,19 @@ func (s *Service) tokenAlive(ctx context.Context, pt parsed) (bool, error) {
 	var aval, fval string
 	var haveA, haveF bool
 	s.redisCall(ctx, func(ctx context.Context) error {
-		vals, err := s.rdb.MGet(ctx, ak, fk).Result()
-		if err != nil {
+		// Two GETs in one pipeline rather than MGET: in a Redis Cluster the two keys live in
+		// different slots (a family is revoked without knowing its account), and the cluster
+		// client splits a pipeline by node where MGET would fail with CROSSSLOT.
+		var a, f *redis.StringCmd
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			a, f = p.Get(ctx, ak), p.Get(ctx, fk)
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
-		aval, haveA = vals[0].(string)
-		fval, haveF = vals[1].(string)
+		aval, haveA = result(a)
+		fval, haveF = result(f)
 		return nil
 	})
 	fill := map[string]fillEntry{}
@@ -129,6 +137,12 @@ func (s *Service) tokenAlive(ctx context.Context, pt parsed) (bool, error) {
 	}
 	validAfter, _ := strconv.ParseInt(aval, 10, 64)
 	return pt.issuedMs >= validAfter, nil
+}
+
+// result is a pipelined GET's value, and whether there was one.
+func result(c *redis.StringCmd) (string, bool) {
+	v, err := c.Result()
+	return v, err == nil
 }
 
 type fillEntry struct {
@@ -187,17 +201,23 @@ func (s *Service) cacheRevocation(ctx context.Context, accountID int64, validAft
 	// skip exactly the write that makes the revocation visible to the cache.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	_, err := s.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
-		if accountID > 0 {
-			p.Set(cctx, s.accountKey(accountID), strconv.FormatInt(validAfter.UnixMilli(), 10), s.deadTTL())
+	// Each key is written and then waited for on its own master (cache.Replicated): behind
+	// Sentinel or in a cluster with replicas, a revocation acknowledged here survives the loss of
+	// the master. Lost, it would leave the cached "live" of the family for up to liveTTL.
+	set := map[string]string{}
+	if accountID > 0 {
+		set[s.accountKey(accountID)] = strconv.FormatInt(validAfter.UnixMilli(), 10)
+	}
+	for _, f := range families {
+		set[s.familyKey(f)] = cacheRevoked
+	}
+	for k, v := range set {
+		err := cache.Replicated(cctx, s.rdb, s.opt.RedisReplicas, k, func(c *redis.Conn) error {
+			return c.Set(cctx, k, v, s.deadTTL()).Err()
+		})
+		if err != nil {
+			s.log.WarnContext(ctx, "revocation stored in the database but not (or not durably) in the cache", "err", err)
 		}
-		for _, f := range families {
-			p.Set(cctx, s.familyKey(f), cacheRevoked, s.deadTTL())
-		}
-		return nil
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "revocation stored in the database but not in the cache", "err", err)
 	}
 }
 

@@ -68,6 +68,13 @@ type DatabaseConfig struct {
 	ConnectWait time.Duration `yaml:"connect_wait"`
 	// AllowSQLiteInProd lets prod mode run on a SQLite file (one writer, one instance only).
 	AllowSQLiteInProd bool `yaml:"allow_sqlite_in_prod"`
+	// Replicas are MySQL/MariaDB replicas of DSN that lists, exports and statistics read from
+	// (SHILIU_DATABASE_REPLICAS, comma-separated). A replica more than ReplicaMaxLag behind, or
+	// not replicating, or not answering, is left out until it catches up; an account that wrote
+	// within ReadYourWrites reads from the primary, so it sees what it just sent.
+	Replicas       []string      `yaml:"replicas"`
+	ReplicaMaxLag  time.Duration `yaml:"replica_max_lag"`
+	ReadYourWrites time.Duration `yaml:"read_your_writes"`
 }
 
 type RedisConfig struct {
@@ -190,6 +197,10 @@ func Default() Config {
 			LoadRegions:  true,
 			SlowQuery:    500 * time.Millisecond,
 			ConnectWait:  30 * time.Second,
+			// The checker reads each replica's lag every second: a replica in use is at most
+			// max lag + 1 s behind, and the window after a write covers that with room.
+			ReplicaMaxLag:  2 * time.Second,
+			ReadYourWrites: 5 * time.Second,
 		},
 		Redis: RedisConfig{Prefix: "shiliu:"},
 		WeChat: WeChatConfig{
@@ -307,6 +318,16 @@ func (c *Config) applyEnv(get lookup) error {
 	boolean("SHILIU_DATABASE_AUTO_MIGRATE", &c.Database.AutoMigrate)
 	dur("SHILIU_DATABASE_SLOW_QUERY", &c.Database.SlowQuery)
 	boolean("SHILIU_ALLOW_SQLITE_IN_PROD", &c.Database.AllowSQLiteInProd)
+	if v, ok := get("SHILIU_DATABASE_REPLICAS"); ok {
+		c.Database.Replicas = nil
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				c.Database.Replicas = append(c.Database.Replicas, r)
+			}
+		}
+	}
+	dur("SHILIU_DATABASE_REPLICA_MAX_LAG", &c.Database.ReplicaMaxLag)
+	dur("SHILIU_DATABASE_READ_YOUR_WRITES", &c.Database.ReadYourWrites)
 	str("SHILIU_REDIS_URL", &c.Redis.URL)
 	str("SHILIU_REDIS_PREFIX", &c.Redis.Prefix)
 	str("SHILIU_WECHAT_APPID", &c.WeChat.AppID)
@@ -399,6 +420,23 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("prod: database.dsn (SHILIU_DATABASE_DSN) must be MySQL/MariaDB (mysql://USER:PASSWORD@HOST:3306/DATABASE): "+
 			"a SQLite file takes one writer and one instance; set SHILIU_ALLOW_SQLITE_IN_PROD=true to run on it anyway"))
 	}
+	for i, r := range c.Database.Replicas {
+		if d, _, err := database.Parse(r); err != nil || d != database.MySQL {
+			errs = append(errs, fmt.Errorf("database.replicas[%d] (SHILIU_DATABASE_REPLICAS) %s: a replica is a MySQL/MariaDB DSN like database.dsn (mysql://USER:PASSWORD@HOST:3306/DATABASE)", i, RedactDSN(r)))
+		}
+	}
+	if len(c.Database.Replicas) > 0 {
+		if dialect, _, err := database.Parse(c.Database.DSN); err == nil && dialect != database.MySQL {
+			errs = append(errs, errors.New("database.replicas (SHILIU_DATABASE_REPLICAS) need a MySQL/MariaDB database.dsn: SQLite has no replicas"))
+		}
+		if c.Database.ReplicaMaxLag < time.Second {
+			errs = append(errs, fmt.Errorf("database.replica_max_lag (SHILIU_DATABASE_REPLICA_MAX_LAG) %v: at least 1s (replicas report their lag in whole seconds)", c.Database.ReplicaMaxLag))
+		}
+		if c.Database.ReadYourWrites < c.Database.ReplicaMaxLag+2*time.Second {
+			errs = append(errs, fmt.Errorf("database.read_your_writes (SHILIU_DATABASE_READ_YOUR_WRITES) %v: at least replica_max_lag + 2s (%v), or an account may not see what it just wrote",
+				c.Database.ReadYourWrites, c.Database.ReplicaMaxLag+2*time.Second))
+		}
+	}
 	if c.Database.ConnectWait < 0 || c.Database.ConnectWait > 10*time.Minute {
 		errs = append(errs, errors.New("database.connect_wait must be between 0 and 10m"))
 	}
@@ -476,21 +514,30 @@ func (c Config) Redacted() map[string]any {
 		return "***"
 	}
 	return map[string]any{
-		"mode":            c.Mode,
-		"http_addr":       c.HTTP.Addr,
-		"database":        RedactDSN(c.Database.DSN),
-		"redis":           RedactDSN(c.Redis.URL),
-		"wechat_appid":    c.WeChat.AppID,
-		"wechat_secret":   mask(c.WeChat.Secret),
-		"wechat_api_base": c.WeChat.APIBase,
-		"wecom_api_base":  c.WeChat.WeComAPIBase,
-		"token_secret":    mask(c.Security.TokenSecret),
-		"data_key":        mask(c.Security.DataKey),
-		"uploads_dir":     c.Uploads.Dir,
-		"uploads_storage": RedactDSN(c.Uploads.StorageURL),
-		"uploads_secret":  mask(c.Uploads.URLSecret),
-		"notify_base_url": c.Notify.PublicBaseURL,
+		"mode":              c.Mode,
+		"http_addr":         c.HTTP.Addr,
+		"database":          RedactDSN(c.Database.DSN),
+		"database_replicas": redactAll(c.Database.Replicas),
+		"redis":             RedactDSN(c.Redis.URL),
+		"wechat_appid":      c.WeChat.AppID,
+		"wechat_secret":     mask(c.WeChat.Secret),
+		"wechat_api_base":   c.WeChat.APIBase,
+		"wecom_api_base":    c.WeChat.WeComAPIBase,
+		"token_secret":      mask(c.Security.TokenSecret),
+		"data_key":          mask(c.Security.DataKey),
+		"uploads_dir":       c.Uploads.Dir,
+		"uploads_storage":   RedactDSN(c.Uploads.StorageURL),
+		"uploads_secret":    mask(c.Uploads.URLSecret),
+		"notify_base_url":   c.Notify.PublicBaseURL,
 	}
+}
+
+func redactAll(dsns []string) string {
+	out := make([]string, len(dsns))
+	for i, d := range dsns {
+		out[i] = RedactDSN(d)
+	}
+	return strings.Join(out, ",")
 }
 
 // checkStorageURL is the shape of uploads.storage_url (upload.ParseS3URL reads the rest):

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,5 +246,43 @@ func TestDevModeHasTemplateIDs(t *testing.T) {
 	c.Validate()
 	if c.Notify.Templates["tip_submitted"].ID != "REAL" || c.Notify.Templates["tip_escalated"].ID != "" {
 		t.Fatalf("prod templates: %+v", c.Notify.Templates)
+	}
+}
+
+// Read replicas: a comma-separated list of MySQL DSNs on a MySQL primary, with a read-your-writes
+// window that covers the lag allowed; anything else is refused with the setting named.
+func TestDatabaseReplicas(t *testing.T) {
+	tok, key := NewSecrets()
+	c := Default()
+	c.Security.TokenSecret, c.Security.DataKey = tok, key
+	if err := c.applyEnv(env(map[string]string{"SHILIU_DATABASE_DSN": "mysql://app:pw@db1:3306/shiliu",
+		"SHILIU_DATABASE_REPLICAS": " mysql://app:pw@db2:3306/shiliu, app:pw@tcp(db3:3306)/shiliu ,"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Database.Replicas) != 2 || c.Database.ReplicaMaxLag != 2*time.Second || c.Database.ReadYourWrites != 5*time.Second {
+		t.Fatalf("%+v", c.Database)
+	}
+	if r := fmt.Sprint(c.Redacted()["database_replicas"]); strings.Contains(r, "pw") {
+		t.Errorf("replica passwords logged: %s", r)
+	}
+	for _, tc := range []struct{ name, key, value, want string }{
+		{"a SQLite replica", "SHILIU_DATABASE_REPLICAS", "sqlite:r.db", "database.replicas[0]"},
+		{"a window shorter than the lag", "SHILIU_DATABASE_READ_YOUR_WRITES", "3s", "read_your_writes"},
+		{"a lag under a second", "SHILIU_DATABASE_REPLICA_MAX_LAG", "500ms", "replica_max_lag"},
+		{"replicas of SQLite", "SHILIU_DATABASE_DSN", "sqlite:data/x.db", "SQLite has no replicas"},
+	} {
+		c := Default()
+		c.Security.TokenSecret, c.Security.DataKey = tok, key
+		m := map[string]string{"SHILIU_DATABASE_DSN": "mysql://app:pw@db1:3306/shiliu", "SHILIU_DATABASE_REPLICAS": "mysql://app:pw@db2:3306/shiliu"}
+		m[tc.key] = tc.value
+		if err := c.applyEnv(env(m)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/shiliu/shiliu/server/meeting"
 	"github.com/shiliu/shiliu/server/nomination"
 	"github.com/shiliu/shiliu/server/notify"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/health"
 	"github.com/shiliu/shiliu/server/record"
 	"github.com/shiliu/shiliu/server/region"
@@ -72,6 +73,8 @@ type Deps struct {
 	// Console, when set, answers GET and HEAD requests for paths outside the API (the staff web
 	// console and its files); unknown paths under /api/ stay JSON errors.
 	Console http.Handler
+	// Replicas, when set, take the reads of lists, exports and statistics (replicaReads).
+	Replicas *database.Replicas
 }
 
 type handlers struct {
@@ -102,6 +105,7 @@ type handlers struct {
 	stall         time.Duration
 	imports       importGate
 	secureCookies bool
+	replicas      *database.Replicas
 }
 
 // NewRouter builds the whole HTTP API.
@@ -118,7 +122,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		uploads: d.Uploads, audit: d.Audit, transfer: d.TransferTimeout, records: d.Records, tipFeed: d.TipFeed,
 		notify: d.Notify, meetings: d.Meetings, bulletins: d.Bulletins, nominations: d.Nominations, filings: d.Filings,
 		training: d.Training, tasks: d.Tasks, stats: d.Stats, support: d.Support, assessments: d.Assessments,
-		adjustments: d.Adjustments, secureCookies: d.SecureCookies,
+		adjustments: d.Adjustments, secureCookies: d.SecureCookies, replicas: d.Replicas,
 		stall: d.StallTimeout, imports: newImportGate(d.ImportMaxConcurrent)}
 	m := newMetrics(d.Metrics)
 	r.Use(withRequestID(), noStore(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
@@ -155,7 +159,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 
 	v1.GET("/files/:id", h.serveFile)
 
-	in := v1.Group("", h.authenticate(), h.auditTrail())
+	in := v1.Group("", h.authenticate(), h.auditTrail(), h.replicaReads())
 	in.POST("/auth/logout", h.logout)
 	in.GET("/me", h.me)
 	in.POST("/me/wechat", h.bindStaffWeChat)

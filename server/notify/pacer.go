@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/shiliu/shiliu/server/platform/cache"
 	"github.com/shiliu/shiliu/server/platform/clock"
 )
 
@@ -30,6 +33,11 @@ type Pacer struct {
 	span    time.Duration
 	spacing time.Duration
 	clock   clock.Clock
+	// WaitReplicas is how many Redis replicas must hold a reservation before the send goes
+	// (cache.Redis.WaitReplicas): a master lost right after would otherwise forget the send and
+	// let the robot past its limit.
+	WaitReplicas int
+	log          *slog.Logger
 }
 
 // PaceMargin is how much longer than WeCom's window a send holds its slot. WeCom counts by
@@ -104,8 +112,19 @@ func (p *Pacer) Take(ctx context.Context, robot string, flood bool) (bool, time.
 	if flood {
 		f = 1
 	}
-	v, err := takeScript.Run(ctx, p.rdb, []string{p.key(robot), p.floodKey(robot)},
-		now.UnixMilli(), p.span.Milliseconds(), p.limit, member, p.burst, p.spacing.Milliseconds(), f).Int64()
+	var v int64
+	err := cache.Replicated(ctx, p.rdb, p.WaitReplicas, p.key(robot), func(c *redis.Conn) error {
+		var err error
+		v, err = takeScript.Run(ctx, c, []string{p.key(robot), p.floodKey(robot)},
+			now.UnixMilli(), p.span.Milliseconds(), p.limit, member, p.burst, p.spacing.Milliseconds(), f).Int64()
+		return err
+	})
+	if errors.Is(err, cache.ErrNotReplicated) {
+		// The master has it; only a failover within the moment would lose it. Stopping every
+		// robot while a replica is down would be worse.
+		p.logger().WarnContext(ctx, "robot send reserved on the Redis master only", "err", err)
+		err = nil
+	}
 	if err != nil {
 		return false, time.Time{}, err
 	}
@@ -124,14 +143,28 @@ func (p *Pacer) Take(ctx context.Context, robot string, flood bool) (bool, time.
 func (p *Pacer) Fill(ctx context.Context, robot string) (time.Time, error) {
 	at := p.clock.Now()
 	now := at.UnixMilli()
-	pipe := p.rdb.TxPipeline()
 	k := p.key(robot)
-	for i := 0; i < p.limit; i++ {
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		pipe.ZAdd(ctx, k, redis.Z{Score: float64(now), Member: hex.EncodeToString(b)})
+	err := cache.Replicated(ctx, p.rdb, p.WaitReplicas, k, func(c *redis.Conn) error {
+		_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i := 0; i < p.limit; i++ {
+				b := make([]byte, 6)
+				_, _ = rand.Read(b)
+				pipe.ZAdd(ctx, k, redis.Z{Score: float64(now), Member: hex.EncodeToString(b)})
+			}
+			pipe.PExpire(ctx, k, 2*p.span)
+			return nil
+		})
+		return err
+	})
+	if errors.Is(err, cache.ErrNotReplicated) {
+		err = nil
 	}
-	pipe.PExpire(ctx, k, 2*p.span)
-	_, err := pipe.Exec(ctx)
 	return at.Add(p.span), err
+}
+
+func (p *Pacer) logger() *slog.Logger {
+	if p.log != nil {
+		return p.log
+	}
+	return slog.Default()
 }

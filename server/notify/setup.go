@@ -18,11 +18,13 @@ type Deps struct {
 	DB          *gorm.DB
 	Redis       redis.UniversalClient
 	RedisPrefix string
-	Box         *secret.Box
-	Regions     *region.Store
-	WeChat      WeChat
-	Clock       clock.Clock
-	Log         *slog.Logger
+	// RedisReplicas is how many Redis replicas a robot's send reservation waits for.
+	RedisReplicas int
+	Box           *secret.Box
+	Regions       *region.Store
+	WeChat        WeChat
+	Clock         clock.Clock
+	Log           *slog.Logger
 	// Metrics registers the dispatcher's series when set.
 	Metrics prometheus.Registerer
 	// SendTimeout bounds one send (the WeChat client's own timeout plus a little).
@@ -45,8 +47,10 @@ func New(cfg config.NotifyConfig, d Deps) (*Service, *Dispatcher) {
 	if d.Metrics != nil {
 		metrics = NewMetrics(d.Metrics, d.DB)
 	}
+	pacer := NewPacer(d.Redis, d.RedisPrefix, cfg.RobotPerMinute, cfg.RobotBurst, time.Minute, d.Clock)
+	pacer.WaitReplicas, pacer.log = d.RedisReplicas, d.Log
 	robot := &RobotSender{db: d.DB, box: d.Box, wx: d.WeChat, baseURL: cfg.PublicBaseURL, clock: d.Clock, log: d.Log,
-		pacer: NewPacer(d.Redis, d.RedisPrefix, cfg.RobotPerMinute, cfg.RobotBurst, time.Minute, d.Clock), joinLease: cfg.Lease}
+		pacer: pacer, joinLease: cfg.Lease}
 	senders := []Sender{
 		robot,
 		&SubscribeSender{db: d.DB, wx: d.WeChat, templates: templates, clock: d.Clock, log: d.Log},
