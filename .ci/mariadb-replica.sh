@@ -46,6 +46,17 @@ node() {
 node primary 3317 17 --log-bin="$DIR/primary/binlog" --binlog-format=ROW --expire-logs-days=1
 node replica 3318 18 --relay-log="$DIR/replica/relay" --read-only=ON
 
+# The full-text index of records (migration 44) is a Mroonga table: a node without the engine
+# stops replicating at its CREATE TABLE. INSTALL SONAME is kept in mysql.plugin, so a restart
+# loads it again; Debian's package is mariadb-plugin-mroonga (.ci/run installs it).
+for n in primary replica; do
+	if ! mariadb --socket="$(sock "$n")" -uroot -N -e "SELECT 1 FROM information_schema.ENGINES
+		WHERE ENGINE = 'Mroonga' AND SUPPORT IN ('YES', 'DEFAULT')" | grep -q 1; then
+		mariadb --socket="$(sock "$n")" -uroot -e "SET sql_log_bin=0; INSTALL SONAME 'ha_mroonga'" ||
+			{ echo "mariadb $n: the Mroonga engine cannot be loaded (apt-get install mariadb-plugin-mroonga)" >&2; exit 1; }
+	fi
+done
+
 running() {
 	local st
 	st=$(mariadb --socket="$(sock replica)" -uroot -e 'SHOW SLAVE STATUS\G' 2>/dev/null)
