@@ -166,8 +166,11 @@ type View struct {
 	ReturnNote     string        `json:"return_note,omitempty"`
 	WithdrawReason string        `json:"withdraw_reason,omitempty"`
 	Attachments    []upload.View `json:"attachments"`
-	Timeline       []StepView    `json:"timeline,omitempty"`
-	Fields         any           `json:"-"`
+	// PendingAttachments are attachments declared by client id (attachment_client_ids) whose
+	// upload has not arrived: on the way (照片上传中), or missing (未送达) after the orphan window.
+	PendingAttachments []upload.PendingView `json:"pending_attachments"`
+	Timeline           []StepView           `json:"timeline,omitempty"`
+	Fields             any                  `json:"-"`
 }
 
 type viewJSON View
