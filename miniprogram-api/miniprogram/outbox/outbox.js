@@ -170,6 +170,9 @@ function clone(x) {
  * @param {() => number} [o.random]
  * @param {(fn: () => void, ms: number) => any} [o.setTimer]
  * @param {(t: any) => void} [o.clearTimer]
+ * @param {(path: string, file: {client_id: string, type: string, size: number}) => Promise<any>} [o.upload]
+ *   uploads one file and resolves to the server's Upload; the default is one wx.uploadFile
+ *   (client.upload). The place for another uploader (resumable, chunked).
  */
 function createOutbox(o) {
   const client = o.client
@@ -320,7 +323,7 @@ function createOutbox(o) {
     if (d.kind === TASK_REPORT) checkReport(d)
     const attachments = (d.attachments || []).map(a => ({
       path: a.path, type: a.type === 'audio' ? 'audio' : 'image', size: a.size || 0, duration: a.duration || 0,
-      upload_id: a.upload_id || null, client_id: a.client_id || '', failed: '',
+      upload_id: a.upload_id || null, client_id: a.client_id || '',
     }))
     if (d.client_id) {
       const it = load(d.client_id)
@@ -654,8 +657,8 @@ function createOutbox(o) {
     it.record = it.kind === TASK_REPORT
       ? {text: Array.from(it.record.text || '').slice(0, 40).join(''), done: !!it.record.done}
       : {title: it.record.title, occurred_at: it.record.occurred_at, place: it.record.place}
-    it.attachments = it.attachments.map(a => ({path: '', type: a.type, upload_id: a.upload_id, client_id: a.client_id,
-      failed: a.failed || ''}))
+    it.attachments = it.attachments.map(a => Object.assign({path: '', type: a.type, upload_id: a.upload_id, client_id: a.client_id},
+      a.failed ? {failed: a.failed} : {}))
     save(it)
     trimSubmitted(KEEP_SUBMITTED)
   }
