@@ -192,6 +192,25 @@ describe('outbox', () => {
     assert.ok([a, b, c].concat(more).every(x => outbox.get(x.client_id).state === 'submitted'))
   })
 
+  it('a slow text does not hold the others back: the next text starts as soon as one is answered', async () => {
+    const gate = deferred()
+    let first = true
+    fake.handler = req => {
+      if (first) {
+        first = false
+        return gate.promise.then(() => server.handle(req))
+      }
+      return server.handle(req)
+    }
+    const ds = [1, 2, 3, 4, 5, 6, 7].map(n => outbox.submit({kind: 'visit', record: visitRecord('第' + n + '条')}))
+    await flush(40)
+    assert.deepEqual(server.posts.map(p => p.title), ['第2条', '第3条', '第4条', '第5条', '第6条', '第7条'], 'six answered while the first waits')
+    assert.equal(outbox.get(ds[0].client_id).state, 'sending')
+    gate.resolve()
+    await outbox.flush()
+    assert.ok(ds.every(d => outbox.get(d.client_id).state === 'submitted'))
+  })
+
   it('a network failure keeps the record queued with a backoff; the retry neither sends the text again nor uploads twice', async () => {
     const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [
       {path: 'wxfile://store/p1.jpg', type: 'image'}, {path: 'wxfile://store/p2.jpg', type: 'image'}]})

@@ -15,8 +15,9 @@
 //   phone), or that the server refuses (type, size), fails that file, not the record: the record
 //   is on the server, and the file is shown as failed (the server shows it 未送达 in time).
 // - Order: every queued record's text before any file (fifty records' text are about as many bytes
-//   as one photo), a few texts at once (TEXT_PARALLEL: on a 2G link a request spends more time on
-//   round trips than on its bytes); then the files, one at a time. A tip of level major (重大) or
+//   as one photo), up to TEXT_PARALLEL texts in flight, the next starting as one is answered (on a
+//   2G link a request spends more time on round trips and lost segments than on its bytes); then
+//   resubmits and task reports; then the files, one at a time. A tip of level major (重大) or
 //   critical (特别重大) goes first in each: its text before every other text, so before every
 //   photo; its photos before the others'. Within a priority, first in, first out.
 // - Corrections of returned records (resubmit) and task reports still send their files first,
@@ -502,53 +503,87 @@ function createOutbox(o) {
     // A text-first record whose text went is tried again in the same pass for its next file.
     const tried = {}
     for (;;) {
-      const batch = nextToSend(force, tried)
-      if (!batch.length) return
-      batch.forEach(it => { tried[it.client_id] = true })
-      const outcomes = await Promise.all(batch.map(sendItem))
-      if (outcomes.indexOf('auth') >= 0) {
+      const texts = dueTexts(force, tried, TEXT_PARALLEL)
+      if (texts.length) {
+        const stop = await sendTexts(texts, force, tried)
+        if (stop === 'auth') {
+          authListeners.slice().forEach(fn => fn())
+          return
+        }
+        if (stop === 'network') return // the link is down: the rest would fail the same way
+        continue
+      }
+      const it = nextSingle(force, tried)
+      if (!it) return
+      tried[it.client_id] = true
+      const outcome = await sendItem(it)
+      if (outcome === 'auth') {
         authListeners.slice().forEach(fn => fn())
         return
       }
-      if (outcomes.indexOf('network') >= 0) return // the link is down: the rest would fail the same way
-      batch.forEach((it, i) => {
-        // its files go up again now, then the record; or its next file
-        if (outcomes[i] === 'reupload' || outcomes[i] === 'next') delete tried[it.client_id]
-      })
+      if (outcome === 'network') return
+      // its files go up again now, then the record; or its next file
+      if (outcome === 'reupload' || outcome === 'next') delete tried[it.client_id]
     }
   }
 
-  /**
-   * What goes next: up to TEXT_PARALLEL records whose text is due (urgent tips first, then first
-   * in, first out); when no text waits, the one record whose next file goes (urgent tips first).
-   */
-  function nextToSend(force, tried) {
-    const texts = {urgent: [], other: []}
-    const files = {urgent: [], other: []}
+  /** The queued items that are due and not tried in this pass, in queue order. */
+  function due(force, tried) {
+    const out = []
     for (const id of index()) {
       if (tried[id]) continue
       const it = load(id)
       if (!it || it.state !== 'queued') continue
       if (!force && it.next_attempt_at > now()) continue
-      const lane = needsText(it) ? texts : files
-      lane[isUrgent(it) ? 'urgent' : 'other'].push(it)
+      out.push(it)
     }
-    const textsDue = texts.urgent.concat(texts.other)
-    if (textsDue.length) {
-      // A record that sends its files first (a resubmit, a task report) goes alone.
-      const batch = []
-      for (const it of textsDue) {
-        if (!textFirst(it) && (it.attachments || []).some(a => !a.upload_id)) {
-          if (!batch.length) return [it]
-          break
-        }
-        batch.push(it)
-        if (batch.length >= TEXT_PARALLEL) break
-      }
-      return batch
+    return out
+  }
+
+  /** Urgent tips first, each group first in, first out. */
+  function urgentFirst(items) {
+    return items.filter(isUrgent).concat(items.filter(it => !isUrgent(it)))
+  }
+
+  /** Up to n text-first records whose text is due. */
+  function dueTexts(force, tried, n) {
+    return urgentFirst(due(force, tried).filter(it => textFirst(it) && !it.text_sent)).slice(0, n)
+  }
+
+  /**
+   * When no text waits: a resubmit or task report (files and request together), else the next
+   * file of a record whose text went; urgent tips first.
+   */
+  function nextSingle(force, tried) {
+    const items = due(force, tried)
+    return urgentFirst(items.filter(it => !textFirst(it)))[0] || urgentFirst(items.filter(it => textFirst(it) && it.text_sent))[0] || null
+  }
+
+  /**
+   * Sends texts with up to TEXT_PARALLEL in flight: as one is answered the next due text starts
+   * (a text held up by a lost segment does not hold the others back). Resolves once none is in
+   * flight and none is due, or after a network failure or an expired login ('network', 'auth'),
+   * letting those in flight finish.
+   */
+  async function sendTexts(first, force, tried) {
+    let stop = ''
+    const running = new Set()
+    const start = it => {
+      tried[it.client_id] = true
+      const p = sendItem(it).then(outcome => {
+        running.delete(p)
+        if ((outcome === 'auth' || outcome === 'network') && stop !== 'auth') stop = outcome
+        if (outcome === 'reupload' || outcome === 'next') delete tried[it.client_id] // sent again at once; or its files follow
+      })
+      running.add(p)
     }
-    const next = files.urgent[0] || files.other[0]
-    return next ? [next] : []
+    first.forEach(start)
+    while (running.size) {
+      await Promise.race(running)
+      if (stop) continue
+      dueTexts(force, tried, TEXT_PARALLEL - running.size).forEach(start)
+    }
+    return stop
   }
 
   /**
