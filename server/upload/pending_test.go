@@ -195,3 +195,22 @@ func TestDeclareAndUploadAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclaredAttachmentsCountTowardsTheLimit: photos on their way count when more are attached
+// by id later (an edit), so an owner never ends with more than MaxAttachments.
+func TestDeclaredAttachmentsCountTowardsTheLimit(t *testing.T) {
+	f := newFixture(t)
+	me := instructor(1, 11)
+	cids := make([]string, upload.MaxAttachments-1)
+	for i := range cids {
+		cids[i] = cid(i + 1)
+	}
+	if err := f.declare(me, cids, 7); err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.upload(t, me), f.upload(t, me)
+	if err := f.attach(me, []int64{a.ID}, "record", 7, countyA); err != nil {
+		t.Fatal(err)
+	}
+	wantAttachErr(t, f.attach(me, []int64{b.ID}, "record", 7, countyA), "不能超过")
+}

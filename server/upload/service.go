@@ -484,6 +484,12 @@ func (s *Service) Attach(tx *gorm.DB, p *access.Principal, ids []int64, ownerKin
 		Count(&others).Error; err != nil {
 		return err
 	}
+	// Attachments declared by client id and not arrived yet count too (pending.go).
+	var declared int64
+	if err := tx.Model(&PendingAttachment{}).Where("owner_kind = ? AND owner_id = ?", ownerKind, ownerID).Count(&declared).Error; err != nil {
+		return err
+	}
+	others += declared
 	if others+int64(len(uniq)) > MaxAttachments {
 		return apperr.Field("attachments", fmt.Sprintf("附件不能超过%d个", MaxAttachments))
 	}
