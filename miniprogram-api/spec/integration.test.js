@@ -381,6 +381,84 @@ describe('integration: the real client against shiliu serve', {skip: !go && 'go 
     }
   })
 
+  it('a large photo goes up in chunks through a proxy that cuts chunks mid-body, and survives an app restart: stored once, byte for byte what POST /uploads stores', async () => {
+    // A throttled link (fast enough for CI); the 2nd and 5th chunks are cut halfway through their
+    // body; after 4 chunks the signal goes for good and the app is restarted. The 2 MB photo on
+    // the 2G link is scripts/measure-resumable.js (docs/field-conditions.md).
+    let chunks = 0
+    let offline = false
+    const cuts = []
+    const isChunk = c => c.method === 'POST' && /^\/api\/v1\/uploads\/resumable\/[0-9a-f]{32}$/.test(c.path)
+    const proxy = createProxy({
+      targetPort: Number(new URL(base).port),
+      decide(c) {
+        if (offline) return {name: 'cut-request', fraction: 0}
+        if (isChunk(c) && c.reqTotal > 1000) {
+          chunks++
+          if (chunks === 2 || chunks === 5) {
+            cuts.push(chunks)
+            return {name: 'cut-request', fraction: 0.5}
+          }
+        }
+        return {name: 'throttle', bytesPerSec: 256 * 1024}
+      },
+    })
+    const proxyPort = await proxy.listen()
+    const phoneBase = 'http://127.0.0.1:' + proxyPort
+    try {
+      const {staff, mp, phoneWx} = await enrolInstructor({createClient, httpWx: w => checked(httpWx(w)), base, phoneBase,
+        code: 'cr1', name: '哈力克', phone: '13512345678', unitName: '西关村村委会', clientOptions: {requestTimeout: 5000, uploadTimeout: 8000}})
+      const file = path.join(srv.tmp, 'large.jpg')
+      const jpg = photo({width: 1600, height: 1200, quality: 90, noise: 14, seed: 77})
+      assert.ok(jpg.length > 8 * 64 * 1024, 'more than 8 chunks: ' + jpg.length)
+      fs.writeFileSync(file, jpg)
+      const progress = []
+      let outbox = createOutbox({client: mp, setTimer: () => null, clearTimer: () => {}, onUploadProgress: p => progress.push(p.sent)})
+      let done = 0
+      phoneWx.intercept = async (req, send) => {
+        const res = await send()
+        if (req.method === 'POST' && /resumable\/[0-9a-f]{32}$/.test(req.url) && res.statusCode === 204 && ++done === 4) offline = true
+        return res
+      }
+      const d = outbox.submit({kind: 'tip', record: {title: '村口聚集(大图)', occurred_at: toBeijingISO(new Date(Date.now() - 3600e3)),
+        place: '西关村', tip: {level: 'serious', kind: 'sign', people_involved: 5, groups_involved: '村民', description: '聚集', ongoing: true}},
+      attachments: [{path: file, type: 'image', size: jpg.length}]})
+      await outbox.flush({force: true})
+      const before = outbox.get(d.client_id)
+      assert.equal(before.state, 'queued', 'the signal went: the record waits')
+      assert.match(before.attachments[0].resume.url, /^\/api\/v1\/uploads\/resumable\/[0-9a-f]{32}$/, 'the upload URL is kept with the draft')
+      const sentBefore = Math.max(...progress)
+      assert.ok(sentBefore >= 3 * 64 * 1024, 'the chunks before the restart count: ' + sentBefore)
+
+      // The app is closed and opened again with the signal back: a new client and outbox.
+      outbox.stop()
+      offline = false
+      phoneWx.intercept = (req, send) => send()
+      const again = createClient({baseURL: phoneBase, requestTimeout: 5000, uploadTimeout: 8000})
+      outbox = createOutbox({client: again, setTimer: () => null, clearTimer: () => {}, onUploadProgress: p => progress.push(p.sent)})
+      for (let i = 0; i < 10 && outbox.get(d.client_id).state !== 'submitted'; i++) await outbox.flush({force: true})
+      const it = outbox.get(d.client_id)
+      assert.equal(it.state, 'submitted', JSON.stringify(it))
+      outbox.stop()
+      assert.deepEqual(cuts, [2, 5], 'two chunks were cut mid-body')
+      const created = proxy.log.filter(e => e.method === 'POST' && e.path === '/api/v1/uploads/resumable' && e.status === 201)
+      assert.equal(created.length, 1, 'one upload created, resumed after the restart')
+
+      // What the server stored is what it stores of the same file sent whole.
+      const record = await staff.get('/api/v1/tips/' + it.server_id)
+      assert.equal(record.attachments.length, 1)
+      assert.equal(record.attachments[0].id, it.attachments[0].upload_id)
+      const stored = Buffer.from(await (await fetch(base + record.attachments[0].url)).arrayBuffer())
+      const whole = await again.upload(file)
+      const reference = Buffer.from(await (await fetch(base + whole.url)).arrayBuffer())
+      assert.ok(stored.equals(reference), 'stored ' + stored.length + ' bytes, POST /uploads stores ' + reference.length)
+      assert.equal(record.attachments[0].size, reference.length)
+      assertContract()
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('the staff refresh token rotates through the client', async () => {
     global.wx = checked(httpWx([]))
     const staff = createClient({baseURL: base})

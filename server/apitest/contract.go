@@ -57,6 +57,8 @@ func readContract() (*contract, error) {
 	if err := doc.Validate(loader.Context); err != nil {
 		return nil, fmt.Errorf("%s is not a valid OpenAPI document: %w", ContractFile, err)
 	}
+	// The chunks of a resumable upload (tus) are raw bytes.
+	openapi3filter.RegisterBodyDecoder("application/offset+octet-stream", openapi3filter.FileBodyDecoder)
 	// Match requests to any host and port (tests listen on :0): only the path matters.
 	doc.Servers = openapi3.Servers{{URL: "/"}}
 	r, err := gorillamux.NewRouter(doc)

@@ -113,6 +113,29 @@ func WithStorage(wrap func(upload.Storage) upload.Storage) Option {
 	return func(o *openOptions) { o.storage = wrap }
 }
 
+// OpenStorage is the upload store the configuration names, checked writable: the object store of
+// uploads.storage_url when set, else the directory uploads.dir.
+func OpenStorage(ctx context.Context, cfg config.UploadsConfig) (upload.Storage, error) {
+	if cfg.StorageURL != "" {
+		s3, err := upload.NewS3(cfg.StorageURL)
+		if err != nil {
+			return nil, fmt.Errorf("uploads.storage_url (SHILIU_STORAGE_URL): %w", err)
+		}
+		if err := s3.CheckWritable(ctx); err != nil {
+			return nil, fmt.Errorf("%w: check uploads.storage_url (SHILIU_STORAGE_URL), the bucket and its access key", err)
+		}
+		return s3, nil
+	}
+	disk, err := upload.NewDisk(cfg.Dir)
+	if err == nil {
+		err = disk.CheckWritable(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: give the user running shiliu write access to it, or set uploads.dir (SHILIU_UPLOADS_DIR)", err)
+	}
+	return disk, nil
+}
+
 // WithLogger replaces the default logger.
 func WithLogger(l *slog.Logger) Option { return func(o *openOptions) { o.logger = l } }
 
@@ -202,14 +225,10 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	})
 	a.Roster.OnChange(a.Auth.FollowInstructor)
 
-	disk, err := upload.NewDisk(cfg.Uploads.Dir)
-	if err == nil {
-		err = disk.CheckWritable(ctx)
-	}
+	files, err := OpenStorage(ctx, cfg.Uploads)
 	if err != nil {
-		return nil, fmt.Errorf("%w: give the user running shiliu write access to it, or set uploads.dir (SHILIU_UPLOADS_DIR)", err)
+		return nil, err
 	}
-	var files upload.Storage = disk
 	if o.storage != nil {
 		files = o.storage(files)
 	}

@@ -16,6 +16,7 @@ package audit
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
@@ -72,20 +73,70 @@ func (e Entry) view() View {
 type Service struct {
 	db    *gorm.DB
 	clock clock.Clock
+
+	// Record's group commit: writer is held by the one caller writing a batch; the entries
+	// recorded meanwhile gather in pending and go in the next INSERT.
+	writer  chan struct{}
+	mu      sync.Mutex
+	pending *batch
+}
+
+// batch is the entries of one INSERT; written and err are set under Service.mu once it ran.
+type batch struct {
+	entries []Entry
+	written bool
+	err     error
 }
 
 // NewService wires the audit trail.
 func NewService(db *gorm.DB, clk clock.Clock) *Service {
-	return &Service{db: db, clock: clk}
+	return &Service{db: db, clock: clk, writer: make(chan struct{}, 1)}
 }
 
-// Record stores one entry, stamped now. Callers log a failure and carry on: the audit trail must
-// not turn a done write into an error.
+// Record stores one entry, stamped now, and returns once it is committed. Callers log a failure
+// and carry on: the audit trail must not turn a done write into an error.
+//
+// Reads of tips, mediations and the list of all records are each audited, so a busy console
+// writes an entry per page. Entries recorded while another INSERT is running are written
+// together in the next one (one statement and one log flush for all of them), and each caller
+// still waits for its own entry's commit: the answer never leaves before its entry is stored.
 func (s *Service) Record(ctx context.Context, e Entry) error {
-	return s.store(s.db.WithContext(ctx), e)
+	e = s.stamped(e)
+	s.mu.Lock()
+	if s.pending == nil {
+		s.pending = &batch{}
+	}
+	b := s.pending
+	b.entries = append(b.entries, e)
+	s.mu.Unlock()
+
+	// No giving up on ctx here: the entry is in the batch already and is written by whoever
+	// holds writer next; the holder's INSERT is bounded by its own context.
+	s.writer <- struct{}{}
+	defer func() { <-s.writer }()
+	s.mu.Lock()
+	if b.written { // an earlier holder wrote it with its own batch
+		err := b.err
+		s.mu.Unlock()
+		return err
+	}
+	// b is still the pending batch: batches are taken whole, only by the holder of writer.
+	s.pending = nil
+	s.mu.Unlock()
+	err := s.db.WithContext(ctx).Create(&b.entries).Error
+	s.mu.Lock()
+	b.written, b.err = true, err
+	s.mu.Unlock()
+	return err
 }
 
 func (s *Service) store(db *gorm.DB, e Entry) error {
+	e = s.stamped(e)
+	return db.Create(&e).Error
+}
+
+// stamped is e as it is stored: no id yet, the time now, every text cut to its column.
+func (s *Service) stamped(e Entry) Entry {
 	e.ID = 0
 	e.CreatedAt = s.clock.Now()
 	e.Role = cut(e.Role, 32)
@@ -94,7 +145,7 @@ func (s *Service) store(db *gorm.DB, e Entry) error {
 	e.SubjectType = cut(e.SubjectType, 32)
 	e.RequestID = cut(e.RequestID, 64)
 	e.ClientIP = cut(e.ClientIP, 45)
-	return db.Create(&e).Error
+	return e
 }
 
 func cut(s string, n int) string {

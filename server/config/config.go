@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -109,8 +110,13 @@ type SecurityConfig struct {
 }
 
 type UploadsConfig struct {
-	// Dir is where the local-disk store keeps files.
+	// Dir is where the local-disk store keeps files (when StorageURL is empty), and where
+	// `shiliu uploads migrate` takes them from.
 	Dir string `yaml:"dir"`
+	// StorageURL, when set, keeps the files in an S3-compatible object store instead of Dir:
+	// s3://ACCESS_KEY:SECRET_KEY@HOST:PORT/BUCKET[/PREFIX]?region=R&secure=false&lookup=path
+	// (docs/deploy.md). Several instances need it (or one shared directory).
+	StorageURL string `yaml:"storage_url"`
 	// MaxBytes caps one file.
 	MaxBytes int64 `yaml:"max_bytes"`
 	// URLSecret signs download links; empty derives a key from security.token_secret.
@@ -314,6 +320,7 @@ func (c *Config) applyEnv(get lookup) error {
 	dur("SHILIU_ACCESS_TOKEN_TTL", &c.Security.AccessTokenTTL)
 	num("SHILIU_BCRYPT_COST", &c.Security.BcryptCost)
 	str("SHILIU_UPLOADS_DIR", &c.Uploads.Dir)
+	str("SHILIU_STORAGE_URL", &c.Uploads.StorageURL)
 	if v, ok := get("SHILIU_UPLOADS_MAX_BYTES"); ok && v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -410,8 +417,13 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("http.max_body_bytes must be positive"))
 	}
-	if c.Uploads.Dir == "" {
+	if c.Uploads.Dir == "" && c.Uploads.StorageURL == "" {
 		errs = append(errs, errors.New("uploads.dir must be set"))
+	}
+	if c.Uploads.StorageURL != "" {
+		if err := checkStorageURL(c.Uploads.StorageURL); err != nil {
+			errs = append(errs, fmt.Errorf("uploads.storage_url (SHILIU_STORAGE_URL): %w", err))
+		}
 	}
 	if c.Uploads.MaxBytes <= 0 || c.Uploads.MaxBytes > 100<<20 {
 		errs = append(errs, errors.New("uploads.max_bytes must be between 1 and 104857600 (100 MiB)"))
@@ -475,9 +487,32 @@ func (c Config) Redacted() map[string]any {
 		"token_secret":    mask(c.Security.TokenSecret),
 		"data_key":        mask(c.Security.DataKey),
 		"uploads_dir":     c.Uploads.Dir,
+		"uploads_storage": RedactDSN(c.Uploads.StorageURL),
 		"uploads_secret":  mask(c.Uploads.URLSecret),
 		"notify_base_url": c.Notify.PublicBaseURL,
 	}
+}
+
+// checkStorageURL is the shape of uploads.storage_url (upload.ParseS3URL reads the rest):
+// s3://KEY:SECRET@HOST[:PORT]/BUCKET[/PREFIX].
+func checkStorageURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("not a URL: s3://KEY:SECRET@HOST:PORT/BUCKET")
+	case u.Scheme != "s3":
+		return errors.New("must start with s3://, as in s3://KEY:SECRET@HOST:PORT/BUCKET")
+	case u.Host == "":
+		return errors.New("has no host: s3://KEY:SECRET@HOST:PORT/BUCKET")
+	case strings.Trim(u.Path, "/") == "":
+		return errors.New("has no bucket: s3://KEY:SECRET@HOST:PORT/BUCKET")
+	case u.User == nil || u.User.Username() == "":
+		return errors.New("has no access key: s3://KEY:SECRET@HOST:PORT/BUCKET")
+	}
+	if _, ok := u.User.Password(); !ok {
+		return errors.New("has no secret key: s3://KEY:SECRET@HOST:PORT/BUCKET")
+	}
+	return nil
 }
 
 // RedactDSN hides the password in a DSN or URL ("user:pass@" → "user:***@").

@@ -65,3 +65,24 @@ func TestUploadShareAndStallFromEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestStorageURLFromEnvironment(t *testing.T) {
+	c := devDefault()
+	const u = "s3://AK:very-secret@127.0.0.1:8333/photos?secure=false&lookup=path"
+	if err := c.applyEnv(env(map[string]string{"SHILIU_STORAGE_URL": u})); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil || c.Uploads.StorageURL != u {
+		t.Fatalf("%q: %v", c.Uploads.StorageURL, err)
+	}
+	if got := c.Redacted()["uploads_storage"]; strings.Contains(got.(string), "very-secret") || !strings.Contains(got.(string), "AK:***@127.0.0.1") {
+		t.Fatalf("redacted: %v", got)
+	}
+	for _, bad := range []string{"http://AK:S@host/b", "s3://AK:S@host", "s3://host/b", "s3://AK@host/b", "s3://AK:S@/b"} {
+		c := devDefault()
+		c.Uploads.StorageURL = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SHILIU_STORAGE_URL") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -73,7 +73,10 @@ func (h *handlers) auditTrail() gin.HandlerFunc {
 		route := c.FullPath()
 		// Every request of an administrator is audited, reads included: the audit
 		// administrator's reading of the trail is itself in the trail.
-		always := audited(c.Request.Method, route) || principal(c).IsAdministrator()
+		// The chunks of a resumable upload are not changes of their own: only the one that
+		// completes the file (and names the upload it became) is recorded, as POST /uploads is.
+		chunk := route == resumablePath+"/:id" && c.Request.Method != http.MethodHead
+		always := (audited(c.Request.Method, route) && !chunk) || principal(c).IsAdministrator()
 		p := principal(c)
 		note := &audit.Note{}
 		if p != nil {
@@ -84,7 +87,7 @@ func (h *handlers) auditTrail() gin.HandlerFunc {
 		c.Request = c.Request.WithContext(audit.WithNote(c.Request.Context(), note))
 		c.Next()
 
-		if p == nil || !(always || note.PersonalData) || note.Stored() {
+		if p == nil || !(always || note.PersonalData || chunk && note.SubjectID > 0) || note.Stored() {
 			return
 		}
 		e := note.Entry(c.Writer.Status())

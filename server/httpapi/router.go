@@ -124,6 +124,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.Use(withRequestID(), noStore(), recovery(d.Log), m.handler(), accessLog(d.Log), limitBody(d.MaxBodyBytes, map[string]bodyLimit{
 		"POST /api/v1/uploads":       {max: d.UploadMaxBytes + multipartOverhead, err: upload.TooLarge(d.UploadMaxBytes)},
 		"POST /api/v1/roster/import": {max: importMaxBytes + multipartOverhead, err: errImportTooLarge},
+		// a chunk of a resumable upload is at most the whole file
+		"PATCH " + resumablePath + "/:id": {max: d.UploadMaxBytes, err: upload.TooLarge(d.UploadMaxBytes)},
+		"POST " + resumablePath + "/:id":  {max: d.UploadMaxBytes, err: upload.TooLarge(d.UploadMaxBytes)},
 	}))
 
 	r.NoRoute(func(c *gin.Context) {
@@ -172,6 +175,13 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 
 	in.POST("/uploads", h.createUpload)
 	in.GET("/uploads/:id", h.getUpload)
+	v1.OPTIONS("/uploads/resumable", h.resumableOptions)
+	tus := in.Group("/uploads/resumable", h.tusHeaders())
+	tus.POST("", h.createResumable)
+	tus.HEAD("/:id", h.headResumable)
+	tus.PATCH("/:id", h.patchResumable)
+	tus.POST("/:id", h.overrideResumable)
+	tus.DELETE("/:id", h.deleteResumable)
 	in.GET("/audit", h.listAudit)
 
 	h.recordRoutes(in)

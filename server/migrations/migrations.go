@@ -41,6 +41,7 @@ var All = []database.Migration{
 	{Version: 40, Name: "meeting series with their occurrences; meeting minutes", Up: v40},
 	{Version: 41, Name: "exchange: bulletins corrected (versions kept) and withdrawn; instructors' experience shares reviewed by staff", Up: v41},
 	{Version: 42, Name: "pending attachments: a record's photos declared by their upload client ids before they arrive (text first)", Up: v42},
+	{Version: 43, Name: "resumable uploads: partial uploads and their chunks", Up: v43},
 }
 
 type v1Region struct {

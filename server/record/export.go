@@ -33,7 +33,7 @@ type Column struct {
 // own is a column of a kind's own fields, read from the kind's view (TipView…).
 func own[V any](header string, width float64, cell func(V) any) Column {
 	return Column{Header: header, Width: width, Cell: func(v View) any {
-		f, ok := v.Fields.(V)
+		f, ok := v.Fields().(V)
 		if !ok {
 			return ""
 		}

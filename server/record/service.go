@@ -221,7 +221,11 @@ func (s *Service) replay(ctx context.Context, k *Kind, old Record, hash string) 
 	if old.Kind != k.Name || old.BodyHash != hash {
 		return View{}, false, errClientIDConflict
 	}
-	views, err := s.views(ctx, []Record{old}, true)
+	rows, err := s.withNames(ctx, old)
+	if err != nil {
+		return View{}, false, err
+	}
+	views, err := s.views(ctx, rows, true)
 	if err != nil {
 		return View{}, false, err
 	}
@@ -424,7 +428,11 @@ func (s *Service) Get(ctx context.Context, p *access.Principal, kind string, id 
 	if err != nil {
 		return View{}, err
 	}
-	views, err := s.views(ctx, []Record{rec}, true)
+	rows, err := s.withNames(ctx, rec)
+	if err != nil {
+		return View{}, err
+	}
+	views, err := s.views(ctx, rows, true)
 	if err != nil {
 		return View{}, err
 	}
@@ -500,14 +508,40 @@ func (s *Service) pageQuery(ctx context.Context, p *access.Principal, f Filter) 
 	return q.Scopes(f.Page.Apply("id")), nil
 }
 
-// byIDs reads records by id, newest first.
-func (s *Service) byIDs(ctx context.Context, ids []int64) ([]Record, error) {
-	var rows []Record
+// named is a record with the names of its author and unit, as views shows it.
+type named struct {
+	Record
+	AuthorName string
+	UnitName   string
+}
+
+// byIDs reads records by id, newest first, with their author's and unit's names in the same
+// query: a list page is then four queries (ids, these rows, details, attachments).
+func (s *Service) byIDs(ctx context.Context, ids []int64) ([]named, error) {
+	var rows []named
 	if len(ids) == 0 {
 		return rows, nil
 	}
-	err := s.db.WithContext(ctx).Where("id IN ?", ids).Order("id DESC").Find(&rows).Error
+	err := s.db.WithContext(ctx).Table("records").
+		Select("records.*, instructors.name AS author_name, units.name AS unit_name").
+		Joins("LEFT JOIN instructors ON instructors.id = records.author_id").
+		Joins("LEFT JOIN units ON units.id = records.unit_id").
+		Where("records.id IN ?", ids).Order("records.id DESC").Find(&rows).Error
 	return rows, err
+}
+
+// withNames reads the names of one record's author and unit (a record read alone).
+func (s *Service) withNames(ctx context.Context, r Record) ([]named, error) {
+	db := s.db.WithContext(ctx)
+	authors, err := names(db, &roster.Instructor{}, []int64{r.AuthorID})
+	if err != nil {
+		return nil, err
+	}
+	units, err := names(db, &roster.Unit{}, []int64{r.UnitID})
+	if err != nil {
+		return nil, err
+	}
+	return []named{{Record: r, AuthorName: authors[r.AuthorID], UnitName: units[r.UnitID]}}, nil
 }
 
 // filtered validates a list's filters and builds its query, scoped to p; f.Page is not applied.
@@ -633,20 +667,18 @@ func escapeLike(s string) string {
 // duplicate tip shows its original's status).
 type followed interface{ followedStatus() string }
 
-// views renders records with their names, kind fields and attachments; one query per table.
-func (s *Service) views(ctx context.Context, recs []Record, withTimeline bool) ([]View, error) {
+// views renders records with their kind fields and attachments; one query per table.
+func (s *Service) views(ctx context.Context, recs []named, withTimeline bool) ([]View, error) {
 	out := make([]View, 0, len(recs))
 	if len(recs) == 0 {
 		return out, nil
 	}
 	db := s.db.WithContext(ctx)
 	byKind := map[string][]int64{}
-	var ids, authorIDs, unitIDs []int64
+	var ids []int64
 	for _, r := range recs {
 		byKind[r.Kind] = append(byKind[r.Kind], r.ID)
 		ids = append(ids, r.ID)
-		authorIDs = append(authorIDs, r.AuthorID)
-		unitIDs = append(unitIDs, r.UnitID)
 	}
 	details := map[int64]Detail{}
 	for name, kindIDs := range byKind {
@@ -662,22 +694,16 @@ func (s *Service) views(ctx context.Context, recs []Record, withTimeline bool) (
 			details[id] = d
 		}
 	}
-	authors, err := names(db, &roster.Instructor{}, authorIDs)
-	if err != nil {
-		return nil, err
-	}
-	units, err := names(db, &roster.Unit{}, unitIDs)
-	if err != nil {
-		return nil, err
-	}
 	files := map[int64][]upload.View{}
 	if s.files != nil {
+		var err error
 		if files, err = s.files.List(ctx, OwnerKind, ids); err != nil {
 			return nil, err
 		}
 	}
 	pending := map[int64][]upload.PendingView{}
 	if pd, ok := s.files.(upload.Pender); ok {
+		var err error
 		if pending, err = pd.ListPending(ctx, OwnerKind, ids); err != nil {
 			return nil, err
 		}
@@ -697,7 +723,7 @@ func (s *Service) views(ctx context.Context, recs []Record, withTimeline bool) (
 		if dd, ok := details[r.ID]; ok {
 			d = dd
 		}
-		v := s.viewOf(ctx, &r, d, authors[r.AuthorID], units[r.UnitID], files[r.ID], steps[r.ID], withTimeline)
+		v := s.viewOf(ctx, &r.Record, d, r.AuthorName, r.UnitName, files[r.ID], steps[r.ID], withTimeline)
 		if p := pending[r.ID]; p != nil {
 			v.PendingAttachments = p
 		}
@@ -731,7 +757,7 @@ func (s *Service) viewOf(ctx context.Context, r *Record, d Detail, author, unit 
 		if fd, ok := d.(followed); ok && fd.followedStatus() != "" {
 			v.Status = fd.followedStatus()
 		}
-		v.Fields = d.view()
+		v.setFields(d.view())
 	}
 	v.StatusName = k.statusLabel(v.Status)
 	if withTimeline {

@@ -140,13 +140,15 @@ func (c *change) write() error {
 
 // snapshot is a record as one version keeps it: every field the author or staff can change.
 func snapshot(k *Kind, r *Record, d Detail) View {
-	return View{
+	v := View{
 		ID: r.ID, Kind: r.Kind, KindName: k.Label, ClientID: r.ClientID, Title: r.Title, Status: r.Status,
 		StatusName: k.statusLabel(r.Status), OccurredAt: clock.Local(r.OccurredAt), ReceivedAt: clock.Local(r.ReceivedAt),
 		UpdatedAt: clock.Local(r.UpdatedAt),
 		Place:     r.Place, Latitude: r.Latitude, Longitude: r.Longitude, AuthorID: r.AuthorID, UnitID: r.UnitID,
 		RegionCode: r.RegionCode, Version: r.Version, Editable: r.editable(k), ReturnNote: r.ReturnNote,
-		WithdrawReason: r.WithdrawReason, Attachments: []upload.View{}, Fields: d.view(),
+		WithdrawReason: r.WithdrawReason, Attachments: []upload.View{},
 		Role: r.Role, RoleName: label(Roles, r.Role), Tags: SplitTags(r.Tags), TagNames: tagNames(SplitTags(r.Tags)),
 	}
+	v.setFields(d.view())
+	return v
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,23 +15,10 @@ import (
 	"github.com/shiliu/shiliu/server/upload"
 )
 
-// storedFiles counts the files the disk store holds (not half-written temporaries).
+// storedFiles counts the files the store holds (not half-written temporaries).
 func (f fixture) storedFiles(t *testing.T) int {
 	t.Helper()
-	n := 0
-	err := filepath.WalkDir(f.dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".put-") {
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return len(keysOf(t, f.store))
 }
 
 func (f fixture) count(t *testing.T, query string, args ...any) int64 {

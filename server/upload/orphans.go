@@ -56,14 +56,16 @@ func (s *Service) DeleteOrphans(ctx context.Context, olderThan time.Duration) (i
 	}
 }
 
-// Sweep deletes orphan uploads every interval until ctx ends; every <= 0 disables it (then
-// another instance must run it).
+// Sweep deletes orphan uploads, and resumable uploads abandoned past their expiry, every interval
+// until ctx ends; every <= 0 disables it (then another instance must run it).
 func (s *Service) Sweep(ctx context.Context, every, orphanAfter time.Duration) {
 	if orphanAfter <= 0 {
 		return
 	}
-	sweep.Counting(ctx, s.log, every, "orphan uploads deleted (never attached)", func(ctx context.Context) (int, error) {
-		return s.DeleteOrphans(ctx, orphanAfter)
+	sweep.Counting(ctx, s.log, every, "orphan uploads deleted (never attached) and abandoned partial uploads", func(ctx context.Context) (int, error) {
+		n, err := s.DeleteOrphans(ctx, orphanAfter)
+		m, perr := s.DeleteExpiredPartials(ctx)
+		return n + m, errors.Join(err, perr)
 	})
 }
 

@@ -37,76 +37,78 @@ func (f fixture) exists(t *testing.T, id int64) (row, file bool) {
 }
 
 func TestDeleteOrphansKeepsAttachedAndYoungUploads(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	me := instructor(1, 11)
-	old, attached, used := f.upload(t, me), f.upload(t, me), f.upload(t, me)
-	if err := f.attach(me, []int64{attached.ID}, "visit", 1, countyA); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.attach(me, []int64{used.ID}, "task_report", 2, countyA); err != nil {
-		t.Fatal(err)
-	}
-	f.clock.Advance(6 * 24 * time.Hour)
-	young := f.upload(t, me)
-	f.clock.Advance(24*time.Hour + time.Second) // old is a week and a second old, young a day
-
-	n, err := f.svc.DeleteOrphans(ctx, week)
-	if err != nil || n != 1 {
-		t.Fatalf("deleted %d, %v", n, err)
-	}
-	if row, file := f.exists(t, old.ID); row || file {
-		t.Fatalf("old orphan: row %v, file %v", row, file)
-	}
-	for name, id := range map[string]int64{"attached": attached.ID, "attached to a task report": used.ID, "young": young.ID} {
-		if row, file := f.exists(t, id); !row || !file {
-			t.Errorf("%s upload: row %v, file %v", name, row, file)
+	eachFixture(t, func(t *testing.T, f fixture) {
+		ctx := context.Background()
+		me := instructor(1, 11)
+		old, attached, used := f.upload(t, me), f.upload(t, me), f.upload(t, me)
+		if err := f.attach(me, []int64{attached.ID}, "visit", 1, countyA); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if f.storedFiles(t) != 3 {
-		t.Fatalf("%d files left", f.storedFiles(t))
-	}
-	// Nothing more to do until the young one is old.
-	if n, err := f.svc.DeleteOrphans(ctx, week); err != nil || n != 0 {
-		t.Fatalf("second sweep: %d, %v", n, err)
-	}
-	// An attach of a deleted upload is refused like any unknown id.
-	wantAttachErr(t, f.attach(me, []int64{old.ID}, "visit", 3, countyA), "不存在")
+		if err := f.attach(me, []int64{used.ID}, "task_report", 2, countyA); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(6 * 24 * time.Hour)
+		young := f.upload(t, me)
+		f.clock.Advance(24*time.Hour + time.Second) // old is a week and a second old, young a day
+
+		n, err := f.svc.DeleteOrphans(ctx, week)
+		if err != nil || n != 1 {
+			t.Fatalf("deleted %d, %v", n, err)
+		}
+		if row, file := f.exists(t, old.ID); row || file {
+			t.Fatalf("old orphan: row %v, file %v", row, file)
+		}
+		for name, id := range map[string]int64{"attached": attached.ID, "attached to a task report": used.ID, "young": young.ID} {
+			if row, file := f.exists(t, id); !row || !file {
+				t.Errorf("%s upload: row %v, file %v", name, row, file)
+			}
+		}
+		if f.storedFiles(t) != 3 {
+			t.Fatalf("%d files left", f.storedFiles(t))
+		}
+		// Nothing more to do until the young one is old.
+		if n, err := f.svc.DeleteOrphans(ctx, week); err != nil || n != 0 {
+			t.Fatalf("second sweep: %d, %v", n, err)
+		}
+		// An attach of a deleted upload is refused like any unknown id.
+		wantAttachErr(t, f.attach(me, []int64{old.ID}, "visit", 3, countyA), "不存在")
+	})
 }
 
 // TestDeleteOrphansInBatchesOnSeveralInstances: more orphans than one batch, two instances
 // sweeping at once: every orphan is deleted once, with its file, and no sweep fails.
 func TestDeleteOrphansInBatchesOnSeveralInstances(t *testing.T) {
-	f := newFixture(t)
-	me := instructor(1, 11)
-	const orphans = 230
-	for range orphans {
-		f.upload(t, me)
-	}
-	f.clock.Advance(week + time.Minute)
-	second := upload.NewService(f.db.DB, f.store, upload.SigningKey("a test secret of at least 32 bytes!!"), f.clock,
-		10*time.Minute, "/api/v1/files", 1<<20, upload.Options{})
-	var wg sync.WaitGroup
-	counts := make([]int, 4)
-	errs := make([]error, 4)
-	for i, svc := range []*upload.Service{f.svc, second, f.svc, second} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			counts[i], errs[i] = svc.DeleteOrphans(context.Background(), week)
-		}()
-	}
-	wg.Wait()
-	total := 0
-	for i := range counts {
-		if errs[i] != nil {
-			t.Fatalf("sweep %d: %v", i, errs[i])
+	eachFixture(t, func(t *testing.T, f fixture) {
+		me := instructor(1, 11)
+		const orphans = 230
+		for range orphans {
+			f.upload(t, me)
 		}
-		total += counts[i]
-	}
-	if rows := f.count(t, "SELECT COUNT(*) FROM uploads"); total != orphans || rows != 0 || f.storedFiles(t) != 0 {
-		t.Fatalf("deleted %d of %d, %d rows and %d files left", total, orphans, rows, f.storedFiles(t))
-	}
+		f.clock.Advance(week + time.Minute)
+		second := upload.NewService(f.db.DB, f.store, upload.SigningKey("a test secret of at least 32 bytes!!"), f.clock,
+			10*time.Minute, "/api/v1/files", 1<<20, upload.Options{})
+		var wg sync.WaitGroup
+		counts := make([]int, 4)
+		errs := make([]error, 4)
+		for i, svc := range []*upload.Service{f.svc, second, f.svc, second} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				counts[i], errs[i] = svc.DeleteOrphans(context.Background(), week)
+			}()
+		}
+		wg.Wait()
+		total := 0
+		for i := range counts {
+			if errs[i] != nil {
+				t.Fatalf("sweep %d: %v", i, errs[i])
+			}
+			total += counts[i]
+		}
+		if rows := f.count(t, "SELECT COUNT(*) FROM uploads"); total != orphans || rows != 0 || f.storedFiles(t) != 0 {
+			t.Fatalf("deleted %d of %d, %d rows and %d files left", total, orphans, rows, f.storedFiles(t))
+		}
+	})
 }
 
 // TestSweepRacesAttach: a record attaching old uploads while sweeps run. Every upload ends

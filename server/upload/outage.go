@@ -16,6 +16,8 @@ var (
 	ErrStorageFull = apperr.Unavailable("服务器存储空间暂时已满,附件暂时无法保存,请稍后重试").WithRetryAfter(time.Minute)
 	// ErrStorageReadOnly is also a store the process may not write to (permissions).
 	ErrStorageReadOnly = apperr.Unavailable("服务器存储暂时无法写入,附件暂时无法保存,请稍后重试").WithRetryAfter(time.Minute)
+	// ErrStorageDown is an object store that does not answer.
+	ErrStorageDown = apperr.Unavailable("服务器存储暂时无法连接,附件暂时无法保存,请稍后重试").WithRetryAfter(time.Minute)
 )
 
 // storageError turns the operating system's refusals to write into the outage errors above;
@@ -28,12 +30,14 @@ func storageError(err error) error {
 		return ErrStorageFull.Wrap(err)
 	case errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission):
 		return ErrStorageReadOnly.Wrap(err)
+	case errors.Is(err, ErrStoreUnreachable):
+		return ErrStorageDown.Wrap(err)
 	}
 	return err
 }
 
-// CheckStorage answers nil when uploads can be stored now, ErrStorageFull or ErrStorageReadOnly
-// (wrapping the cause) when the store refuses writes, or the store's own error.
+// CheckStorage answers nil when uploads can be stored now, ErrStorageFull, ErrStorageReadOnly or
+// ErrStorageDown (wrapping the cause) when the store refuses writes, or the store's own error.
 func (s *Service) CheckStorage(ctx context.Context) error {
 	return storageError(s.store.CheckWritable(ctx))
 }

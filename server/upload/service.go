@@ -73,9 +73,11 @@ type Service struct {
 	urlTTL   time.Duration
 	basePath string
 	maxBytes int64
-	gate     gate
-	log      *slog.Logger
-	metrics  metrics
+	// partialTTL is how long a resumable upload is kept after its last chunk.
+	partialTTL time.Duration
+	gate       gate
+	log        *slog.Logger
+	metrics    metrics
 	// missingAfter is how long a declared attachment is shown on the way before it is shown
 	// missing (pending.go).
 	missingAfter time.Duration
@@ -97,7 +99,10 @@ type Options struct {
 	// it is shown as on the way; after that, as missing (未送达). 0 means DefaultMissingAfter; the
 	// app passes uploads.orphan_after.
 	MissingAfter time.Duration
-	Log          *slog.Logger
+	// PartialTTL is how long a resumable upload that receives nothing is kept; 0 means
+	// DefaultPartialTTL.
+	PartialTTL time.Duration
+	Log        *slog.Logger
 }
 
 // DefaultMaxConcurrent is Options.MaxConcurrent when none is set.
@@ -121,8 +126,11 @@ func NewService(db *gorm.DB, store Storage, signingKey []byte, clk clock.Clock, 
 	if opt.MissingAfter <= 0 {
 		opt.MissingAfter = DefaultMissingAfter
 	}
+	if opt.PartialTTL <= 0 {
+		opt.PartialTTL = DefaultPartialTTL
+	}
 	return &Service{db: db, store: store, key: signingKey, clock: clk, urlTTL: urlTTL,
-		basePath: strings.TrimRight(basePath, "/"), maxBytes: maxBytes,
+		basePath: strings.TrimRight(basePath, "/"), maxBytes: maxBytes, partialTTL: opt.PartialTTL,
 		gate: gate{slots: make(chan struct{}, opt.MaxConcurrent), wait: opt.QueueWait,
 			perAccount: opt.MaxPerAccount, held: map[int64]int{}}, log: opt.Log,
 		metrics: newMetrics(), missingAfter: opt.MissingAfter}

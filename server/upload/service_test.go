@@ -32,13 +32,21 @@ type fixture struct {
 	db    *database.DB
 	svc   *upload.Service
 	clock *clock.Fake
-	store *upload.Disk
-	dir   string
+	store store
 }
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	dir := t.TempDir()
+	store, err := upload.NewDisk(filepath.Join(t.TempDir(), "files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newFixtureOn(t, store)
+}
+
+// newFixtureOn is newFixture with files in s.
+func newFixtureOn(t *testing.T, s store) fixture {
+	t.Helper()
 	db, err := database.Open(context.Background(), dbtest.DSN(t, "u"), database.Options{MaxOpenConns: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -47,14 +55,10 @@ func newFixture(t *testing.T) fixture {
 	if _, err := db.Migrate(context.Background(), migrations.All); err != nil {
 		t.Fatal(err)
 	}
-	store, err := upload.NewDisk(filepath.Join(dir, "files"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk := clock.NewFake(time.Date(2026, 5, 1, 9, 30, 0, 0, time.UTC))
-	svc := upload.NewService(db.DB, store, upload.SigningKey("a test secret of at least 32 bytes!!"), clk,
+	svc := upload.NewService(db.DB, s, upload.SigningKey("a test secret of at least 32 bytes!!"), clk,
 		10*time.Minute, "/api/v1/files", 1<<20, upload.Options{})
-	return fixture{db: db, svc: svc, clock: clk, store: store, dir: filepath.Join(dir, "files")}
+	return fixture{db: db, svc: svc, clock: clk, store: s}
 }
 
 func instructor(account, instructorID int64) *access.Principal {

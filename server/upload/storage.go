@@ -12,12 +12,13 @@ import (
 )
 
 // Storage keeps the bytes of uploads under keys the service makes up (never from a client's file
-// name). Disk is the one implementation today; an S3-compatible object store (MinIO, OSS, COS) is a
-// later option behind the same interface, for when several instances do not share a disk.
+// name). Disk keeps them in a local directory (the default, for one instance); S3 in a bucket of
+// an S3-compatible object store (SeaweedFS, MinIO, OSS, COS), for several instances. Both pass
+// the same contract tests (storage_test.go).
 type Storage interface {
 	Put(ctx context.Context, key string, r io.Reader) error
 	// Open returns the stored bytes; ErrNotStored when the key has none. The reader may also be an
-	// io.Seeker (Disk's is), which lets downloads answer range requests.
+	// io.Seeker (Disk's and S3's are), which lets downloads answer range requests.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	Delete(ctx context.Context, key string) error
 	// CheckWritable answers nil when a new file could be stored now: readiness and the start-up
@@ -141,3 +142,51 @@ func (d *Disk) Delete(_ context.Context, key string) error {
 	}
 	return nil
 }
+
+// Walk calls fn with every stored key and its size, in no particular order; temporaries and
+// check files are not keys.
+func (d *Disk) Walk(ctx context.Context, fn func(key string, size int64) error) error {
+	return filepath.WalkDir(d.dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(d.dir, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !keyRe.MatchString(key) {
+			return nil // .put-*, .check-*, anything not made by Put
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		return fn(key, fi.Size())
+	})
+}
+
+// Size is the stored size of key, ErrNotStored when there is none.
+func (d *Disk) Size(_ context.Context, key string) (int64, error) {
+	p, err := d.path(key)
+	if err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, ErrNotStored
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// String is the directory.
+func (d *Disk) String() string { return d.dir }

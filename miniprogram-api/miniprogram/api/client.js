@@ -279,7 +279,8 @@ function createClient(options) {
         task = wx.uploadFile({url, filePath: opts.filePath, name: opts.name || 'file', formData: opts.formData,
           header, timeout, success, fail})
       } else {
-        if (opts.data !== undefined) header['Content-Type'] = 'application/json'
+        // A caller's own Content-Type stays (the ArrayBuffer chunks of a resumable upload).
+        if (opts.data !== undefined && !headerValue(header, 'Content-Type')) header['Content-Type'] = 'application/json'
         task = wx.request({url, method: opts.method || 'GET', data: opts.data, header, timeout, dataType: 'json',
           success, fail})
       }
@@ -346,7 +347,7 @@ function createClient(options) {
     const url = cfg.baseURL + path + encodeQuery(opts.query)
     const auth = opts.auth !== false
     const attempt = (token, retried) => exchange(kind, url, opts, token).then(res => {
-      if (res.statusCode >= 200 && res.statusCode < 300) return parseBody(res)
+      if (res.statusCode >= 200 && res.statusCode < 300) return opts.raw ? res : parseBody(res)
       if (res.statusCode === 401 && auth && token && !retried) {
         // Another request may have refreshed already: use its token, else refresh (shared).
         const s = loadSession()
@@ -392,6 +393,14 @@ function createClient(options) {
     /** Uploads a photo or voice note; resolves with the server's Upload ({id, kind, url…}). */
     upload(filePath, opts) {
       return send('upload', '/api/v1/uploads', Object.assign({filePath, name: 'file'}, opts || {}))
+    },
+
+    /**
+     * One request answered as wx gives it ({statusCode, data, header}) when 2xx, for protocols
+     * that speak in headers (the resumable uploads); errors are ApiErrors as for the others.
+     */
+    raw(method, path, opts) {
+      return send('request', path, Object.assign({method, raw: true}, opts || {}))
     },
 
     // ---- session
@@ -516,6 +525,7 @@ module.exports = {
   setClient,
   ApiError,
   toApiError,
+  headerValue,
   isRetryableStatus,
   createLimiter,
   NETWORK_MESSAGE,

@@ -22,8 +22,8 @@
 //   photo; its photos before the others'. Within a priority, first in, first out.
 // - Corrections of returned records (resubmit) and task reports still send their files first,
 //   then the request with the upload ids (their endpoints do not take declared client_ids).
-// - Every file upload goes through one function, uploadFile (option `upload`), so another
-//   uploader (resumable, chunked) can replace the single-request wx.uploadFile.
+// - Every file upload goes through one function, putFile: resumable.js's uploadFile (a small
+//   file in one request, a large one in chunks that survive a dropped connection and a restart).
 // - Each photo or voice note gets its own client_id (UUID v4) when it is added to a draft, stored
 //   with the draft and sent with every upload of that file (form field `client_id`): a server that
 //   knows the id hands back the first upload instead of keeping a second copy when an upload's
@@ -54,6 +54,7 @@
 'use strict'
 
 const {uuidv4} = require('./uuid')
+const {uploadFile} = require('./resumable')
 const {utf8Length, formatBytes} = require('../utils/bytes')
 const {KINDS} = require('../utils/records')
 const {MAX_ATTACHMENTS} = require('../utils/limits')
@@ -171,9 +172,8 @@ function clone(x) {
  * @param {() => number} [o.random]
  * @param {(fn: () => void, ms: number) => any} [o.setTimer]
  * @param {(t: any) => void} [o.clearTimer]
- * @param {(path: string, file: {client_id: string, type: string, size: number}) => Promise<any>} [o.upload]
- *   uploads one file and resolves to the server's Upload; the default is one wx.uploadFile
- *   (client.upload). The place for another uploader (resumable, chunked).
+ * @param {(p: {client_id:string, index:number, sent:number, total:number}) => void} [o.onUploadProgress]
+ *   how far each attachment has gone up, in bytes
  */
 function createOutbox(o) {
   const client = o.client
@@ -586,13 +586,33 @@ function createOutbox(o) {
     return stop
   }
 
+  /** Tells o.onUploadProgress how far a file of a record has gone up (bytes sent of total). */
+  function uploadProgress(it, index, sent, total) {
+    if (!o.onUploadProgress) return
+    try {
+      o.onUploadProgress({client_id: it.client_id, index, sent, total})
+    } catch (e) {
+      // a page's listener must not stop the outbox
+    }
+  }
+
   /**
-   * Uploads one file with its client_id: the one place the outbox sends a file, so that another
-   * uploader (resumable, chunked) can take its place. Resolves to the server's Upload.
+   * Uploads the i-th file of an item with its client_id: the one place the outbox sends a file.
+   * Large files go up in chunks that survive a dropped connection and an app restart (resumable.js):
+   * the upload's URL is kept with the attachment (a.resume) until the file is stored. Resolves to
+   * the server's Upload.
    */
-  function uploadFile(a) {
-    if (o.upload) return o.upload(a.path, {client_id: a.client_id, type: a.type, size: a.size})
-    return client.upload(a.path, {formData: {client_id: a.client_id}})
+  function putFile(it, i) {
+    const a = it.attachments[i]
+    return uploadFile(client, a.path, {
+      clientId: a.client_id, size: a.size, state: a.resume || null,
+      onState: st => {
+        if (st) a.resume = st
+        else delete a.resume
+        save(it)
+      },
+      onProgress: (sent, total) => uploadProgress(it, i, sent, total),
+    })
   }
 
   function sendItem(it) {
@@ -657,7 +677,7 @@ function createOutbox(o) {
         a.failed = '文件已不在手机上,未能发送'
       } else {
         try {
-          const up = await uploadFile(a)
+          const up = await putFile(it, i)
           if (!up || !up.id) throw {status: 502, message: '服务器的回答不完整,稍后自动重试'}
           a.upload_id = up.id
         } catch (e) {
@@ -721,7 +741,7 @@ function createOutbox(o) {
         }
         let up
         try {
-          up = await uploadFile(a)
+          up = await putFile(it, i)
         } catch (e) {
           if (e && e.refused) e.attachmentIndex = i
           throw e

@@ -90,7 +90,9 @@ function httpWx(codes) {
   wx.intercept = (req, send) => send()
   wx.handler = req => wx.intercept(req, async () => {
     const method = req.method || 'GET'
-    const body = req.data !== undefined && method !== 'GET' ? Buffer.from(JSON.stringify(req.data)) : undefined
+    // An ArrayBuffer goes as it is (the chunks of a resumable upload), anything else as JSON.
+    const body = req.data === undefined || method === 'GET' || method === 'HEAD' ? undefined
+      : req.data instanceof ArrayBuffer ? Buffer.from(req.data) : Buffer.from(JSON.stringify(req.data))
     const res = await exchange(req.url, {method, headers: req.header || {}, body, timeout: req.timeout || 20000})
     if (res.fail) return res
     let data = res.data
@@ -105,6 +107,25 @@ function httpWx(codes) {
     const m = multipart(req.name, req.filePath, req.formData)
     const headers = Object.assign({}, req.header || {}, {'Content-Type': m.contentType})
     return exchange(req.url, {method: 'POST', headers, body: m.body, timeout: req.timeout || 60000})
+  })
+  // The phone's files are real files: their size and byte ranges (the resumable uploader reads
+  // chunks with readFile position/length).
+  const fakeFs = wx.getFileSystemManager
+  wx.getFileSystemManager = () => Object.assign(fakeFs(), {
+    getFileInfo(r) {
+      fs.stat(r.filePath, (err, st) => (err ? r.fail({errMsg: 'getFileInfo:fail ' + err.message}) : r.success({size: st.size, errMsg: 'getFileInfo:ok'})))
+    },
+    readFile(r) {
+      fs.open(r.filePath, 'r', (err, fd) => {
+        if (err) return r.fail({errMsg: 'readFile:fail ' + err.message})
+        const buf = Buffer.alloc(r.length)
+        fs.read(fd, buf, 0, r.length, r.position, (err, n) => {
+          fs.close(fd, () => {})
+          if (err) return r.fail({errMsg: 'readFile:fail ' + err.message})
+          r.success({data: buf.buffer.slice(buf.byteOffset, buf.byteOffset + n), errMsg: 'readFile:ok'})
+        })
+      })
+    },
   })
   return wx
 }

@@ -77,6 +77,9 @@ type result struct {
 	p50, p99, max   time.Duration
 	items           int
 	plan            string
+	// CPU per request of this process (server and callers) and of the local database server
+	// (MariaDB only): on a shared machine latency follows the CPU left over, CPU much less.
+	cpu, dbCPU time.Duration
 }
 
 type bench struct {
@@ -270,6 +273,8 @@ func (b *bench) measure(ctx context.Context, name, who string, c *client, path s
 		wg     sync.WaitGroup
 	)
 	start := time.Now()
+	dbPID := dbServerPID(b.a.DB.DB)
+	cpu0, db0 := processCPU(), dbServerCPU(dbPID)
 	r.c = max(1, b.o.concurrency)
 	for range r.c {
 		wg.Add(1)
@@ -302,7 +307,9 @@ func (b *bench) measure(ctx context.Context, name, who string, c *client, path s
 	}
 	slices.Sort(ds)
 	r.n, r.p50, r.p99, r.max = len(ds), percentile(ds, 0.5), percentile(ds, 0.99), ds[len(ds)-1]
-	logf("%-44s c=%-2d n=%-4d p50=%-9s p99=%-9s items=%d", name, r.c, r.n, r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond), r.items)
+	r.cpu, r.dbCPU = (processCPU()-cpu0)/time.Duration(r.n), (dbServerCPU(dbPID)-db0)/time.Duration(r.n)
+	logf("%-44s c=%-2d n=%-4d p50=%-9s p99=%-9s items=%d cpu=%s db=%s", name, r.c, r.n, r.p50.Round(100*time.Microsecond),
+		r.p99.Round(100*time.Microsecond), r.items, r.cpu.Round(10*time.Microsecond), r.dbCPU.Round(10*time.Microsecond))
 	return r, nil
 }
 
@@ -544,13 +551,14 @@ func (b *bench) report(w io.Writer) {
 			s.created, float64(s.created)/s.elapsed.Seconds(), ms(s.p50), ms(s.p90), ms(s.p99), ms(s.max), s.failed)
 	}
 	if len(b.results) > 0 {
-		fmt.Fprintf(w, "| list | as | request | c | n | p50 | p99 | items |\n|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| list | as | request | c | n | p50 | p99 | items | CPU ms/request: Go process | database server |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range b.results {
 			path := r.path
 			if i := strings.Index(path, "cursor="); i >= 0 {
 				path = path[:i] + "cursor=…"
 			}
-			fmt.Fprintf(w, "| %s | %s | `%s` | %d | %d | %s | %s | %d |\n", r.name, r.who, path, r.c, r.n, ms(r.p50), ms(r.p99), r.items)
+			fmt.Fprintf(w, "| %s | %s | `%s` | %d | %d | %s | %s | %d | %.2f | %.2f |\n", r.name, r.who, path, r.c, r.n, ms(r.p50), ms(r.p99), r.items,
+				float64(r.cpu.Microseconds())/1000, float64(r.dbCPU.Microseconds())/1000)
 		}
 		fmt.Fprintln(w)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/stats"
+	"gorm.io/gorm"
 )
 
 // The write-path mode measures a submission against the same work done bare, in one run on one
@@ -105,10 +106,7 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 			bare.phones[p.instructorID] = p
 		}
 	}
-	dbPID := 0
-	if a.DB.Dialect == "mysql" {
-		dbPID = findProcess("mariadbd", "mysqld")
-	}
+	dbPID := dbServerPID(a.DB.DB)
 	stopProfile, err := startProfile(o)
 	if err != nil {
 		return err
@@ -566,21 +564,22 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// findProcess returns the pid of the first process with one of these names (Linux /proc), 0 if
-// none: the database server on this machine.
-func findProcess(names ...string) int {
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		comm, err := os.ReadFile("/proc/" + d.Name() + "/comm")
-		if err == nil && slices.Contains(names, strings.TrimSpace(string(comm))) {
-			return pid
-		}
+// dbServerPID returns the pid of the MySQL/MariaDB server db is connected to, from its pid
+// file, 0 if it is not on this machine or not known. (Several may run here: a replica, say.)
+func dbServerPID(db *gorm.DB) int {
+	if db.Dialector.Name() != "mysql" {
+		return 0
 	}
-	return 0
+	var file string
+	if err := db.Raw("SELECT @@pid_file").Scan(&file).Error; err != nil || file == "" {
+		return 0
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
 }
 
 // dbServerCPU is the CPU the process pid has used (utime + stime of /proc/pid/stat), 0 if unknown.

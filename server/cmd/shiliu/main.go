@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/auth"
@@ -22,6 +23,7 @@ import (
 	"github.com/shiliu/shiliu/server/demo"
 	"github.com/shiliu/shiliu/server/migrations"
 	"github.com/shiliu/shiliu/server/platform/wxfake"
+	"github.com/shiliu/shiliu/server/upload"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -37,6 +39,9 @@ Usage:
   shiliu user create --username U --role R --region CODE [--name N]
                                       create a staff account; the password is read from
                                       standard input, or generated and printed once
+  shiliu uploads migrate [--to s3://…] [--remove-local]
+                                      copy the uploaded files from uploads.dir into the
+                                      object store (resumable: run it again after a stop)
   shiliu seed-demo                    create a demo county with units, instructors and staff
                                       (dev mode only)
   shiliu fake-wechat [--addr :9099]   run the fake WeChat/WeCom API for local trials
@@ -74,6 +79,17 @@ notify.dispatch_in_serve: false (SHILIU_NOTIFY_DISPATCH_IN_SERVE=false) on the s
 Creates a staff account. R is county_staff, city_staff, province_staff or admin; CODE the region
 the account is bound to (e.g. 131028 or 131028000000). The password is the first line of standard
 input when it is piped, or generated and printed once.
+`,
+	"uploads": `Usage: shiliu [--config FILE] uploads migrate [--from DIR] [--to s3://…] [--workers N] [--remove-local] [--create-bucket]
+
+Copies every uploaded file from the directory (--from, default uploads.dir, SHILIU_UPLOADS_DIR)
+into the object store (--to, default uploads.storage_url, SHILIU_STORAGE_URL) under the same key,
+so the database needs no change. A file the bucket already holds with the same size is skipped:
+after an interruption, or to catch the files uploaded while it ran, run it again. Each object is
+stored whole or not at all. --remove-local deletes each local file once the bucket holds it with
+the same size; --create-bucket makes the bucket if it is missing (trials: a production bucket is
+made by its operator, see docs/deploy.md). --workers (default 4) copies run at once. It exits
+non-zero when a file could not be copied.
 `,
 	"seed-demo": `Usage: shiliu [--config FILE] seed-demo
 
@@ -201,6 +217,11 @@ func run(args []string) error {
 			return errors.New("usage: shiliu user create --username U --role R --region CODE (shiliu user --help)")
 		}
 		return userCreate(ctx, cfg, args[1:])
+	case "uploads":
+		if len(args) == 0 || args[0] != "migrate" {
+			return errors.New("usage: shiliu uploads migrate [--to s3://…] (shiliu uploads --help)")
+		}
+		return uploadsMigrate(ctx, cfg, args[1:])
 	case "seed-demo":
 		if cfg.Mode != "dev" {
 			return errors.New("seed-demo runs in dev mode only: it creates accounts with well-known names and prints their passwords (mode is " + cfg.Mode + ")")
@@ -244,6 +265,59 @@ func fakeWeChat(ctx context.Context, args []string) error {
 		l.Close()
 		return nil
 	}
+}
+
+// uploadsMigrate copies the directory's files into the object store; see commandUsage["uploads"].
+func uploadsMigrate(ctx context.Context, cfg config.Config, args []string) error {
+	fs := flag.NewFlagSet("uploads migrate", flag.ContinueOnError)
+	from := fs.String("from", cfg.Uploads.Dir, "directory the files are in")
+	to := fs.String("to", cfg.Uploads.StorageURL, "object store: s3://KEY:SECRET@HOST:PORT/BUCKET[/PREFIX]?secure=false")
+	workers := fs.Int("workers", 4, "copies at once")
+	removeLocal := fs.Bool("remove-local", false, "delete each local file once the bucket holds it")
+	createBucket := fs.Bool("create-bucket", false, "make the bucket if it is missing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *to == "" {
+		return errors.New("no object store: set uploads.storage_url (SHILIU_STORAGE_URL) or give --to s3://KEY:SECRET@HOST:PORT/BUCKET")
+	}
+	if *workers < 1 || *workers > 64 {
+		return errors.New("--workers must be between 1 and 64")
+	}
+	if _, err := os.Stat(*from); err != nil {
+		return fmt.Errorf("uploads directory: %w (give it with --from or SHILIU_UPLOADS_DIR)", err)
+	}
+	src, err := upload.NewDisk(*from)
+	if err != nil {
+		return err
+	}
+	dst, err := upload.NewS3(*to)
+	if err != nil {
+		return err
+	}
+	if *createBucket {
+		if err := dst.CreateBucket(ctx); err != nil {
+			return err
+		}
+	}
+	if err := dst.CheckWritable(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("copying the files of %s to %s\n", src, dst)
+	start := time.Now()
+	last := start
+	res, err := upload.Migrate(ctx, src, dst, *workers, *removeLocal, func(r upload.MigrateResult) {
+		if time.Since(last) >= 5*time.Second {
+			last = time.Now()
+			fmt.Printf("… %d copied (%d MiB), %d already there, %d failed\n", r.Copied, r.Bytes>>20, r.Skipped, r.Failed)
+		}
+	})
+	fmt.Printf("%d copied (%d bytes), %d already there, %d failed, %d local files removed, in %s\n",
+		res.Copied, res.Bytes, res.Skipped, res.Failed, res.Removed, time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("not every file was copied (run the command again): %w", err)
+	}
+	return nil
 }
 
 func userCreate(ctx context.Context, cfg config.Config, args []string) error {

@@ -154,6 +154,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		Logger:                 newLogger(opt.Logger, opt.SlowQuery),
 		TranslateError:         false,
 		SkipDefaultTransaction: true,
+		// SQLite (the pure-Go driver) parses every statement it is given anew: a list page's
+		// queries spent 15 % of their CPU in the parser. Statements prepared once per
+		// connection and kept (GORM's cache, bounded) skip it. MySQL's interpolated
+		// parameters already send each statement in one round trip.
+		PrepareStmt:        dialect == SQLite,
+		PrepareStmtMaxSize: 256,
 	}
 	var dial gorm.Dialector
 	switch dialect {

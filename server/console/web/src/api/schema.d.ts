@@ -769,6 +769,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/uploads/resumable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 创建断点续传上传 (tus creation)
+         * @description 断点续传(tus 1.0.0 协议的 core、creation、termination、expiration):照片或录音分块上传,连接中断或小程序重启后
+         *     先 `HEAD` 查询服务器已收到的字节数(`Upload-Offset`),再从该位置继续 `PATCH`。与 `POST /api/v1/uploads` 相同的登录、
+         *     权限、单账号并发和服务器并发限制;收到最后一个字节后,文件与普通上传走同一流程(按内容识别类型、删除位置信息、
+         *     `uploads.max_bytes` 上限、按 `client_id` 幂等、未被引用的附件按 `uploads.orphan_after` 删除),得到同样的附件对象。
+         *
+         *     请求头:`Tus-Resumable: 1.0.0`(本组接口除 OPTIONS 外都必须带,否则 412 `tus_version_unsupported`);
+         *     `Upload-Length` 文件字节数(必填,不支持 `Upload-Defer-Length`);`Upload-Metadata` 为逗号分隔的
+         *     `键 base64(值)`:`client_id`(小程序为每个文件生成的 UUID,建议必带)、`filename`(原文件名,仅用于显示)。
+         *     同一上传者以同一 `client_id` 再次创建时,返回尚未完成的同一上传(201,同一 `Location`,`Upload-Offset` 为已收到的字节数),
+         *     从该位置继续即可;已完成或已过期的则重新开始(完成时按 `client_id` 得到原附件,不会多存一份)。
+         *     `Location` 为本上传的地址(相对路径),之后的 `HEAD`/`PATCH`/`DELETE` 都发往该地址;小程序应把它与 `client_id`
+         *     一起保存在草稿里,重启后继续。上传在最后一次收到数据后 24 小时内有效(`Upload-Expires`),过期未完成的由清理任务删除。
+         *
+         *     错误码:`invalid_argument`(400,`Upload-Length` 缺失或无效、`Upload-Metadata` 格式有误、`client_id` 不是 UUID);
+         *     `forbidden`(403);`tus_version_unsupported`(412);`file_too_large`(413,`Upload-Length` 超过上限)。
+         */
+        post: operations["createResumableUpload"];
+        delete?: never;
+        /**
+         * 断点续传的协议信息 (tus discovery)
+         * @description tus 协议发现:`Tus-Version: 1.0.0`,`Tus-Extension: creation,termination,expiration`,
+         *     `Tus-Max-Size` 为单个文件上限(`uploads.max_bytes`)。无需登录。
+         */
+        options: operations["resumableUploadOptions"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/resumable/{id}": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description tus 协议版本,固定为 `1.0.0`。 */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+            };
+            path: {
+                /** @description 创建时 `Location` 中的上传编号(32 位十六进制)。 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 续传或终止(POST 加 X-HTTP-Method-Override)
+         * @description `X-HTTP-Method-Override: PATCH` 时与 `PATCH` 相同,`DELETE` 时与 `DELETE` 相同(`wx.request` 不支持 PATCH);
+         *     缺少或其他取值返回 405 `method_not_allowed`。
+         */
+        post: operations["overrideResumableUpload"];
+        /**
+         * 终止上传 (tus termination)
+         * @description 删除尚未完成的上传及已收到的数据;已完成得到的附件不受影响。
+         */
+        delete: operations["deleteResumableUpload"];
+        options?: never;
+        /**
+         * 查询续传位置 (tus HEAD)
+         * @description 返回 `Upload-Offset`(服务器已保存的字节数,从这里继续)、`Upload-Length`、`Upload-Expires`,`Cache-Control: no-store`。
+         *     不是本人的、不存在的或已过期的上传返回 404(`upload_not_found`,需重新创建)。HEAD 的响应没有响应体。
+         */
+        head: operations["resumableUploadOffset"];
+        /**
+         * 续传一块数据 (tus PATCH)
+         * @description `Content-Type: application/offset+octet-stream`,`Upload-Offset` 必须等于服务器已收到的字节数,请求体为从该位置起的一块数据
+         *     (小程序每块 64 KB)。`wx.request` 不支持 PATCH:用 `POST` 加 `X-HTTP-Method-Override: PATCH` 发往同一地址,效果相同。
+         *     每块占用一个上传名额(与 `POST /api/v1/uploads` 共用服务器并发和单账号并发限制,满时 503/429 带 `Retry-After`)。
+         *     连接中途断开时,已到达的部分会保存下来,`HEAD` 可查到。
+         *     数据尚未收全时返回 204 和新的 `Upload-Offset`;收到最后一个字节的那一块返回 200 和附件对象(与普通上传相同,
+         *     可用于提交记录的 `attachments`)。全部数据已收到后,以 `Upload-Offset` 等于文件大小、空请求体再发一次,
+         *     会再次返回该附件(完成的回答丢失时使用;同一文件只保存一份)。
+         *     错误码:`invalid_argument`(400,`Upload-Offset` 无效);`upload_incomplete`(400,数据没有完整送达,已收到部分已保存);
+         *     `upload_not_found`(404);`upload_offset_mismatch`(409,位置与服务器不一致:先 `HEAD` 再继续);`upload_timeout`(408);
+         *     `tus_version_unsupported`(412);`file_too_large`(413);`upload_length_exceeded`(413,超过创建时声明的大小);
+         *     `unsupported_media_type`(415,Content-Type 不对);`unsupported_file_type`(415,收全后文件类型不支持或图片损坏);
+         *     `rate_limited`(429);`unavailable`(503)。
+         */
+        patch: operations["appendResumableUpload"];
+        trace?: never;
+    };
     "/api/v1/uploads/{id}": {
         parameters: {
             query?: never;
@@ -4605,6 +4695,22 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description 一次断点续传上传的状态(创建时返回;与响应头 `Location`、`Upload-Offset`、`Upload-Expires` 相同)。 */
+        ResumableUpload: {
+            /** @description 上传编号(32 位十六进制) */
+            id: string;
+            /** @description 本上传的地址(相对路径),即 `Location` */
+            url: string;
+            /** @description 服务器已收到的字节数,从这里继续 */
+            offset: number;
+            /** @description 文件字节数 */
+            length: number;
+            /**
+             * Format: date-time
+             * @description 未收到新数据时在此之后删除
+             */
+            expires_at: string;
+        };
         /**
          * @description 附件(图片或录音)。`url` 是带签名的短时下载链接,为相对路径,客户端加上服务器地址使用;
          *     过期后重新获取附件或所在记录即可得到新链接。
@@ -7249,6 +7355,17 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description 续传协议版本不受支持 (412):`tus_version_unsupported`;请求须带 `Tus-Resumable: 1.0.0`。 */
+        TusVersion: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "Tus-Version"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description 上传超时 (408):`upload_timeout`;文件数据长时间没有到达或没有在时限内传完,请求已被中断,请重新上传。 */
         RequestTimeout: {
             headers: {
@@ -7308,6 +7425,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description tus 协议版本,固定为 `1.0.0`。 */
+        TusResumable: "1.0.0";
         /** @description 提交记录的指导员 id */
         RecordAuthorFilter: number;
         /** @description 提交记录的指导员所在单位 id */
@@ -8511,6 +8630,255 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    createResumableUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description tus 协议版本,固定为 `1.0.0`。 */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+                "Upload-Length": number;
+                "Upload-Metadata"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已创建(或同一 `client_id` 尚未完成的上传) */
+            201: {
+                headers: {
+                    /** @description 本上传的地址,如 `/api/v1/uploads/resumable/3f2b…` */
+                    Location?: string;
+                    "Upload-Offset"?: number;
+                    "Upload-Expires"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResumableUpload"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            412: components["responses"]["TusVersion"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resumableUploadOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 协议信息在响应头中 */
+            204: {
+                headers: {
+                    "Tus-Version"?: string;
+                    "Tus-Extension"?: string;
+                    "Tus-Max-Size"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    overrideResumableUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description tus 协议版本,固定为 `1.0.0`。 */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+                "X-HTTP-Method-Override": "PATCH" | "DELETE";
+                "Upload-Offset"?: number;
+            };
+            path: {
+                /** @description 创建时 `Location` 中的上传编号(32 位十六进制)。 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/offset+octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description 最后一块已收到,文件已保存为附件 */
+            200: {
+                headers: {
+                    "Upload-Offset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            /** @description 已保存(PATCH)或已终止(DELETE) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description 缺少或不支持的 `X-HTTP-Method-Override`(`method_not_allowed`) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["TusVersion"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteResumableUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description tus 协议版本,固定为 `1.0.0`。 */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+            };
+            path: {
+                /** @description 创建时 `Location` 中的上传编号(32 位十六进制)。 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已删除 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["TusVersion"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resumableUploadOffset: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description tus 协议版本,固定为 `1.0.0`。 */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+            };
+            path: {
+                /** @description 创建时 `Location` 中的上传编号(32 位十六进制)。 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 当前进度在响应头中 */
+            200: {
+                headers: {
+                    "Upload-Offset"?: number;
+                    "Upload-Length"?: number;
+                    "Upload-Expires"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 上传不存在或已过期(`upload_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 缺少 `Tus-Resumable: 1.0.0`(`tus_version_unsupported`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    appendResumableUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description tus 协议版本,固定为 `1.0.0`。 */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+                "Upload-Offset": number;
+            };
+            path: {
+                /** @description 创建时 `Location` 中的上传编号(32 位十六进制)。 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/offset+octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description 最后一块已收到,文件已保存为附件 */
+            200: {
+                headers: {
+                    "Upload-Offset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            /** @description 已保存,`Upload-Offset` 为新的位置 */
+            204: {
+                headers: {
+                    "Upload-Offset"?: number;
+                    "Upload-Expires"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["TusVersion"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getUpload: {
