@@ -245,6 +245,13 @@ func WithinCounty(p *Principal, filter string) bool {
 	return ok && !none && len(prefix) >= countyDigits
 }
 
+// SubtreeWithin is the region prefix InRegionOrOwnWithin allows p with this filter ("" for all
+// regions); none when the filter lies outside p's subtree; ok false when p is not limited by
+// region (an instructor, no scope) or the filter is not a region code.
+func SubtreeWithin(p *Principal, filter string) (prefix string, none, ok bool) {
+	return subtreeWithin(p, filter)
+}
+
 // subtreeWithin is the prefix of the subtree p's region scope narrowed by filter allows; none
 // when filter lies outside p's subtree. ok is false when p is not limited by region (an
 // instructor, or no scope at all) or filter is not a region code: the general scopes apply.

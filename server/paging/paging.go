@@ -43,6 +43,9 @@ func Parse(cursor, limit string) (Page, error) {
 	return p, nil
 }
 
+// Before is the id the page starts below (the cursor), 0 for the first page.
+func (p Page) Before() int64 { return p.before }
+
 // Apply orders by idColumn descending, skips to the cursor and fetches one extra row to know
 // whether there is a next page.
 func (p Page) Apply(idColumn string) func(*gorm.DB) *gorm.DB {

@@ -10,12 +10,15 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/audit"
+	"github.com/shiliu/shiliu/server/fulltext"
 	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -68,12 +71,13 @@ type Service struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	opt     Options
+	search  *fulltext.Index
 }
 
 // NewService wires the records. files may be nil while uploads are not available: records then
 // take no attachments.
 func NewService(db *gorm.DB, rs *roster.Service, regions *region.Store, files upload.Attacher, clk clock.Clock, log *slog.Logger, opt Options) *Service {
-	return &Service{db: db, roster: rs, regions: regions, files: files, clock: clk, log: log, opt: opt}
+	return &Service{db: db, roster: rs, regions: regions, files: files, clock: clk, log: log, opt: opt, search: fulltext.New(db)}
 }
 
 var (
@@ -395,11 +399,14 @@ func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) erro
 	return database.Transact(ctx, s.db, fn)
 }
 
-// committed tells Options.Committed of a change that committed.
+// committed tells Options.Committed of a change of a record that committed, and has its
+// full-text entry written when the index is outside the transaction (Mroonga: the transaction
+// noted it pending, fulltext.Index.Touch; Run writes it).
 func (s *Service) committed(k *Kind, regionCode string) {
 	if s.opt.Committed != nil {
 		s.opt.Committed(k.Name, regionCode)
 	}
+	s.search.Kick()
 }
 
 // ---- reading ----
@@ -479,12 +486,8 @@ type Filter struct {
 
 // List lists records in scope, newest first.
 func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]View, string, error) {
-	q, err := s.pageQuery(ctx, p, f)
+	ids, err := s.pageIDs(ctx, p, f)
 	if err != nil {
-		return nil, "", err
-	}
-	var ids []int64
-	if err := q.Pluck("id", &ids).Error; err != nil {
 		return nil, "", err
 	}
 	ids, next := paging.Trim(f.Page, ids, func(id int64) int64 { return id })
@@ -494,6 +497,124 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Vi
 	}
 	out, err := s.views(ctx, rows, false)
 	return out, next, err
+}
+
+// pageIDs are the ids of a list page, one more than the page (paging.Trim). A keyword is looked
+// up in the full-text index when the database has one (searchIDs).
+func (s *Service) pageIDs(ctx context.Context, p *access.Principal, f Filter) ([]int64, error) {
+	if f.Q != "" {
+		ids, err := s.searchIDs(ctx, p, f)
+		if !errors.Is(err, fulltext.ErrUnusable) {
+			return ids, err
+		}
+	}
+	q, err := s.pageQuery(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	err = q.Pluck("id", &ids).Error
+	return ids, err
+}
+
+// searchIDs finds a keyword's page. It first matches the newest searchProbeRows records in scope
+// (with every other filter) with LIKE: a frequent keyword fills its page there. Otherwise the
+// full-text index (package fulltext) gives the newest candidates within the caller's scope, and
+// the records query with every filter, the LIKE match included, keeps those that match; more
+// candidates are asked for until the page is full or the index has none left. The index only
+// narrows: the result is what the LIKE query alone returns, without reading the whole scope
+// when the keyword is rare or absent.
+func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) ([]int64, error) {
+	q, err := s.filtered(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	fq := fulltext.Query{Keyword: f.Q, Kind: f.Kind, Before: f.Page.Before(),
+		Scope: access.InRegionOrOwnWithin(p, f.RegionCode, "region_code", "county_code", "author_id")}
+	if prefix, none, ok := access.SubtreeWithin(p, f.RegionCode); ok && none {
+		return nil, nil
+	} else if ok {
+		fq.Prefix = prefix
+	}
+	switch {
+	case f.AuthorID > 0:
+		fq.AuthorID = f.AuthorID
+	case p.IsInstructor():
+		fq.AuthorID = p.InstructorID
+	}
+	need := f.Page.Limit + 1
+	// A frequent keyword fills the page from the newest records in scope: reading those is
+	// cheaper than the index, which finds every match of the keyword before it keeps the scope's
+	// newest (its cost grows with the keyword's matches in the whole table). The newest
+	// searchProbeRows ids come from the list's index alone; the LIKE query then reads rows from
+	// the newest down and stops at a full page.
+	if rows := searchProbeRows.Load(); rows > 0 {
+		noQ := f
+		noQ.Q = ""
+		newest, err := s.filtered(ctx, p, noQ)
+		if err != nil {
+			return nil, err
+		}
+		if b := f.Page.Before(); b > 0 {
+			newest = newest.Where("id < ?", b)
+		}
+		var floor []int64
+		if err := newest.Order("id DESC").Offset(int(rows-1)).Limit(1).Pluck("id", &floor).Error; err != nil {
+			return nil, err
+		}
+		probe := q
+		if len(floor) > 0 {
+			probe = probe.Where("id >= ?", floor[0])
+		}
+		var found []int64
+		if err := probe.Scopes(f.Page.Apply("id")).Pluck("id", &found).Error; err != nil {
+			return nil, err
+		}
+		if len(found) >= need || len(floor) == 0 {
+			// A full page, or every record the list allows was read.
+			return found, nil
+		}
+	}
+	fq.Limit = max(4*need, 64)
+	var out []int64
+	for {
+		cands, err := s.search.Candidates(ctx, fq)
+		if err != nil || len(cands) == 0 {
+			return out, err
+		}
+		list := make([]string, len(cands))
+		for i, id := range cands {
+			list[i] = strconv.FormatInt(id, 10)
+		}
+		var got []int64
+		// The candidates are written into the statement: thousands of bound parameters cost
+		// the pure-Go SQLite driver time quadratic in their number.
+		if err := q.Where("id IN ("+strings.Join(list, ",")+")").Order("id DESC").Limit(need-len(out)).
+			Pluck("id", &got).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+		if len(out) >= need || len(cands) < fq.Limit {
+			return out, nil
+		}
+		// Each round makes the index find every match of the keyword again: the second asks
+		// for many at once.
+		fq.Before = cands[len(cands)-1]
+		fq.Limit = 20000
+	}
+}
+
+// searchProbeRows is how many of the newest records in scope a keyword search reads with LIKE
+// before it asks the full-text index (searchIDs); 0 asks the index at once.
+var searchProbeRows atomic.Int64
+
+func init() { searchProbeRows.Store(1000) }
+
+// SetSearchProbeRows changes searchProbeRows until the returned function restores it. For tests:
+// 0 makes every keyword search go through the full-text index, whatever the number of records.
+func SetSearchProbeRows(n int64) (restore func()) {
+	old := searchProbeRows.Swap(n)
+	return func() { searchProbeRows.Store(old) }
 }
 
 // pageQuery is the query of a list page's ids (one more than the page, paging.Trim): the page's

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/fulltext"
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/platform/sweep"
@@ -473,8 +474,28 @@ func (s *Service) escalateOne(ctx context.Context, id int64, now time.Time) (boo
 }
 
 // Sweep runs EscalateOverdue every interval until ctx ends; a zero interval disables it.
+// It also writes the full-text entries left pending by a crash or a failed write
+// (fulltext.Index.Repair).
 func (s *Service) Sweep(ctx context.Context, every time.Duration) {
+	if e, err := s.search.Setup(ctx); err != nil {
+		s.log.Error("full-text index of records not set up", "err", err)
+	} else if e == fulltext.None {
+		s.log.Warn("no full-text index of records: keyword search reads every record in scope (LIKE). " +
+			"On MariaDB install the Mroonga plugin (Debian: mariadb-plugin-mroonga) and restart")
+	}
+	repaired := make(chan struct{})
+	go func() {
+		defer close(repaired)
+		s.search.Run(ctx, every, func(n int, err error) {
+			if err != nil {
+				s.log.Warn("full-text entries of records not written; retried", "err", err)
+			} else {
+				s.log.Debug("full-text entries of records written", "n", n)
+			}
+		})
+	}()
 	sweep.Counting(ctx, s.log, every, "tips escalated after their acknowledge deadline", s.EscalateOverdue)
+	<-repaired
 }
 
 var tipColumns = []Column{

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
+	"github.com/shiliu/shiliu/server/fulltext"
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
 	"github.com/shiliu/shiliu/server/roster"
@@ -103,6 +104,11 @@ func (c *change) commit() error {
 // write appends the timeline step, the version snapshot and the outbox event of a change.
 func (c *change) write() error {
 	r := c.rec
+	indexed := fulltext.Doc{ID: r.ID, Version: r.Version, Kind: r.Kind, RegionCode: r.RegionCode,
+		AuthorID: r.AuthorID, Title: r.Title, Text: r.SearchText}
+	if err := c.s.search.Touch(c.tx, indexed); err != nil {
+		return err
+	}
 	data, err := json.Marshal(c.facts)
 	if err != nil {
 		return err

@@ -88,6 +88,7 @@ type bench struct {
 	anon       *client
 	county     string
 	countyName string
+	village    string
 	city       string
 	staff      map[string]*client
 	typical    *client
@@ -122,6 +123,14 @@ func newBench(ctx context.Context, a *app.App, addr string, o options) (*bench, 
 	b.county, b.city = busiest.C+"000000", busiest.C[:4]+"00000000"
 	if r, err := a.Regions.Get(ctx, b.county); err == nil {
 		b.countyName = r.Name
+	}
+	// A keyword with few matches: the name of the village of the county's newest record, in the
+	// titles of that village's records (and of villages of the same name elsewhere).
+	db.Raw("SELECT name FROM regions WHERE code = (SELECT region_code FROM records WHERE region_code >= ? AND region_code < ? ORDER BY id DESC LIMIT 1)",
+		busiest.C, busiest.C+"a").Scan(&b.village)
+	// As staff type it: "东张庄村", not "东张庄村村民委员会" (every village's suffix).
+	for _, suffix := range []string{"村民委员会", "社区居民委员会", "居民委员会"} {
+		b.village = strings.TrimSuffix(b.village, suffix)
 	}
 	var stats struct{ Records, Instructors, Units, Counties int64 }
 	db.Raw("SELECT COUNT(*) FROM records").Scan(&stats.Records)
@@ -345,6 +354,10 @@ func (b *bench) lists(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	deepQ, err := b.walk(ctx, province, "/api/v1/records?q="+url.QueryEscape("宅基地"), 20)
+	if err != nil {
+		return err
+	}
 	local := time.FixedZone("CST", 8*3600)
 	now := time.Now().In(local)
 	yearAgo, elevenMonths := now.AddDate(-1, 0, 0).Format("2006-01-02"), now.AddDate(0, -11, 0).Format("2006-01-02")
@@ -366,6 +379,9 @@ func (b *bench) lists(ctx context.Context) error {
 		{"province: last calendar month (from, to)", "province", "/api/v1/records?from=" + lastMonth + "&to=" + lastMonthEnd},
 		{"county: keyword 宅基地", "county", "/api/v1/records?q=" + url.QueryEscape("宅基地")},
 		{"county: keyword without match", "county", "/api/v1/records?q=" + url.QueryEscape("马建国")},
+		{"county: keyword 低保 (two characters, frequent)", "county", "/api/v1/records?q=" + url.QueryEscape("低保")},
+		{"county: keyword, a village's name (few)", "county", "/api/v1/records?q=" + url.QueryEscape(b.village)},
+		{"county: keyword 宅基地 in tips in handling", "county", "/api/v1/tips?status=handling&q=" + url.QueryEscape("宅基地")},
 		{"city: tips level=major", "city", "/api/v1/tips?level=major"},
 		{"city: tips level=critical", "city", "/api/v1/tips?level=critical"},
 		{"city: sentiments very urgent", "city", "/api/v1/sentiments?urgency=very_urgent"},
@@ -374,6 +390,10 @@ func (b *bench) lists(ctx context.Context) error {
 		{"province: first page, all kinds", "province", "/api/v1/records"},
 		{"province: tips escalated to the province", "province", "/api/v1/tips?escalated_to=province"},
 		{"province: keyword without match", "province", "/api/v1/records?q=" + url.QueryEscape("马建国")},
+		{"province: keyword 宅基地 (frequent)", "province", "/api/v1/records?q=" + url.QueryEscape("宅基地")},
+		{"province: keyword 低保 (two characters, frequent)", "province", "/api/v1/records?q=" + url.QueryEscape("低保")},
+		{"province: keyword, a village's name (few)", "province", "/api/v1/records?q=" + url.QueryEscape(b.village)},
+		{"province: keyword 宅基地, deep page via cursor (page 20)", "province", deepQ},
 		// The console's roster pages, on the whole seeded roster.
 		{"roster: county units list", "county", "/api/v1/units?limit=20"},
 		{"roster: county instructors list", "county", "/api/v1/instructors?limit=20"},

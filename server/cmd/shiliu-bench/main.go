@@ -28,6 +28,7 @@ import (
 
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/config"
+	"github.com/shiliu/shiliu/server/fulltext"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/platform/wxfake"
 )
@@ -191,6 +192,17 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		seeded := time.Since(began)
+		// Seeded straight into the tables after migration 44: the full-text index is filled
+		// as the migration fills it on a database that already had records.
+		indexed := time.Now()
+		if err := fulltext.Fill(ctx, a.DB.DB, func(last, max int64) {
+			if last%100_000 < fulltext.FillBatch || last == max {
+				logf("full-text index: %d of %d record ids", last, max)
+			}
+		}); err != nil {
+			return err
+		}
+		logf("full-text index filled in %s", time.Since(indexed).Round(time.Second))
 		analyzed := time.Now()
 		if err := analyze(ctx, a); err != nil {
 			return err
