@@ -12,6 +12,11 @@
 //
 //   node scripts/measure-field.js [--records 50] [--kbps 50] [--rtt 300] [--loss 0.05] [--seed 7] [--json out.json]
 //
+// The outbox sends text first (each record with its photos declared by client_id, then the
+// photos): the measurement gives the time to every record's text, to the urgent tip's robot alert
+// at the county group (the last draft is a major tip with a photo; a robot group of the county is
+// registered, and the fake WeCom's GET /_fake/messages is polled every 100 ms), and to every photo.
+//
 // Prints a Markdown summary (copied into docs/field-conditions.md). Takes about 15 minutes.
 'use strict'
 const fs = require('fs')
@@ -63,8 +68,13 @@ async function main() {
   const proxy = createProxy({targetPort: Number(new URL(srv.base).port), link: () => shaped})
   const port = await proxy.listen()
   try {
-    const {mp, phoneWx} = await enrolInstructor({createClient, httpWx, base: srv.base, phoneBase: 'http://127.0.0.1:' + port,
+    const {staff, mp, phoneWx} = await enrolInstructor({createClient, httpWx, base: srv.base, phoneBase: 'http://127.0.0.1:' + port,
       code: 'field-1', name: '马明', phone: '13812345678', unitName: '东关村村委会'})
+
+    // ---- the county's robot group, so that a tip's alert goes somewhere to be timed
+    await staff.post('/api/v1/notification-groups', {name: '大厂县民族工作群', region_code: '131028000000',
+      audience: 'county_staff', webhook_key: 'field-measure'})
+    const wecom = srv.env.SHILIU_WECOM_API_BASE
 
     // ---- the photos and the drafts, queued while offline
     const outbox = createOutbox({client: mp, setTimer: () => null, clearTimer: () => {}})
@@ -76,9 +86,11 @@ async function main() {
       const jpg = photo({seed: 100 + i})
       sizes.push(jpg.length)
       fs.writeFileSync(file, jpg)
-      const {kind, record} = draftRecord(i)
+      const {kind, record} = i === N - 1 ? urgentTip(i) : draftRecord(i)
       drafts.push(outbox.submit({kind, record, attachments: [{path: file, type: 'image', size: jpg.length}]}))
     }
+    const urgent = drafts[N - 1]
+    const urgentTitle = urgent.record.title
     await outbox.flush({force: true})
     const enrolled = proxy.log.length
 
@@ -89,18 +101,51 @@ async function main() {
     }
     shaped = links
     phoneWx.networkType = '2g'
+    const loadAtStart = require('os').loadavg().map(x => Math.round(x * 100) / 100)
     const started = Date.now()
     const doneAt = []
+    const textAt = []
+    let urgentTextAt = null
     const unsubscribe = outbox.subscribe(items => {
       const n = items.filter(i => i.state === 'submitted').length
       while (doneAt.length < n) doneAt.push(Date.now() - started)
+      const t = items.filter(i => i.text_sent).length
+      while (textAt.length < t) textAt.push(Date.now() - started)
+      if (urgentTextAt === null && items.some(i => i.client_id === urgent.client_id && i.text_sent)) urgentTextAt = Date.now() - started
     })
+    // The urgent tip's robot alert at the county group, as the fake WeCom received it.
+    let alertAt = null
+    let alertContent = ''
+    let polling = true
+    const poll = (async () => {
+      while (polling && alertAt === null) {
+        try {
+          const msgs = (await (await fetch(wecom + '/_fake/messages')).json()).messages || []
+          const m = msgs.find(x => x.channel === 'robot' && (x.content || '').includes(urgentTitle))
+          if (m) {
+            alertAt = new Date(m.time).getTime() - started
+            alertContent = m.content
+          }
+        } catch (e) {
+          // try again
+        }
+        await new Promise(r => setTimeout(r, 100))
+      }
+    })()
     let rounds = 0
     while (outbox.counts().queued > 0 && rounds < 1000) {
       rounds++
       await outbox.flush({force: true})
     }
     const took = Date.now() - started
+    const waitAlert = Date.now() + 30000
+    while (alertAt === null && Date.now() < waitAlert) await new Promise(r => setTimeout(r, 200))
+    polling = false
+    await poll
+    if (alertAt === null) {
+      const msgs = await fetch(wecom + '/_fake/messages').then(r => r.json()).then(b => b.messages || []).catch(() => [])
+      console.error('urgent alert not seen; the fake WeCom has ' + msgs.length + ' message(s):\n' + JSON.stringify(msgs.slice(0, 3), null, 1))
+    }
     unsubscribe()
     shaped = null
 
@@ -122,6 +167,11 @@ async function main() {
       records: N, states, rounds, connections: log.length,
       failed_exchanges: log.filter(e => !ok(e)).length,
       photo_bytes_mean: Math.round(mean(sizes)), photo_bytes_min: Math.min(...sizes), photo_bytes_max: Math.max(...sizes),
+      all_text_ms: textAt[N - 1], first_text_ms: textAt[0], urgent_text_ms: urgentTextAt, urgent_alert_ms: alertAt,
+      urgent_alert_excerpt: alertContent.slice(0, 120),
+      all_photos_ms: took,
+      load_average_start: loadAtStart,
+      load_average: require('os').loadavg().map(x => Math.round(x * 100) / 100),
       total_ms: took, first_record_ms: doneAt[0], median_record_ms: doneAt[Math.floor(doneAt.length / 2)],
       per_record_ms: Math.round(took / N),
       upload_ms_mean: Math.round(mean(perUpload)), record_post_ms_mean: Math.round(mean(perRecord)),
@@ -140,6 +190,15 @@ async function main() {
   }
 }
 
+/** The last draft: a major tip, the one the county must hear of first. */
+function urgentTip(i) {
+  const {record} = draftRecord(2)
+  record.title = '重大线索:东关村聚集(第' + (i + 1) + '条)'
+  record.occurred_at = draftRecord(i).record.occurred_at
+  record.tip = Object.assign({}, record.tip, {level: 'major', people_involved: 40, ongoing: true, description: '东关村村口约40人聚集争执'})
+  return {kind: 'tip', record}
+}
+
 function print(r) {
   const perRecordBytes = r.upload.request + r.upload.response + r.record.request + r.record.response
   const perRecordWire = perRecordBytes + r.upload.tcp_ip + r.record.tcp_ip
@@ -152,8 +211,12 @@ function print(r) {
     '| | |',
     '|---|---|',
     '| records synced | ' + JSON.stringify(r.states) + ' in ' + r.rounds + ' outbox run(s), ' + r.connections + ' connections, ' + r.failed_exchanges + ' failed exchange(s) |',
-    '| time for all ' + r.records + ' | **' + sec(r.total_ms) + '** (' + (r.total_ms / 60000).toFixed(1) + ' min) |',
-    '| first record on the server after | ' + sec(r.first_record_ms) + ' |',
+    '| text of all ' + r.records + ' on the server | **' + sec(r.all_text_ms) + '** (first after ' + sec(r.first_text_ms) + ') |',
+    '| urgent tip (the last draft): text on the server | ' + sec(r.urgent_text_ms) + ' |',
+    '| urgent tip: robot alert at the county group | **' + (r.urgent_alert_ms === null ? 'not seen' : sec(r.urgent_alert_ms)) + '** |',
+    '| every photo on the server (all done) | **' + sec(r.total_ms) + '** (' + (r.total_ms / 60000).toFixed(1) + ' min) |',
+    '| first record done (text and photo) after | ' + sec(r.first_record_ms) + ' |',
+    '| load average (1, 5, 15 min; 2 cores, shared) | at the start ' + r.load_average_start.join(', ') + '; at the end ' + r.load_average.join(', ') + ' |',
     '| per record (mean) | ' + sec(r.per_record_ms) + ': photo upload ' + sec(r.upload_ms_mean) + ', record ' + sec(r.record_post_ms_mean) + ' |',
     '| segments lost and sent again | ' + r.segments.lost_up + ' of ' + r.segments.up + ' up, ' + r.segments.lost_down + ' of ' + r.segments.down + ' down |',
     '',

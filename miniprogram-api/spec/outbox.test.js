@@ -3,7 +3,7 @@ const {describe, it, beforeEach, afterEach} = require('node:test')
 const assert = require('node:assert/strict')
 const {createFakeWx, deferred, flush, pathOf, utf8Bytes} = require('./helpers/fake-wx')
 const {createClient} = require('../miniprogram/api/client')
-const {createOutbox, backoffDelay, INDEX_KEY, ITEM_PREFIX, BACKOFF_CAP, TASK_REPORT} = require('../miniprogram/outbox/outbox')
+const {createOutbox, backoffDelay, INDEX_KEY, ITEM_PREFIX, BACKOFF_CAP, TASK_REPORT, TEXT_PARALLEL} = require('../miniprogram/outbox/outbox')
 const {UUID_RE} = require('../miniprogram/outbox/uuid')
 
 const BASE = 'https://api.test'
@@ -27,6 +27,8 @@ function visitRecord(title) {
  * once it takes upload client_ids. A record or report referring to an upload it does not have is
  * refused as the server refuses it (400, details field `attachments`); `sweep()` deletes the
  * uploads nothing refers to, as the server's orphan sweep does after `uploads.orphan_after`.
+ * A record's `attachment_client_ids` are kept as pending until the upload with that client_id
+ * arrives, then attached (text first), as the server does (migration 42).
  */
 function fakeServer() {
   const s = {records: [], uploads: [], posts: [], reports: [], nextId: 100, failNext: [], order: [], uploadIds: false}
@@ -50,6 +52,11 @@ function fakeServer() {
       if (old) return {statusCode: 200, data: JSON.stringify({id: old.id, kind: 'image'})}
       const id = s.nextId++
       s.uploads.push({id, path: req.filePath, client_id: cid})
+      const waiting = cid && s.records.find(r => (r.pending || []).indexOf(cid) >= 0)
+      if (waiting) {
+        waiting.pending = waiting.pending.filter(c => c !== cid)
+        waiting.attachments = (waiting.attachments || []).concat([id])
+      }
       return {statusCode: 201, data: JSON.stringify({id, kind: 'image'})}
     }
     const t = p.match(/^\/api\/v1\/tasks\/(\d+)\/reports$/)
@@ -69,6 +76,13 @@ function fakeServer() {
       if (old) return {statusCode: 200, data: old}
       if (missingUpload(req.data)) return refuseMissing(missingUpload(req.data))
       const rec = Object.assign({id: s.nextId++, status: 'submitted', status_name: '待签收'}, req.data)
+      rec.attachments = (rec.attachments || []).slice()
+      rec.pending = []
+      ;(req.data.attachment_client_ids || []).forEach(cid => {
+        const up = s.uploads.find(u => u.client_id === cid)
+        if (up) rec.attachments.push(up.id)
+        else rec.pending.push(cid)
+      })
       s.records.push(rec)
       return {statusCode: 201, data: rec}
     }
@@ -125,24 +139,33 @@ describe('outbox', () => {
     assert.equal(outbox.list().length, 1)
   })
 
-  it('sends attachments first, each once, then the record with its client_id and the upload ids', async () => {
+  it('sends the text first with its files declared by client_id, then each file once; the draft shows 文字已发送, 照片 n/m, 已完成', async () => {
     const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [
       {path: 'wxfile://store/p1.jpg', type: 'image'}, {path: 'wxfile://store/v1.aac', type: 'audio'}]})
+    const progress = []
+    outbox.subscribe(items => {
+      const p = items[0].progress_label
+      if (p && progress[progress.length - 1] !== p) progress.push(p)
+    })
     await outbox.flush()
-    assert.deepEqual(server.order, ['UPLOAD /api/v1/uploads', 'UPLOAD /api/v1/uploads', 'POST /api/v1/tips'])
+    assert.deepEqual(server.order, ['POST /api/v1/tips', 'UPLOAD /api/v1/uploads', 'UPLOAD /api/v1/uploads'])
     assert.deepEqual(server.uploads.map(u => u.path), ['wxfile://store/p1.jpg', 'wxfile://store/v1.aac'])
     const body = server.posts[0]
     assert.equal(body.client_id, d.client_id)
-    assert.deepEqual(body.attachments, server.uploads.map(u => u.id))
+    assert.deepEqual(body.attachments, [])
+    assert.deepEqual(body.attachment_client_ids, fake.uploads.map(u => u.formData.client_id))
     assert.equal(body.tip.level, 'serious')
+    assert.deepEqual(server.records[0].attachments, server.uploads.map(u => u.id), 'each file reached its record')
+    assert.deepEqual(progress, ['文字已发送 · 照片 0/2', '文字已发送 · 照片 1/2', '已完成'])
     const it = outbox.get(d.client_id)
+    assert.equal(it.progress_label, '已完成')
     assert.equal(it.state, 'submitted')
     assert.equal(it.state_label, '已提交')
     assert.equal(it.server_id, server.records[0].id)
     assert.equal(it.record.tip, undefined, 'the local copy is trimmed once the server has it')
   })
 
-  it('sends queued records in the order they were queued, one at a time', async () => {
+  it('sends queued records\' text in the order they were queued, a few at once, and every text before any photo', async () => {
     const gate = deferred()
     let inFlight = 0
     let max = 0
@@ -151,27 +174,53 @@ describe('outbox', () => {
       max = Math.max(max, inFlight)
       return gate.promise.then(() => { inFlight--; return server.handle(req) })
     }
-    const a = outbox.submit({kind: 'tip', record: tipRecord('一')})
-    const b = outbox.submit({kind: 'visit', record: {title: '二', occurred_at: '2024-05-01T09:30:00+08:00', visit: {visit_kind: 'home_visit', content: '入户'}}})
+    const photo = n => [{path: 'wxfile://store/p' + n + '.jpg', type: 'image'}]
+    const a = outbox.submit({kind: 'tip', record: tipRecord('一'), attachments: photo(1)})
+    const b = outbox.submit({kind: 'visit', record: visitRecord('二'), attachments: photo(2)})
     const c = outbox.submit({kind: 'sentiment', record: {title: '三', occurred_at: '2024-05-01T09:30:00+08:00', sentiment: {category: 'education', content: '上学远', urgency: 'normal'}}})
+    const more = [4, 5, 6].map(n => outbox.submit({kind: 'visit', record: visitRecord(String(n)), attachments: photo(n)}))
     await flush(10)
-    assert.equal(outbox.get(a.client_id).state, 'sending')
-    assert.equal(outbox.get(b.client_id).state, 'queued')
-    assert.equal(outbox.get(b.client_id).state_label, '待上传')
+    assert.equal(TEXT_PARALLEL, 4)
+    assert.deepEqual([a, b, c, more[0], more[1]].map(x => outbox.get(x.client_id).state), ['sending', 'sending', 'sending', 'sending', 'queued'])
+    assert.equal(outbox.get(more[1].client_id).state_label, '待上传')
     gate.resolve()
     await outbox.flush()
-    assert.equal(max, 1)
-    assert.deepEqual(server.posts.map(p => p.title), ['一', '二', '三'])
-    assert.deepEqual(server.order, ['POST /api/v1/tips', 'POST /api/v1/visits', 'POST /api/v1/sentiments'])
-    assert.ok([a, b, c].every(x => outbox.get(x.client_id).state === 'submitted'))
+    assert.equal(max, TEXT_PARALLEL)
+    assert.deepEqual(server.posts.map(p => p.title), ['一', '二', '三', '4', '5', '6'])
+    assert.deepEqual(server.order.slice(6), Array(5).fill('UPLOAD /api/v1/uploads'), 'the photos after all the text')
+    assert.deepEqual(server.uploads.map(u => u.path), [1, 2, 4, 5, 6].map(n => 'wxfile://store/p' + n + '.jpg'), 'first in, first out')
+    assert.ok([a, b, c].concat(more).every(x => outbox.get(x.client_id).state === 'submitted'))
   })
 
-  it('a network failure keeps the record queued with a backoff; the retry reuses the client_id and does not upload twice', async () => {
-    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
-    server.failNext = [null, {fail: 'timeout'}] // the upload goes through, the record times out
+  it('a slow text does not hold the others back: the next text starts as soon as one is answered', async () => {
+    const gate = deferred()
+    let first = true
+    fake.handler = req => {
+      if (first) {
+        first = false
+        return gate.promise.then(() => server.handle(req))
+      }
+      return server.handle(req)
+    }
+    const ds = [1, 2, 3, 4, 5, 6, 7].map(n => outbox.submit({kind: 'visit', record: visitRecord('第' + n + '条')}))
+    await flush(40)
+    assert.deepEqual(server.posts.map(p => p.title), ['第2条', '第3条', '第4条', '第5条', '第6条', '第7条'], 'six answered while the first waits')
+    assert.equal(outbox.get(ds[0].client_id).state, 'sending')
+    gate.resolve()
+    await outbox.flush()
+    assert.ok(ds.every(d => outbox.get(d.client_id).state === 'submitted'))
+  })
+
+  it('a network failure keeps the record queued with a backoff; the retry neither sends the text again nor uploads twice', async () => {
+    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [
+      {path: 'wxfile://store/p1.jpg', type: 'image'}, {path: 'wxfile://store/p2.jpg', type: 'image'}]})
+    server.failNext = [null, null, {fail: 'timeout'}] // the text and a photo go through, the second photo times out
     await outbox.flush()
     let it = outbox.get(d.client_id)
     assert.equal(it.state, 'queued')
+    assert.equal(it.state_label, '文字已发送')
+    assert.equal(it.display_state, 'text_sent')
+    assert.equal(it.progress_label, '文字已发送 · 照片 1/2')
     assert.equal(it.last_error, '网络不给力,请稍后重试')
     assert.equal(it.attachments[0].upload_id, server.uploads[0].id)
     const delay = it.next_attempt_at - clock
@@ -184,9 +233,11 @@ describe('outbox', () => {
     await outbox.flush()
     it = outbox.get(d.client_id)
     assert.equal(it.state, 'submitted')
-    assert.equal(server.uploads.length, 1, 'the photo was uploaded once')
-    assert.equal(server.posts.length, 1)
+    assert.equal(server.uploads.length, 2, 'each photo was stored once')
+    assert.equal(fake.uploads.filter(u => u.filePath === 'wxfile://store/p1.jpg').length, 1, 'the first photo was uploaded once')
+    assert.equal(server.posts.length, 1, 'the text went once')
     assert.equal(server.posts[0].client_id, d.client_id)
+    assert.equal(server.records[0].attachments.length, 2)
   })
 
   it('a lost answer after the server stored the record: the retry with the same client_id is stored once', async () => {
@@ -242,35 +293,36 @@ describe('outbox', () => {
     }
   })
 
-  it('a refused photo fails the record naming the attachment, without sending the record', async () => {
+  it('a photo the server refuses fails that photo, not the record', async () => {
     const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [
-      {path: 'wxfile://store/ok.jpg', type: 'image'}, {path: 'wxfile://store/bad.heic', type: 'image'}]})
+      {path: 'wxfile://store/bad.heic', type: 'image'}, {path: 'wxfile://store/ok.jpg', type: 'image'}]})
     server.failNext = [null, {statusCode: 415, data: JSON.stringify({code: 'unsupported_file_type', message: '图片格式不支持', details: [], request_id: 'u'})}]
     await outbox.flush()
     const it = outbox.get(d.client_id)
-    assert.equal(it.state, 'failed')
-    assert.equal(it.error.message, '第2个附件(照片):图片格式不支持')
-    assert.equal(server.posts.length, 0)
-    assert.ok(it.attachments[0].upload_id, 'the first photo keeps its upload id')
+    assert.equal(it.state, 'submitted')
+    assert.equal(it.error, null)
+    assert.equal(it.attachments[0].failed, '图片格式不支持')
+    assert.ok(it.attachments[1].upload_id, 'the other photo went')
+    assert.equal(it.progress_label, '已完成 · 照片 1/2,1个未能发送')
+    assert.equal(server.records.length, 1)
+    assert.deepEqual(server.records[0].attachments, [it.attachments[1].upload_id])
+    assert.deepEqual(server.records[0].pending, [it.attachments[0].client_id], 'the server shows it as not arrived')
+    assert.equal(timers.length, 0, 'no retry is scheduled')
   })
 
-  it('a photo no longer on the phone fails the record at once, naming it, instead of retrying forever', async () => {
+  it('a photo no longer on the phone fails that photo at once, not the record, instead of retrying forever', async () => {
     const d = outbox.submit({kind: 'visit', record: visitRecord('入户走访'), attachments: [
-      {path: 'wxfile://store/ok.jpg', type: 'image'}, {path: 'wxfile://store/gone.jpg', type: 'image'}]})
+      {path: 'wxfile://store/gone.jpg', type: 'image'}, {path: 'wxfile://store/ok.jpg', type: 'image'}]})
     fake.missingFiles.push('wxfile://store/gone.jpg')
     await outbox.flush()
-    let it = outbox.get(d.client_id)
-    assert.equal(it.state, 'failed')
-    assert.equal(it.error.message, '第2个附件(照片):文件已不在手机上,请删除后重新添加')
-    assert.equal(server.uploads.length, 1, 'only the photo that is there was uploaded')
-    assert.equal(server.posts.length, 0, 'the record waits for the user')
-    assert.equal(timers.length, 0, 'no retry is scheduled')
-    // The user takes the photo out and sends it again.
-    outbox.submit({client_id: d.client_id, kind: 'visit', record: visitRecord('入户走访'), attachments: [it.attachments[0]]})
-    await outbox.flush()
-    it = outbox.get(d.client_id)
-    assert.equal(it.state, 'submitted')
+    const it = outbox.get(d.client_id)
+    assert.equal(it.state, 'submitted', 'the record is sent')
+    assert.equal(it.attachments[0].failed, '文件已不在手机上,未能发送')
+    assert.equal(it.progress_label, '已完成 · 照片 1/2,1个未能发送')
+    assert.deepEqual(fake.uploads.map(u => u.filePath), ['wxfile://store/ok.jpg'], 'only the photo that is there was uploaded')
+    assert.equal(server.posts.length, 1)
     assert.deepEqual(server.records[0].attachments, [server.uploads[0].id])
+    assert.equal(timers.length, 0, 'no retry is scheduled')
   })
 
   it('a 2xx answer without the stored record keeps it queued; the retry stores it once', async () => {
@@ -293,6 +345,7 @@ describe('outbox', () => {
     outbox.onAuthRequired(() => asked++)
     const a = outbox.submit({kind: 'tip', record: tipRecord('a')})
     const b = outbox.submit({kind: 'tip', record: tipRecord('b')})
+    for (let i = 0; i < TEXT_PARALLEL; i++) outbox.submit({kind: 'tip', record: tipRecord('c' + i)})
     fake.handler = req => (pathOf(req) === '/api/v1/auth/refresh'
       ? {statusCode: 401, data: {code: 'refresh_invalid', message: '请重新登录', details: [], request_id: 'x'}}
       : {statusCode: 401, data: {code: 'token_invalid', message: 'x', details: [], request_id: 'y'}})
@@ -301,7 +354,7 @@ describe('outbox', () => {
     assert.equal(outbox.get(a.client_id).state, 'queued')
     assert.equal(outbox.get(b.client_id).state, 'queued')
     assert.equal(outbox.get(a.client_id).last_error, '登录已失效,重新登录后自动上传')
-    assert.equal(fake.requests.filter(r => pathOf(r) === '/api/v1/tips').length, 1, 'stopped after the first')
+    assert.equal(fake.requests.filter(r => pathOf(r) === '/api/v1/tips').length, TEXT_PARALLEL, 'stopped after the first texts sent at once')
   })
 
   it('waits while offline and resumes as soon as the network comes back', async () => {
@@ -422,7 +475,7 @@ describe('outbox', () => {
 
   // ---- urgent tips first
 
-  it('a major or critical tip goes before older non-urgent records, its photo first; each priority stays first in, first out', async () => {
+  it('a major or critical tip\'s text goes before older non-urgent records; each priority stays first in, first out', async () => {
     fake.networkType = 'none'
     outbox.submit({kind: 'visit', record: visitRecord('走访一')})
     outbox.submit({kind: 'tip', record: tipRecord('较大线索', 'serious')})
@@ -435,29 +488,32 @@ describe('outbox', () => {
     fake.networkType = 'wifi'
     await outbox.flush({force: true})
     assert.deepEqual(server.posts.map(p => p.title), ['重大线索', '特别重大线索', '走访一', '较大线索', '民情', '一般线索'])
-    assert.deepEqual(server.order.slice(0, 3), ['POST /api/v1/tips', 'UPLOAD /api/v1/uploads', 'POST /api/v1/tips'])
-    assert.deepEqual(server.posts[1].attachments, [server.uploads[0].id])
+    assert.equal(server.order[6], 'UPLOAD /api/v1/uploads', 'the urgent tip\'s photo after every text')
+    assert.deepEqual(server.records[1].attachments, [server.uploads[0].id])
     assert.ok(outbox.list().every(i => i.state === 'submitted'))
   })
 
-  it('an urgent tip queued while another record is on its way goes next, before the older ones still waiting', async () => {
+  it('an urgent tip queued while photos are on their way goes next, before the other photos still waiting', async () => {
     const gate = deferred()
     let first = true
     fake.handler = req => {
-      if (first) {
+      if (req.method === 'UPLOAD' && first) {
         first = false
         return gate.promise.then(() => server.handle(req))
       }
       return server.handle(req)
     }
-    outbox.submit({kind: 'visit', record: visitRecord('一')})
-    outbox.submit({kind: 'visit', record: visitRecord('二')})
+    outbox.submit({kind: 'visit', record: visitRecord('一'), attachments: [{path: 'wxfile://store/1a.jpg', type: 'image'}, {path: 'wxfile://store/1b.jpg', type: 'image'}]})
+    outbox.submit({kind: 'visit', record: visitRecord('二'), attachments: [{path: 'wxfile://store/2.jpg', type: 'image'}]})
+    await flush(20)
+    assert.deepEqual(server.posts.map(p => p.title), ['一', '二'])
     outbox.submit({kind: 'visit', record: visitRecord('三')})
-    await flush(10)
-    outbox.submit({kind: 'tip', record: tipRecord('重大线索', 'major')})
+    outbox.submit({kind: 'tip', record: tipRecord('重大线索', 'major'), attachments: [{path: 'wxfile://store/t.jpg', type: 'image'}]})
     gate.resolve()
     await outbox.flush()
-    assert.deepEqual(server.posts.map(p => p.title), ['一', '重大线索', '二', '三'])
+    assert.deepEqual(server.posts.map(p => p.title), ['一', '二', '重大线索', '三'])
+    assert.deepEqual(fake.uploads.map(u => u.filePath.replace('wxfile://store/', '')), ['1a.jpg', 't.jpg', '1b.jpg', '2.jpg'],
+      'the photo on its way finishes; then the urgent tip\'s text and photo')
   })
 
   it('an urgent tip waiting out a backoff does not hold the others back, and is tried first once due', async () => {
@@ -493,8 +549,8 @@ describe('outbox', () => {
     assert.deepEqual(stored().slice(0, 2).map(a => a.client_id), [a1, a2])
     const a3 = stored()[2].client_id
     assert.match(a3, UUID_RE)
-    // first try: the second upload times out
-    server.failNext = [null, {fail: 'timeout'}]
+    // first try: the text and the first upload go, the second upload times out
+    server.failNext = [null, null, {fail: 'timeout'}]
     outbox.queue(d.client_id)
     await outbox.flush()
     assert.equal(outbox.get(d.client_id).state, 'queued')
@@ -511,8 +567,8 @@ describe('outbox', () => {
   it('an upload whose answer was lost is retried with the same client_id, and a server that knows it keeps one copy', async () => {
     server.uploadIds = true
     const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
-    // the server stores the photo, the answer never reaches the phone
-    server.failNext = [req => { server.failNext = []; server.handle(req); server.order.pop(); return {fail: 'interrupted'} }]
+    // the text goes; the server stores the photo, the answer never reaches the phone
+    server.failNext = [null, req => { server.failNext = []; server.handle(req); server.order.pop(); return {fail: 'interrupted'} }]
     await outbox.flush()
     assert.equal(outbox.get(d.client_id).state, 'queued')
     assert.equal(outbox.get(d.client_id).attachments[0].upload_id, null)
@@ -521,19 +577,21 @@ describe('outbox', () => {
     assert.equal(server.uploads.length, 1, 'stored once')
     assert.equal(fake.uploads.length, 2)
     assert.equal(fake.uploads[0].formData.client_id, fake.uploads[1].formData.client_id)
-    assert.deepEqual(server.posts[0].attachments, [server.uploads[0].id])
+    assert.deepEqual(server.posts[0].attachment_client_ids, [fake.uploads[0].formData.client_id])
+    assert.deepEqual(server.records[0].attachments, [server.uploads[0].id], 'attached once')
   })
 
-  it('a draft kept before attachments had client_ids gets one at its first upload, and keeps it for the retries', async () => {
+  it('a draft kept before attachments had client_ids gets one when its text goes, and keeps it for the uploads', async () => {
     const d = outbox.saveDraft({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/old.jpg', type: 'image'}]})
     const raw = fake.getStorageSync(ITEM_PREFIX + d.client_id)
     delete raw.attachments[0].client_id
     fake.setStorageSync(ITEM_PREFIX + d.client_id, raw)
-    server.failNext = [{fail: 'timeout'}]
+    server.failNext = [null, {fail: 'timeout'}]
     outbox.queue(d.client_id)
     await outbox.flush()
     const cid = fake.getStorageSync(ITEM_PREFIX + d.client_id).attachments[0].client_id
     assert.match(cid, UUID_RE)
+    assert.deepEqual(server.posts[0].attachment_client_ids, [cid])
     assert.equal(fake.uploads[0].formData.client_id, cid)
     await outbox.flush({force: true})
     assert.equal(fake.uploads[1].formData.client_id, cid)
@@ -542,27 +600,25 @@ describe('outbox', () => {
 
   // ---- uploads the server swept (uploads.orphan_after) before the record came
 
-  it('a record refused because its uploads were swept while it waited uploads its files again, with the same client_ids, and is stored', async () => {
+  it('a draft whose files an older version uploaded before its record, swept while it waited, declares them and uploads them again', async () => {
     server.uploadIds = true
-    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [
+    const d = outbox.saveDraft({kind: 'tip', record: tipRecord(), attachments: [
       {path: 'wxfile://store/p1.jpg', type: 'image'}, {path: 'wxfile://store/v1.aac', type: 'audio'}]})
-    server.failNext = [null, null, {fail: 'timeout'}] // both files go up, the record times out
+    // As the older version left it: both files uploaded, the record not yet sent.
+    const raw = fake.getStorageSync(ITEM_PREFIX + d.client_id)
+    raw.attachments.forEach((a, i) => { a.upload_id = 900 + i })
+    fake.setStorageSync(ITEM_PREFIX + d.client_id, raw)
+    const ids = raw.attachments.map(a => a.client_id)
+    outbox.queue(d.client_id)
     await outbox.flush()
-    assert.equal(outbox.get(d.client_id).state, 'queued')
-    const ids = fake.getStorageSync(ITEM_PREFIX + d.client_id).attachments.map(a => a.client_id)
-    // More than a week offline: the server deletes the uploads no record took.
-    assert.equal(server.sweep(), 2)
-    await outbox.flush({force: true})
     const it = outbox.get(d.client_id)
     assert.equal(it.state, 'submitted', 'not failed: ' + JSON.stringify(it.error))
-    assert.deepEqual(server.order, ['UPLOAD /api/v1/uploads', 'UPLOAD /api/v1/uploads', 'POST /api/v1/tips',
-      'POST /api/v1/tips', 'UPLOAD /api/v1/uploads', 'UPLOAD /api/v1/uploads', 'POST /api/v1/tips'], 'refused once, uploaded again at once, stored')
-    assert.deepEqual(fake.uploads.map(u => [u.filePath, u.formData.client_id]), [
-      ['wxfile://store/p1.jpg', ids[0]], ['wxfile://store/v1.aac', ids[1]], ['wxfile://store/p1.jpg', ids[0]], ['wxfile://store/v1.aac', ids[1]]],
-    'the same files from the phone, each with its own client_id again')
+    assert.deepEqual(server.order, ['POST /api/v1/tips', 'POST /api/v1/tips', 'UPLOAD /api/v1/uploads', 'UPLOAD /api/v1/uploads'],
+      'refused once (the uploads are gone), sent again at once with the files declared, then the files')
+    assert.deepEqual(server.posts.map(p => [p.attachments, p.attachment_client_ids]), [[[900, 901], undefined], [[], ids]])
+    assert.deepEqual(fake.uploads.map(u => [u.filePath, u.formData.client_id]), [['wxfile://store/p1.jpg', ids[0]], ['wxfile://store/v1.aac', ids[1]]])
     assert.equal(server.records.length, 1)
-    assert.deepEqual(server.records[0].attachments, server.uploads.map(u => u.id), 'the record refers to the new uploads')
-    assert.equal(server.records[0].client_id, d.client_id)
+    assert.deepEqual(server.records[0].attachments, server.uploads.map(u => u.id), 'the record has the new uploads')
     assert.deepEqual(it.attachments.map(a => [a.upload_id, a.client_id]), server.uploads.map((u, i) => [u.id, ids[i]]))
   })
 
@@ -594,7 +650,7 @@ describe('outbox', () => {
 
   it('refused the same way again right after uploading afresh: failed with the server\'s message, files and client_ids kept, no automatic retry', async () => {
     server.uploadIds = true
-    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
+    const d = outbox.submit({kind: TASK_REPORT, task_id: 12, record: {text: '已走访', done: false}, attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
     server.failNext = [null, {fail: 'timeout'}]
     await outbox.flush()
     const cid = fake.getStorageSync(ITEM_PREFIX + d.client_id).attachments[0].client_id
@@ -610,7 +666,7 @@ describe('outbox', () => {
     assert.deepEqual(it.error.details, [{field: 'attachments', message: '附件不存在或不是您上传的'}])
     assert.equal(it.error.request_id, 'again')
     assert.equal(fake.uploads.length, 2, 'uploaded again once, not more')
-    assert.equal(fake.requests.filter(r => pathOf(r) === '/api/v1/tips').length, 3)
+    assert.equal(fake.requests.filter(r => pathOf(r) === '/api/v1/tasks/12/reports').length, 3)
     assert.deepEqual([it.attachments[0].path, it.attachments[0].client_id], ['wxfile://store/p1.jpg', cid])
     assert.equal(timers.length, 0, 'no automatic retry')
     await outbox.flush({force: true})
@@ -622,7 +678,7 @@ describe('outbox', () => {
   it('a refusal on attachments right after fresh uploads, or naming files already on the server, fails at once', async () => {
     const refusal = field => ({statusCode: 400, data: {code: 'invalid_argument', message: '提交的内容有误:附件已用于其他记录,请重新上传',
       details: [{field, message: '附件已用于其他记录,请重新上传'}], request_id: 'r'}})
-    const d = outbox.submit({kind: 'tip', record: tipRecord(), attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
+    const d = outbox.submit({kind: TASK_REPORT, task_id: 12, record: {text: '已走访', done: false}, attachments: [{path: 'wxfile://store/p1.jpg', type: 'image'}]})
     server.failNext = [null, refusal('attachments[0]')]
     await outbox.flush()
     assert.equal(outbox.get(d.client_id).state, 'failed')

@@ -157,6 +157,43 @@ describe('my records list', () => {
     assert.equal(list.cursors.length, 4, 'no request after the last page')
   })
 
+  it('tells the truth while a record goes text first: 文字已发送 and 照片 n/m, a photo gone from the phone shown as failed, then 已完成', async () => {
+    const {outbox, fake} = env
+    const gate = Promise.withResolvers ? Promise.withResolvers() : (() => { let resolve; const promise = new Promise(r => { resolve = r }); return {promise, resolve} })()
+    let uploads = 0
+    fake.missingFiles.push('wxfile://store/gone.jpg')
+    fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/tips' && req.method === 'POST') {
+        return {statusCode: 201, data: recordView({id: 31, title: req.data.title, attachments: [],
+          pending_attachments: req.data.attachment_client_ids.map(c => ({client_id: c, state: 'pending', state_name: '照片上传中', declared_at: '2024-05-01T09:31:00+08:00'}))})}
+      }
+      if (req.method === 'UPLOAD') {
+        uploads++
+        return (uploads === 2 ? gate.promise : Promise.resolve()).then(() => ({statusCode: 201, data: JSON.stringify(F.upload(40 + uploads))}))
+      }
+      if (p === '/api/v1/records') return {statusCode: 200, data: {next_cursor: '', items: []}}
+      return F.error(404, 'not_found', '内容不存在')
+    }
+    const page = sim.render('pages/records/index')
+    await page.instance.onLoad()
+    outbox.submit({kind: 'tip', record: tip('先发文字'), attachments: [
+      {path: 'wxfile://store/a.jpg', type: 'image'}, {path: 'wxfile://store/gone.jpg', type: 'image'}, {path: 'wxfile://store/b.jpg', type: 'image'}]})
+    await flush(30)
+    // the text is on the server, the first photo too, the second is gone, the third on its way
+    let card = sim.text(page, '#local-0')
+    assert.match(card, /文字已发送/)
+    assert.match(card, /文字已发送 · 照片 1\/3/)
+    assert.match(card, /第2个附件\(照片\)未能发送:文件已不在手机上,未能发送/)
+    assert.doesNotMatch(card, /失败/)
+    gate.resolve()
+    await outbox.flush()
+    await flush(10)
+    card = sim.text(page, '#local-0')
+    assert.match(card, /已完成 · 照片 2\/3,1个未能发送/)
+    assert.match(card, /已提交/)
+  })
+
   it('deletes a draft after confirmation', async () => {
     env.fake.networkType = 'none'
     const d = env.outbox.saveDraft({kind: 'tip', record: tip('删掉我')})

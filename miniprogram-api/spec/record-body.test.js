@@ -1,6 +1,6 @@
 'use strict'
 // What one record costs on the wire as JSON: the body the app really sends (the form's record(),
-// then the outbox adds client_id and the attachment ids), checked against openapi.yaml and kept
+// then the outbox adds client_id and the photos' upload client_ids, attachment_client_ids), checked against openapi.yaml and kept
 // well under 4 KB for a realistic record. A 2G link moves about 6 KB a second: the photo, not the
 // text, is what an instructor waits for (docs/field-conditions.md).
 const sim = require('./helpers/sim')
@@ -76,7 +76,9 @@ describe('a record on the wire', () => {
       assert.equal(sent.length, 1)
       const body = JSON.stringify(sent[0].data)
       const bytes = Buffer.byteLength(body, 'utf8')
-      assert.ok(sent[0].data.client_id && Array.isArray(sent[0].data.attachments) && sent[0].data.attachments.length === 1)
+      // text first: the photo is declared by its upload client_id and goes after the record
+      assert.ok(sent[0].data.client_id && Array.isArray(sent[0].data.attachments) && sent[0].data.attachments.length === 0)
+      assert.ok(Array.isArray(sent[0].data.attachment_client_ids) && sent[0].data.attachment_client_ids.length === 1)
       assert.ok(bytes < TYPICAL, kind + ': ' + bytes + ' bytes')
       // what is not the instructor's own words (keys, codes, ids, times) stays small
       const text = [f.title, '大厂回族自治县大厂镇东关村'].concat(Object.values(f[kind]).filter(v => typeof v === 'string' && v.length > 4))

@@ -196,7 +196,8 @@ describe('resumable uploads', () => {
     assert.ok(server.uploads[0].bytes.equals(photo))
     assert.equal(it.attachments[0].upload_id, server.uploads[0].id)
     assert.equal(it.attachments[0].resume, undefined)
-    assert.deepEqual(server.records.map(r => r.attachments), [[server.uploads[0].id]], 'the record refers to the upload')
+    // text first: the record went before the photo, declaring it by the client_id the chunks carry
+    assert.deepEqual(server.records.map(r => r.attachment_client_ids), [[kept.attachments[0].client_id]], 'the record declares the upload')
     outbox.stop()
   })
 

@@ -255,7 +255,8 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err e
 	}
 	a.Uploads = upload.NewService(a.DB.DB, files, upload.SigningKey(urlSecret), a.Clock, cfg.Uploads.URLTTL,
 		"/api/v1/files", cfg.Uploads.MaxBytes, upload.Options{
-			MaxConcurrent: cfg.Uploads.MaxConcurrent, QueueWait: cfg.Uploads.QueueWait, MaxPerAccount: cfg.Uploads.MaxPerAccount, Log: a.Log,
+			MaxConcurrent: cfg.Uploads.MaxConcurrent, QueueWait: cfg.Uploads.QueueWait, MaxPerAccount: cfg.Uploads.MaxPerAccount,
+			MissingAfter: cfg.Uploads.OrphanAfter, Log: a.Log,
 		})
 	a.Audit = audit.NewService(a.DB.DB, a.Clock)
 	// An instructor's files not yet attached carry their region (see upload.Upload).

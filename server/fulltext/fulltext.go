@@ -381,7 +381,9 @@ func (ix *Index) Kick() {
 // (the pending row, in its transaction) instead of four round trips after it; a search finds
 // the new text a moment later (the list's LIKE over the newest records finds it at once).
 func (ix *Index) Run(ctx context.Context, interval time.Duration, logf func(n int, err error)) {
-	var tick <-chan time.Time // no interval (sweeps off): kicks only
+	// A zero interval (the records' sweep disabled, as some tests and instances have it) leaves
+	// the kicks: time.NewTicker panics on it.
+	var tick <-chan time.Time
 	if interval > 0 {
 		t := time.NewTicker(interval)
 		defer t.Stop()

@@ -40,6 +40,7 @@ var All = []database.Migration{
 	{Version: 39, Name: "units where ethnic work is heavy (flag and reason); filings' staleness per county for the reminder", Up: v39},
 	{Version: 40, Name: "meeting series with their occurrences; meeting minutes", Up: v40},
 	{Version: 41, Name: "exchange: bulletins corrected (versions kept) and withdrawn; instructors' experience shares reviewed by staff", Up: v41},
+	{Version: 42, Name: "pending attachments: a record's photos declared by their upload client ids before they arrive (text first)", Up: v42},
 	{Version: 43, Name: "resumable uploads: partial uploads and their chunks", Up: v43},
 	{Version: 44, Name: "records: Chinese full-text index (Mroonga, MySQL 8 ngram or SQLite FTS5) filled for existing records", Up: v44},
 }

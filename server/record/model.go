@@ -165,7 +165,10 @@ type View struct {
 	ReturnNote     string        `json:"return_note,omitempty"`
 	WithdrawReason string        `json:"withdraw_reason,omitempty"`
 	Attachments    []upload.View `json:"attachments"`
-	Timeline       []StepView    `json:"timeline,omitempty"`
+	// PendingAttachments are attachments declared by client id (attachment_client_ids) whose
+	// upload has not arrived: on the way (照片上传中), or missing (未送达) after the orphan window.
+	PendingAttachments []upload.PendingView `json:"pending_attachments"`
+	Timeline           []StepView           `json:"timeline,omitempty"`
 	// The kind's own fields, under the kind's code; only the record's kind is set (setFields).
 	// Plain fields rather than a MarshalJSON that splices the key in: encoding/json re-reads and
 	// compacts whatever a MarshalJSON returns, which cost 15 % of a list page's CPU.

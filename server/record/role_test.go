@@ -27,14 +27,14 @@ func TestBodyHashOfSubmissionsStoredBeforeRoles(t *testing.T) {
 	}{"visit", rec.Title, rec.Place, at, &lat, &lng, []int64{7}, d})
 	sum := sha256.Sum256(b)
 	legacy := hex.EncodeToString(sum[:])
-	if got := bodyHash(visitKind, rec, d, []int64{7}); got != legacy {
+	if got := bodyHash(visitKind, rec, d, []int64{7}, nil); got != legacy {
 		t.Fatalf("default role, no tags: %s, want the fingerprint of before, %s", got, legacy)
 	}
 	other := *rec
 	other.Role = RolePoliticalGuide
 	tagged := *rec
 	tagged.Tags = "shiliu_brand"
-	if bodyHash(visitKind, &other, d, []int64{7}) == legacy || bodyHash(visitKind, &tagged, d, []int64{7}) == legacy {
+	if bodyHash(visitKind, &other, d, []int64{7}, nil) == legacy || bodyHash(visitKind, &tagged, d, []int64{7}, nil) == legacy {
 		t.Fatal("a chosen role or a tag leaves the fingerprint unchanged")
 	}
 }

@@ -125,11 +125,11 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 	}
 	var chk validate.Checker
 	now := stored(s.clock.Now())
-	rec, d, attachments := s.parseSubmission(k, body, &chk, now)
+	rec, d, attachments, declared := s.parseSubmission(k, body, &chk, now)
 	if err := chk.Err(); err != nil {
 		return View{}, false, err
 	}
-	rec.BodyHash = bodyHash(k, rec, d, attachments)
+	rec.BodyHash = bodyHash(k, rec, d, attachments, declared)
 	at, err := s.roster.UnscopedPlacement(ctx, p.InstructorID)
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
@@ -171,6 +171,9 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		if err := s.attach(tx, p, attachments, &row); err != nil {
 			return err
 		}
+		if err := s.declare(tx, p, declared, &row); err != nil {
+			return err
+		}
 		if err := c.write(); err != nil {
 			return err
 		}
@@ -191,14 +194,26 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 	audit.Committed(ctx)
 	s.committed(k, c.rec.RegionCode)
 	var files []upload.View
-	if len(attachments) > 0 && s.files != nil {
+	if (len(attachments) > 0 || len(declared) > 0) && s.files != nil {
 		m, err := s.files.List(ctx, OwnerKind, []int64{c.rec.ID})
 		if err != nil {
 			return View{}, false, err
 		}
 		files = m[c.rec.ID]
 	}
-	return s.viewOf(ctx, c.rec, d, at.Name, at.UnitName, files, []Step{c.step}, true), true, nil
+	var pending []upload.PendingView
+	if pd, ok := s.files.(upload.Pender); ok && len(declared) > 0 {
+		m, err := pd.ListPending(ctx, OwnerKind, []int64{c.rec.ID})
+		if err != nil {
+			return View{}, false, err
+		}
+		pending = m[c.rec.ID]
+	}
+	v = s.viewOf(ctx, c.rec, d, at.Name, at.UnitName, files, []Step{c.step}, true)
+	if pending != nil {
+		v.PendingAttachments = pending
+	}
+	return v, true, nil
 }
 
 // stored is a time as the database keeps it: to the millisecond (MySQL's DATETIME(3)), as
@@ -231,7 +246,7 @@ func (s *Service) byClientID(ctx context.Context, authorID int64, clientID strin
 }
 
 // parseSubmission reads and validates a whole submission.
-func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now time.Time) (*Record, Detail, []int64) {
+func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now time.Time) (*Record, Detail, []int64, []string) {
 	f := newFields(body, chk)
 	rec := &Record{Kind: k.Name}
 	if f.str("client_id", "提交编号(client_id)", &rec.ClientID) {
@@ -246,6 +261,10 @@ func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now
 	if f.ids("attachments", "附件", &attachments) {
 		checkAttachments(f, attachments)
 	}
+	var declared []string
+	if f.strs("attachment_client_ids", "待上传附件的编号", &declared) {
+		declared = checkDeclared(f, declared, len(attachments))
+	}
 	d := k.New()
 	own, ok := f.object(k.Name, k.Label+"内容")
 	if !ok {
@@ -259,7 +278,7 @@ func (s *Service) parseSubmission(k *Kind, body Body, chk *validate.Checker, now
 	if !roleGiven {
 		rec.Role = DefaultRole(k.Name, d)
 	}
-	return rec, d, attachments
+	return rec, d, attachments, declared
 }
 
 // readCommon reads the common fields a submission and a patch share; on a patch absent fields
@@ -306,6 +325,37 @@ func checkAttachments(f *fields, ids []int64) {
 	}
 }
 
+// checkDeclared checks the client ids of attachments declared before their upload (text first):
+// UUIDs, lower-cased, no repeats, and with the attachments sent by id at most
+// upload.MaxAttachments.
+func checkDeclared(f *fields, cids []string, byID int) []string {
+	f.check(len(cids)+byID <= upload.MaxAttachments, "attachment_client_ids", fmt.Sprintf("附件(含待上传的照片)最多%d个", upload.MaxAttachments))
+	out := make([]string, 0, len(cids))
+	seen := map[string]bool{}
+	for _, c := range cids {
+		c = strings.ToLower(strings.TrimSpace(c))
+		if !upload.ValidClientID(c) || seen[c] {
+			f.fail("attachment_client_ids", "待上传附件的编号应为不重复的UUID(即上传照片时的client_id)")
+			return nil
+		}
+		seen[c] = true
+		out = append(out, c)
+	}
+	return out
+}
+
+// declare records the attachments declared by client id; those already uploaded are attached now.
+func (s *Service) declare(tx *gorm.DB, p *access.Principal, cids []string, rec *Record) error {
+	if len(cids) == 0 {
+		return nil
+	}
+	pd, ok := s.files.(upload.Pender)
+	if !ok {
+		return apperr.Field("attachment_client_ids", "暂不支持先提交文字后上传照片")
+	}
+	return pd.Declare(tx, p, cids, OwnerKind, rec.ID, rec.RegionCode)
+}
+
 func (s *Service) attach(tx *gorm.DB, p *access.Principal, ids []int64, rec *Record) error {
 	if len(ids) == 0 {
 		return nil
@@ -318,9 +368,11 @@ func (s *Service) attach(tx *gorm.DB, p *access.Principal, ids []int64, rec *Rec
 
 // bodyHash fingerprints a submission after parsing, so retries compare by meaning, not by bytes
 // (key order, spacing, time zone of occurred_at).
-func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64) string {
+func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64, declared []string) string {
 	ids := slices.Clone(attachments)
 	slices.Sort(ids)
+	cids := slices.Clone(declared)
+	slices.Sort(cids)
 	// The default role and no tags are left out, so that a submission stored before records had
 	// them (migration 38) and retried by a phone afterwards has the fingerprint it was stored with.
 	role := rec.Role
@@ -335,7 +387,9 @@ func bodyHash(k *Kind, rec *Record, d Detail, attachments []int64) string {
 		Fields             any
 		Role               string `json:",omitempty"`
 		Tags               string `json:",omitempty"`
-	}{k.Name, rec.Title, rec.Place, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d, role, rec.Tags})
+		// Left out when none, for the fingerprints stored before migration 42.
+		Declared []string `json:",omitempty"`
+	}{k.Name, rec.Title, rec.Place, rec.OccurredAt.UTC(), rec.Latitude, rec.Longitude, ids, d, role, rec.Tags, cids})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -768,6 +822,13 @@ func (s *Service) views(ctx context.Context, recs []named, withTimeline bool) ([
 			return nil, err
 		}
 	}
+	pending := map[int64][]upload.PendingView{}
+	if pd, ok := s.files.(upload.Pender); ok {
+		var err error
+		if pending, err = pd.ListPending(ctx, OwnerKind, ids); err != nil {
+			return nil, err
+		}
+	}
 	steps := map[int64][]Step{}
 	if withTimeline {
 		var rows []Step
@@ -783,7 +844,11 @@ func (s *Service) views(ctx context.Context, recs []named, withTimeline bool) ([
 		if dd, ok := details[r.ID]; ok {
 			d = dd
 		}
-		out = append(out, s.viewOf(ctx, &r.Record, d, r.AuthorName, r.UnitName, files[r.ID], steps[r.ID], withTimeline))
+		v := s.viewOf(ctx, &r.Record, d, r.AuthorName, r.UnitName, files[r.ID], steps[r.ID], withTimeline)
+		if p := pending[r.ID]; p != nil {
+			v.PendingAttachments = p
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -804,6 +869,7 @@ func (s *Service) viewOf(ctx context.Context, r *Record, d Detail, author, unit 
 	if v.Attachments == nil {
 		v.Attachments = []upload.View{}
 	}
+	v.PendingAttachments = []upload.PendingView{}
 	if k == nil {
 		return v
 	}

@@ -78,6 +78,9 @@ type Service struct {
 	gate       gate
 	log        *slog.Logger
 	metrics    metrics
+	// missingAfter is how long a declared attachment is shown on the way before it is shown
+	// missing (pending.go).
+	missingAfter time.Duration
 }
 
 var _ Attacher = (*Service)(nil)
@@ -92,6 +95,10 @@ type Options struct {
 	// MaxPerAccount is how many of the places one account may hold at once; 0 means
 	// DefaultMaxPerAccount. Configuration keeps it at most MaxConcurrent.
 	MaxPerAccount int
+	// MissingAfter is how long after a record declared an attachment by client id (pending.go)
+	// it is shown as on the way; after that, as missing (未送达). 0 means DefaultMissingAfter; the
+	// app passes uploads.orphan_after.
+	MissingAfter time.Duration
 	// PartialTTL is how long a resumable upload that receives nothing is kept; 0 means
 	// DefaultPartialTTL.
 	PartialTTL time.Duration
@@ -116,6 +123,9 @@ func NewService(db *gorm.DB, store Storage, signingKey []byte, clk clock.Clock, 
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	if opt.MissingAfter <= 0 {
+		opt.MissingAfter = DefaultMissingAfter
+	}
 	if opt.PartialTTL <= 0 {
 		opt.PartialTTL = DefaultPartialTTL
 	}
@@ -123,7 +133,7 @@ func NewService(db *gorm.DB, store Storage, signingKey []byte, clk clock.Clock, 
 		basePath: strings.TrimRight(basePath, "/"), maxBytes: maxBytes, partialTTL: opt.PartialTTL,
 		gate: gate{slots: make(chan struct{}, opt.MaxConcurrent), wait: opt.QueueWait,
 			perAccount: opt.MaxPerAccount, held: map[int64]int{}}, log: opt.Log,
-		metrics: newMetrics()}
+		metrics: newMetrics(), missingAfter: opt.MissingAfter}
 }
 
 // SigningKey derives the link-signing key from a configured secret, so the token secret can serve
@@ -221,6 +231,12 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in Input) (v 
 			if err != nil {
 				return View{}, false, err
 			}
+			if old.OwnerID == nil {
+				// A retry: the first try may have stored the file but not reached its record.
+				if old, err = s.attachDeclared(ctx, old); err != nil {
+					return View{}, false, err
+				}
+			}
 			audit.Subject(ctx, "upload", old.ID, old.RegionCode)
 			return s.view(old, s.clock.Now()), false, nil
 		}
@@ -268,13 +284,42 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in Input) (v 
 			if lerr != nil || !ok {
 				return View{}, false, errors.Join(err, lerr)
 			}
+			if old.OwnerID == nil {
+				if old, err = s.attachDeclared(ctx, old); err != nil {
+					return View{}, false, err
+				}
+			}
 			audit.Subject(ctx, "upload", old.ID, old.RegionCode)
 			return s.view(old, s.clock.Now()), false, nil
 		}
 		return View{}, false, err
 	}
+	if clientID != "" {
+		// A record may have declared this upload before it arrived (text first).
+		if u, err = s.attachDeclared(ctx, u); err != nil {
+			return View{}, false, err
+		}
+	}
 	audit.Subject(ctx, "upload", u.ID, u.RegionCode)
 	return s.view(u, now), true, nil
+}
+
+// attachDeclared attaches u to the owner that declared its client id, if any (pending.go), and
+// returns it as stored afterwards. The upload is stored either way: a failure here is an error
+// the phone retries, and the retry attaches it.
+func (s *Service) attachDeclared(ctx context.Context, u Upload) (Upload, error) {
+	if u.ClientID == nil {
+		return u, nil
+	}
+	changed, err := s.resolve(ctx, u.AccountID, *u.ClientID)
+	if err != nil || !changed {
+		return u, err
+	}
+	var fresh Upload
+	if err := s.db.WithContext(ctx).Where("id = ?", u.ID).Take(&fresh).Error; err != nil {
+		return u, err
+	}
+	return fresh, nil
 }
 
 func (s *Service) byClientID(ctx context.Context, accountID int64, clientID string) (Upload, bool, error) {
@@ -447,6 +492,12 @@ func (s *Service) Attach(tx *gorm.DB, p *access.Principal, ids []int64, ownerKin
 		Count(&others).Error; err != nil {
 		return err
 	}
+	// Attachments declared by client id and not arrived yet count too (pending.go).
+	var declared int64
+	if err := tx.Model(&PendingAttachment{}).Where("owner_kind = ? AND owner_id = ?", ownerKind, ownerID).Count(&declared).Error; err != nil {
+		return err
+	}
+	others += declared
 	if others+int64(len(uniq)) > MaxAttachments {
 		return apperr.Field("attachments", fmt.Sprintf("附件不能超过%d个", MaxAttachments))
 	}

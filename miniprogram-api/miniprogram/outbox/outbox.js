@@ -7,13 +7,23 @@
 // - Text lives in wx storage, one key per record plus an index key, within WeChat's limits (1 MB a
 //   key, 10 MB in all), measured in UTF-8 bytes. Photos and voice notes stay files on the phone
 //   (saved with saveFile so they outlive the temp folder); only their paths are stored.
-// - Sending: attachments first, one by one, each upload id remembered at once so a retry never
-//   uploads a file twice; then the record with its client_id, so a retry after a lost answer is
-//   stored once by the server.
-// - Records go one at a time (gentle on a 2G link), in the order they were queued, except that a
-//   tip of level major (重大) or critical (特别重大) goes before every non-urgent record waiting
-//   with it: the county must hear of it within minutes, not after fifty photos of visit logs.
-//   Urgent tips among themselves, and the others among themselves, stay first in, first out.
+// - Sending a new record is text first: the record goes with its photos and voice notes declared
+//   by their client_ids (`attachment_client_ids`); the server stores it and raises its alerts at
+//   once, shows the files as on the way (照片上传中), and attaches each upload carrying one of those
+//   client_ids when it arrives. Then the files go up, one by one. A draft shows where it is:
+//   待上传 → 文字已发送 · 照片 n/m → 已完成. A file that cannot be read any more (gone from the
+//   phone), or that the server refuses (type, size), fails that file, not the record: the record
+//   is on the server, and the file is shown as failed (the server shows it 未送达 in time).
+// - Order: every queued record's text before any file (fifty records' text are about as many bytes
+//   as one photo), up to TEXT_PARALLEL texts in flight, the next starting as one is answered (on a
+//   2G link a request spends more time on round trips and lost segments than on its bytes); then
+//   resubmits and task reports; then the files, one at a time. A tip of level major (重大) or
+//   critical (特别重大) goes first in each: its text before every other text, so before every
+//   photo; its photos before the others'. Within a priority, first in, first out.
+// - Corrections of returned records (resubmit) and task reports still send their files first,
+//   then the request with the upload ids (their endpoints do not take declared client_ids).
+// - Every file upload goes through one function, putFile: resumable.js's uploadFile (a small
+//   file in one request, a large one in chunks that survive a dropped connection and a restart).
 // - Each photo or voice note gets its own client_id (UUID v4) when it is added to a draft, stored
 //   with the draft and sent with every upload of that file (form field `client_id`): a server that
 //   knows the id hands back the first upload instead of keeping a second copy when an upload's
@@ -56,6 +66,9 @@ const TOTAL_LIMIT = 10 * 1024 * 1024 // WeChat: 10 MB per mini-program and user
 const TOTAL_RESERVE = 256 * 1024 // left for the session, dictionaries and caches
 const KEEP_SUBMITTED = 50 // trimmed summaries kept for the records list
 
+// How many records' text are sent at once (wx.request allows 10).
+const TEXT_PARALLEL = 4
+
 const BACKOFF_BASE = 2000
 const BACKOFF_CAP = 5 * 60 * 1000
 
@@ -86,6 +99,38 @@ function refusesAttachments(err) {
 function isUrgent(it) {
   const tip = it && it.kind === 'tip' && it.record ? it.record.tip : null
   return !!tip && URGENT_TIP_LEVELS.indexOf(tip.level) >= 0
+}
+
+/** Whether a record goes text first (a new field record; not a resubmit, not a task report). */
+function textFirst(it) {
+  return !!it && it.kind !== TASK_REPORT && it.mode !== 'resubmit'
+}
+
+/** Whether its text still has to go (for the others: anything at all). */
+function needsText(it) {
+  return !textFirst(it) || !it.text_sent
+}
+
+/** Files of a text-first record still to upload: neither uploaded nor failed. */
+function photosLeft(it) {
+  return (it.attachments || []).filter(a => !a.upload_id && !a.failed)
+}
+
+/**
+ * What a draft shows of its sending: 文字已发送 · 照片 n/m while its files go up, 已完成 at the end
+ * (with the files that failed). Empty before the text is sent.
+ */
+function progressOf(it) {
+  if (!textFirst(it) || !it.text_sent) return {label: '', done: 0, total: 0, failed: 0}
+  const all = it.attachments || []
+  const done = all.filter(a => a.upload_id).length
+  const failed = all.filter(a => a.failed && !a.upload_id).length
+  const total = all.length
+  let label
+  if (done + failed < total) label = '文字已发送 · 照片 ' + done + '/' + total
+  else if (failed) label = '已完成 · 照片 ' + done + '/' + total + ',' + failed + '个未能发送'
+  else label = '已完成'
+  return {label, done, total, failed}
 }
 
 const STATE_LABELS = {
@@ -244,9 +289,15 @@ function createOutbox(o) {
 
   function decorate(it) {
     const k = kindOf(it.kind)
+    const progress = progressOf(it)
+    const partial = !!progress.label && it.state !== 'submitted'
     return Object.assign(clone(it), {
-      state_label: STATE_LABELS[it.state] || it.state,
+      state_label: partial ? '文字已发送' : (STATE_LABELS[it.state] || it.state),
+      // the tag a draft shows: text_sent while its files go up (components/record-state)
+      display_state: partial ? 'text_sent' : it.state,
       kind_label: k ? k.label : it.kind,
+      progress_label: progress.label,
+      progress,
     })
   }
 
@@ -280,6 +331,7 @@ function createOutbox(o) {
       if (!it) throw new OutboxError('草稿不存在', 'not_found')
       if (it.state === 'sending') throw new OutboxError('这条记录正在上传,请稍候再修改', 'busy')
       if (it.state === 'submitted') throw new OutboxError('这条记录已提交,不能再修改', 'submitted')
+      if (it.text_sent) throw new OutboxError('这条记录的文字已发送,照片正在上传,不能再修改', 'submitted')
       // A queued record that was already tried may have reached the server under its client_id:
       // changing it now would be refused as a conflict (or, with a new id, stored twice).
       if (it.state === 'queued' && it.attempts > 0) {
@@ -448,9 +500,20 @@ function createOutbox(o) {
     // One item at a time, choosing the next after each send: an urgent tip queued meanwhile goes
     // next. Each item is tried at most once a pass (a forced pass would otherwise spin on a record
     // that keeps failing).
+    // A text-first record whose text went is tried again in the same pass for its next file.
     const tried = {}
     for (;;) {
-      const it = nextToSend(force, tried)
+      const texts = dueTexts(force, tried, TEXT_PARALLEL)
+      if (texts.length) {
+        const stop = await sendTexts(texts, force, tried)
+        if (stop === 'auth') {
+          authListeners.slice().forEach(fn => fn())
+          return
+        }
+        if (stop === 'network') return // the link is down: the rest would fail the same way
+        continue
+      }
+      const it = nextSingle(force, tried)
       if (!it) return
       tried[it.client_id] = true
       const outcome = await sendItem(it)
@@ -458,23 +521,69 @@ function createOutbox(o) {
         authListeners.slice().forEach(fn => fn())
         return
       }
-      if (outcome === 'network') return // the link is down: the rest would fail the same way
-      if (outcome === 'reupload') delete tried[it.client_id] // its files go up again now, then the record
+      if (outcome === 'network') return
+      // its files go up again now, then the record; or its next file
+      if (outcome === 'reupload' || outcome === 'next') delete tried[it.client_id]
     }
   }
 
-  /** The oldest queued urgent tip that is due, else the oldest queued item that is due. */
-  function nextToSend(force, tried) {
-    let first = null
+  /** The queued items that are due and not tried in this pass, in queue order. */
+  function due(force, tried) {
+    const out = []
     for (const id of index()) {
       if (tried[id]) continue
       const it = load(id)
       if (!it || it.state !== 'queued') continue
       if (!force && it.next_attempt_at > now()) continue
-      if (isUrgent(it)) return it
-      if (!first) first = it
+      out.push(it)
     }
-    return first
+    return out
+  }
+
+  /** Urgent tips first, each group first in, first out. */
+  function urgentFirst(items) {
+    return items.filter(isUrgent).concat(items.filter(it => !isUrgent(it)))
+  }
+
+  /** Up to n text-first records whose text is due. */
+  function dueTexts(force, tried, n) {
+    return urgentFirst(due(force, tried).filter(it => textFirst(it) && !it.text_sent)).slice(0, n)
+  }
+
+  /**
+   * When no text waits: a resubmit or task report (files and request together), else the next
+   * file of a record whose text went; urgent tips first.
+   */
+  function nextSingle(force, tried) {
+    const items = due(force, tried)
+    return urgentFirst(items.filter(it => !textFirst(it)))[0] || urgentFirst(items.filter(it => textFirst(it) && it.text_sent))[0] || null
+  }
+
+  /**
+   * Sends texts with up to TEXT_PARALLEL in flight: as one is answered the next due text starts
+   * (a text held up by a lost segment does not hold the others back). Resolves once none is in
+   * flight and none is due, or after a network failure or an expired login ('network', 'auth'),
+   * letting those in flight finish.
+   */
+  async function sendTexts(first, force, tried) {
+    let stop = ''
+    const running = new Set()
+    const start = it => {
+      tried[it.client_id] = true
+      const p = sendItem(it).then(outcome => {
+        running.delete(p)
+        if ((outcome === 'auth' || outcome === 'network') && stop !== 'auth') stop = outcome
+        if (outcome === 'reupload' || outcome === 'next') delete tried[it.client_id] // sent again at once; or its files follow
+      })
+      running.add(p)
+    }
+    first.forEach(start)
+    while (running.size) {
+      await Promise.race(running)
+      if (stop) continue
+      dueTexts(force, tried, TEXT_PARALLEL - running.size).forEach(start)
+    }
+    return stop
   }
 
   /** Tells o.onUploadProgress how far a file of a record has gone up (bytes sent of total). */
@@ -487,7 +596,130 @@ function createOutbox(o) {
     }
   }
 
-  async function sendItem(it) {
+  /**
+   * Uploads the i-th file of an item with its client_id: the one place the outbox sends a file.
+   * Large files go up in chunks that survive a dropped connection and an app restart (resumable.js):
+   * the upload's URL is kept with the attachment (a.resume) until the file is stored. Resolves to
+   * the server's Upload.
+   */
+  function putFile(it, i) {
+    const a = it.attachments[i]
+    return uploadFile(client, a.path, {
+      clientId: a.client_id, size: a.size, state: a.resume || null,
+      onState: st => {
+        if (st) a.resume = st
+        else delete a.resume
+        save(it)
+      },
+      onProgress: (sent, total) => uploadProgress(it, i, sent, total),
+    })
+  }
+
+  function sendItem(it) {
+    if (!textFirst(it)) return sendWhole(it)
+    return it.text_sent ? sendNextFile(it) : sendText(it)
+  }
+
+  /** A text-first record's text, with its files declared by client_id. */
+  async function sendText(it) {
+    const k = kindOf(it.kind)
+    it.state = 'sending'
+    it.attempts = (it.attempts || 0) + 1
+    save(it)
+    try {
+      it.attachments.forEach(a => {
+        if (!a.client_id) a.client_id = uuidv4() // a draft kept before files had their own id
+      })
+      // Files uploaded before (a draft sent by an older version of the app) go by id; the rest
+      // are declared and follow.
+      const attachments = it.attachments.filter(a => a.upload_id).map(a => a.upload_id)
+      const declared = it.attachments.filter(a => !a.upload_id).map(a => a.client_id)
+      const body = Object.assign({}, it.record, {client_id: it.client_id, attachments})
+      if (declared.length) body.attachment_client_ids = declared
+      const view = await client.post('/api/v1/' + k.path, body)
+      if (!view || !view.id) {
+        throw {status: 502, message: '服务器的回答不完整,稍后自动重试'}
+      }
+      it.text_sent = true
+      it.text_sent_at = now()
+      it.server_id = view.id
+      it.server_status = view.status || ''
+      it.server_status_name = view.status_name || ''
+      it.error = null
+      it.last_error = ''
+      it.attempts = 0
+      it.next_attempt_at = 0
+      if (photosLeft(it).length) {
+        it.state = 'queued'
+        save(it)
+        return 'next'
+      }
+      finish(it)
+      return 'ok'
+    } catch (e) {
+      return failed(it, e || {}, {})
+    }
+  }
+
+  /** The next file of a text-first record whose text is on the server. */
+  async function sendNextFile(it) {
+    const i = it.attachments.findIndex(a => !a.upload_id && !a.failed)
+    if (i < 0) {
+      finish(it)
+      return 'ok'
+    }
+    const a = it.attachments[i]
+    it.state = 'sending'
+    it.attempts = (it.attempts || 0) + 1
+    save(it)
+    try {
+      if (!(await fileExists(a.path))) {
+        a.failed = '文件已不在手机上,未能发送'
+      } else {
+        try {
+          const up = await putFile(it, i)
+          if (!up || !up.id) throw {status: 502, message: '服务器的回答不完整,稍后自动重试'}
+          a.upload_id = up.id
+        } catch (e) {
+          if (!e || !e.refused || e.code === 'session_expired') throw e
+          // The server will not take this file (type, size): the others and the record stand.
+          a.failed = (e.fullMessage || e.message || '服务器拒绝了这个文件')
+        }
+      }
+      it.attempts = 0
+      it.last_error = ''
+      it.next_attempt_at = 0
+      if (photosLeft(it).length) {
+        it.state = 'queued'
+        save(it)
+        return 'next'
+      }
+      finish(it)
+      return 'ok'
+    } catch (e) {
+      return failed(it, e || {}, {})
+    }
+  }
+
+  /** A record the server has whole (text, and every file that could go): trimmed to a summary. */
+  function finish(it) {
+    it.state = 'submitted'
+    it.submitted_at = now()
+    it.error = null
+    it.last_error = ''
+    it.next_attempt_at = 0
+    deleteFiles(it)
+    it.record = it.kind === TASK_REPORT
+      ? {text: Array.from(it.record.text || '').slice(0, 40).join(''), done: !!it.record.done}
+      : {title: it.record.title, occurred_at: it.record.occurred_at, place: it.record.place}
+    it.attachments = it.attachments.map(a => Object.assign({path: '', type: a.type, upload_id: a.upload_id, client_id: a.client_id},
+      a.failed ? {failed: a.failed} : {}))
+    save(it)
+    trimSubmitted(KEEP_SUBMITTED)
+  }
+
+  /** A resubmit or a task report: its files, then the request with their upload ids. */
+  async function sendWhole(it) {
     const k = kindOf(it.kind)
     it.state = 'sending'
     it.attempts = (it.attempts || 0) + 1
@@ -509,17 +741,7 @@ function createOutbox(o) {
         }
         let up
         try {
-          // Large files go up in chunks that survive a dropped connection and an app restart:
-          // the upload's URL is kept with the attachment (a.resume) until the file is stored.
-          up = await uploadFile(client, a.path, {
-            clientId: a.client_id, size: a.size, state: a.resume || null,
-            onState: st => {
-              if (st) a.resume = st
-              else delete a.resume
-              save(it)
-            },
-            onProgress: (sent, total) => uploadProgress(it, i, sent, total),
-          })
+          up = await putFile(it, i)
         } catch (e) {
           if (e && e.refused) e.attachmentIndex = i
           throw e
@@ -555,64 +777,59 @@ function createOutbox(o) {
         // ask again; the client_id makes the retry safe.
         throw {status: 502, message: '服务器的回答不完整,稍后自动重试'}
       }
-      it.state = 'submitted'
       it.server_id = view.id
       it.server_status = (view && view.status) || ''
       it.server_status_name = (view && view.status_name) || ''
-      it.submitted_at = now()
-      it.error = null
-      it.last_error = ''
-      it.next_attempt_at = 0
-      deleteFiles(it)
-      // Trim the local copy: the server has the record; keep what the list shows.
-      it.record = it.kind === TASK_REPORT
-        ? {text: Array.from(it.record.text || '').slice(0, 40).join(''), done: !!it.record.done}
-        : {title: it.record.title, occurred_at: it.record.occurred_at, place: it.record.place}
-      it.attachments = it.attachments.map(a => ({path: '', type: a.type, upload_id: a.upload_id, client_id: a.client_id}))
-      save(it)
-      trimSubmitted(KEEP_SUBMITTED)
+      finish(it)
       return 'ok'
     } catch (e) {
-      const err = e || {}
-      if (err.code === 'session_expired') {
+      return failed(it, e || {}, fresh)
+    }
+  }
+
+  /**
+   * A send that did not go through: queued again with backoff (network, 5xx), waiting for a login
+   * (401), or 失败 with the server's reason (other 4xx). fresh are the files uploaded in this send.
+   */
+  function failed(it, err, fresh) {
+    if (err.code === 'session_expired') {
+      it.state = 'queued'
+      it.attempts = Math.max(0, it.attempts - 1)
+      it.last_error = '登录已失效,重新登录后自动上传'
+      save(it)
+      return 'auth'
+    }
+    if (refusesAttachments(err)) {
+      // Uploads made before this send may have been swept: upload those files again (they are
+      // still on the phone; files already on the server, as of a returned record, have no path).
+      const stale = it.attachments.filter((a, i) => a.path && a.upload_id && !fresh[i])
+      if (stale.length) {
+        stale.forEach(a => { a.upload_id = null })
         it.state = 'queued'
-        it.attempts = Math.max(0, it.attempts - 1)
-        it.last_error = '登录已失效,重新登录后自动上传'
-        save(it)
-        return 'auth'
-      }
-      if (refusesAttachments(err)) {
-        // Uploads made before this send may have been swept: upload those files again (they are
-        // still on the phone; files already on the server, as of a returned record, have no path).
-        const stale = it.attachments.filter((a, i) => a.path && a.upload_id && !fresh[i])
-        if (stale.length) {
-          stale.forEach(a => { a.upload_id = null })
-          it.state = 'queued'
-          it.error = null
-          it.last_error = '服务器上的附件已过期,正在重新上传'
-          it.next_attempt_at = 0
-          save(it)
-          return 'reupload'
-        }
-      }
-      if (err.refused) {
-        it.state = 'failed'
-        const what = err.attachmentIndex !== undefined
-          ? (it.attachments[err.attachmentIndex].type === 'audio' ? '第' + (err.attachmentIndex + 1) + '个附件(录音)' : '第' + (err.attachmentIndex + 1) + '个附件(照片)') + ':'
-          : ''
-        it.error = {message: what + (err.fullMessage || err.message), code: err.code, status: err.status,
-          details: err.details || [], request_id: err.requestId || ''}
+        it.error = null
+        it.last_error = '服务器上的附件已过期,正在重新上传'
         it.next_attempt_at = 0
         save(it)
-        return 'refused'
+        return 'reupload'
       }
-      // Network, timeout, 408, 429, 5xx, or anything unexpected: keep it and try again later.
-      it.state = 'queued'
-      it.last_error = err.message || '网络不给力,请稍后重试'
-      it.next_attempt_at = now() + backoffDelay(it.attempts, random)
-      save(it)
-      return err.status === 0 || err.status === undefined ? 'network' : 'retry'
     }
+    if (err.refused) {
+      it.state = 'failed'
+      const what = err.attachmentIndex !== undefined
+        ? (it.attachments[err.attachmentIndex].type === 'audio' ? '第' + (err.attachmentIndex + 1) + '个附件(录音)' : '第' + (err.attachmentIndex + 1) + '个附件(照片)') + ':'
+        : ''
+      it.error = {message: what + (err.fullMessage || err.message), code: err.code, status: err.status,
+        details: err.details || [], request_id: err.requestId || ''}
+      it.next_attempt_at = 0
+      save(it)
+      return 'refused'
+    }
+    // Network, timeout, 408, 429, 5xx, or anything unexpected: keep it and try again later.
+    it.state = 'queued'
+    it.last_error = err.message || '网络不给力,请稍后重试'
+    it.next_attempt_at = now() + backoffDelay(it.attempts, random)
+    save(it)
+    return err.status === 0 || err.status === undefined ? 'network' : 'retry'
   }
 
   /** Whether a local file is still there; true when the platform cannot tell. */
@@ -739,7 +956,9 @@ module.exports = {
   STATE_LABELS,
   TASK_REPORT,
   URGENT_TIP_LEVELS,
+  TEXT_PARALLEL,
   isUrgent,
+  progressOf,
   INDEX_KEY,
   ITEM_PREFIX,
   PER_KEY_LIMIT,

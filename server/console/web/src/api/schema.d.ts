@@ -747,6 +747,8 @@ export interface paths {
          *     单个文件默认不超过 10 MB(配置项 `uploads.max_bytes`)。
          *
          *     上传后附件尚未关联任何记录,只有上传者本人能查看;提交记录时引用,之后按记录所在区划校验查看权限。
+         *     **先文字后照片**:记录可先以 `attachment_client_ids` 声明将要上传的照片(即上传时的 `client_id`);
+         *     带该 `client_id` 的上传(本人的)到达时立即关联到那条记录,先到后到都可以,重试也只关联一次。
          *     上传后一直未被记录(或任务、任务反馈、简报)引用的附件,默认 7 天后被删除(配置项 `uploads.orphan_after`),
          *     之后再引用它会返回 400(`attachments`),需重新上传。
          *     服务器同时接收的上传数有上限(配置项 `uploads.max_concurrent`),已满时返回 503 `unavailable` 和 `Retry-After`,
@@ -4737,6 +4739,19 @@ export interface components {
             url: string;
             url_expires_at: components["schemas"]["DateTime"];
         };
+        /**
+         * @description 记录声明了、尚未收到的附件(先文字后照片)。`state`:`pending` 照片上传中;`missing` 未送达——声明后超过
+         *     `uploads.orphan_after`(默认 7 天)仍未收到,记录本身仍然有效。之后若仍收到,照常关联。
+         */
+        PendingAttachment: {
+            /** Format: uuid */
+            client_id: string;
+            /** @enum {string} */
+            state: "pending" | "missing";
+            /** @enum {string} */
+            state_name: "照片上传中" | "未送达";
+            declared_at: components["schemas"]["DateTime"];
+        };
         /** @description 一条操作日志。只记录 id,不记录请求内容或个人信息。 */
         AuditEntry: {
             /** Format: int64 */
@@ -5506,6 +5521,15 @@ export interface components {
             /** @description 本人上传的附件 id(`POST /api/v1/uploads`),最多 9 个。 */
             attachments?: number[];
             /**
+             * @description 先文字后照片:本人**将要**(或已经)上传的附件的 `client_id`(上传时表单字段 `client_id` 的 UUID),与
+             *     `attachments` 合计最多 9 个,不可重复。记录立即保存(线索预警照常立即发出),尚未到达的附件出现在记录的
+             *     `pending_attachments` 中(照片上传中);带同一 `client_id` 的上传到达时自动关联到本记录,不需要再次提交记录。
+             *     已经上传的立即关联。`client_id` 只对本人的上传有效:他人以相同 `client_id` 上传的文件不会关联。
+             *     同一个 `client_id` 已被本人另一条记录声明或已关联到其他记录时返回 400(`details` 指出 `attachment_client_ids`)。
+             *     它是提交内容的一部分:重试时原样带上。
+             */
+            attachment_client_ids?: string[];
+            /**
              * @description 记录服务的角色(五大员之一)。不给出时取默认:走访按走访类型(政策宣传→政策宣传员,组织活动→活动组织员,其他→政治引领员,
              *     走访慰问、帮扶服务、入户走访→民情联络员),民情报告→民情联络员,风险隐患线索和矛盾纠纷调解→维稳调解员。
              */
@@ -5797,6 +5821,8 @@ export interface components {
             return_note?: string;
             withdraw_reason?: string;
             attachments: components["schemas"]["Upload"][];
+            /** @description 以 `attachment_client_ids` 声明、尚未到达的附件,按声明顺序。到达后移到 `attachments`。 */
+            pending_attachments?: components["schemas"]["PendingAttachment"][];
             timeline?: components["schemas"]["RecordStep"][];
             visit?: components["schemas"]["VisitFields"];
             sentiment?: components["schemas"]["SentimentFields"];

@@ -1,1 +1,0 @@
-import{G as e,w as t,x as n}from"./vendor-DhlMjdq_.js";import{y as r}from"./index-CAhag_EK.js";var i={},a={class:`page-card`};function o(r,i){return e(),t(`div`,a,[...i[0]||=[n(`h1`,{class:`page-title`},`没有权限`,-1),n(`p`,null,`您的账号不能使用这一页。如需此权限,请联系本级系统管理员。`,-1)]])}var s=r(i,[[`render`,o]]);export{s as default};

@@ -1,0 +1,1 @@
+import{mt as e}from"./vendor-DhlMjdq_.js";import{m as t,u as n}from"./index-e1l6lm1h.js";var r=e(null),i=null;function a(){return!r.value&&!i&&(i=t(n.GET(`/api/v1/dictionaries`)).then(e=>(r.value=e,e)),i.catch(()=>{i=null})),r}function o(e,t){return t?e?.find(e=>e.code===t)?.label??t:``}export{a as n,o as t};
