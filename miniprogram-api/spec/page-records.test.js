@@ -194,6 +194,40 @@ describe('my records list', () => {
     assert.match(card, /已提交/)
   })
 
+  it('shows a record once while its photos go up: the phone\'s card with its progress, the server\'s card once the phone\'s is done', async () => {
+    const {outbox, fake} = env
+    const gate = Promise.withResolvers ? Promise.withResolvers() : (() => { let resolve; const promise = new Promise(r => { resolve = r }); return {promise, resolve} })()
+    let onServer = false
+    fake.handler = req => {
+      const p = pathOf(req)
+      if (p === '/api/v1/tips' && req.method === 'POST') {
+        onServer = true
+        return {statusCode: 201, data: recordView({id: 31, title: req.data.title, attachments: [],
+          pending_attachments: req.data.attachment_client_ids.map(c => ({client_id: c, state: 'pending', state_name: '照片上传中', declared_at: '2024-05-01T09:31:00+08:00'}))})}
+      }
+      if (req.method === 'UPLOAD') return gate.promise.then(() => ({statusCode: 201, data: JSON.stringify(F.upload(41))}))
+      if (p === '/api/v1/records') return {statusCode: 200, data: {next_cursor: '', items: onServer ? [recordView({id: 31, title: '只显示一次'})] : []}}
+      return F.error(404, 'not_found', '内容不存在')
+    }
+    const page = sim.render('pages/records/index')
+    await page.instance.onLoad()
+    outbox.submit({kind: 'tip', record: tip('只显示一次'), attachments: [{path: 'wxfile://store/a.jpg', type: 'image'}]})
+    await flush(30)
+    await page.instance.load()
+    await flush(5)
+    const cards = () => (page.dom.textContent.match(/只显示一次/g) || []).length
+    assert.equal(page.data.items.length, 1, 'the server lists it')
+    assert.equal(cards(), 1, 'one card while the photo goes up')
+    assert.match(sim.text(page, '#local-0'), /文字已发送 · 照片 0\/1/)
+    gate.resolve()
+    await outbox.flush()
+    await flush(10)
+    await page.instance.load()
+    await flush(5)
+    assert.equal(page.data.local.length, 0, 'the phone\'s card leaves once the server shows the record')
+    assert.equal(cards(), 1, 'and the server\'s card is back')
+  })
+
   it('deletes a draft after confirmation', async () => {
     env.fake.networkType = 'none'
     const d = env.outbox.saveDraft({kind: 'tip', record: tip('删掉我')})

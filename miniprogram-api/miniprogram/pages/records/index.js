@@ -65,7 +65,17 @@ Component({
         .map(it => Object.assign(it, it.kind === TASK_REPORT
           ? {title: '任务:' + (it.task_title || ''), time: formatTime(toBeijingISO(new Date(it.created_at)))}
           : {title: it.record.title, time: formatTime(it.record.occurred_at)}))
-      this.setData({local, pending: local.filter(i => i.state === 'queued').length})
+      // A record whose text is on the server while its photos still go up is shown once: as the
+      // phone's card, which has its progress (照片 n/m) and its failed photos; the server's card
+      // of it comes back when the phone's leaves.
+      const onPhone = {}
+      local.forEach(it => { if (it.kind !== TASK_REPORT && it.server_id) onPhone[it.kind + it.server_id] = true })
+      const items = this.data.items
+      const shadowChanged = items.some(i => !!i.shadowed !== !!onPhone[i.kind + i.id])
+      items.forEach(i => { i.shadowed = !!onPhone[i.kind + i.id] })
+      const data = {local, pending: local.filter(i => i.state === 'queued').length}
+      if (shadowChanged) data.items = items
+      this.setData(data)
     },
 
     /**
