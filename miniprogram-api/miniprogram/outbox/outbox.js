@@ -646,19 +646,24 @@ function createOutbox(o) {
       it.server_status = view.status || ''
       it.server_status_name = view.status_name || ''
       it.error = null
-      it.last_error = ''
-      it.attempts = 0
-      it.next_attempt_at = 0
-      if (photosLeft(it).length) {
-        it.state = 'queued'
-        save(it)
-        return 'next'
-      }
-      finish(it)
-      return 'ok'
+      return stepDone(it)
     } catch (e) {
       return failed(it, e || {}, {})
     }
+  }
+
+  /** A step of a text-first record went through: its next file is queued, or it is done. */
+  function stepDone(it) {
+    it.attempts = 0
+    it.last_error = ''
+    it.next_attempt_at = 0
+    if (photosLeft(it).length) {
+      it.state = 'queued'
+      save(it)
+      return 'next'
+    }
+    finish(it)
+    return 'ok'
   }
 
   /** The next file of a text-first record whose text is on the server. */
@@ -686,16 +691,7 @@ function createOutbox(o) {
           a.failed = (e.fullMessage || e.message || '服务器拒绝了这个文件')
         }
       }
-      it.attempts = 0
-      it.last_error = ''
-      it.next_attempt_at = 0
-      if (photosLeft(it).length) {
-        it.state = 'queued'
-        save(it)
-        return 'next'
-      }
-      finish(it)
-      return 'ok'
+      return stepDone(it)
     } catch (e) {
       return failed(it, e || {}, {})
     }
