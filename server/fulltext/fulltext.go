@@ -484,8 +484,11 @@ func (ix *Index) Repair(ctx context.Context) (int, error) {
 			break
 		}
 	}
+	// The ids first: MariaDB reads a row-constructor IN alone by scanning the table, locking what
+	// it reads, which held up the submissions' pending rows (0.5-1.4 s seen with three instances).
 	var pairs strings.Builder
 	var args []any
+	var done []int64
 	for _, p := range pending {
 		if !settled[p.RecordID] {
 			continue // kept changing: the next round writes it
@@ -495,9 +498,11 @@ func (ix *Index) Repair(ctx context.Context) (int, error) {
 		}
 		pairs.WriteString("(?, ?)")
 		args = append(args, p.RecordID, p.Version)
+		done = append(done, p.RecordID)
 	}
 	if len(args) > 0 {
-		if err := db.Exec("DELETE FROM record_search_pending WHERE (record_id, version) IN ("+pairs.String()+")", args...).Error; err != nil {
+		args = append([]any{done}, args...)
+		if err := db.Exec("DELETE FROM record_search_pending WHERE record_id IN ? AND (record_id, version) IN ("+pairs.String()+")", args...).Error; err != nil {
 			return 0, err
 		}
 	}

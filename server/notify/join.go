@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"gorm.io/gorm"
 )
 
@@ -99,8 +100,12 @@ func (s *RobotSender) settleJoined(ctx context.Context, token string, sent bool)
 	} else {
 		upd["status"], upd["next_attempt_at"] = StatusPending, now
 	}
-	return s.db.WithContext(context.WithoutCancel(ctx)).Model(&Notification{}).
-		Where("lease_owner = ? AND status = ?", token, StatusSending).Updates(upd).Error
+	// Several instances update notifications at once: MySQL may pick this statement as a
+	// deadlock victim, and rows left leased would be sent again when their lease ends (a tip
+	// alerted twice). Transact retries it.
+	return database.Transact(context.WithoutCancel(ctx), s.db, func(tx *gorm.DB) error {
+		return tx.Model(&Notification{}).Where("lease_owner = ? AND status = ?", token, StatusSending).Updates(upd).Error
+	})
 }
 
 // joinMessage is one message for all the alerts: a count by level, then titles, the most urgent
