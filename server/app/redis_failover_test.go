@@ -70,6 +70,22 @@ func masterNode(t *testing.T, ctx context.Context, sentinels []string, name stri
 	return addr, pid, conf
 }
 
+// replicaOnline waits until the master at addr has a replica in step (INFO replication).
+func replicaOnline(t *testing.T, ctx context.Context, addr string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		info, err := c.Info(ctx, "replication").Result()
+		if err == nil && strings.Contains(info, "state=online") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("master %s has no replica online after 30 s: %v %s", addr, err, info)
+		}
+	}
+}
+
 // TestSentinelFailoverUnderLoad kills the Redis master (SIGKILL) while instructors sign in, call
 // the API, log out and a robot's sends are paced, and checks that after the sentinels promote
 // the replica: sign-in never failed, every logged-out token stays refused (the revocation
@@ -171,6 +187,9 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	before := logins.Load()
 	addr, pid, conf := masterNode(t, ctx, sentinels, name)
+	// A replica restarted by an earlier run may still be syncing: the writes that wait for a
+	// replica (WAIT) would then stay on the master alone and be lost with it.
+	replicaOnline(t, ctx, addr)
 	killedAt := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill master %s (pid %d): %v", addr, pid, err)
@@ -191,7 +210,16 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	newAddr, _, _ := masterNode(t, ctx, sentinels, name)
+	// The sentinel asked may name the new master a moment after the one the server's client
+	// asked: wait for it (it fails below if it never does).
+	newAddr := addr
+	for deadline := time.Now().Add(10 * time.Second); newAddr == addr && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		s := redis.NewSentinelClient(&redis.Options{Addr: sentinels[0]})
+		if hp, err := s.GetMasterAddrByName(ctx, name).Result(); err == nil {
+			newAddr = hp[0] + ":" + hp[1]
+		}
+		s.Close()
+	}
 	t.Logf("master %s killed; %s promoted; the server wrote to Redis again after %v", addr, newAddr, back.Round(time.Millisecond))
 	if newAddr == addr {
 		t.Fatalf("the sentinels still name %s the master", addr)
