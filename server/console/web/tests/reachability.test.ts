@@ -36,6 +36,12 @@ const notOnAPage: Record<string, string> = {
   'GET /api/v1/subscriptions': 'mini-program: the user’s own subscriptions',
   // ---- instructors' own work, from the phone
   'GET /api/v1/uploads/{id}': "instructor: an upload's state after a retried wx.uploadFile",
+  // resumable uploads (tus) are for photos over a weak phone link; the console uploads its files
+  // whole with POST /api/v1/uploads on an office network
+  'POST /api/v1/uploads/resumable': 'mini-program: starts a resumable upload (tus creation)',
+  'POST /api/v1/uploads/resumable/{id}': 'mini-program: a chunk, as PATCH through X-HTTP-Method-Override (wx.request has no PATCH)',
+  'PATCH /api/v1/uploads/resumable/{id}': 'mini-program: a chunk (tus core)',
+  'DELETE /api/v1/uploads/resumable/{id}': 'mini-program: abandons a resumable upload (tus termination)',
   'POST /api/v1/visits': 'instructor: submits from the phone',
   'POST /api/v1/sentiments': 'instructor: submits from the phone',
   'POST /api/v1/tips': 'instructor: submits from the phone',
