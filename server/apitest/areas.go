@@ -83,7 +83,16 @@ func (e *Env) area(t testing.TB, city string) Area {
 	// neighbour. CityB is kept out: tests use it as the city outside their area.
 	if city == "" || city == CityA {
 		counties := areas.counties[CityA]
+		free := 0
 		for _, county := range counties {
+			if areas.given[county] == "" && !slices.Contains(fixtureCounties, county) {
+				free++
+			}
+		}
+		for _, county := range counties {
+			if city == "" && free < 2 {
+				break // the last one is kept for AreaBeside, as in the other cities
+			}
 			if areas.given[county] != "" || slices.Contains(fixtureCounties, county) {
 				continue
 			}
