@@ -187,6 +187,9 @@ func startWith(clk *clock.Fake, logTo io.Writer, opts []app.Option, configure ..
 	cfg.Security.TokenSecret, cfg.Security.DataKey = testTokenSecret, testDataKey
 	cfg.Security.LoginPerMinute = 1000
 	cfg.Security.BindFailuresPerIP = 1000 // every test binds from 127.0.0.1
+	// Parallel tests import workbooks into the one shared server (one of 10,000 rows takes seconds);
+	// the gate itself is tested on a server of its own (limits_test.go).
+	cfg.Uploads.ImportMaxConcurrent = 100
 	cfg.WeChat.AppID, cfg.WeChat.Secret = "wx-test-appid", "wx-test-secret"
 	// Notifications: poll often, and a template id for every template (TPL_TIP_SUBMITTED…).
 	cfg.Notify.PollInterval = 20 * time.Millisecond
