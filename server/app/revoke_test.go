@@ -95,6 +95,43 @@ func TestLoggedOutTokenStaysDeadWhenRedisForgets(t *testing.T) {
 	own.As(t, live.AccessToken).Must(http.StatusOK, "GET", "/api/v1/me", nil)
 }
 
+// TestLogoutWhileRedisIsDownReachesTheCache: a logout while Redis is away (down, or failing over
+// to a replica) is stored in the database at once and written into Redis when it is back, over the
+// "still valid" it had cached for the token; otherwise that cached answer would let the logged-out
+// token in for up to 5 minutes. (ASVS V3.3.1)
+func TestLogoutWhileRedisIsDownReachesTheCache(t *testing.T) {
+	t.Parallel()
+	if apitest.Backend() != "sqlite" || apitest.Shared(t).App.Redis.Mini() == nil {
+		t.Skip("stops the embedded Redis of an instance of its own")
+	}
+	e := apitest.Another(t, apitest.Shared(t).Clock)
+	user := "outage_" + strings.ToLower(apitest.Unique())
+	if _, err := e.App.Auth.CreateUser(context.Background(), user, "county_staff", apitest.CountyA1, "Outage-pass-123", ""); err != nil {
+		t.Fatal(err)
+	}
+	tok := passwordLogin(t, e, user, "Outage-pass-123")
+	c := e.As(t, tok.AccessToken)
+	c.Must(http.StatusOK, "GET", "/api/v1/me", nil) // cached as valid
+
+	mini := e.App.Redis.Mini()
+	mini.Close()
+	c.Must(http.StatusNoContent, "POST", "/api/v1/auth/logout", nil)
+	if err := mini.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// Redis is back with its old keys, the "still valid" among them, until the retry overwrites it.
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Do("GET", "/api/v1/me", nil).Status != http.StatusUnauthorized {
+		if time.Now().After(deadline) {
+			t.Fatal("the logged-out token is still accepted 5 s after Redis came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for range 5 {
+		c.Must(http.StatusUnauthorized, "GET", "/api/v1/me", nil)
+	}
+}
+
 // TestLeavingOfficeEndsInstructorSessions: an instructor dismissed, or suspended, is refused on
 // the very next request, not when the access token expires. (ASVS V3.3.1)
 func TestLeavingOfficeEndsInstructorSessions(t *testing.T) {

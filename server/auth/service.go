@@ -68,6 +68,7 @@ type Service struct {
 	opt     Options
 	dummy   []byte
 	breaker *breaker.Breaker
+	retry   revocationRetry
 }
 
 // NewService wires auth.

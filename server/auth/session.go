@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -193,6 +195,11 @@ func (s *Service) expireAccessTokens(ctx context.Context, tx *gorm.DB, accountID
 	return nil
 }
 
+// revocationReplicaWait is how long a revocation waits for a Redis replica to hold it (within
+// cacheRevocation's 2 s): a logout answered before its revocation is on a replica may be undone
+// by a failover, and 100 ms was seen to be too short on a loaded machine.
+const revocationReplicaWait = time.Second
+
 // cacheRevocation overwrites the cached state of an account (when accountID > 0) and of
 // families. A failure is logged: the database already holds the revocation, and the stale entry
 // expires within liveTTL.
@@ -212,12 +219,100 @@ func (s *Service) cacheRevocation(ctx context.Context, accountID int64, validAft
 		set[s.familyKey(f)] = cacheRevoked
 	}
 	for k, v := range set {
-		err := cache.Replicated(cctx, s.rdb, s.opt.RedisReplicas, k, func(c *redis.Conn) error {
-			return c.Set(cctx, k, v, s.deadTTL()).Err()
-		})
-		if err != nil {
-			s.log.WarnContext(ctx, "revocation stored in the database but not (or not durably) in the cache", "err", err)
+		if s.retry.takes(k, v) {
+			continue // an earlier write of k is still being retried: it writes this newer value in order
 		}
+		if err := s.writeRevocation(cctx, k, v); err != nil {
+			s.log.WarnContext(ctx, "revocation stored in the database but not (or not durably) in the cache; retrying", "err", err)
+			s.retry.add(s, k, v)
+		}
+	}
+}
+
+// writeRevocation writes one key of a revocation and waits for a replica to hold it.
+func (s *Service) writeRevocation(ctx context.Context, k, v string) error {
+	return cache.Replicated(ctx, s.rdb, s.opt.RedisReplicas, revocationReplicaWait, k, func(c *redis.Conn) error {
+		return c.Set(ctx, k, v, s.deadTTL()).Err()
+	})
+}
+
+// revocationRetry keeps writing the revocations that Redis did not take (down, or failing over)
+// or did not replicate in time, until it does. Without it, a logout answered during a Sentinel
+// failover left the family's cached "live" on the new master, and the logged-out token was
+// accepted for up to liveTTL. The database holds every revocation already; this only closes the
+// cache's window. A key is given up once any cached "live" it could override has expired.
+type revocationRetry struct {
+	mu      sync.Mutex
+	pending map[string]pendingRevocation
+	running bool
+}
+
+type pendingRevocation struct {
+	value string
+	until time.Time
+}
+
+// revocationRetryEvery is the pause between rounds: a failover takes 2–3 s here.
+const revocationRetryEvery = 250 * time.Millisecond
+
+// takes gives k's newer value to the retrier when an earlier value of k is still pending there,
+// so that an older value retried later never overwrites it.
+func (r *revocationRetry) takes(k, v string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.pending[k]
+	if ok {
+		p.value = v
+		r.pending[k] = p
+	}
+	return ok
+}
+
+func (r *revocationRetry) add(s *Service, k, v string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[string]pendingRevocation{}
+	}
+	// Real time, not s.clock: how long Redis stays away is not the application's clock.
+	r.pending[k] = pendingRevocation{value: v, until: time.Now().Add(s.liveTTL())}
+	if !r.running {
+		r.running = true
+		go r.run(s)
+	}
+}
+
+// run retries every pending key each round until none is left.
+func (r *revocationRetry) run(s *Service) {
+	for {
+		time.Sleep(revocationRetryEvery)
+		r.mu.Lock()
+		batch := maps.Clone(r.pending)
+		r.mu.Unlock()
+		for k, p := range batch {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err := s.writeRevocation(ctx, k, p.value)
+			cancel()
+			r.mu.Lock()
+			switch {
+			case err == nil && r.pending[k].value != p.value:
+				// a newer value came meanwhile: written next round
+			case err == nil:
+				s.log.Info("revocation written to the cache on a retry", "key", k)
+				delete(r.pending, k)
+			case time.Now().After(p.until):
+				s.log.Warn("revocation never reached the cache; any cached entry it overrides has expired", "key", k, "err", err)
+				delete(r.pending, k)
+			}
+			r.mu.Unlock()
+		}
+		r.mu.Lock()
+		if len(r.pending) == 0 {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
 	}
 }
 

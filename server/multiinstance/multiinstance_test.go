@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +37,6 @@ import (
 
 	"github.com/shiliu/shiliu/server/apitest"
 	"github.com/shiliu/shiliu/server/platform/database"
-	"github.com/shiliu/shiliu/server/platform/wxfake"
 	"github.com/shiliu/shiliu/server/upload/s3test"
 	"gopkg.in/yaml.v3"
 )
@@ -136,9 +136,11 @@ func TestThreeInstancesOneKilled(t *testing.T) {
 	cfg.Notify.PollInterval = 200 * time.Millisecond
 	cfg.Log.Level = "warn"
 	var insts []*instance
+	robots := &robotLog{}
 	for n := range 3 {
 		c := cfg
 		c.HTTP.Addr = freeAddr(t)
+		c.WeChat.WeComAPIBase = robots.proxy(t, n, cfg.WeChat.WeComAPIBase)
 		b, err := yaml.Marshal(c)
 		if err != nil {
 			t.Fatal(err)
@@ -391,27 +393,23 @@ func TestThreeInstancesOneKilled(t *testing.T) {
 			}
 		}
 		if covered >= len(tips) && pending == 0 {
-			if extra := covered - len(tips); extra != 0 {
-				// The one duplicate docs/notifications.md allows ("residual window"): the killed
-				// instance had a message accepted by WeCom and died before marking it sent, so
-				// another instance sends it again after the lease. Anything else fails.
-				// KNOWN DEFECT, not understood yet (issue 19, item 5): in some runs the joined
-				// messages' counts ("N 条待签收") add up to one or two more than the tips while no
-				// title is seen twice (2 of 2,467 in one CI run). Up to knownMiscount extra are
-				// logged, not failed, until it is found; a title sent twice still fails below.
-				const knownMiscount = 3
-				if n := residualDuplicates(e.WX.RobotMessages(), killTime); extra > 0 && extra-n <= knownMiscount {
-					t.Logf("KNOWN DEFECT: %d robot messages cover %d tips, %d more than the %d tips (%d explained by the kill's residual window)",
-						messages, covered, extra, len(tips), n)
-				} else if extra < 0 || n != extra {
-					t.Errorf("%d robot messages cover %d tips, want each of the %d once (%d explained by the kill's residual window)",
-						messages, covered, len(tips), n)
-				} else {
-					t.Logf("%d alert(s) sent twice: sent by the killed instance just before SIGKILL, unmarked, sent again after the lease (the residual window of docs/notifications.md)", n)
-				}
+			// The one duplicate docs/notifications.md allows (the "residual window"): WeCom accepted
+			// a message whose sender did not record it as sent — the killed instance died between
+			// WeCom's answer and its UPDATE, or a sender gave up waiting for an answer WeCom then
+			// gave. Its alerts go out again after the lease, alone or joined with others (so with
+			// other content). Those messages are known from the proxies; any other extra fails.
+			risky, riskyCover := robots.unrecorded(2, killTime)
+			extra := covered - len(tips)
+			switch {
+			case extra < 0 || extra > riskyCover:
+				t.Errorf("%d robot messages cover %d tips, want each of the %d once (%d more allowed: %d message(s) WeCom accepted but their sender may not have recorded)",
+					messages, covered, len(tips), riskyCover, len(risky))
+			case extra > 0:
+				t.Logf("%d alert(s) sent twice, within the %d covered by %d message(s) WeCom accepted that the sender may not have recorded (the residual window of docs/notifications.md)",
+					extra, riskyCover, len(risky))
 			}
 			for title, n := range seen {
-				if n > 1 && residualDuplicates(e.WX.RobotMessages(), killTime) <= 0 {
+				if n > 1 && !slices.ContainsFunc(risky, func(m proxiedRobot) bool { return strings.Contains(m.content, title) }) {
 					t.Errorf("tip %q alerted %d times", title, n)
 				}
 			}
@@ -467,27 +465,4 @@ func TestThreeInstancesOneKilled(t *testing.T) {
 	}
 	t.Logf("%s: %d phones on 3 instances for %.1f s, instance 2 killed at %.1f s; %d records (%d tips), %d photos (%d through the killed instance) — each stored once, downloaded through another instance",
 		apitest.Backend(), len(phones), loadTime.Seconds(), killedAt.Seconds(), len(records), len(tips), len(uploads), viaKilled)
-}
-
-// residualDuplicates counts robot messages sent twice where the first copy went out in the last
-// 3 s before the kill and the second after it: the killed instance's unmarked sends.
-func residualDuplicates(msgs []wxfake.RobotMessage, kill time.Time) int {
-	first := map[string]time.Time{}
-	n := 0
-	for _, m := range msgs {
-		if !strings.HasPrefix(m.Key, "multi") {
-			continue
-		}
-		k := m.Key + "\x00" + m.Content
-		if t0, ok := first[k]; ok {
-			if t0.After(kill.Add(-3*time.Second)) && !t0.After(kill) && m.Time.After(kill) {
-				n++
-			} else {
-				return -1
-			}
-			continue
-		}
-		first[k] = m.Time
-	}
-	return n
 }

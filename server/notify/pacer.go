@@ -113,7 +113,7 @@ func (p *Pacer) Take(ctx context.Context, robot string, flood bool) (bool, time.
 		f = 1
 	}
 	var v int64
-	err := cache.Replicated(ctx, p.rdb, p.WaitReplicas, p.key(robot), func(c *redis.Conn) error {
+	err := cache.Replicated(ctx, p.rdb, p.WaitReplicas, cache.ReplicaWait, p.key(robot), func(c *redis.Conn) error {
 		var err error
 		v, err = takeScript.Run(ctx, c, []string{p.key(robot), p.floodKey(robot)},
 			now.UnixMilli(), p.span.Milliseconds(), p.limit, member, p.burst, p.spacing.Milliseconds(), f).Int64()
@@ -144,7 +144,7 @@ func (p *Pacer) Fill(ctx context.Context, robot string) (time.Time, error) {
 	at := p.clock.Now()
 	now := at.UnixMilli()
 	k := p.key(robot)
-	err := cache.Replicated(ctx, p.rdb, p.WaitReplicas, k, func(c *redis.Conn) error {
+	err := cache.Replicated(ctx, p.rdb, p.WaitReplicas, cache.ReplicaWait, k, func(c *redis.Conn) error {
 		_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			for i := 0; i < p.limit; i++ {
 				b := make([]byte, 6)

@@ -231,20 +231,23 @@ func clusterHasReplicas(ctx context.Context, cc *redis.ClusterClient) bool {
 // failover now would lose it.
 var ErrNotReplicated = errors.New("redis: write not acknowledged by a replica")
 
-// replicaWait bounds how long a write waits for its replica. A replica on the same network
-// acknowledges in well under a millisecond; one that is down costs every such write this much.
-const replicaWait = 100 * time.Millisecond
+// ReplicaWait is how long a frequent write (a robot's send reservation) waits for its replica. A
+// replica on the same network acknowledges in well under a millisecond; one that is down costs
+// every such write this much. A rare write that must survive (a revocation) waits longer: on a
+// loaded machine a replica was seen to take more than 100 ms, and the revocation was lost with
+// the master.
+const ReplicaWait = 100 * time.Millisecond
 
 // Replicated runs fn on one connection to the master that holds key, then, when replicas > 0,
-// waits (WAIT) until that many replicas have fn's writes: what it wrote then survives the master's
+// waits (WAIT, at most wait) until that many replicas have fn's writes: what it wrote then survives the master's
 // loss. Every key fn writes must live in key's slot (the same hash tag). A write that no replica
 // acknowledged in time is still on the master: the error says so (ErrNotReplicated) and the
 // caller decides whether that matters.
-func Replicated(ctx context.Context, rdb redis.UniversalClient, replicas int, key string, fn func(c *redis.Conn) error) error {
+func Replicated(ctx context.Context, rdb redis.UniversalClient, replicas int, wait time.Duration, key string, fn func(c *redis.Conn) error) error {
 	var conn *redis.Conn
 	switch c := rdb.(type) {
 	case *Redis:
-		return Replicated(ctx, c.UniversalClient, replicas, key, fn)
+		return Replicated(ctx, c.UniversalClient, replicas, wait, key, fn)
 	case *redis.Client:
 		conn = c.Conn()
 	case *redis.ClusterClient:
@@ -263,7 +266,7 @@ func Replicated(ctx context.Context, rdb redis.UniversalClient, replicas int, ke
 	if replicas <= 0 {
 		return nil
 	}
-	n, err := conn.Wait(ctx, replicas, replicaWait).Result()
+	n, err := conn.Wait(ctx, replicas, wait).Result()
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func TestOpenKinds(t *testing.T) {
 		}
 		// A write waited for on its master: behind Sentinel a replica acknowledges it.
 		key := "cache_test:{" + kind + "}"
-		err = Replicated(ctx, r, r.WaitReplicas, key, func(c *redis.Conn) error {
+		err = Replicated(ctx, r, r.WaitReplicas, ReplicaWait, key, func(c *redis.Conn) error {
 			return c.Set(ctx, key, "1", time.Minute).Err()
 		})
 		if err != nil {
