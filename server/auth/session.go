@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -195,11 +194,6 @@ func (s *Service) expireAccessTokens(ctx context.Context, tx *gorm.DB, accountID
 	return nil
 }
 
-// revocationReplicaWait is how long a revocation waits for a Redis replica to hold it (within
-// cacheRevocation's 2 s): a logout answered before its revocation is on a replica may be undone
-// by a failover, and 100 ms was seen to be too short on a loaded machine.
-const revocationReplicaWait = time.Second
-
 // cacheRevocation overwrites the cached state of an account (when accountID > 0) and of
 // families. A failure is logged: the database already holds the revocation, and the stale entry
 // expires within liveTTL.
@@ -222,16 +216,16 @@ func (s *Service) cacheRevocation(ctx context.Context, accountID int64, validAft
 		if s.retry.takes(k, v) {
 			continue // an earlier write of k is still being retried: it writes this newer value in order
 		}
-		if err := s.writeRevocation(cctx, k, v); err != nil {
+		if err := s.writeRevocation(cctx, k, v, cache.ReplicaWait); err != nil {
 			s.log.WarnContext(ctx, "revocation stored in the database but not (or not durably) in the cache; retrying", "err", err)
 			s.retry.add(s, k, v)
 		}
 	}
 }
 
-// writeRevocation writes one key of a revocation and waits for a replica to hold it.
-func (s *Service) writeRevocation(ctx context.Context, k, v string) error {
-	return cache.Replicated(ctx, s.rdb, s.opt.RedisReplicas, revocationReplicaWait, k, func(c *redis.Conn) error {
+// writeRevocation writes one key of a revocation and waits up to wait for a replica to hold it.
+func (s *Service) writeRevocation(ctx context.Context, k, v string, wait time.Duration) error {
+	return cache.Replicated(ctx, s.rdb, s.opt.RedisReplicas, wait, k, func(c *redis.Conn) error {
 		return c.Set(ctx, k, v, s.deadTTL()).Err()
 	})
 }
@@ -240,20 +234,36 @@ func (s *Service) writeRevocation(ctx context.Context, k, v string) error {
 // or did not replicate in time, until it does. Without it, a logout answered during a Sentinel
 // failover left the family's cached "live" on the new master, and the logged-out token was
 // accepted for up to liveTTL. The database holds every revocation already; this only closes the
-// cache's window. A key is given up once any cached "live" it could override has expired.
+// cache's window.
+//
+// A key Redis did not take is retried until any cached "live" it overrides has expired
+// (liveTTL). A key on the master that no replica acknowledged (cache.ErrNotReplicated) already
+// refuses the token; it is retried, waiting longer for a replica, for durableTries rounds: a
+// master left without replicas (its replica was the one lost) would otherwise keep it forever.
 type revocationRetry struct {
 	mu      sync.Mutex
-	pending map[string]pendingRevocation
+	pending map[string]*pendingRevocation
 	running bool
 }
 
 type pendingRevocation struct {
-	value string
-	until time.Time
+	value  string
+	until  time.Time
+	onlyOn int // rounds the value has been on the master without a replica's acknowledgement
 }
 
-// revocationRetryEvery is the pause between rounds: a failover takes 2–3 s here.
-const revocationRetryEvery = 250 * time.Millisecond
+const (
+	// revocationRetryEvery is the pause between rounds: a failover takes 2–3 s here.
+	revocationRetryEvery = 250 * time.Millisecond
+	// revocationRetryWait is how long a retry waits for a replica: longer than a request's
+	// cache.ReplicaWait, as nobody waits for the answer.
+	revocationRetryWait = time.Second
+	// durableTries is how many rounds a value already on the master is retried for a replica.
+	durableTries = 10
+	// retryParallel bounds the keys written at once: each may wait revocationRetryWait, and a
+	// logout storm during an outage must not make the last key wait for all the others.
+	retryParallel = 16
+)
 
 // takes gives k's newer value to the retrier when an earlier value of k is still pending there,
 // so that an older value retried later never overwrites it.
@@ -263,7 +273,6 @@ func (r *revocationRetry) takes(k, v string) bool {
 	p, ok := r.pending[k]
 	if ok {
 		p.value = v
-		r.pending[k] = p
 	}
 	return ok
 }
@@ -272,40 +281,39 @@ func (r *revocationRetry) add(s *Service, k, v string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pending == nil {
-		r.pending = map[string]pendingRevocation{}
+		r.pending = map[string]*pendingRevocation{}
 	}
 	// Real time, not s.clock: how long Redis stays away is not the application's clock.
-	r.pending[k] = pendingRevocation{value: v, until: time.Now().Add(s.liveTTL())}
+	r.pending[k] = &pendingRevocation{value: v, until: time.Now().Add(s.liveTTL())}
 	if !r.running {
 		r.running = true
 		go r.run(s)
 	}
 }
 
-// run retries every pending key each round until none is left.
+// run retries the pending keys, several at once, round after round until none is left.
 func (r *revocationRetry) run(s *Service) {
 	for {
 		time.Sleep(revocationRetryEvery)
 		r.mu.Lock()
-		batch := maps.Clone(r.pending)
-		r.mu.Unlock()
-		for k, p := range batch {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			err := s.writeRevocation(ctx, k, p.value)
-			cancel()
-			r.mu.Lock()
-			switch {
-			case err == nil && r.pending[k].value != p.value:
-				// a newer value came meanwhile: written next round
-			case err == nil:
-				s.log.Info("revocation written to the cache on a retry", "key", k)
-				delete(r.pending, k)
-			case time.Now().After(p.until):
-				s.log.Warn("revocation never reached the cache; any cached entry it overrides has expired", "key", k, "err", err)
-				delete(r.pending, k)
-			}
-			r.mu.Unlock()
+		batch := make(map[string]string, len(r.pending))
+		for k, p := range r.pending {
+			batch[k] = p.value
 		}
+		r.mu.Unlock()
+		sem := make(chan struct{}, retryParallel)
+		var wg sync.WaitGroup
+		for k, v := range batch {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				err := s.writeRevocation(ctx, k, v, revocationRetryWait)
+				cancel()
+				r.settle(s, k, v, err)
+			})
+		}
+		wg.Wait()
 		r.mu.Lock()
 		if len(r.pending) == 0 {
 			r.running = false
@@ -313,6 +321,28 @@ func (r *revocationRetry) run(s *Service) {
 			return
 		}
 		r.mu.Unlock()
+	}
+}
+
+// settle records one retry of k with value v.
+func (r *revocationRetry) settle(s *Service, k, v string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.pending[k]
+	switch {
+	case p.value != v:
+		// a newer value came meanwhile: written next round
+	case err == nil:
+		s.log.Info("revocation written to the cache on a retry", "key", k)
+		delete(r.pending, k)
+	case errors.Is(err, cache.ErrNotReplicated):
+		if p.onlyOn++; p.onlyOn >= durableTries {
+			s.log.Warn("revocation is on the Redis master, but no replica acknowledged it: a failover now would lose it from the cache", "key", k)
+			delete(r.pending, k)
+		}
+	case time.Now().After(p.until):
+		s.log.Warn("revocation never reached the cache; any cached entry it overrides has expired", "key", k, "err", err)
+		delete(r.pending, k)
 	}
 }
 
