@@ -238,9 +238,9 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 	}
 
 	// Every logged-out token stays dead, read through the new master's cache.
-	// A logout answered before the kill waited for the replica: refused at once. One answered
-	// while Redis was failing over is in the database, and in the cache when the retrier has
-	// written it to the new master: refused within a few seconds of the failover.
+	// A logout's revocation is in the database at once, and in the cache of the new master when
+	// it was replicated before the kill (WAIT) or when the retrier has written it there (a logout
+	// during the failover, or one no replica acknowledged in time): refused within seconds.
 	settled := time.Now().Add(5 * time.Second)
 	for i, tok := range revoked {
 		for {
@@ -248,7 +248,7 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 			if got == http.StatusUnauthorized {
 				break
 			}
-			if revokedAt[i].Before(killedAt) || time.Now().After(settled) {
+			if time.Now().After(settled) {
 				t.Fatalf("a logged-out token (%d of %d, logged out %v after the kill) answered %d after the failover",
 					i+1, len(revoked), revokedAt[i].Sub(killedAt).Round(time.Millisecond), got)
 			}
