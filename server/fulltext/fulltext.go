@@ -15,9 +15,10 @@
 //     the record's own transaction. Not tested here: only MariaDB runs in CI.
 //   - SQLite: an FTS5 table whose text the application splits itself into overlapping pairs of
 //     characters (bigrams) for the unicode61 tokenizer, plus the scope as words of its own
-//     (r13, r1311, r131127… for each level of the region, a<author>, k<kind>), written in the
-//     record's own transaction. The trigram tokenizer was not used: it finds nothing for keywords
-//     of one or two characters, and Chinese names and most keywords have two.
+//     (r13, r1311, r131127… for each level of the region, a<author>, k<kind>). An edit's entry
+//     is written in the record's own transaction; a new record's a moment after its commit, in a
+//     batch (Index.Touch, Index.Run). The trigram tokenizer was not used: it finds nothing for
+//     keywords of one or two characters, and Chinese names and most keywords have two.
 //
 // The index only finds candidates: the list still applies every filter and the LIKE match on
 // the records themselves, so what a search returns is exactly what the LIKE search returned.

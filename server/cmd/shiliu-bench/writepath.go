@@ -24,6 +24,7 @@ import (
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/stats"
 	"gorm.io/gorm"
 )
@@ -47,9 +48,12 @@ const (
 	oneInsert handlerKind = iota
 	sameRows
 	shiliuAPI
+	// shiliuDraw is Shiliu with its submissions drawing the pool's connections as database/sql
+	// hands them out (at random) instead of in turn (database.Turn): MySQL only.
+	shiliuDraw
 )
 
-var handlerNames = []string{"one INSERT (bare)", "same rows (bare, database/sql)", "Shiliu POST /visits, /tips"}
+var handlerNames = []string{"one INSERT (bare)", "same rows (bare, database/sql)", "Shiliu POST /visits, /tips", "Shiliu without turns (pool's draw)"}
 
 // phone is a bound instructor as the bare handlers know it, preloaded: they read nothing.
 type phone struct {
@@ -124,15 +128,20 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 		return fmt.Sprintf("%s|%d|%d", scenario, conns, h)
 	}
 	order := []handlerKind{oneInsert, sameRows, shiliuAPI}
+	if a.DB.Dialect == database.MySQL {
+		order = append(order, shiliuDraw)
+	}
 	for round := 0; round < o.rounds && ctx.Err() == nil; round++ {
 		for _, s := range scenarios {
 			for _, conns := range o.conns {
 				// Each round starts with another handler, so none always follows the same one.
-				hs := append(slices.Clone(order[round%3:]), order[:round%3]...)
+				hs := append(slices.Clone(order[round%len(order):]), order[:round%len(order)]...)
 				for _, h := range hs {
+					restore := database.SetTurns(h != shiliuDraw)
 					cpu0, db0, wait0 := processCPU(), dbServerCPU(dbPID), sqlDB.Stats().WaitDuration
 					r := drive(ctx, h, s.phones[:min(conns, len(s.phones))], "http://"+shiliuAddr, "http://"+bl.Addr().String(), hc, o.roundDuration, uint64(round))
 					r.cpu, r.dbCPU, r.poolWait = processCPU()-cpu0, dbServerCPU(dbPID)-db0, sqlDB.Stats().WaitDuration-wait0
+					restore()
 					k := key(s.name, conns, h)
 					if prev := results[k]; prev != nil {
 						prev.n += r.n

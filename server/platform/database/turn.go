@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 )
@@ -18,7 +19,7 @@ import (
 // On SQLite, whose writes go through one connection in groups (Grouped), and on a pool without
 // a limit, it returns at once.
 func Turn(ctx context.Context, db *gorm.DB) (release func(), err error) {
-	if db.Dialector.Name() == "sqlite" {
+	if db.Dialector.Name() == "sqlite" || turnsOff.Load() {
 		return func() {}, nil
 	}
 	pool, err := db.DB()
@@ -42,3 +43,12 @@ func Turn(ctx context.Context, db *gorm.DB) (release func(), err error) {
 }
 
 var turns sync.Map // *sql.DB → chan struct{} of its connections
+
+var turnsOff atomic.Bool
+
+// SetTurns turns Turn on or off until the returned function restores it: the write-path
+// benchmark measures submissions with and without turns in one run.
+func SetTurns(on bool) (restore func()) {
+	old := turnsOff.Swap(!on)
+	return func() { turnsOff.Store(old) }
+}
