@@ -187,6 +187,11 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		}
 		return audit.Write(ctx, tx, http.StatusCreated, k.Name, row.ID, row.RegionCode)
 	})
+	if err == nil {
+		// The answer is built from what was written: the next submission's turn need not wait
+		// for it. (A turn held while no connection is in use leaves one idle.)
+		release()
+	}
 	if database.IsUniqueViolation(err) {
 		// A retry with this client id: its first submission is stored (or a concurrent one won
 		// the insert).
