@@ -130,6 +130,14 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		return View{}, false, err
 	}
 	rec.BodyHash = bodyHash(k, rec, d, attachments, declared)
+	// On MySQL submissions take the pool's connections in the order they came: at more phones
+	// than connections the pool's own draw made the slowest submissions wait several times as
+	// long as the others.
+	release, err := database.Turn(ctx, s.db)
+	if err != nil {
+		return View{}, false, err
+	}
+	defer release()
 	at, err := s.roster.UnscopedPlacement(ctx, p.InstructorID)
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
@@ -179,6 +187,11 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		}
 		return audit.Write(ctx, tx, http.StatusCreated, k.Name, row.ID, row.RegionCode)
 	})
+	if err == nil {
+		// The answer is built from what was written: the next submission's turn need not wait
+		// for it. (A turn held while no connection is in use leaves one idle.)
+		release()
+	}
 	if database.IsUniqueViolation(err) {
 		// A retry with this client id: its first submission is stored (or a concurrent one won
 		// the insert).
@@ -400,8 +413,8 @@ func (s *Service) transact(ctx context.Context, fn func(tx *gorm.DB) error) erro
 }
 
 // committed tells Options.Committed of a change of a record that committed, and has its
-// full-text entry written when the index is outside the transaction (Mroonga: the transaction
-// noted it pending, fulltext.Index.Touch; Run writes it).
+// full-text entry written when the index is written after the transaction (Mroonga: the
+// transaction noted it pending; SQLite: a new record; fulltext.Index.Touch, Run writes it).
 func (s *Service) committed(k *Kind, regionCode string) {
 	if s.opt.Committed != nil {
 		s.opt.Committed(k.Name, regionCode)
@@ -543,6 +556,7 @@ func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) 
 		fq.AuthorID = p.InstructorID
 	}
 	need := f.Page.Limit + 1
+	var out []int64
 	// A frequent keyword fills the page from the newest records in scope: reading those is
 	// cheaper than the index, which finds every match of the keyword before it keeps the scope's
 	// newest (its cost grows with the keyword's matches in the whole table). The newest
@@ -574,9 +588,12 @@ func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) 
 			// A full page, or every record the list allows was read.
 			return found, nil
 		}
+		// The index goes on below the records read: it is written a moment after their commit
+		// (Mroonga, new records on SQLite), and a record just sent must be found at once.
+		out = found
+		fq.Before = floor[0]
 	}
-	fq.Limit = max(4*need, 64)
-	var out []int64
+	fq.Limit = max(4*(need-len(out)), 64)
 	for {
 		cands, err := s.search.Candidates(ctx, fq)
 		if err != nil || len(cands) == 0 {

@@ -105,7 +105,7 @@ func (c *change) commit() error {
 func (c *change) write() error {
 	r := c.rec
 	indexed := fulltext.Doc{ID: r.ID, Version: r.Version, Kind: r.Kind, RegionCode: r.RegionCode,
-		AuthorID: r.AuthorID, Title: r.Title, Text: r.SearchText}
+		AuthorID: r.AuthorID, Title: r.Title, Text: r.SearchText, New: c.created}
 	if err := c.s.search.Touch(c.tx, indexed); err != nil {
 		return err
 	}

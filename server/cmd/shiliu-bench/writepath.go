@@ -24,6 +24,7 @@ import (
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/stats"
 	"gorm.io/gorm"
 )
@@ -47,9 +48,12 @@ const (
 	oneInsert handlerKind = iota
 	sameRows
 	shiliuAPI
+	// shiliuDraw is Shiliu with its submissions drawing the pool's connections as database/sql
+	// hands them out (at random) instead of in turn (database.Turn): MySQL only.
+	shiliuDraw
 )
 
-var handlerNames = []string{"one INSERT (bare)", "same rows (bare, database/sql)", "Shiliu POST /visits, /tips"}
+var handlerNames = []string{"one INSERT (bare)", "same rows (bare, database/sql)", "Shiliu POST /visits, /tips", "Shiliu without turns (pool's draw)"}
 
 // phone is a bound instructor as the bare handlers know it, preloaded: they read nothing.
 type phone struct {
@@ -73,6 +77,10 @@ type wpResult struct {
 	// if one was found: on a shared machine throughput follows the CPU left over, CPU per request
 	// much less.
 	cpu, dbCPU time.Duration
+	// poolWait is the time requests waited for a connection of the pool (database/sql hands a
+	// freed connection to a waiter chosen at random: at more phones than connections it is a
+	// lottery, and the tail of the latencies).
+	poolWait time.Duration
 }
 
 func (r *wpResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -120,15 +128,20 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 		return fmt.Sprintf("%s|%d|%d", scenario, conns, h)
 	}
 	order := []handlerKind{oneInsert, sameRows, shiliuAPI}
+	if a.DB.Dialect == database.MySQL {
+		order = append(order, shiliuDraw)
+	}
 	for round := 0; round < o.rounds && ctx.Err() == nil; round++ {
 		for _, s := range scenarios {
 			for _, conns := range o.conns {
 				// Each round starts with another handler, so none always follows the same one.
-				hs := append(slices.Clone(order[round%3:]), order[:round%3]...)
+				hs := append(slices.Clone(order[round%len(order):]), order[:round%len(order)]...)
 				for _, h := range hs {
-					cpu0, db0 := processCPU(), dbServerCPU(dbPID)
+					restore := database.SetTurns(h != shiliuDraw)
+					cpu0, db0, wait0 := processCPU(), dbServerCPU(dbPID), sqlDB.Stats().WaitDuration
 					r := drive(ctx, h, s.phones[:min(conns, len(s.phones))], "http://"+shiliuAddr, "http://"+bl.Addr().String(), hc, o.roundDuration, uint64(round))
-					r.cpu, r.dbCPU = processCPU()-cpu0, dbServerCPU(dbPID)-db0
+					r.cpu, r.dbCPU, r.poolWait = processCPU()-cpu0, dbServerCPU(dbPID)-db0, sqlDB.Stats().WaitDuration-wait0
+					restore()
 					k := key(s.name, conns, h)
 					if prev := results[k]; prev != nil {
 						prev.n += r.n
@@ -136,6 +149,7 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 						prev.lat = append(prev.lat, r.lat...)
 						prev.cpu += r.cpu
 						prev.dbCPU += r.dbCPU
+						prev.poolWait += r.poolWait
 						for code, n := range r.failed {
 							prev.failed[code] += n
 						}
@@ -154,7 +168,7 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 	for _, s := range scenarios {
 		fmt.Printf("%s: %s\n\n", s.name, s.describe)
 	}
-	fmt.Printf("| phones | connections | handler | requests | requests/s | p50 | p99 | Shiliu ÷ this | CPU ms/request: Go process | database server | failed |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| phones | connections | handler | requests | requests/s | p50 | p99 | Shiliu ÷ this | CPU ms/request: Go process | database server | pool wait ms/request | failed |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range scenarios {
 		for _, conns := range o.conns {
 			api := results[key(s.name, conns, shiliuAPI)]
@@ -174,8 +188,8 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 					}
 					return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)/float64(r.n))
 				}
-				fmt.Printf("| %s | %d | %s | %d | %.0f | %s | %s | %s | %s | %s | %v |\n", s.name, conns, handlerNames[h], r.n, r.rate(),
-					ms(percentile(r.lat, 0.5)), ms(percentile(r.lat, 0.99)), ratio, perReq(r.cpu), perReq(r.dbCPU), r.failed)
+				fmt.Printf("| %s | %d | %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %v |\n", s.name, conns, handlerNames[h], r.n, r.rate(),
+					ms(percentile(r.lat, 0.5)), ms(percentile(r.lat, 0.99)), ratio, perReq(r.cpu), perReq(r.dbCPU), perReq(r.poolWait), r.failed)
 			}
 		}
 	}
