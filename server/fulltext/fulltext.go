@@ -756,13 +756,13 @@ func (ix *Index) Candidates(ctx context.Context, q Query) ([]int64, error) {
 // absent. ErrUnusable: the caller runs matching alone.
 func (ix *Index) PageIDs(ctx context.Context, q Query, matching, newest *gorm.DB, page paging.Page) ([]int64, error) {
 	need := page.Limit + 1
-	if rows := probeRows.Load(); rows > 0 {
+	if skipProbe.Load() == 0 {
 		n := newest
 		if b := page.Before(); b > 0 {
 			n = n.Where("id < ?", b)
 		}
 		var floor []int64
-		if err := n.Order("id DESC").Offset(int(rows-1)).Limit(1).Pluck("id", &floor).Error; err != nil {
+		if err := n.Order("id DESC").Offset(ProbeRows-1).Limit(1).Pluck("id", &floor).Error; err != nil {
 			return nil, err
 		}
 		probe := matching
@@ -808,17 +808,20 @@ func (ix *Index) PageIDs(ctx context.Context, q Query, matching, newest *gorm.DB
 	}
 }
 
-// probeRows is how many of the newest rows in scope a keyword search reads with LIKE before it
-// asks the full-text index (PageIDs); 0 asks the index at once.
-var probeRows atomic.Int64
+// ProbeRows is how many of the newest rows in scope a keyword search reads with LIKE before it
+// asks the full-text index (PageIDs).
+const ProbeRows = 1000
 
-func init() { probeRows.Store(1000) }
+// skipProbe counts the tests that want every search to go through the index (SkipProbe).
+var skipProbe atomic.Int64
 
-// SetProbeRows changes probeRows until the returned function restores it. For tests: 0 makes
-// every keyword search go through the full-text index, whatever the number of rows.
-func SetProbeRows(n int64) (restore func()) {
-	old := probeRows.Swap(n)
-	return func() { probeRows.Store(old) }
+// SkipProbe makes every keyword search go through the full-text index, whatever the number of
+// rows, until the returned function is called. For tests, which run in parallel: each holds its
+// own skip, and the probe comes back only when none holds one.
+func SkipProbe() (restore func()) {
+	skipProbe.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { skipProbe.Add(-1) }) }
 }
 
 // runs are the keyword's runs of letters and digits, lower-cased.

@@ -555,11 +555,6 @@ func (s *Service) searchQuery(p *access.Principal, f Filter) (fq fulltext.Query,
 	return fq, false
 }
 
-// SetSearchProbeRows changes how many of the newest records in scope a keyword search reads with
-// LIKE before it asks the full-text index, until the returned function restores it. For tests:
-// 0 makes every keyword search go through the index, whatever the number of records.
-func SetSearchProbeRows(n int64) (restore func()) { return fulltext.SetProbeRows(n) }
-
 // pageQuery is the query of a list page's ids (one more than the page, paging.Trim): the page's
 // ids first, then its rows. Asked for whole rows in id order with a limit, MariaDB walks the
 // primary key backwards and, when the matches are old (a date range) or few, reads most of the
