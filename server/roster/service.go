@@ -613,7 +613,15 @@ func (s *Service) ListInstructors(ctx context.Context, p *access.Principal, f In
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	q := s.db.WithContext(ctx).Model(&Instructor{}).Scopes(access.InRegion(p, "region_code"))
+	q := s.db.WithContext(ctx).Model(&Instructor{})
+	if s.db.Dialector.Name() == "mysql" && access.WithinCounty(p, f.RegionCode) {
+		// MariaDB walks the primary key down from the newest instructor, filtering, hoping to
+		// meet a county's instructors near the top; they are spread over the whole table
+		// (0.7 s at 100,000 instructors). The county's range of the region index, sorted, is
+		// 20 ms. Wider scopes find their page near the top.
+		q = q.Table("`instructors` IGNORE INDEX FOR ORDER BY (PRIMARY)")
+	}
+	q = q.Scopes(access.InRegion(p, "region_code"))
 	if f.RegionCode != "" {
 		q = q.Scopes(subtree(f.RegionCode))
 	}
