@@ -22,7 +22,7 @@
 //
 // The index only finds candidates: the list still applies every filter and the LIKE match on
 // the rows themselves, so what a search returns is exactly what the LIKE search returned
-// (Index.Page).
+// (Index.PageIDs).
 package fulltext
 
 import (
