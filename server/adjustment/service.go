@@ -701,6 +701,7 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, id int64, ite
 		}
 		return nil
 	})
+	s.roster.Committed() // the name index of the instructors changed (roster.Service.Committed)
 	if err != nil {
 		return nil, err
 	}

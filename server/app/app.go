@@ -443,6 +443,12 @@ func (a *App) Run(ctx context.Context) error {
 	swept := make(chan struct{})
 	go func() { defer close(swept); a.Records.Sweep(sweepCtx, a.Config.Records.SweepInterval) }()
 	defer func() { stopSweep(); <-swept }()
+	// The roster's name index is written by its own writer (Mroonga, after commit), on the
+	// records' sweep interval: the interval only matters after a crash or another instance's
+	// missed kick.
+	named := make(chan struct{})
+	go func() { defer close(named); a.Roster.RunNameIndex(sweepCtx, a.Config.Records.SweepInterval, a.Log) }()
+	defer func() { stopSweep(); <-named }()
 	// Meeting reminders, scheduled bulletins and orphan uploads are swept the same way.
 	reminded, published, orphaned := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() { defer close(reminded); a.Meetings.Sweep(sweepCtx, a.Config.Meetings.SweepInterval) }()

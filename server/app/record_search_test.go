@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apitest"
+	"github.com/shiliu/shiliu/server/apperr"
 	"github.com/shiliu/shiliu/server/fulltext"
+	"github.com/shiliu/shiliu/server/platform/sheet"
 	"github.com/shiliu/shiliu/server/record"
 )
 
@@ -24,7 +28,7 @@ func TestKeywordSearchThroughTheFullTextIndex(t *testing.T) {
 	ctx := context.Background()
 	// Every search goes to the index, not to the LIKE over the newest records of the scope that
 	// answers first otherwise (the other tests' searches give the same results either way).
-	defer record.SetSearchProbeRows(0)()
+	defer fulltext.SkipProbe()()
 	engine, err := fulltext.Detect(e.DB())
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +182,7 @@ func waitIndexed(t *testing.T, e *apitest.Env, engine fulltext.Engine, ids ...in
 func TestJustSentRecordFoundBeforeItsIndexEntry(t *testing.T) {
 	w := newRecordWorld(t)
 	e := w.e
-	defer record.SetSearchProbeRows(2)()
+	defer fulltext.ShrinkProbe(2)()
 	engine, err := fulltext.Detect(e.DB())
 	if err != nil {
 		t.Fatal(err)
@@ -213,5 +217,83 @@ func TestJustSentRecordFoundBeforeItsIndexEntry(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint([]int64{sent, older}) {
 			t.Errorf("%s searching %q: %v, want %v (the one just sent, then the older one from the index)", who, keyword, got, []int64{sent, older})
 		}
+	}
+}
+
+// TestRecordExportWithKeywordThroughTheIndex: an export with q finds its records through the
+// full-text index, not with LIKE over the scope: the same records as the list's search, newest
+// first, within the caller's scope, and refused over the cap as before.
+func TestRecordExportWithKeywordThroughTheIndex(t *testing.T) {
+	t.Parallel()
+	w := newRecordWorld(t)
+	e := w.e
+	defer fulltext.SkipProbe()()
+	if engine, err := fulltext.Detect(e.DB()); err != nil || engine == fulltext.None {
+		t.Fatalf("no full-text index (%v): the export below would pass on LIKE alone", err)
+	}
+	u := apitest.Unique()
+	keyword := "排洪沟" + u
+	var mine []int64
+	for i := range 3 {
+		b := apitest.RecordBody("sentiment", phoneTime(e, -time.Duration(3-i)*time.Minute))
+		b["sentiment"].(map[string]any)["content"] = fmt.Sprintf("村民反映%s第%d段堵塞", keyword, i)
+		mine = append(mine, w.author.Submit("sentiment", b))
+	}
+	w.author.Submit("sentiment", apitest.RecordBody("sentiment", phoneTime(e, -time.Minute)))
+	ob := apitest.RecordBody("visit", phoneTime(e, -time.Minute))
+	ob["visit"].(map[string]any)["content"] = "走访时看到" + keyword + "已清理"
+	other := w.callers["instructor_other"].Submit("visit", ob)
+	if engine, _ := fulltext.Detect(e.DB()); engine == fulltext.Mroonga {
+		deadline := time.Now().Add(10 * time.Second)
+		for countRows(t, e, "SELECT COUNT(*) FROM record_search_pending") > 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("records still pending in the full-text index after 10 s")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	exported := func(who string, q string) []int64 {
+		t.Helper()
+		r := w.callers[who].Must(http.StatusOK, "GET", exportPath("", url.Values{"q": {q}}), nil)
+		return readExport(t, r, exportSheetNames[""]).ids(t)
+	}
+	newestFirst := []int64{mine[2], mine[1], mine[0]}
+	for who, want := range map[string][]int64{
+		"county_in":  newestFirst,
+		"city_in":    newestFirst,
+		"county_out": nil,
+		"city_out":   {other}, // the other instructor's city
+		"province":   append([]int64{other}, newestFirst...),
+	} {
+		if got := exported(who, keyword); fmt.Sprint(got) != fmt.Sprint(want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s exporting %q: %v, want %v", who, keyword, got, want)
+		}
+	}
+	if got := exported("county_in", "第1段堵塞"); !slices.Contains(got, mine[1]) || slices.Contains(got, mine[0]) {
+		t.Errorf("exporting a phrase across the keyword: %v", got)
+	}
+	if got := exported("county_in", "排洪沟 "+u); slices.Contains(got, mine[0]) {
+		t.Errorf("runs that are not adjacent exported: %v", got)
+	}
+	// Over the cap, the export is refused with the number of matches, as without q.
+	p := &access.Principal{Role: access.RoleCountyStaff, RegionCode: w.area.County, AccountID: 1}
+	svc := record.NewService(e.DB(), e.App.Roster, e.App.Regions, e.App.Uploads, e.Clock, discardLogger(), record.Options{MaxExportRows: 2})
+	tbl, err := sheet.New("全部记录")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Export(context.Background(), p, record.Filter{Q: keyword, Param: func(string) string { return "" }}, tbl)
+	if ae, ok := apperr.As(err); !ok || ae.Code != "export_too_large" || !strings.Contains(ae.Message, "3条") {
+		t.Fatalf("export with q over the cap: %v", err)
+	}
+	// The export reads the index: a record whose entry is gone is not found by it (the LIKE over
+	// the scope would find it).
+	engine, _ := fulltext.Detect(e.DB())
+	idCol := map[fulltext.Engine]string{fulltext.FTS5: "rowid", fulltext.Mroonga: "record_id", fulltext.Ngram: "record_id"}[engine]
+	if err := e.DB().Exec("DELETE FROM record_search WHERE "+idCol+" = ?", mine[0]).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := exported("county_in", keyword); fmt.Sprint(got) != fmt.Sprint(newestFirst[:2]) {
+		t.Errorf("export without the index entry of %d: %v, want %v", mine[0], got, newestFirst[:2])
 	}
 }

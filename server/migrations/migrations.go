@@ -43,6 +43,7 @@ var All = []database.Migration{
 	{Version: 42, Name: "pending attachments: a record's photos declared by their upload client ids before they arrive (text first)", Up: v42},
 	{Version: 43, Name: "resumable uploads: partial uploads and their chunks", Up: v43},
 	{Version: 44, Name: "records: Chinese full-text index (Mroonga, MySQL 8 ngram or SQLite FTS5) filled for existing records", Up: v44},
+	{Version: 45, Name: "roster: Chinese full-text index of unit and instructor names, filled for existing rows", Up: v45},
 	{Version: 46, Name: "records: on SQLite new records' full-text entries written after commit in batches, from the newest indexed id", Up: v46},
 }
 

@@ -425,6 +425,7 @@ func (s *Service) Appoint(ctx context.Context, p *access.Principal, id int64, in
 		out, err = s.find(tx, p, id)
 		return err
 	})
+	s.roster.Committed() // the name index of the appointed instructor (roster.Service.Committed)
 	if err != nil {
 		return View{}, err
 	}

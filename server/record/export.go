@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,7 +10,10 @@ import (
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
+	"github.com/shiliu/shiliu/server/fulltext"
+	"github.com/shiliu/shiliu/server/paging"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"gorm.io/gorm"
 )
 
 // DefaultMaxExportRows caps one export: a county's records over years fit, a province-wide
@@ -66,8 +70,8 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f Filter, out
 	if max <= 0 {
 		max = DefaultMaxExportRows
 	}
-	var ids []int64
-	if err := q.Order("id DESC").Limit(max+1).Pluck("id", &ids).Error; err != nil {
+	ids, err := s.exportIDs(ctx, p, f, q, max+1)
+	if err != nil {
 		return 0, err
 	}
 	if len(ids) > max {
@@ -110,6 +114,23 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f Filter, out
 		}
 	}
 	return n, nil
+}
+
+// exportIDs are the ids of the records an export holds, newest first, up to limit. A keyword is
+// looked up in the full-text index as the list does (searchIDs), one page of limit rows: the
+// same records as the LIKE query over the scope, without reading every record of the scope
+// when the keyword is rare.
+func (s *Service) exportIDs(ctx context.Context, p *access.Principal, f Filter, q *gorm.DB, limit int) ([]int64, error) {
+	if f.Q != "" {
+		f.Page = paging.Page{Limit: limit - 1}
+		ids, err := s.searchIDs(ctx, p, f)
+		if !errors.Is(err, fulltext.ErrUnusable) {
+			return ids, err
+		}
+	}
+	var ids []int64
+	err := q.Order("id DESC").Limit(limit).Pluck("id", &ids).Error
+	return ids, err
 }
 
 // exportColumns are the columns every record has, with the kind's own after them; an export of

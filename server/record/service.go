@@ -10,9 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/shiliu/shiliu/server/access"
@@ -530,22 +528,34 @@ func (s *Service) pageIDs(ctx context.Context, p *access.Principal, f Filter) ([
 	return ids, err
 }
 
-// searchIDs finds a keyword's page. It first matches the newest searchProbeRows records in scope
-// (with every other filter) with LIKE: a frequent keyword fills its page there. Otherwise the
-// full-text index (package fulltext) gives the newest candidates within the caller's scope, and
-// the records query with every filter, the LIKE match included, keeps those that match; more
-// candidates are asked for until the page is full or the index has none left. The index only
-// narrows: the result is what the LIKE query alone returns, without reading the whole scope
-// when the keyword is rare or absent.
+// searchIDs finds a keyword's page through the full-text index (fulltext.Index.PageIDs): the
+// newest records in scope with LIKE first, then the index's candidates within the caller's
+// scope, matched by the list's own query. The result is what the LIKE query alone returns.
 func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) ([]int64, error) {
 	q, err := s.filtered(ctx, p, f)
 	if err != nil {
 		return nil, err
 	}
-	fq := fulltext.Query{Keyword: f.Q, Kind: f.Kind, Before: f.Page.Before(),
+	fq, none := s.searchQuery(p, f)
+	if none {
+		return nil, nil
+	}
+	noQ := f
+	noQ.Q = ""
+	newest, err := s.filtered(ctx, p, noQ)
+	if err != nil {
+		return nil, err
+	}
+	return s.search.PageIDs(ctx, fq, q, newest, f.Page)
+}
+
+// searchQuery is the index query of a keyword search by p with f's filters; none when the
+// region filter lies outside p's scope.
+func (s *Service) searchQuery(p *access.Principal, f Filter) (fq fulltext.Query, none bool) {
+	fq = fulltext.Query{Keyword: f.Q, Kind: f.Kind,
 		Scope: access.InRegionOrOwnWithin(p, f.RegionCode, "region_code", "county_code", "author_id")}
 	if prefix, none, ok := access.SubtreeWithin(p, f.RegionCode); ok && none {
-		return nil, nil
+		return fq, true
 	} else if ok {
 		fq.Prefix = prefix
 	}
@@ -555,83 +565,7 @@ func (s *Service) searchIDs(ctx context.Context, p *access.Principal, f Filter) 
 	case p.IsInstructor():
 		fq.AuthorID = p.InstructorID
 	}
-	need := f.Page.Limit + 1
-	var out []int64
-	// A frequent keyword fills the page from the newest records in scope: reading those is
-	// cheaper than the index, which finds every match of the keyword before it keeps the scope's
-	// newest (its cost grows with the keyword's matches in the whole table). The newest
-	// searchProbeRows ids come from the list's index alone; the LIKE query then reads rows from
-	// the newest down and stops at a full page.
-	if rows := searchProbeRows.Load(); rows > 0 {
-		noQ := f
-		noQ.Q = ""
-		newest, err := s.filtered(ctx, p, noQ)
-		if err != nil {
-			return nil, err
-		}
-		if b := f.Page.Before(); b > 0 {
-			newest = newest.Where("id < ?", b)
-		}
-		var floor []int64
-		if err := newest.Order("id DESC").Offset(int(rows-1)).Limit(1).Pluck("id", &floor).Error; err != nil {
-			return nil, err
-		}
-		probe := q
-		if len(floor) > 0 {
-			probe = probe.Where("id >= ?", floor[0])
-		}
-		var found []int64
-		if err := probe.Scopes(f.Page.Apply("id")).Pluck("id", &found).Error; err != nil {
-			return nil, err
-		}
-		if len(found) >= need || len(floor) == 0 {
-			// A full page, or every record the list allows was read.
-			return found, nil
-		}
-		// The index goes on below the records read: it is written a moment after their commit
-		// (Mroonga, new records on SQLite), and a record just sent must be found at once.
-		out = found
-		fq.Before = floor[0]
-	}
-	fq.Limit = max(4*(need-len(out)), 64)
-	for {
-		cands, err := s.search.Candidates(ctx, fq)
-		if err != nil || len(cands) == 0 {
-			return out, err
-		}
-		list := make([]string, len(cands))
-		for i, id := range cands {
-			list[i] = strconv.FormatInt(id, 10)
-		}
-		var got []int64
-		// The candidates are written into the statement: thousands of bound parameters cost
-		// the pure-Go SQLite driver time quadratic in their number.
-		if err := q.Where("id IN ("+strings.Join(list, ",")+")").Order("id DESC").Limit(need-len(out)).
-			Pluck("id", &got).Error; err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-		if len(out) >= need || len(cands) < fq.Limit {
-			return out, nil
-		}
-		// Each round makes the index find every match of the keyword again: the second asks
-		// for many at once.
-		fq.Before = cands[len(cands)-1]
-		fq.Limit = 20000
-	}
-}
-
-// searchProbeRows is how many of the newest records in scope a keyword search reads with LIKE
-// before it asks the full-text index (searchIDs); 0 asks the index at once.
-var searchProbeRows atomic.Int64
-
-func init() { searchProbeRows.Store(1000) }
-
-// SetSearchProbeRows changes searchProbeRows until the returned function restores it. For tests:
-// 0 makes every keyword search go through the full-text index, whatever the number of records.
-func SetSearchProbeRows(n int64) (restore func()) {
-	old := searchProbeRows.Swap(n)
-	return func() { searchProbeRows.Store(old) }
+	return fq, false
 }
 
 // pageQuery is the query of a list page's ids (one more than the page, paging.Trim): the page's

@@ -66,6 +66,7 @@ func (s *Service) Adjust(ctx context.Context, p *access.Principal, id int64, in 
 		replacementID, err = s.adjustIn(ctx, tx, p, id, in, person)
 		return err
 	})
+	s.Committed()
 	if err != nil {
 		return AdjustResult{}, err
 	}
@@ -246,6 +247,9 @@ func (s *Service) appointReplacement(tx *gorm.DB, p *access.Principal, person In
 	}
 	if err := tx.Create(&ins).Error; err != nil {
 		return History{}, s.instructorConflict(err)
+	}
+	if err := s.touchInstructors(tx, ins.ID); err != nil {
+		return History{}, err
 	}
 	return History{InstructorID: ins.ID, TermStart: ins.TermStart, TermEnd: ins.TermEnd}, nil
 }

@@ -292,8 +292,13 @@ func (s *Service) writeImport(ctx context.Context, p *access.Principal, rows []I
 				}
 				return err
 			}
+			ids := make([]int64, len(fresh))
 			for i, iu := range fresh {
 				iu.unit.ID = batch[i].ID
+				ids[i] = batch[i].ID
+			}
+			if err := s.touchUnits(tx, ids...); err != nil {
+				return err
 			}
 			res.UnitsCreated = len(fresh)
 		}
@@ -320,6 +325,13 @@ func (s *Service) writeImport(ctx context.Context, p *access.Principal, rows []I
 		if err := tx.CreateInBatches(&ins, batchRows(tx)).Error; err != nil {
 			return s.instructorConflict(err)
 		}
+		ids := make([]int64, len(ins))
+		for i, in := range ins {
+			ids[i] = in.ID
+		}
+		if err := s.touchInstructors(tx, ids...); err != nil {
+			return err
+		}
 		hist := make([]History, len(ins))
 		for i, in := range ins {
 			hist[i] = History{InstructorID: in.ID, Action: ActionImport, ToUnitID: in.UnitID, ToStatus: StatusActive,
@@ -327,6 +339,7 @@ func (s *Service) writeImport(ctx context.Context, p *access.Principal, rows []I
 		}
 		return tx.CreateInBatches(&hist, batchRows(tx)).Error
 	})
+	s.Committed()
 	if err != nil {
 		return ImportResult{}, err
 	}

@@ -82,6 +82,9 @@ func (s *Service) changeState(tx *gorm.DB, cur Instructor, cols map[string]any) 
 	if res.RowsAffected == 0 {
 		return errStateChanged
 	}
+	if err := s.touchInstructors(tx, cur.ID); err != nil {
+		return err
+	}
 	status, region := cur.Status, cur.RegionCode
 	if to, ok := cols["status"].(string); ok {
 		status = to
@@ -150,7 +153,9 @@ func (s *Service) Appoint(ctx context.Context, tx *gorm.DB, p *access.Principal,
 		h.FromUnitID, h.FromStatus = existing.UnitID, existing.Status
 	} else {
 		next.CreatedBy = p.AccountID
-		err = tx.Create(&next).Error
+		if err = tx.Create(&next).Error; err == nil {
+			err = s.touchInstructors(tx, next.ID)
+		}
 	}
 	if err != nil {
 		return 0, s.instructorConflict(err)
@@ -166,6 +171,7 @@ func (s *Service) Renew(ctx context.Context, p *access.Principal, id int64, star
 	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		return s.RenewIn(tx, p, id, start, "", "")
 	})
+	s.Committed()
 	if err != nil {
 		return InstructorView{}, err
 	}
@@ -219,6 +225,7 @@ func (s *Service) EndTerm(ctx context.Context, p *access.Principal, id int64, re
 	err := database.Transact(ctx, s.db, func(tx *gorm.DB) error {
 		return s.EndTermIn(tx, p, id, "", reason)
 	})
+	s.Committed()
 	if err != nil {
 		return InstructorView{}, err
 	}

@@ -89,6 +89,7 @@ type bench struct {
 	county     string
 	countyName string
 	village    string
+	person     string
 	city       string
 	staff      map[string]*client
 	typical    *client
@@ -132,6 +133,9 @@ func newBench(ctx context.Context, a *app.App, addr string, o options) (*bench, 
 	for _, suffix := range []string{"村民委员会", "社区居民委员会", "居民委员会"} {
 		b.village = strings.TrimSuffix(b.village, suffix)
 	}
+	// A name search with few matches: the whole name of the county's newest instructor.
+	db.Raw("SELECT name FROM instructors WHERE region_code >= ? AND region_code < ? ORDER BY id DESC LIMIT 1",
+		busiest.C, busiest.C+"a").Scan(&b.person)
 	var stats struct{ Records, Instructors, Units, Counties int64 }
 	db.Raw("SELECT COUNT(*) FROM records").Scan(&stats.Records)
 	db.Raw("SELECT COUNT(*) FROM instructors").Scan(&stats.Instructors)
@@ -402,6 +406,17 @@ func (b *bench) lists(ctx context.Context) error {
 		{"roster: province units list", "province", "/api/v1/units?limit=20"},
 		{"roster: province instructors list", "province", "/api/v1/instructors?limit=20"},
 		{"roster: county units named 村", "county", "/api/v1/units?q=" + url.QueryEscape("村") + "&limit=20"},
+		// The roster's name search (q), through the name index (migration 45).
+		{"roster: county instructors named 张 (one character, frequent)", "county", "/api/v1/instructors?q=" + url.QueryEscape("张") + "&limit=20"},
+		{"roster: county instructors named 建国 (two characters)", "county", "/api/v1/instructors?q=" + url.QueryEscape("建国") + "&limit=20"},
+		{"roster: county instructors, no match (欧阳修)", "county", "/api/v1/instructors?q=" + url.QueryEscape("欧阳修") + "&limit=20"},
+		{"roster: province instructors named 张 (one character, frequent)", "province", "/api/v1/instructors?q=" + url.QueryEscape("张") + "&limit=20"},
+		{"roster: province instructors named 建国 (two characters)", "province", "/api/v1/instructors?q=" + url.QueryEscape("建国") + "&limit=20"},
+		{"roster: province instructors, a whole name (few)", "province", "/api/v1/instructors?q=" + url.QueryEscape(b.person) + "&limit=20"},
+		{"roster: province instructors, no match (欧阳修)", "province", "/api/v1/instructors?q=" + url.QueryEscape("欧阳修") + "&limit=20"},
+		{"roster: province units named 村 (frequent)", "province", "/api/v1/units?q=" + url.QueryEscape("村") + "&limit=20"},
+		{"roster: province units, a village's name (few)", "province", "/api/v1/units?q=" + url.QueryEscape(b.village) + "&limit=20"},
+		{"roster: province units, no match (欧阳修)", "province", "/api/v1/units?q=" + url.QueryEscape("欧阳修") + "&limit=20"},
 	}
 	if b.prolific != nil {
 		qs = append([]q{{fmt.Sprintf("instructor's own list (prolific, %d records)", b.counts[b.prolific]), "prolific", "/api/v1/records"},

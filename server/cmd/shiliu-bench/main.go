@@ -192,8 +192,8 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		seeded := time.Since(began)
-		// Seeded straight into the tables after migration 44: the full-text index is filled
-		// as the migration fills it on a database that already had records.
+		// Seeded straight into the tables after migrations 44 and 45: the full-text indexes are
+		// filled as the migrations fill them on a database that already had rows.
 		indexed := time.Now()
 		if err := fulltext.Fill(ctx, a.DB.DB, func(last, max int64) {
 			if last%100_000 < fulltext.FillBatch || last == max {
@@ -202,7 +202,12 @@ func run(ctx context.Context, o options) error {
 		}); err != nil {
 			return err
 		}
-		logf("full-text index filled in %s", time.Since(indexed).Round(time.Second))
+		for _, src := range []*fulltext.Source{fulltext.Units, fulltext.Instructors} {
+			if err := src.Fill(ctx, a.DB.DB, nil); err != nil {
+				return err
+			}
+		}
+		logf("full-text index filled in %s (records, then units and instructors as migration 45)", time.Since(indexed).Round(time.Second))
 		analyzed := time.Now()
 		if err := analyze(ctx, a); err != nil {
 			return err
