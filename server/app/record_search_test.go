@@ -243,15 +243,8 @@ func TestRecordExportWithKeywordThroughTheIndex(t *testing.T) {
 	ob := apitest.RecordBody("visit", phoneTime(e, -time.Minute))
 	ob["visit"].(map[string]any)["content"] = "走访时看到" + keyword + "已清理"
 	other := w.callers["instructor_other"].Submit("visit", ob)
-	if engine, _ := fulltext.Detect(e.DB()); engine == fulltext.Mroonga {
-		deadline := time.Now().Add(10 * time.Second)
-		for countRows(t, e, "SELECT COUNT(*) FROM record_search_pending") > 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("records still pending in the full-text index after 10 s")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	engine, _ := fulltext.Detect(e.DB())
+	waitIndexed(t, e, engine, append(mine, other)...)
 	exported := func(who string, q string) []int64 {
 		t.Helper()
 		r := w.callers[who].Must(http.StatusOK, "GET", exportPath("", url.Values{"q": {q}}), nil)
@@ -288,7 +281,6 @@ func TestRecordExportWithKeywordThroughTheIndex(t *testing.T) {
 	}
 	// The export reads the index: a record whose entry is gone is not found by it (the LIKE over
 	// the scope would find it).
-	engine, _ := fulltext.Detect(e.DB())
 	idCol := map[fulltext.Engine]string{fulltext.FTS5: "rowid", fulltext.Mroonga: "record_id", fulltext.Ngram: "record_id"}[engine]
 	if err := e.DB().Exec("DELETE FROM record_search WHERE "+idCol+" = ?", mine[0]).Error; err != nil {
 		t.Fatal(err)
