@@ -214,6 +214,13 @@ func ensureFillState(db *gorm.DB) error {
 	return db.Exec("INSERT INTO record_search_fill (id, last_id) VALUES (1, 0)").Error
 }
 
+// MroongaEntries writes the entries of the records with ids in (?, ?] into a Mroonga
+// record_search, after "INSERT" or "INSERT IGNORE": the entries exactly as Fill and the writer
+// (write) make them. The bench's offline fill uses it too (cmd/shiliu-bench).
+const MroongaEntries = "INTO record_search (record_id, version, kind, region_code, county_code, author_id, body) " +
+	"SELECT id, version, kind, region_code, LEFT(region_code, 6), author_id, CONCAT(title, '\n', COALESCE(search_text, '')) " +
+	"FROM records WHERE id > ? AND id <= ?"
+
 // FillBatch is how many record ids one step of Fill covers (tests lower it).
 var FillBatch int64 = 5000
 
@@ -244,9 +251,7 @@ func Fill(ctx context.Context, db *gorm.DB, progress func(lastID, maxID int64)) 
 			switch e {
 			case Mroonga:
 				// Mroonga is outside the transaction: written first, the progress after it.
-				if err := tx.Exec("INSERT IGNORE INTO record_search (record_id, version, kind, region_code, county_code, author_id, body) "+
-					"SELECT id, version, kind, region_code, LEFT(region_code, 6), author_id, CONCAT(title, '\n', COALESCE(search_text, '')) "+
-					"FROM records WHERE id > ? AND id <= ?", last, hi).Error; err != nil {
+				if err := tx.Exec("INSERT IGNORE "+MroongaEntries, last, hi).Error; err != nil {
 					return err
 				}
 			default:
