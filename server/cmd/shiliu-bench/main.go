@@ -57,6 +57,7 @@ type options struct {
 	skew          int
 	busy          int
 	bulk          bool
+	fillOnly      bool
 	seedConns     int
 	concurrency   int
 }
@@ -90,6 +91,7 @@ func main() {
 		"kinds in the usual mix, and -records more over the other counties; the lists measured are the usual ones")
 	flag.BoolVar(&o.bulk, "bulk", false, "MySQL/MariaDB: seed with the records' secondary indexes dropped and rebuilt afterwards, "+
 		"on -seed-conns connections, and fill the Mroonga full-text index with its indexes built afterwards (tens of millions of records)")
+	flag.BoolVar(&o.fillOnly, "fill-offline", false, "fill the empty Mroonga full-text index of a seeded database as -bulk does, and exit")
 	flag.IntVar(&o.seedConns, "seed-conns", 3, "-bulk: connections writing the records")
 	flag.IntVar(&o.concurrency, "c", 1, "concurrent callers of each list")
 	flag.Parse()
@@ -173,6 +175,16 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
+	if o.fillOnly {
+		// For a -bulk seed whose own fill did not run (or runs later: it then finds the index
+		// filled and stops).
+		began := time.Now()
+		if err := fillOffline(ctx, sqlDB, 200_000); err != nil {
+			return err
+		}
+		logf("full-text index filled in %s", time.Since(began).Round(time.Second))
+		return nil
+	}
 	var have int64
 	if err := sqlDB.QueryRowContext(ctx, "SELECT COUNT(*) FROM records").Scan(&have); err != nil {
 		return err
