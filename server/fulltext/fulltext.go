@@ -267,6 +267,15 @@ func (src *Source) ensureFillState(db *gorm.DB) error {
 	return db.Exec("INSERT INTO " + src.fill() + " (id, last_id) VALUES (1, 0)").Error
 }
 
+// MroongaEntries is the statement, after "INSERT" or "INSERT IGNORE", that writes the entries
+// of src's rows with ids in (?, ?] into its Mroonga table: the entries exactly as Fill and the
+// writer (write) make them. The bench's offline fill uses it too (cmd/shiliu-bench).
+func (src *Source) MroongaEntries() string {
+	return "INTO " + src.table() + " (" + src.Key + ", version, kind, region_code, county_code, author_id, body) " +
+		"SELECT id, version, kind, region_code, LEFT(region_code, 6), author_id, body FROM (" +
+		"SELECT " + src.Docs + ", " + src.Body + " AS body FROM " + src.Table + " WHERE id > ? AND id <= ?) AS d"
+}
+
 // FillBatch is how many row ids one step of Fill covers (tests lower it).
 var FillBatch int64 = 5000
 
@@ -302,9 +311,7 @@ func (src *Source) Fill(ctx context.Context, db *gorm.DB, progress func(lastID, 
 			switch e {
 			case Mroonga:
 				// Mroonga is outside the transaction: written first, the progress after it.
-				if err := tx.Exec("INSERT IGNORE INTO "+src.table()+" ("+src.Key+", version, kind, region_code, county_code, author_id, body) "+
-					"SELECT id, version, kind, region_code, LEFT(region_code, 6), author_id, body FROM ("+
-					"SELECT "+src.Docs+", "+src.Body+" AS body FROM "+src.Table+" WHERE id > ? AND id <= ?) AS d", last, hi).Error; err != nil {
+				if err := tx.Exec("INSERT IGNORE "+src.MroongaEntries(), last, hi).Error; err != nil {
 					return err
 				}
 			default:

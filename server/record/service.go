@@ -558,6 +558,13 @@ func (s *Service) searchQuery(p *access.Principal, f Filter) (fq fulltext.Query,
 		return fq, true
 	} else if ok {
 		fq.Prefix = prefix
+		if strings.HasPrefix(region.ProvinceCode, prefix) && len(prefix) <= 2 {
+			// The whole province holds every entry of the index: its range over region_code
+			// would only keep Mroonga from ordering and cutting the keyword's matches itself
+			// (ORDER BY … LIMIT: 0.09 s against 0.30 s for a keyword in 0.4 % of 24 M records).
+			// The list's own query (PageIDs' matching) applies the caller's scope in any case.
+			fq.Scope = nil
+		}
 	}
 	switch {
 	case f.AuthorID > 0:

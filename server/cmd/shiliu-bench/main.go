@@ -29,6 +29,7 @@ import (
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/config"
 	"github.com/shiliu/shiliu/server/fulltext"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/platform/secret"
 	"github.com/shiliu/shiliu/server/platform/wxfake"
 )
@@ -54,6 +55,10 @@ type options struct {
 	rounds        int
 	roundDuration time.Duration
 	skew          int
+	busy          int
+	bulk          bool
+	fillOnly      bool
+	seedConns     int
 	concurrency   int
 }
 
@@ -82,6 +87,12 @@ func main() {
 	flag.IntVar(&o.skew, "skew", 0, "seed two busy counties of this many records each over five years, their kinds in blocks of time "+
 		"(one with its tips older than all its newest visits, one the reverse), -records more over the other counties; "+
 		"then measure the lists of those two counties")
+	flag.IntVar(&o.busy, "busy", 0, "seed one busy county (the one with the most villages) of this many records over five years, "+
+		"kinds in the usual mix, and -records more over the other counties; the lists measured are the usual ones")
+	flag.BoolVar(&o.bulk, "bulk", false, "MySQL/MariaDB: seed with the records' secondary indexes dropped and rebuilt afterwards, "+
+		"on -seed-conns connections, and fill the Mroonga full-text index with its indexes built afterwards (tens of millions of records)")
+	flag.BoolVar(&o.fillOnly, "fill-offline", false, "fill the empty Mroonga full-text index of a seeded database as -bulk does, and exit")
+	flag.IntVar(&o.seedConns, "seed-conns", 3, "-bulk: connections writing the records")
 	flag.IntVar(&o.concurrency, "c", 1, "concurrent callers of each list")
 	flag.Parse()
 	for _, c := range strings.Split(*conns, ",") {
@@ -164,6 +175,16 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
+	if o.fillOnly {
+		// For a -bulk seed whose own fill did not run (or runs later: it then finds the index
+		// filled and stops).
+		began := time.Now()
+		if err := fillOffline(ctx, sqlDB, 200_000); err != nil {
+			return err
+		}
+		logf("full-text index filled in %s", time.Since(began).Round(time.Second))
+		return nil
+	}
 	var have int64
 	if err := sqlDB.QueryRowContext(ctx, "SELECT COUNT(*) FROM records").Scan(&have); err != nil {
 		return err
@@ -174,6 +195,16 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		s := newSeeder(sqlDB, a.DB.Dialect, box, time.Now().UTC(), logf)
+		var rebuild func(context.Context) error
+		if o.bulk {
+			if a.DB.Dialect != database.MySQL {
+				return fmt.Errorf("-bulk is for MySQL/MariaDB")
+			}
+			if rebuild, err = dropSecondaryIndexes(ctx, sqlDB, seededTables...); err != nil {
+				return err
+			}
+			s.conns = o.seedConns
+		}
 		began := time.Now()
 		counties, err := s.counties(ctx)
 		if err != nil {
@@ -183,19 +214,42 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		if o.skew > 0 {
+		total := o.records
+		switch {
+		case o.skew > 0:
 			s.waiting = 0.002
-			if _, err := s.skewed(ctx, counties, ins, o.records, o.skew); err != nil {
+			if _, err := s.skewed(ctx, counties, ins, o.records, o.skew, skewCounties); err != nil {
 				return err
 			}
-		} else if err := s.records(ctx, ins, o.records); err != nil {
-			return err
+			total += len(skewCounties) * o.skew
+		case o.busy > 0:
+			if _, err := s.skewed(ctx, counties, ins, o.records, o.busy, busyCounty); err != nil {
+				return err
+			}
+			total += len(busyCounty) * o.busy
+		default:
+			if err := s.records(ctx, ins, o.records); err != nil {
+				return err
+			}
 		}
 		seeded := time.Since(began)
+		if rebuild != nil {
+			rebuilt := time.Now()
+			if err := rebuild(ctx); err != nil {
+				return err
+			}
+			logf("records seeded in %s, their secondary indexes rebuilt in %s", seeded.Round(time.Second), time.Since(rebuilt).Round(time.Second))
+		}
 		// Seeded straight into the tables after migrations 44 and 45: the full-text indexes are
 		// filled as the migrations fill them on a database that already had rows.
 		indexed := time.Now()
-		if err := fulltext.Fill(ctx, a.DB.DB, func(last, max int64) {
+		if e, err := fulltext.Detect(a.DB.DB.WithContext(ctx)); err != nil {
+			return err
+		} else if o.bulk && e == fulltext.Mroonga {
+			if err := fillOffline(ctx, sqlDB, 200_000); err != nil {
+				return err
+			}
+		} else if err := fulltext.Fill(ctx, a.DB.DB, func(last, max int64) {
 			if last%100_000 < fulltext.FillBatch || last == max {
 				logf("full-text index: %d of %d record ids", last, max)
 			}
@@ -212,7 +266,7 @@ func run(ctx context.Context, o options) error {
 		if err := analyze(ctx, a); err != nil {
 			return err
 		}
-		logf("seed done: %d records in %s, statistics updated in %s", o.records+2*o.skew, seeded.Round(time.Second), time.Since(analyzed).Round(time.Millisecond))
+		logf("seed done: %d records in %s, statistics updated in %s", total, seeded.Round(time.Second), time.Since(analyzed).Round(time.Millisecond))
 	} else {
 		logf("the database already holds %d records: not seeding (drop it to seed again)", have)
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -51,12 +52,15 @@ type seeder struct {
 	waiting float64
 	// rows per INSERT statement and statements per transaction
 	rowsPerInsert, insertsPerTx int
-	logf                        func(format string, args ...any)
+	// conns is how many connections write the records' batches (-bulk); the batches are still
+	// generated in order by one goroutine, so the seed is the same whatever the number.
+	conns int
+	logf  func(format string, args ...any)
 }
 
 func newSeeder(db *sql.DB, dialect database.Dialect, box *secret.Box, now time.Time, logf func(string, ...any)) *seeder {
 	s := &seeder{db: db, dialect: dialect, box: box, rng: rand.New(rand.NewPCG(20240501, 130000)), now: now, logf: logf,
-		rowsPerInsert: 1000, insertsPerTx: 10}
+		rowsPerInsert: 1000, insertsPerTx: 10, conns: 1}
 	if dialect == database.SQLite {
 		// The pure-Go driver binds a statement's parameters in quadratic time (docs/performance.md).
 		s.rowsPerInsert, s.insertsPerTx = 50, 200
@@ -366,6 +370,7 @@ func (s *seeder) streams(ctx context.Context, start time.Time, sts []*stream) er
 	}
 	perTx := s.rowsPerInsert * s.insertsPerTx
 	began := time.Now()
+	put, wait := s.writers(ctx)
 	for done := 0; done < n; {
 		b := seedBatch{details: map[string][][]any{}}
 		for i := 0; i < perTx && done < n; i++ {
@@ -387,15 +392,66 @@ func (s *seeder) streams(ctx context.Context, start time.Time, sts []*stream) er
 			}
 			done++
 		}
-		if err := s.write(ctx, b); err != nil {
+		if err := put(b); err != nil {
+			wait()
 			return err
 		}
-		if done%100000 < perTx || done == n {
+		if step := max(100000, n/100); done%step < perTx || done == n {
 			el := time.Since(began)
 			s.logf("seeded %d records in %s (%.0f records/s)", done, el.Round(time.Second), float64(done)/el.Seconds())
 		}
 	}
-	return nil
+	return wait()
+}
+
+// writers returns put, which writes a batch, and wait, which waits for the batches put and
+// returns the first error. With one connection put writes at once; with more, the batches go to
+// that many connections (MySQL), each with unique checks off: the bulk seed rebuilds the
+// indexes afterwards, and the ids it writes are unique by construction.
+func (s *seeder) writers(ctx context.Context) (put func(seedBatch) error, wait func() error) {
+	if s.conns <= 1 {
+		return func(b seedBatch) error { return s.write(ctx, s.db, b) }, func() error { return nil }
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	batches := make(chan seedBatch, s.conns)
+	var wg sync.WaitGroup
+	for range s.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := s.db.Conn(ctx)
+			if err == nil {
+				defer conn.Close()
+				_, err = conn.ExecContext(ctx, "SET unique_checks = 0")
+			}
+			for b := range batches {
+				if err == nil {
+					err = s.write(ctx, conn, b)
+				}
+			}
+			if err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	put = func(b seedBatch) error {
+		select {
+		case batches <- b:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	var once sync.Once
+	wait = func() error {
+		once.Do(func() { close(batches) })
+		wg.Wait()
+		// nil unless a writer failed or the seed was interrupted
+		err := context.Cause(ctx)
+		cancel(nil)
+		return err
+	}
+	return put, wait
 }
 
 // Skewed counties: the kinds of a county's records come in blocks of time, so that one kind's
@@ -406,10 +462,7 @@ var (
 	skewShares   = []float64{0.10, 0.10, 0.20, 0.60}
 	tipsOld      = func(i, n int) string { return blockKind(skewKinds, skewShares, float64(i)/float64(n)) }
 	tipsNew      = func(i, n int) string { return blockKind(skewKinds, skewShares, 1-float64(i+1)/float64(n)) }
-	skewCounties = []struct {
-		label  string
-		kindAt func(i, n int) string
-	}{{"tips old", tipsOld}, {"tips new", tipsNew}}
+	skewCounties = []countyProfile{{"tips old", tipsOld}, {"tips new", tipsNew}}
 )
 
 // blockKind is the kind whose block holds position x in [0, 1).
@@ -423,15 +476,25 @@ func blockKind(kinds []string, shares []float64, x float64) string {
 	return kinds[len(kinds)-1]
 }
 
-// skewed seeds background records over five years in every county but the two busiest (by
-// villages), and perCounty records in each of those two over the same five years, with their
-// kinds in blocks (skewCounties). It returns the two counties' codes.
-func (s *seeder) skewed(ctx context.Context, counties []county, ins []seedInstructor, background, perCounty int) ([]string, error) {
+type countyProfile struct {
+	label  string
+	kindAt func(i, n int) string // nil: the usual mix
+}
+
+// busyCounty is the profile of -busy: one county far busier than the others, its kinds in the
+// usual mix.
+var busyCounty = []countyProfile{{"busy, usual mix", nil}}
+
+// skewed seeds background records over five years in every county but the busiest ones (by
+// villages, one per profile), and perCounty records in each of those over the same five years,
+// with their kinds as the profile says (skewCounties for -skew, busyCounty for -busy). It returns
+// the busy counties' codes.
+func (s *seeder) skewed(ctx context.Context, counties []county, ins []seedInstructor, background, perCounty int, profiles []countyProfile) ([]string, error) {
 	byVillages := slices.Clone(counties)
 	slices.SortStableFunc(byVillages, func(a, b county) int { return len(b.villages) - len(a.villages) })
 	var picked []string
 	own := map[string][]seedInstructor{}
-	for _, c := range byVillages[:len(skewCounties)] {
+	for _, c := range byVillages[:len(profiles)] {
 		picked = append(picked, c.code)
 	}
 	var rest []seedInstructor
@@ -444,14 +507,19 @@ func (s *seeder) skewed(ctx context.Context, counties []county, ins []seedInstru
 	}
 	sts := []*stream{newStream(rest, background, nil)}
 	for i, code := range picked {
-		sts = append(sts, newStream(own[code], perCounty, skewCounties[i].kindAt))
-		s.logf("skewed county %s (%s): %d records by %d instructors", code, skewCounties[i].label, perCounty, len(own[code]))
+		sts = append(sts, newStream(own[code], perCounty, profiles[i].kindAt))
+		s.logf("busy county %s (%s): %d records by %d instructors", code, profiles[i].label, perCounty, len(own[code]))
 	}
 	return picked, s.streams(ctx, s.now.AddDate(-5, 0, 0), sts)
 }
 
-func (s *seeder) write(ctx context.Context, b seedBatch) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// txBeginner is a pool or one connection of it.
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (s *seeder) write(ctx context.Context, db txBeginner, b seedBatch) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
