@@ -21,14 +21,14 @@ import (
 // TestKeywordSearchThroughTheFullTextIndex: the keyword search of the record lists reads the
 // full-text index (FTS5 on SQLite, Mroonga on MariaDB), finds Chinese keywords of any length
 // within the caller's scope only, and follows edits of the title and the text and withdrawals.
+// Not parallel: it makes every search of the test binary skip the probe (fulltext.ShrinkProbe).
 func TestKeywordSearchThroughTheFullTextIndex(t *testing.T) {
-	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
 	ctx := context.Background()
 	// Every search goes to the index, not to the LIKE over the newest records of the scope that
 	// answers first otherwise (the other tests' searches give the same results either way).
-	defer fulltext.SkipProbe()()
+	defer fulltext.ShrinkProbe(0)()
 	engine, err := fulltext.Detect(e.DB())
 	if err != nil {
 		t.Fatal(err)
@@ -223,11 +223,11 @@ func TestJustSentRecordFoundBeforeItsIndexEntry(t *testing.T) {
 // TestRecordExportWithKeywordThroughTheIndex: an export with q finds its records through the
 // full-text index, not with LIKE over the scope: the same records as the list's search, newest
 // first, within the caller's scope, and refused over the cap as before.
+// Not parallel: it makes every search of the test binary skip the probe (fulltext.ShrinkProbe).
 func TestRecordExportWithKeywordThroughTheIndex(t *testing.T) {
-	t.Parallel()
 	w := newRecordWorld(t)
 	e := w.e
-	defer fulltext.SkipProbe()()
+	defer fulltext.ShrinkProbe(0)()
 	if engine, err := fulltext.Detect(e.DB()); err != nil || engine == fulltext.None {
 		t.Fatalf("no full-text index (%v): the export below would pass on LIKE alone", err)
 	}

@@ -17,12 +17,12 @@ import (
 // one, two and more characters and by Latin letters and digits, within the caller's scope only,
 // and follows creation, renames, a unit moved to another township with its instructors, an
 // adjustment (a replacement appointed, a transfer) and an Excel import.
+// Not parallel: it makes every search of the test binary skip the probe (fulltext.ShrinkProbe).
 func TestRosterNameSearchThroughTheFullTextIndex(t *testing.T) {
-	t.Parallel()
 	e := apitest.Shared(t)
 	// Every search goes to the index, not to the LIKE over the newest rows of the scope that
 	// answers first otherwise (other tests' searches give the same results either way).
-	defer fulltext.SkipProbe()()
+	defer fulltext.ShrinkProbe(0)()
 	engines := map[*fulltext.Source]fulltext.Engine{}
 	for _, src := range []*fulltext.Source{fulltext.Units, fulltext.Instructors} {
 		engine, err := src.Detect(e.DB())
