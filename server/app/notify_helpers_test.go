@@ -3,6 +3,7 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,9 @@ func ntWait(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// ntJoinedCount is how a joined robot message says how many tips it stands for.
+var ntJoinedCount = regexp.MustCompile(`<font color="warning">(\d+) 条待签收</font>`)
 
 // ntRobotTo lists the robot messages the fake accepted for key that mention text.
 func ntRobotTo(e *apitest.Env, key, text string) []string {
