@@ -113,13 +113,14 @@ func TestStatsAtScale(t *testing.T) {
 		start := time.Now()
 		// Millions of rows go in far faster in primary-key order with the secondary indexes built
 		// once afterwards (a sort) than maintained row by row in random order.
-		restore := dropSecondaryIndexes(t, db, "records", "record_tips", "record_mediations")
+		restore, err := database.DropSecondaryIndexes(context.Background(), sqlDB, "records", "record_tips", "record_mediations")
+		must(t, err)
 		n := seedRecords(t, db, sqlDB, ins, maxID.Int64, target-int(maxID.Int64), now, start.Add(budget))
 		el := time.Since(start)
 		t.Logf("seeded %d records (ids %d–%d) in %s: %.0f records/s", n, maxID.Int64+1, maxID.Int64+int64(n),
 			el.Round(time.Second), float64(n)/el.Seconds())
 		start = time.Now()
-		restore()
+		must(t, restore(context.Background()))
 		t.Logf("rebuilt the secondary indexes in %s", time.Since(start).Round(time.Second))
 	}
 	var meetings int64
@@ -457,49 +458,6 @@ func seedRecords(t *testing.T, db *gorm.DB, sqlDB *sql.DB, ins []benchInstructor
 			"SET i.last_record_at = GREATEST(COALESCE(i.last_record_at, v.at), v.at)").Error)
 	}
 	return seeded
-}
-
-// dropSecondaryIndexes drops the tables' secondary indexes and returns the function that adds
-// them back as they were (one ALTER TABLE per table).
-func dropSecondaryIndexes(t *testing.T, db *gorm.DB, tables ...string) (restore func()) {
-	type column struct {
-		Table, Index, Column string
-		NonUnique            int
-		Seq                  int
-		Sub                  sql.NullInt64
-	}
-	var cols []column
-	must(t, db.Raw(`SELECT table_name AS `+"`table`"+`, index_name AS `+"`index`"+`, column_name AS `+"`column`"+`,
-		non_unique, seq_in_index AS seq, sub_part AS sub FROM information_schema.statistics
-		WHERE table_schema = DATABASE() AND table_name IN ? AND index_name <> 'PRIMARY'
-		ORDER BY table_name, index_name, seq_in_index`, tables).Scan(&cols).Error)
-	adds := map[string][]string{}
-	drops := map[string][]string{}
-	for i := 0; i < len(cols); {
-		j, parts := i, []string{}
-		for ; j < len(cols) && cols[j].Table == cols[i].Table && cols[j].Index == cols[i].Index; j++ {
-			p := "`" + cols[j].Column + "`"
-			if cols[j].Sub.Valid {
-				p += fmt.Sprintf("(%d)", cols[j].Sub.Int64)
-			}
-			parts = append(parts, p)
-		}
-		kind := "INDEX"
-		if cols[i].NonUnique == 0 {
-			kind = "UNIQUE INDEX"
-		}
-		adds[cols[i].Table] = append(adds[cols[i].Table], fmt.Sprintf("ADD %s `%s` (%s)", kind, cols[i].Index, strings.Join(parts, ", ")))
-		drops[cols[i].Table] = append(drops[cols[i].Table], "DROP INDEX `"+cols[i].Index+"`")
-		i = j
-	}
-	for tbl, d := range drops {
-		must(t, db.Exec("ALTER TABLE "+tbl+" "+strings.Join(d, ", ")).Error)
-	}
-	return func() {
-		for tbl, a := range adds {
-			must(t, db.Exec("ALTER TABLE "+tbl+" "+strings.Join(a, ", ")).Error)
-		}
-	}
 }
 
 func nullTime(t *time.Time) string {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,100 +18,6 @@ import (
 
 // seededTables are the tables the record seed writes.
 var seededTables = []string{"records", "record_visits", "record_sentiments", "record_tips", "record_mediations"}
-
-// dropSecondaryIndexes drops every index but the primary key of tables and returns what adds
-// them again with the same definitions (read from information_schema first).
-func dropSecondaryIndexes(ctx context.Context, db *sql.DB, tables ...string) (restore func(context.Context) error, err error) {
-	type column struct {
-		table, index, column string
-		nonUnique            int
-		sub                  sql.NullInt64
-	}
-	// SHOW INDEX lists the keys in the table's order, which is kept: the optimizer breaks ties
-	// between equally good indexes by their order.
-	var cols []column
-	for _, tbl := range tables {
-		rows, err := db.QueryContext(ctx, "SHOW INDEX FROM "+tbl)
-		if err != nil {
-			return nil, err
-		}
-		names, err := rows.Columns()
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		for rows.Next() {
-			vals := make([]sql.NullString, len(names))
-			ptrs := make([]any, len(vals))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			c := column{table: tbl}
-			for i, n := range names {
-				switch n {
-				case "Key_name":
-					c.index = vals[i].String
-				case "Column_name":
-					c.column = vals[i].String
-				case "Non_unique":
-					c.nonUnique, _ = strconv.Atoi(vals[i].String)
-				case "Sub_part":
-					if vals[i].Valid {
-						n, _ := strconv.ParseInt(vals[i].String, 10, 64)
-						c.sub = sql.NullInt64{Int64: n, Valid: true}
-					}
-				}
-			}
-			if c.index != "PRIMARY" {
-				cols = append(cols, c)
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	adds, drops := map[string][]string{}, map[string][]string{}
-	for i := 0; i < len(cols); {
-		j, parts := i, []string{}
-		for ; j < len(cols) && cols[j].table == cols[i].table && cols[j].index == cols[i].index; j++ {
-			p := "`" + cols[j].column + "`"
-			if cols[j].sub.Valid {
-				p += fmt.Sprintf("(%d)", cols[j].sub.Int64)
-			}
-			parts = append(parts, p)
-		}
-		kind := "INDEX"
-		if cols[i].nonUnique == 0 {
-			kind = "UNIQUE INDEX"
-		}
-		adds[cols[i].table] = append(adds[cols[i].table], fmt.Sprintf("ADD %s `%s` (%s)", kind, cols[i].index, strings.Join(parts, ", ")))
-		drops[cols[i].table] = append(drops[cols[i].table], "DROP INDEX `"+cols[i].index+"`")
-		i = j
-	}
-	for tbl, d := range drops {
-		if _, err := db.ExecContext(ctx, "ALTER TABLE "+tbl+" "+strings.Join(d, ", ")); err != nil {
-			return nil, err
-		}
-	}
-	return func(ctx context.Context) error {
-		for _, tbl := range tables {
-			if a := adds[tbl]; len(a) > 0 {
-				began := time.Now()
-				if _, err := db.ExecContext(ctx, "ALTER TABLE "+tbl+" "+strings.Join(a, ", ")); err != nil {
-					return err
-				}
-				logf("rebuilt %d indexes of %s in %s", len(a), tbl, time.Since(began).Round(time.Second))
-			}
-		}
-		return nil
-	}, nil
-}
 
 // fillOffline fills an empty Mroonga record_search from the records with its indexes absent,
 // then adds them back, so that Groonga builds each index once over the loaded column instead of

@@ -66,7 +66,7 @@ func TestBulkSeedLeavesWhatTheOrdinarySeedLeaves(t *testing.T) {
 		}
 		var rebuild func(context.Context) error
 		if bulk {
-			if rebuild, err = dropSecondaryIndexes(ctx, sqlDB, seededTables...); err != nil {
+			if rebuild, err = database.DropSecondaryIndexes(ctx, sqlDB, seededTables...); err != nil {
 				t.Fatal(err)
 			}
 			s.conns = 3

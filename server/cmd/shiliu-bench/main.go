@@ -200,7 +200,7 @@ func run(ctx context.Context, o options) error {
 			if a.DB.Dialect != database.MySQL {
 				return fmt.Errorf("-bulk is for MySQL/MariaDB")
 			}
-			if rebuild, err = dropSecondaryIndexes(ctx, sqlDB, seededTables...); err != nil {
+			if rebuild, err = database.DropSecondaryIndexes(ctx, sqlDB, seededTables...); err != nil {
 				return err
 			}
 			s.conns = o.seedConns
