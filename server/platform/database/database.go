@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -154,10 +154,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		Logger:                 newLogger(opt.Logger, opt.SlowQuery),
 		TranslateError:         false,
 		SkipDefaultTransaction: true,
-		// No PrepareStmt on SQLite, although the pure-Go driver parses every statement anew (10-20 %
-		// of a list page's CPU): a kept statement can hold its connection's read snapshot, and
-		// that connection's next BEGIN IMMEDIATE then fails at once with SQLITE_BUSY instead of
-		// waiting (TestSweepRacesAttach failed 1 run in 5 with it).
+		// No PrepareStmt on SQLite, although the pure-Go driver compiles every statement run
+		// unprepared anew (10-20 % of a list page's CPU): with the driver before modernc.org/sqlite
+		// v1.62 a kept statement could hold its connection's read snapshot, and that connection's
+		// next BEGIN IMMEDIATE then failed at once with SQLITE_BUSY instead of waiting
+		// (TestSweepRacesAttach failed 1 run in 5 with it). The grouped writes, where most of the
+		// time of a submission is, keep their statements (group.go).
 	}
 	var dial gorm.Dialector
 	switch dialect {
@@ -296,7 +298,7 @@ func (d *DB) Ping(ctx context.Context) error {
 func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = db.WithContext(ctx).Transaction(fn)
+		err = preparedSession(db.WithContext(ctx)).Transaction(fn)
 		var me *mysqldrv.MySQLError
 		if !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
 			return err

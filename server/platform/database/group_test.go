@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -53,6 +54,22 @@ func TestGroupedCallsCommitAndFailAlone(t *testing.T) {
 						return err
 					}
 				}
+				// A transaction nested in a call is a savepoint of the group's transaction: one
+				// that fails is rolled back alone, one that succeeds stays with its call.
+				if i%10 == 1 || i%10 == 2 {
+					nested := tx.Transaction(func(tx *gorm.DB) error {
+						if err := tx.Exec("INSERT INTO items (name) VALUES (?)", fmt.Sprintf("nested %d", i)).Error; err != nil {
+							return err
+						}
+						if i%10 == 1 {
+							return errOdd
+						}
+						return nil
+					})
+					if (i%10 == 1) != errors.Is(nested, errOdd) {
+						return fmt.Errorf("nested transaction of call %d: %v", i, nested)
+					}
+				}
 				switch {
 				case i%10 == 5:
 					return errOdd
@@ -91,6 +108,15 @@ func TestGroupedCallsCommitAndFailAlone(t *testing.T) {
 				t.Errorf("call %d: %v %v, stored %d", i, results[i], panics[i], stored)
 			}
 		}
+		if i%10 == 1 || i%10 == 2 {
+			var nested int64
+			if err := db.Raw("SELECT COUNT(*) FROM items WHERE name = ?", fmt.Sprintf("nested %d", i)).Scan(&nested).Error; err != nil {
+				t.Fatal(err)
+			}
+			if want := int64(i%10 - 1); i%50 != 7 && i%100 != 9 && nested != want {
+				t.Errorf("call %d: %d rows of its nested transaction stored, want %d", i, nested, want)
+			}
+		}
 	}
 	pool, _ := db.DB.DB()
 	g, _ := groups.Load(pool)
@@ -104,5 +130,47 @@ func TestGroupedCallsCommitAndFailAlone(t *testing.T) {
 		return tx.Exec("INSERT INTO items (name) VALUES ('after')").Error
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The group's connection keeps what it prepared, up to maxKeptStmts statements, and answers
+// each statement right whether it was kept or not.
+func TestKeptStatementsAreBounded(t *testing.T) {
+	db, err := Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "k.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pool, _ := db.DB.DB()
+	conn, err := pool.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	k := &keptStmts{conn: conn, stmts: map[string]*sql.Stmt{}}
+	defer k.close()
+	ctx := context.Background()
+	for round := range 2 {
+		for i := range maxKeptStmts + 44 {
+			var got int
+			// A different statement for each i (as an IN list of i+1 values would be).
+			if err := k.QueryRowContext(ctx, fmt.Sprintf("SELECT ? + %d", i), round).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != round+i {
+				t.Fatalf("SELECT %d + %d gave %d", round, i, got)
+			}
+			if len(k.stmts) > maxKeptStmts {
+				t.Fatalf("%d statements kept, at most %d wanted", len(k.stmts), maxKeptStmts)
+			}
+		}
+	}
+	before := len(k.stmts)
+	var got int
+	if err := k.QueryRowContext(ctx, "SELECT ? + 299", 1).Scan(&got); err != nil || got != 300 {
+		t.Fatal(got, err)
+	}
+	if len(k.stmts) != before {
+		t.Errorf("a kept statement was prepared again: %d kept, %d before", len(k.stmts), before)
 	}
 }
