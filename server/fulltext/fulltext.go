@@ -740,7 +740,7 @@ func (ix *Index) catchUp(ctx context.Context) (int, error) {
 		}
 		// One row a statement: the pure-Go driver binds a statement of many rows in time that
 		// grows with the square of its parameters (a batch of 100 rows a statement cost three
-		// times as much). It parses the statement at every run, prepared or not.
+		// times as much with modernc.org/sqlite v1.23). Prepared once, it is compiled once.
 		ins, err := tx.Statement.ConnPool.PrepareContext(tx.Statement.Context,
 			"INSERT INTO record_search (rowid, body, scope, region_code, county_code, author_id, kind) VALUES (?, ?, ?, ?, ?, ?, ?)")
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,8 @@ type Options struct {
 type DB struct {
 	*gorm.DB
 	Dialect Dialect
+	// checkpointer copies a SQLite file's WAL into the file beside the writers (checkpoint.go).
+	checkpointer *checkpointer
 }
 
 // AcceptedDSNForms lists what Parse accepts, for error messages.
@@ -207,7 +210,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		sqlDB.Close()
 		return nil, connectError(dialect, err)
 	}
-	return &DB{DB: gdb, Dialect: dialect}, nil
+	d := &DB{DB: gdb, Dialect: dialect}
+	if dialect == SQLite {
+		d.checkpointer = startCheckpointer(sqlDB, opt.Logger)
+	}
+	return d, nil
 }
 
 // connectError marks a MySQL server that gave no answer at all (refused, timed out, unknown
@@ -252,7 +259,8 @@ func sqliteDirWritable(path string) error {
 // busy_timeout like any other writer. busy_timeout comes first: the pragmas run in order at
 // connect, and switching to WAL must wait for a lock held by another process starting up.
 // temp_store(MEMORY) keeps statement journals and sort files off the disk: written to files
-// they cost about an eighth of a submission's CPU.
+// they cost about an eighth of a submission's CPU. wal_autocheckpoint leaves the WAL's copying
+// to the checkpointer (checkpoint.go) up to a backstop.
 func sqliteURI(dsn string) (path, uri string) {
 	path = strings.TrimPrefix(dsn, "file:")
 	if i := strings.Index(path, "?"); i >= 0 {
@@ -269,12 +277,15 @@ func sqliteURI(dsn string) (path, uri string) {
 	if !strings.HasPrefix(uri, "file:") {
 		uri = "file:" + uri
 	}
-	uri += sep + "_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
+	uri += sep + "_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstop) + ")"
 	return path, uri
 }
 
 // Close closes the pool.
 func (d *DB) Close() error {
+	if d.checkpointer != nil {
+		d.checkpointer.close()
+	}
 	sqlDB, err := d.DB.DB()
 	if err != nil {
 		return err
@@ -298,7 +309,7 @@ func (d *DB) Ping(ctx context.Context) error {
 func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = preparedSession(db.WithContext(ctx)).Transaction(fn)
+		err = db.WithContext(ctx).Transaction(fn)
 		var me *mysqldrv.MySQLError
 		if !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
 			return err
