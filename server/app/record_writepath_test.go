@@ -145,7 +145,9 @@ func TestSubmissionStatements(t *testing.T) {
 					writes = append(writes, st)
 				}
 			}
-			if len(savepoints) > 0 && (apitest.Backend() != "sqlite" || len(savepoints) > 3) {
+			// A group whose calls all succeed has no savepoint; one with a failing call (the
+			// retry's insert, refused by the unique key) is written again with a savepoint per call.
+			if len(savepoints) > 0 && (apitest.Backend() != "sqlite" || round.name == "first" || len(savepoints) > 3) {
 				t.Errorf("%s %s: savepoints %v", kind, round.name, savepoints)
 			}
 			// MariaDB: the record noted pending in the transaction; the Mroonga entry is written
@@ -170,8 +172,9 @@ func TestSubmissionStatements(t *testing.T) {
 				}
 			case "retry":
 				// placement, the refused insert, then the stored record (7 or 8 reads, with its
-				// attachments on the way: migration 42) and the audit entry
-				if len(writes) != 2 || len(reads) > 9 {
+				// attachments on the way: migration 42) and the audit entry. On SQLite the
+				// refused insert twice: its group is written again with savepoints.
+				if len(writes) != map[string]int{"sqlite": 3, "mysql": 2}[apitest.Backend()] || len(reads) > 9 {
 					t.Errorf("%s retry: %d reads and %d writes", kind, len(reads), len(writes))
 				}
 			}
@@ -230,6 +233,7 @@ func TestSubmissionAndItsAuditEntryCommitTogether(t *testing.T) {
 	var fail struct {
 		sync.Mutex
 		request, table string
+		hits, left     int
 	}
 	inject := func(tx *gorm.DB) {
 		fail.Lock()
@@ -237,8 +241,11 @@ func TestSubmissionAndItsAuditEntryCommitTogether(t *testing.T) {
 		if fail.table == "" || requestIDOf(tx.Statement.Context) != fail.request {
 			return
 		}
-		if tx.Statement.Table == fail.table || strings.Contains(tx.Statement.SQL.String(), "INTO "+fail.table+" ") {
-			fail.table = ""
+		// In every pass of the transaction: on SQLite a group with a failing call is written
+		// again, with savepoints. The trail's entry of the failed request is written after.
+		if fail.left > 0 && (tx.Statement.Table == fail.table || strings.Contains(tx.Statement.SQL.String(), "INTO "+fail.table+" ")) {
+			fail.hits++
+			fail.left--
 			tx.AddError(errors.New("injected failure"))
 		}
 	}
@@ -261,15 +268,16 @@ func TestSubmissionAndItsAuditEntryCommitTogether(t *testing.T) {
 			body := apitest.RecordBody("tip", phoneTime(w.e, -time.Hour))
 			failed := "fail-" + strings.ReplaceAll(table, "_", "-") + "-" + apitest.Unique()
 			fail.Lock()
-			fail.request, fail.table = failed, table
+			fail.request, fail.table, fail.hits, fail.left = failed, table, 0, map[string]int{"sqlite": 2, "mysql": 1}[apitest.Backend()]
 			fail.Unlock()
 			status, out := rawPost(t, second.URL+"/api/v1/tips", w.author.Token, failed, body)
+			fail.Lock()
+			missed := fail.hits == 0
+			fail.table = ""
+			fail.Unlock()
 			if status != http.StatusInternalServerError {
 				t.Fatalf("with %s failing: %d %s", table, status, out)
 			}
-			fail.Lock()
-			missed := fail.table != ""
-			fail.Unlock()
 			if missed {
 				t.Fatalf("the failure at %s was never injected", table)
 			}

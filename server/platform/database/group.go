@@ -118,23 +118,16 @@ func (g *group) write(db *gorm.DB) {
 	if err == nil {
 		wdb := db.Session(&gorm.Session{NewDB: true, Context: context.Background()})
 		wdb.Statement.ConnPool = g.stmts
-		err = g.stmts.transaction(func() error {
-			for i, c := range calls {
-				if err := c.ctx.Err(); err != nil {
-					c.err = err
-					continue
-				}
-				if err := runCall(wdb, c); err != nil {
-					// The transaction cannot go on (its savepoint could not be rolled back to):
-					// none of the group commits.
-					for _, rest := range calls[i+1:] {
-						rest.err = err
-					}
-					return err
-				}
+		// Most groups have no failing call: they are written without a savepoint per call (two
+		// statements of a dozen in a submission). A failing call rolls that whole transaction
+		// back, and the group is written again with a savepoint per call.
+		err = g.stmts.transaction(func() error { return runCalls(wdb, calls, false) })
+		if errors.Is(err, errCallFailed) {
+			for _, c := range calls {
+				c.err, c.panicked = nil, nil
 			}
-			return nil
-		})
+			err = g.stmts.transaction(func() error { return runCalls(wdb, calls, true) })
+		}
 	}
 	for _, c := range calls {
 		if err != nil && c.err == nil && c.panicked == nil {
@@ -162,6 +155,46 @@ func (g *group) write(db *gorm.DB) {
 	for _, c := range calls {
 		close(c.done)
 	}
+}
+
+// errCallFailed ends a group's transaction written without savepoints when a call failed.
+var errCallFailed = errors.New("database: a grouped call failed")
+
+// runCalls runs the group's calls in order, each inside a savepoint of its own or, without
+// savepoints, until the first that fails (errCallFailed).
+func runCalls(tx *gorm.DB, calls []*groupCall, savepoints bool) error {
+	for i, c := range calls {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err
+			continue
+		}
+		if !savepoints {
+			if runBare(tx, c) {
+				continue
+			}
+			return errCallFailed
+		}
+		if err := runCall(tx, c); err != nil {
+			// The transaction cannot go on (its savepoint could not be rolled back to):
+			// none of the group commits.
+			for _, rest := range calls[i+1:] {
+				rest.err = err
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// runBare runs one call without a savepoint, and reports whether it succeeded.
+func runBare(tx *gorm.DB, c *groupCall) bool {
+	defer func() {
+		if r := recover(); r != nil {
+			c.panicked = r
+		}
+	}()
+	c.err = c.fn(tx.WithContext(context.WithoutCancel(c.ctx)))
+	return c.err == nil
 }
 
 // runCall runs one call inside its own savepoint. Its error (or panic) is the call's; the error
