@@ -12,17 +12,19 @@ import (
 )
 
 // Grouped runs fn in a transaction like Transact. On SQLite, transactions that arrive while
-// another is being written are run together, one after the other, in the next transaction, each
-// inside a savepoint of its own: a failing fn is rolled back to its savepoint and gets its error,
-// the others commit together, and each caller returns once the commit that holds its work is
-// done (or failed, which fails them all). SQLite writes one transaction at a time, and most of a
+// another is being written are run together, one after the other, in the next transaction, as if
+// each were inside a savepoint of its own: a failing fn leaves nothing and gets its error, the
+// others commit together, and each caller returns once the commit that holds its work is done (or
+// failed, which fails them all). (The group is written without savepoints first, and again with
+// one per call when a call fails: see write.) SQLite writes one transaction at a time, and most of a
 // small transaction's cost is its commit (the WAL frames of every page it touched, many of them
 // the same pages the next one touches: the end of the table and of each index) and the pages a
 // connection reads again when another connection wrote last; a group pays them once.
 //
 // fn sees the writes of the calls grouped before it, as it would had they committed before it
-// began. It must not start another transaction of its own on the pool (it would wait for the
-// group it is part of). Its context is the caller's, without cancellation once it runs: a client
+// began. It may run twice, as a Transact retried after a deadlock does, so it must not have
+// effects outside the transaction. It must not start another transaction of its own on the pool
+// (it would wait for the group it is part of). Its context is the caller's, without cancellation once it runs: a client
 // gone mid-statement would interrupt the whole group's transaction.
 //
 // On MySQL, where transactions of different rows do not wait for each other, it is Transact.
