@@ -43,6 +43,7 @@ func startCheckpointer(pool *sql.DB, log *slog.Logger) *checkpointer {
 		defer c.done.Done()
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
+		var lastWarned time.Time
 		for {
 			select {
 			case <-c.stop:
@@ -56,8 +57,10 @@ func startCheckpointer(pool *sql.DB, log *slog.Logger) *checkpointer {
 			case err == nil:
 			case errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed"):
 				return
-			default:
-				// The next tick tries again; meanwhile the writers' backstop keeps the WAL bounded.
+			case time.Since(lastWarned) >= time.Minute:
+				// The next tick tries again (a failing disk is not worth 20 lines a second);
+				// meanwhile the writers' backstop keeps the WAL bounded.
+				lastWarned = time.Now()
 				log.Warn("sqlite checkpoint failed", "err", err)
 			}
 		}
