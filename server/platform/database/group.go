@@ -188,7 +188,7 @@ func runCalls(tx *gorm.DB, calls []*groupCall, savepoints bool) error {
 	return nil
 }
 
-// runBare runs one call without a savepoint, and reports whether it succeeded.
+// runBare runs one call (without a savepoint of its own), and reports whether it succeeded.
 func runBare(tx *gorm.DB, c *groupCall) bool {
 	defer func() {
 		if r := recover(); r != nil {
@@ -207,15 +207,7 @@ func runCall(tx *gorm.DB, c *groupCall) (txErr error) {
 		c.err = err
 		return err
 	}
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				c.panicked = r
-			}
-		}()
-		c.err = c.fn(tx.WithContext(ctx))
-	}()
-	if c.err != nil || c.panicked != nil {
+	if !runBare(tx, c) {
 		if err := tx.WithContext(ctx).Exec("ROLLBACK TO grouped_call").Error; err != nil {
 			return fmt.Errorf("roll back a grouped transaction's failed call: %w", err)
 		}
