@@ -45,6 +45,7 @@ var All = []database.Migration{
 	{Version: 44, Name: "records: Chinese full-text index (Mroonga, MySQL 8 ngram or SQLite FTS5) filled for existing records", Up: v44},
 	{Version: 45, Name: "roster: Chinese full-text index of unit and instructor names, filled for existing rows", Up: v45},
 	{Version: 46, Name: "records: on SQLite new records' full-text entries written after commit in batches, from the newest indexed id", Up: v46},
+	{Version: 47, Name: "records: a county's lists within a window of dates read the window from an index of county, kind and date", Up: v47},
 }
 
 type v1Region struct {

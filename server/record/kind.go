@@ -104,6 +104,15 @@ var kinds = []*Kind{visitKind, sentimentKind, tipKind, mediationKind}
 // Kinds returns every kind.
 func Kinds() []*Kind { return kinds }
 
+// kindNames are the codes of every kind.
+func kindNames() []string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.Name
+	}
+	return names
+}
+
 // KindByName returns the kind with this code.
 func KindByName(name string) (*Kind, bool) {
 	for _, k := range kinds {

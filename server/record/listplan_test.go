@@ -278,3 +278,115 @@ func seedSkewedCounty(t *testing.T, db *database.DB) seededData {
 	d.tipCursor = tips[49]
 	return d
 }
+
+// TestWindowListsReadTheirWindow: a county's list within a window of dates, of one kind or of
+// all kinds, reads only the window from the index of county, kind and date (migration 47) —
+// not every record of the county through a range on its region codes — and answers the right
+// ids, newest first. A city's window, wider than a county, keeps the region and date indexes.
+func TestWindowListsReadTheirWindow(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, dbtest.DSN(t, "windowplan"), database.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, migrations.All); err != nil {
+		t.Fatal(err)
+	}
+	d := seedSkewedCounty(t, db)
+	s := &Service{db: db.DB}
+	county := &access.Principal{AccountID: 1, Role: access.RoleCountyStaff, RegionCode: skewCounty + "000000"}
+	city := &access.Principal{AccountID: 2, Role: access.RoleCityStaff, RegionCode: skewCounty[:4] + "00000000"}
+
+	// The seed's record i occurred i minutes after its start, in id order. The window holds the
+	// county's last mediations and first sentiments.
+	start := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	at := func(id int64) time.Time { return start.Add(time.Duration(id) * time.Minute) }
+	var from, to int64
+	for _, r := range d.rows {
+		if r.kind == "mediation" && strings.HasPrefix(r.region, skewCounty) && from == 0 {
+			from = r.id + 600 // 200 of the county's 300 mediations later
+		}
+		if r.kind == "sentiment" && strings.HasPrefix(r.region, skewCounty) {
+			to = r.id // the last so far: the loop ends on the county's last sentiment
+		}
+	}
+	to -= 900 // 300 of the county's 600 sentiments before the last
+	window := func(f Filter) Filter {
+		f.From, f.To = at(from).Format(time.RFC3339), at(to).Format(time.RFC3339)
+		return f
+	}
+	inWindow := func(r seeded) bool { return r.id >= from && r.id < to }
+	inCounty := func(r seeded) bool { return strings.HasPrefix(r.region, skewCounty) }
+	page := func(limit int) paging.Page {
+		p, err := paging.Parse("", fmt.Sprint(limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name   string
+		p      *access.Principal
+		f      Filter
+		county bool // read through the window index
+		want   func(seeded) bool
+	}{
+		{"county's sentiments in a window", county, window(Filter{Kind: "sentiment", Page: page(20)}), true,
+			func(r seeded) bool { return inCounty(r) && inWindow(r) && r.kind == "sentiment" }},
+		{"county's mediations in a window, a page past its last", county, window(Filter{Kind: "mediation", Page: page(100)}), true,
+			func(r seeded) bool { return inCounty(r) && inWindow(r) && r.kind == "mediation" }},
+		{"county's records of all kinds in a window", county, window(Filter{Page: page(50)}), true,
+			func(r seeded) bool { return inCounty(r) && inWindow(r) }},
+		{"city's sentiments of one county in a window", city, window(Filter{Kind: "sentiment", RegionCode: skewCounty + "000000", Page: page(20)}), true,
+			func(r seeded) bool { return inCounty(r) && inWindow(r) && r.kind == "sentiment" }},
+		{"city's sentiments in a window", city, window(Filter{Kind: "sentiment", Page: page(20)}), false,
+			func(r seeded) bool {
+				return strings.HasPrefix(r.region, skewCounty[:4]) && inWindow(r) && r.kind == "sentiment"
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q, err := s.pageQuery(ctx, c.p, c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			stmt := q.Session(&gorm.Session{DryRun: true}).Pluck("id", &ids).Statement
+			plan := explain(t, db, stmt.SQL.String(), stmt.Vars)
+			const index = "idx_records_county_kind_occurred"
+			var read string
+			if db.Dialect == database.SQLite {
+				read = plan[0].extra
+			} else {
+				read = plan[0].key
+			}
+			if c.county {
+				// SQLite: "SEARCH records USING INDEX idx_records_county_kind_occurred
+				// (county_code=? AND kind=? AND occurred_at>? AND occurred_at<?)".
+				if db.Dialect == database.SQLite && !strings.Contains(read, "INDEX "+index+" (county_code=? AND kind=? AND occurred_at>? AND occurred_at<?)") ||
+					db.Dialect == database.MySQL && (read != index || !strings.Contains(plan[0].extra, "Using index")) {
+					t.Errorf("plan %+v, want the window read from %s", plan, index)
+				}
+			} else if strings.Contains(read, index) {
+				t.Errorf("plan %+v: a city's window is not one county's", plan)
+			}
+
+			if err := q.Pluck("id", &ids).Error; err != nil {
+				t.Fatal(err)
+			}
+			var want []int64
+			for _, r := range slices.Backward(d.rows) {
+				if len(want) == c.f.Page.Limit+1 {
+					break
+				}
+				if c.want(r) {
+					want = append(want, r.id)
+				}
+			}
+			if len(want) == 0 || !slices.Equal(ids, want) {
+				t.Errorf("ids %v, want %v", ids, want)
+			}
+		})
+	}
+}

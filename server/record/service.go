@@ -654,15 +654,36 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 	chk.MaxLen("q", "关键词", f.Q, 50)
 
 	window := fromOK || toOK
+	withinCounty := access.WithinCounty(p, f.RegionCode)
 	q := s.db.WithContext(ctx).Model(&Record{})
-	if s.db.Dialector.Name() == "mysql" && (toOK || (!window && (p.IsInstructor() || access.WithinCounty(p, f.RegionCode)))) {
+	mysql := s.db.Dialector.Name() == "mysql"
+	switch {
+	case window && withinCounty:
+		// A county's window is read from county_code, kind, occurred_at (migration 47) and its
+		// ids sorted: the work is the window's records, whatever their age. Both databases
+		// would rather walk the county's list index in id order for its LIMIT, which is quick
+		// only while the window holds the kind's newest records: for last year's sentiments it
+		// reads every newer one first, and for a kind with none in the window, all of them.
+		if mysql {
+			q = q.Table("`records` FORCE INDEX (idx_records_county_kind_occurred)")
+		} else {
+			q = q.Table("`records` INDEXED BY idx_records_county_kind_occurred")
+		}
+	case mysql && (toOK || (!window && (p.IsInstructor() || withinCounty))):
 		// MariaDB's plan for "ORDER BY id DESC LIMIT n" is often to walk the primary key down
 		// from the newest record, filtering, when its estimate says enough matches lie near the
 		// top. It cannot know their age: a window ending in the past, an instructor's records or
 		// a county's tips under all its newest visits have none there, and it would read every
 		// newer record first. A window is then found through the date indexes and its ids sorted;
 		// a county or an instructor is read from its index already in id order (migration 33).
-		q = q.Table("`records` IGNORE INDEX FOR ORDER BY (PRIMARY)")
+		// Within a county the window index (county_code, kind, then dates) looks as good to it
+		// as the list's own (county_code, kind, then id), and a sort of the county's every tip
+		// is as cheap to it as none.
+		hints := "IGNORE INDEX FOR ORDER BY (PRIMARY)"
+		if withinCounty {
+			hints += " IGNORE INDEX (idx_records_county_kind_occurred)"
+		}
+		q = q.Table("`records` " + hints)
 	}
 	if k != nil {
 		q = q.Where("kind = ?", k.Name)
@@ -688,15 +709,20 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 		q = q.Where("(tags = ? OR tags LIKE ? ESCAPE '!' OR tags LIKE ? ESCAPE '!' OR tags LIKE ? ESCAPE '!')",
 			f.Tag, escapeLike(f.Tag)+",%", "%,"+escapeLike(f.Tag), "%,"+escapeLike(f.Tag)+",%")
 	}
-	if window {
-		// A window of dates is found through the region and date indexes (migration 11), which
-		// need the region as a range.
+	if window && !withinCounty {
+		// A window of dates wider than a county is found through the region and date indexes
+		// (migration 11), which need the region as a range.
 		q = q.Scopes(scopeFor(p), access.UnderRegion("region_code", f.RegionCode))
 	} else {
 		// A subtree within one county is said as county_code = ?, the equality the list indexes
-		// of migration 33 lead with: a county's page is read in id order from an index instead
-		// of sorting the county or walking down from the newest record of the province.
+		// of migrations 33 and 47 lead with: a county's page is read in id order from an index
+		// instead of sorting the county or walking down from the newest record of the province,
+		// and a window in a county from county_code, kind, occurred_at.
 		q = q.Scopes(access.InRegionOrOwnWithin(p, f.RegionCode, "region_code", "county_code", "author_id"))
+		if window && k == nil {
+			// Every kind in turn: the window index has the kind before the date.
+			q = q.Where("kind IN ?", kindNames())
+		}
 	}
 	if f.AuthorID > 0 {
 		q = q.Where("author_id = ?", f.AuthorID)
