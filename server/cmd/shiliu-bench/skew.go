@@ -111,6 +111,8 @@ func (b *bench) skewLists(ctx context.Context) error {
 			{"county: tips page 20 via cursor", sc.staff, "county", deep},
 			{"county: tips in handling", sc.staff, "county", "/api/v1/tips?status=handling&limit=100"},
 			{"county: sentiments a year ago", sc.staff, "county", "/api/v1/sentiments?" + yearAgoWindow()},
+			{"county: all kinds a year ago", sc.staff, "county", "/api/v1/records?" + yearAgoWindow()},
+			{"county: tips since a year ago", sc.staff, "county", "/api/v1/tips?" + strings.Split(yearAgoWindow(), "&")[0]},
 		}
 		if sc.prolific != nil {
 			who := fmt.Sprintf("instructor (%d records)", sc.prolificN)
