@@ -656,35 +656,6 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 	window := fromOK || toOK
 	withinCounty := access.WithinCounty(p, f.RegionCode)
 	q := s.db.WithContext(ctx).Model(&Record{})
-	mysql := s.db.Dialector.Name() == "mysql"
-	switch {
-	case window && withinCounty:
-		// A county's window is read from county_code, kind, occurred_at (migration 47) and its
-		// ids sorted: the work is the window's records, whatever their age. Both databases
-		// would rather walk the county's list index in id order for its LIMIT, which is quick
-		// only while the window holds the kind's newest records: for last year's sentiments it
-		// reads every newer one first, and for a kind with none in the window, all of them.
-		if mysql {
-			q = q.Table("`records` FORCE INDEX (idx_records_county_kind_occurred)")
-		} else {
-			q = q.Table("`records` INDEXED BY idx_records_county_kind_occurred")
-		}
-	case mysql && (toOK || (!window && (p.IsInstructor() || withinCounty))):
-		// MariaDB's plan for "ORDER BY id DESC LIMIT n" is often to walk the primary key down
-		// from the newest record, filtering, when its estimate says enough matches lie near the
-		// top. It cannot know their age: a window ending in the past, an instructor's records or
-		// a county's tips under all its newest visits have none there, and it would read every
-		// newer record first. A window is then found through the date indexes and its ids sorted;
-		// a county or an instructor is read from its index already in id order (migration 33).
-		// Within a county the window index (county_code, kind, then dates) looks as good to it
-		// as the list's own (county_code, kind, then id), and a sort of the county's every tip
-		// is as cheap to it as none.
-		hints := "IGNORE INDEX FOR ORDER BY (PRIMARY)"
-		if withinCounty {
-			hints += " IGNORE INDEX (idx_records_county_kind_occurred)"
-		}
-		q = q.Table("`records` " + hints)
-	}
 	if k != nil {
 		q = q.Where("kind = ?", k.Name)
 		if k.Filter != nil && f.Param != nil {
@@ -719,10 +690,6 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 		// instead of sorting the county or walking down from the newest record of the province,
 		// and a window in a county from county_code, kind, occurred_at.
 		q = q.Scopes(access.InRegionOrOwnWithin(p, f.RegionCode, "region_code", "county_code", "author_id"))
-		if window && k == nil {
-			// Every kind in turn: the window index has the kind before the date.
-			q = q.Where("kind IN ?", kindNames())
-		}
 	}
 	if f.AuthorID > 0 {
 		q = q.Where("author_id = ?", f.AuthorID)
@@ -740,7 +707,78 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 		like := "%" + escapeLike(f.Q) + "%"
 		q = q.Where("(title LIKE ? ESCAPE '!' OR search_text LIKE ? ESCAPE '!')", like, like)
 	}
+	byWindow := window && withinCounty
+	if byWindow && !toOK {
+		// A window open to now holds the kind's newest records, unless the kind has none
+		// since: when it holds many, the list's own index in id order finds a page among the
+		// newest at once, and the window would be read whole and sorted.
+		var err error
+		if byWindow, err = s.fewInWindow(ctx, p, f, k, from); err != nil {
+			return nil, err
+		}
+	}
+	mysql := s.db.Dialector.Name() == "mysql"
+	switch {
+	case byWindow:
+		// A county's window is read from county_code, kind, occurred_at (migration 47) and its
+		// ids sorted: the work is the window's records, whatever their age. Both databases
+		// would rather walk the county's list index in id order for its LIMIT, which is quick
+		// only while the window holds the kind's newest records: for last year's sentiments it
+		// reads every newer one first, and for a kind with none in the window, all of them.
+		if k == nil {
+			// Every kind in turn: the window index has the kind before the date.
+			q = q.Where("kind IN ?", kindNames())
+		}
+		if mysql {
+			q = q.Table("`records` FORCE INDEX (" + windowIndex + ")")
+		} else {
+			q = q.Table("`records` INDEXED BY " + windowIndex)
+		}
+	case mysql && (toOK || withinCounty || (!window && p.IsInstructor())):
+		// MariaDB's plan for "ORDER BY id DESC LIMIT n" is often to walk the primary key down
+		// from the newest record, filtering, when its estimate says enough matches lie near the
+		// top. It cannot know their age: a window ending in the past, an instructor's records or
+		// a county's tips under all its newest visits have none there, and it would read every
+		// newer record first. A window is then found through the date indexes and its ids sorted;
+		// a county or an instructor is read from its index already in id order (migration 33).
+		// Within a county the window index (county_code, kind, then dates) looks as good to it
+		// as the list's own (county_code, kind, then id), and a sort of the county's every tip
+		// is as cheap to it as none.
+		hints := "IGNORE INDEX FOR ORDER BY (PRIMARY)"
+		if withinCounty {
+			hints += " IGNORE INDEX (" + windowIndex + ")"
+		}
+		q = q.Table("`records` " + hints)
+	}
 	return q.Session(&gorm.Session{}), nil
+}
+
+// windowIndex is a county's records by kind and date (migration 47).
+const windowIndex = "idx_records_county_kind_occurred"
+
+// windowProbe is the size of a county's window from which a window open to now is read in id
+// order rather than whole: a sort of this many ids costs about what a walk costs that reads
+// as many records to fill a page.
+const windowProbe = 1000
+
+// fewInWindow reports whether a county's window from a date to now holds at most windowProbe
+// records of the list's kind (of every kind without one), counted from the window index alone
+// and only up to that many.
+func (s *Service) fewInWindow(ctx context.Context, p *access.Principal, f Filter, k *Kind, from time.Time) (bool, error) {
+	prefix, _, _ := access.SubtreeWithin(p, f.RegionCode)
+	names := kindNames()
+	if k != nil {
+		names = []string{k.Name}
+	}
+	hint := "INDEXED BY " + windowIndex
+	if s.db.Dialector.Name() == "mysql" {
+		hint = "FORCE INDEX (" + windowIndex + ")"
+	}
+	var beyond []int64
+	err := s.db.WithContext(ctx).Table("`records` "+hint).
+		Where("county_code = ? AND kind IN ? AND occurred_at >= ?", prefix[:6], names, from).
+		Offset(windowProbe).Limit(1).Pluck("id", &beyond).Error
+	return len(beyond) == 0, err
 }
 
 // parseBound reads a list bound: an RFC 3339 time, or a date meaning the start of that day in
