@@ -729,11 +729,7 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 			// Every kind in turn: the window index has the kind before the date.
 			q = q.Where("kind IN ?", kindNames())
 		}
-		if mysql {
-			q = q.Table("`records` FORCE INDEX (" + windowIndex + ")")
-		} else {
-			q = q.Table("`records` INDEXED BY " + windowIndex)
-		}
+		q = q.Table(s.byWindowIndex())
 	case mysql && (toOK || withinCounty || (!window && p.IsInstructor())):
 		// MariaDB's plan for "ORDER BY id DESC LIMIT n" is often to walk the primary key down
 		// from the newest record, filtering, when its estimate says enough matches lie near the
@@ -756,6 +752,14 @@ func (s *Service) filtered(ctx context.Context, p *access.Principal, f Filter) (
 // windowIndex is a county's records by kind and date (migration 47).
 const windowIndex = "idx_records_county_kind_occurred"
 
+// byWindowIndex is the records table read through windowIndex and no other.
+func (s *Service) byWindowIndex() string {
+	if s.db.Dialector.Name() == "mysql" {
+		return "`records` FORCE INDEX (" + windowIndex + ")"
+	}
+	return "`records` INDEXED BY " + windowIndex
+}
+
 // windowProbe is the size of a county's window from which a window open to now is read in id
 // order rather than whole: a sort of this many ids costs about what a walk costs that reads
 // as many records to fill a page.
@@ -770,12 +774,8 @@ func (s *Service) fewInWindow(ctx context.Context, p *access.Principal, f Filter
 	if k != nil {
 		names = []string{k.Name}
 	}
-	hint := "INDEXED BY " + windowIndex
-	if s.db.Dialector.Name() == "mysql" {
-		hint = "FORCE INDEX (" + windowIndex + ")"
-	}
 	var beyond []int64
-	err := s.db.WithContext(ctx).Table("`records` "+hint).
+	err := s.db.WithContext(ctx).Table(s.byWindowIndex()).
 		Where("county_code = ? AND kind IN ? AND occurred_at >= ?", prefix[:6], names, from).
 		Offset(windowProbe).Limit(1).Pluck("id", &beyond).Error
 	return len(beyond) == 0, err
