@@ -602,12 +602,20 @@ func (s *Service) byIDs(ctx context.Context, ids []int64) ([]named, error) {
 		return rows, nil
 	}
 	err := s.db.WithContext(ctx).Table("records").
-		Select("records.*, instructors.name AS author_name, units.name AS unit_name").
+		Select(listedColumns+", instructors.name AS author_name, units.name AS unit_name").
 		Joins("LEFT JOIN instructors ON instructors.id = records.author_id").
 		Joins("LEFT JOIN units ON units.id = records.unit_id").
 		Where("records.id IN ?", ids).Order("records.id DESC").Find(&rows).Error
 	return rows, err
 }
+
+// listedColumns are the columns of records a view shows: all but search_text, a copy of the
+// detail's text (read with the detail) kept for keyword searches, as long as the record's
+// narrative, and on a page of 50 records as many kilobytes read, sent and scanned for nothing.
+const listedColumns = "records.id, records.kind, records.client_id, records.body_hash, records.author_id, " +
+	"records.author_account_id, records.unit_id, records.region_code, records.title, records.occurred_at, " +
+	"records.received_at, records.place, records.latitude, records.longitude, records.status, records.role, " +
+	"records.tags, records.locked, records.return_note, records.withdraw_reason, records.version, records.updated_at"
 
 // withNames reads the names of one record's author and unit (a record read alone).
 func (s *Service) withNames(ctx context.Context, r Record) ([]named, error) {

@@ -1,0 +1,31 @@
+package record
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm/schema"
+)
+
+// TestListedColumnsAreEveryColumnButTheSearchText: a column added to Record is read by the
+// lists too (listedColumns names them one by one to leave search_text out).
+func TestListedColumnsAreEveryColumnButTheSearchText(t *testing.T) {
+	s, err := schema.Parse(&Record{}, &sync.Map{}, schema.NamingStrategy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range s.Fields {
+		if f.DBName != "" && f.DBName != "search_text" {
+			want = append(want, "records."+f.DBName)
+		}
+	}
+	got := strings.Split(listedColumns, ", ")
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("listedColumns %v, want %v", got, want)
+	}
+}
