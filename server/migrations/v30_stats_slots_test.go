@@ -1,32 +1,14 @@
 package migrations
 
 import (
-	"context"
 	"testing"
-
-	"github.com/shiliu/shiliu/server/platform/database"
-	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV30SpreadsCellsOverSlots: counts made before the step keep their values in slot 0, two
 // slots of one cell can be written without a conflict, and the step can run again after a crash
 // at any point (the copy left half made, the old table already gone) without losing a count.
 func TestV30SpreadsCellsOverSlots(t *testing.T) {
-	ctx := context.Background()
-	db, err := database.Open(ctx, dbtest.DSN(t, "m30"), database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var before []database.Migration
-	for _, m := range All {
-		if m.Version < 30 {
-			before = append(before, m)
-		}
-	}
-	if _, err := db.Migrate(ctx, before); err != nil {
-		t.Fatal(err)
-	}
+	ctx, db := openBefore(t, 30)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -1,12 +1,8 @@
 package migrations
 
 import (
-	"context"
 	"fmt"
 	"testing"
-
-	"github.com/shiliu/shiliu/server/platform/database"
-	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV33CountyCodeAndListIndexes: on a table that already holds records, the step adds the
@@ -14,21 +10,7 @@ import (
 // a re-run after a crash between its statements (the column made, an index missing) completes
 // it without failing.
 func TestV33CountyCodeAndListIndexes(t *testing.T) {
-	ctx := context.Background()
-	db, err := database.Open(ctx, dbtest.DSN(t, "m33"), database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var before []database.Migration
-	for _, m := range All {
-		if m.Version < 33 {
-			before = append(before, m)
-		}
-	}
-	if _, err := db.Migrate(ctx, before); err != nil {
-		t.Fatal(err)
-	}
+	ctx, db := openBefore(t, 33)
 	insert := func(id int, region string) {
 		t.Helper()
 		err := db.Exec(`INSERT INTO records (id, kind, client_id, body_hash, author_id, unit_id, region_code, title, occurred_at, received_at, status, updated_at)

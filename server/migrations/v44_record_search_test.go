@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/shiliu/shiliu/server/fulltext"
-	"github.com/shiliu/shiliu/server/platform/database"
-	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 	"gorm.io/gorm"
 )
 
@@ -16,21 +14,7 @@ import (
 // time; a fill cut short after its first batch goes on from there when the step runs, and the
 // index then finds Chinese keywords of one, two and more characters within a county.
 func TestV44FillsTheIndexResumably(t *testing.T) {
-	ctx := context.Background()
-	db, err := database.Open(ctx, dbtest.DSN(t, "m44"), database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var before []database.Migration
-	for _, m := range All {
-		if m.Version < 44 {
-			before = append(before, m)
-		}
-	}
-	if _, err := db.Migrate(ctx, before); err != nil {
-		t.Fatal(err)
-	}
+	ctx, db := openBefore(t, 44)
 	texts := []struct{ region, title, text string }{
 		{"131127105203", "宅基地纠纷调解", "两户村民因宅基地边界发生口角"},
 		{"131127105203", "入户走访", "协助群众办理低保申请材料"},

@@ -1,33 +1,17 @@
 package migrations
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
 	"github.com/shiliu/shiliu/server/platform/database"
-	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV46MovesTheMarkToTheNewestRecord: on SQLite the records written after migration 44 (their
 // entries written in their transactions) are not indexed again: the mark of the newest indexed
 // record moves to the newest record. On MySQL the step changes nothing.
 func TestV46MovesTheMarkToTheNewestRecord(t *testing.T) {
-	ctx := context.Background()
-	db, err := database.Open(ctx, dbtest.DSN(t, "m46"), database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var before []database.Migration
-	for _, m := range All {
-		if m.Version < 46 {
-			before = append(before, m)
-		}
-	}
-	if _, err := db.Migrate(ctx, before); err != nil {
-		t.Fatal(err)
-	}
+	ctx, db := openBefore(t, 46)
 	for i := 1; i <= 3; i++ {
 		err := db.Exec(`INSERT INTO records (id, kind, client_id, body_hash, author_id, unit_id, region_code, title, search_text, occurred_at, received_at, status, updated_at)
 			VALUES (?, 'visit', ?, 'h', 1, 1, '131127105203', '入户走访', '', '2026-06-01 00:00:00', '2026-06-01 00:00:00', 'submitted', '2026-06-01 00:00:00')`,

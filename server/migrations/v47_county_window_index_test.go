@@ -1,33 +1,17 @@
 package migrations
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
 	"github.com/shiliu/shiliu/server/platform/database"
-	"github.com/shiliu/shiliu/server/platform/database/dbtest"
 )
 
 // TestV47WindowIndex: the step makes the index of county, kind and date; on a SQLite database
 // analyzed before, the index gets its statistics too (a planner with statistics for every index
 // but this one guesses its cost); a re-run after a crash does not fail.
 func TestV47WindowIndex(t *testing.T) {
-	ctx := context.Background()
-	db, err := database.Open(ctx, dbtest.DSN(t, "m47"), database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var before []database.Migration
-	for _, m := range All {
-		if m.Version < 47 {
-			before = append(before, m)
-		}
-	}
-	if _, err := db.Migrate(ctx, before); err != nil {
-		t.Fatal(err)
-	}
+	ctx, db := openBefore(t, 47)
 	for id, region := range []string{"131127105203", "131127105204", "130229000000"} {
 		err := db.Exec(`INSERT INTO records (id, kind, client_id, body_hash, author_id, unit_id, region_code, title, occurred_at, received_at, status, updated_at)
 			VALUES (?, 'tip', ?, 'h', 1, 1, ?, 't', '2026-06-01 00:00:00', '2026-06-01 00:00:00', 'submitted', '2026-06-01 00:00:00')`,

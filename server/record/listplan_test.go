@@ -27,32 +27,10 @@ import (
 // On SQLite the plan is EXPLAIN QUERY PLAN's; on MariaDB/MySQL (SHILIU_TEST_DATABASE_DSN)
 // EXPLAIN's chosen key, after ANALYZE, as a production database has statistics.
 func TestListsReadTheirIndex(t *testing.T) {
-	ctx := context.Background()
-	db, err := database.Open(ctx, dbtest.DSN(t, "listplan"), database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, migrations.All); err != nil {
-		t.Fatal(err)
-	}
-	d := seedSkewedCounty(t, db)
-	s := &Service{db: db.DB}
-
-	county := &access.Principal{AccountID: 1, Role: access.RoleCountyStaff, RegionCode: skewCounty + "000000"}
-	city := &access.Principal{AccountID: 2, Role: access.RoleCityStaff, RegionCode: skewCounty[:4] + "00000000"}
+	ctx, db, d, s := openSkewed(t, "listplan")
+	county, city := skewCountyStaff, skewCityStaff
 	author := &access.Principal{AccountID: 3, Role: access.RoleInstructor, InstructorID: skewAuthor}
-	page := func(limit int, before int64) paging.Page {
-		cur := ""
-		if before > 0 {
-			cur = paging.Cursor(before)
-		}
-		p, err := paging.Parse(cur, fmt.Sprint(limit))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	page := func(limit int, before int64) paging.Page { return pageOf(t, limit, before) }
 	inCounty := func(r seeded) bool { return strings.HasPrefix(r.region, skewCounty) }
 	ofKind := func(k string) func(seeded) bool { return func(r seeded) bool { return r.kind == k } }
 	cases := []struct {
@@ -84,22 +62,17 @@ func TestListsReadTheirIndex(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			q, err := s.pageQuery(ctx, c.p, c.f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []int64
-			stmt := q.Session(&gorm.Session{DryRun: true}).Pluck("id", &ids).Statement
-			plan := explain(t, db, stmt.SQL.String(), stmt.Vars)
+			q, query, plan := planOf(t, ctx, db, s, c.p, c.f)
 			checkPlan(t, db.Dialect, plan, c.index)
 			// At a million records MariaDB estimates that walking the primary key down finds a
 			// page of a busy county's tips, or of a prolific instructor's records, soon, and
 			// takes that plan (seconds when they are old) over the index; a test's few thousand
 			// records do not reproduce its estimate, so the hint that keeps the index is checked.
-			if db.Dialect == database.MySQL && !strings.Contains(stmt.SQL.String(), "IGNORE INDEX FOR ORDER BY (PRIMARY)") {
-				t.Errorf("no IGNORE INDEX FOR ORDER BY (PRIMARY) in %s", stmt.SQL.String())
+			if db.Dialect == database.MySQL && !strings.Contains(query, "IGNORE INDEX FOR ORDER BY (PRIMARY)") {
+				t.Errorf("no IGNORE INDEX FOR ORDER BY (PRIMARY) in %s", query)
 			}
 
+			var ids []int64
 			if err := q.Pluck("id", &ids).Error; err != nil {
 				t.Fatal(err)
 			}
@@ -117,6 +90,54 @@ func TestListsReadTheirIndex(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Staff of the skewed county's city and of the county.
+var (
+	skewCountyStaff = &access.Principal{AccountID: 1, Role: access.RoleCountyStaff, RegionCode: skewCounty + "000000"}
+	skewCityStaff   = &access.Principal{AccountID: 2, Role: access.RoleCityStaff, RegionCode: skewCounty[:4] + "00000000"}
+)
+
+// openSkewed opens a test database of its own, migrated and seeded by seedSkewedCounty, and a
+// record service on it.
+func openSkewed(t *testing.T, name string) (context.Context, *database.DB, seededData, *Service) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, dbtest.DSN(t, name), database.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx, migrations.All); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, db, seedSkewedCounty(t, db), &Service{db: db.DB}
+}
+
+// pageOf is a list page of limit records, before the record with this id (none: 0).
+func pageOf(t *testing.T, limit int, before int64) paging.Page {
+	t.Helper()
+	cur := ""
+	if before > 0 {
+		cur = paging.Cursor(before)
+	}
+	p, err := paging.Parse(cur, fmt.Sprint(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// planOf is the query of a list page as p asks for it, its SQL and its plan.
+func planOf(t *testing.T, ctx context.Context, db *database.DB, s *Service, p *access.Principal, f Filter) (*gorm.DB, string, []planRow) {
+	t.Helper()
+	q, err := s.pageQuery(ctx, p, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	stmt := q.Session(&gorm.Session{DryRun: true}).Pluck("id", &ids).Statement
+	return q, stmt.SQL.String(), explain(t, db, stmt.SQL.String(), stmt.Vars)
 }
 
 // planRow is one line of a plan: SQLite's detail, or MySQL's table, key and extra.
@@ -287,19 +308,8 @@ func seedSkewedCounty(t *testing.T, db *database.DB) seededData {
 // page is among the newest); one with few or none from the window index. A city's window,
 // wider than a county, keeps the region and date indexes.
 func TestWindowListsReadTheirWindow(t *testing.T) {
-	ctx := context.Background()
-	db, err := database.Open(ctx, dbtest.DSN(t, "windowplan"), database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, migrations.All); err != nil {
-		t.Fatal(err)
-	}
-	d := seedSkewedCounty(t, db)
-	s := &Service{db: db.DB}
-	county := &access.Principal{AccountID: 1, Role: access.RoleCountyStaff, RegionCode: skewCounty + "000000"}
-	city := &access.Principal{AccountID: 2, Role: access.RoleCityStaff, RegionCode: skewCounty[:4] + "00000000"}
+	ctx, db, d, s := openSkewed(t, "windowplan")
+	county, city := skewCountyStaff, skewCityStaff
 
 	// The seed's record i occurred i minutes after its start, in id order; the county's
 	// records are every third.
@@ -327,13 +337,7 @@ func TestWindowListsReadTheirWindow(t *testing.T) {
 	}
 	inCounty := func(r seeded) bool { return strings.HasPrefix(r.region, skewCounty) }
 	inClosed := func(r seeded) bool { return inCounty(r) && r.id >= from && r.id < to }
-	page := func(limit int) paging.Page {
-		p, err := paging.Parse("", fmt.Sprint(limit))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	page := func(limit int) paging.Page { return pageOf(t, limit, 0) }
 	// A walk in id order reads the list index of the county's kind, or of the county (its rows
 	// then tell the kind), without a sort.
 	const window, walk = "idx_records_county_kind_occurred", "idx_records_county_kind|idx_records_county"
@@ -367,13 +371,7 @@ func TestWindowListsReadTheirWindow(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			q, err := s.pageQuery(ctx, c.p, c.f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []int64
-			stmt := q.Session(&gorm.Session{DryRun: true}).Pluck("id", &ids).Statement
-			plan := explain(t, db, stmt.SQL.String(), stmt.Vars)
+			q, _, plan := planOf(t, ctx, db, s, c.p, c.f)
 			// SQLite: "SEARCH records USING INDEX idx_records_county_kind_occurred
 			// (county_code=? AND kind=? AND occurred_at>? AND occurred_at<?)".
 			read := plan[0].key
@@ -387,6 +385,7 @@ func TestWindowListsReadTheirWindow(t *testing.T) {
 				t.Errorf("plan %+v: the walk sorts", plan)
 			}
 
+			var ids []int64
 			if err := q.Pluck("id", &ids).Error; err != nil {
 				t.Fatal(err)
 			}
