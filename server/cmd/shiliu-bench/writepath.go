@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/shiliu/shiliu/server/app"
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
@@ -51,9 +52,12 @@ const (
 	// shiliuDraw is Shiliu with its submissions drawing the pool's connections as database/sql
 	// hands them out (at random) instead of in turn (database.Turn): MySQL only.
 	shiliuDraw
+	// sameRowsBatched is the same rows in two round trips (MySQL only): the record's INSERT, then
+	// every other statement and the COMMIT in one multi-statement query.
+	sameRowsBatched
 )
 
-var handlerNames = []string{"one INSERT (bare)", "same rows (bare, database/sql)", "Shiliu POST /visits, /tips", "Shiliu without turns (pool's draw)"}
+var handlerNames = []string{"one INSERT (bare)", "same rows (bare, database/sql)", "Shiliu POST /visits, /tips", "Shiliu without turns (pool's draw)", "same rows, 2 round trips (bare)"}
 
 // phone is a bound instructor as the bare handlers know it, preloaded: they read nothing.
 type phone struct {
@@ -129,7 +133,10 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 	}
 	order := []handlerKind{oneInsert, sameRows, shiliuAPI}
 	if a.DB.Dialect == database.MySQL {
-		order = append(order, shiliuDraw)
+		order = append(order, shiliuDraw, sameRowsBatched)
+		if err := bare.openBatched(o.dsn, o.maxOpenConns); err != nil {
+			return err
+		}
 	}
 	for round := 0; round < o.rounds && ctx.Err() == nil; round++ {
 		for _, s := range scenarios {
@@ -322,6 +329,8 @@ func drive(ctx context.Context, h handlerKind, phones []phone, shiliu, bare stri
 					c.base, c.token, path = bare, "", "/bare/insert"
 				case sameRows:
 					c.base, c.token, path = bare, "", "/bare/"+kind+"s?instructor="+strconv.FormatInt(p.instructorID, 10)
+				case sameRowsBatched:
+					c.base, c.token, path = bare, "", "/bare/batched/"+kind+"s?instructor="+strconv.FormatInt(p.instructorID, 10)
 				default:
 					c.base, c.token, path = shiliu, p.token, "/api/v1/"+kind+"s"
 				}
@@ -366,6 +375,7 @@ func wpSubmission(rng *rand.Rand) (string, map[string]any) {
 type bareServer struct {
 	engine  *gin.Engine
 	db      *sql.DB
+	batched *sql.DB // MySQL: the same database with multiStatements
 	dialect string
 	phones  map[int64]phone
 	upsert  string
@@ -387,6 +397,8 @@ func newBareServer(a *app.App, db *sql.DB) (*bareServer, error) {
 	b.engine.POST("/bare/insert", b.insert)
 	b.engine.POST("/bare/visits", b.rows("visit"))
 	b.engine.POST("/bare/tips", b.rows("tip"))
+	b.engine.POST("/bare/batched/visits", b.rows("visit"))
+	b.engine.POST("/bare/batched/tips", b.rows("tip"))
 	return b, nil
 }
 
@@ -444,7 +456,11 @@ func (b *bareServer) rows(kind string) gin.HandlerFunc {
 			c.JSON(http.StatusBadRequest, gin.H{"error": "bad body or instructor"})
 			return
 		}
-		recID, err := b.write(c.Request.Context(), kind, p, &in, raw, c.GetHeader("X-Request-ID"), c.ClientIP())
+		write := b.write
+		if strings.HasPrefix(c.FullPath(), "/bare/batched/") {
+			write = b.writeBatched
+		}
+		recID, err := write(c.Request.Context(), kind, p, &in, raw, c.GetHeader("X-Request-ID"), c.ClientIP())
 		if err != nil {
 			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error()})
 			return
@@ -454,7 +470,100 @@ func (b *bareServer) rows(kind string) gin.HandlerFunc {
 	}
 }
 
+// stmt is one statement of the bare handlers.
+type stmt struct {
+	query string
+	args  []any
+}
+
+// write runs the rows of a submission one statement at a time, in one transaction.
 func (b *bareServer) write(ctx context.Context, kind string, p phone, in *bareBody, raw []byte, requestID, clientIP string) (int64, error) {
+	rec, rest := b.statements(kind, p, in, raw, requestID, clientIP)
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, rec.query, rec.args...)
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	for _, st := range rest(id) {
+		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// openBatched opens a pool on the same database whose connections run several statements in
+// one query (multiStatements), for writeBatched.
+func (b *bareServer) openBatched(dsn string, maxOpen int) error {
+	_, driverDSN, err := database.Parse(dsn)
+	if err != nil {
+		return err
+	}
+	cfg, err := mysqldrv.ParseDSN(driverDSN)
+	if err != nil {
+		return err
+	}
+	cfg.MultiStatements = true
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return err
+	}
+	if maxOpen <= 0 {
+		maxOpen = 20
+	}
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxOpen)
+	b.batched = db
+	return nil
+}
+
+// writeBatched runs the same statements in two round trips: the transaction's start with the
+// record's INSERT (whose id the others need), then the rest and the COMMIT in one query.
+func (b *bareServer) writeBatched(ctx context.Context, kind string, p phone, in *bareBody, raw []byte, requestID, clientIP string) (id int64, err error) {
+	rec, rest := b.statements(kind, p, in, raw, requestID, clientIP)
+	conn, err := b.batched.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	defer func() {
+		if err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	res, err := conn.ExecContext(ctx, "START TRANSACTION; "+rec.query, rec.args...)
+	if err != nil {
+		return 0, err
+	}
+	if id, err = res.LastInsertId(); err != nil {
+		return 0, err
+	}
+	var sb strings.Builder
+	var args []any
+	for _, st := range rest(id) {
+		sb.WriteString(st.query)
+		sb.WriteString("; ")
+		args = append(args, st.args...)
+	}
+	sb.WriteString("COMMIT")
+	_, err = conn.ExecContext(ctx, sb.String(), args...)
+	return id, err
+}
+
+// statements are the rows of a submission: the record's INSERT, and the others once its id is
+// known. They read nothing.
+func (b *bareServer) statements(kind string, p phone, in *bareBody, raw []byte, requestID, clientIP string) (stmt, func(id int64) []stmt) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	occurred := in.OccurredAt.UTC()
 	sum := sha256.Sum256(raw)
@@ -465,99 +574,70 @@ func (b *bareServer) write(ctx context.Context, kind string, p phone, in *bareBo
 	} else {
 		text = in.Tip.Description + "\n" + in.Tip.GroupsInvolved
 	}
-	tx, err := b.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO records (kind, client_id, body_hash, author_id, author_account_id, unit_id, region_code, title,
+	rec := stmt{`INSERT INTO records (kind, client_id, body_hash, author_id, author_account_id, unit_id, region_code, title,
 		search_text, occurred_at, received_at, place, latitude, longitude, status, locked, return_note, withdraw_reason, version, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		kind, in.ClientID, hex.EncodeToString(sum[:]), p.instructorID, p.accountID, p.unitID, p.region, in.Title,
-		text, occurred, now, in.Place, in.Latitude, in.Longitude, status, false, "", "", 1, now)
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
-	facts := outbox.RecordFacts{}
-	metrics := []string{"r:" + kind}
-	if v := in.Visit; v != nil {
-		_, err = tx.ExecContext(ctx, "INSERT INTO record_visits (record_id, visit_kind, households, people, ethnicities, content, follow_up_needed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			id, v.VisitKind, v.Households, v.People, strings.Join(v.Ethnicities, ","), v.Content, v.FollowUpNeeded)
-	} else {
-		t := in.Tip
-		deadline := now.Add(24 * time.Hour)
-		facts.Level, facts.AckDeadline = t.Level, &deadline
-		metrics = append(metrics, "t:"+t.Level+":"+status)
-		_, err = tx.ExecContext(ctx, `INSERT INTO record_tips (record_id, level, tip_kind, people_involved, groups_involved, description, ongoing,
+		[]any{kind, in.ClientID, hex.EncodeToString(sum[:]), p.instructorID, p.accountID, p.unitID, p.region, in.Title,
+			text, occurred, now, in.Place, in.Latitude, in.Longitude, status, false, "", "", 1, now}}
+	return rec, func(id int64) []stmt {
+		var out []stmt
+		facts := outbox.RecordFacts{}
+		metrics := []string{"r:" + kind}
+		if v := in.Visit; v != nil {
+			out = append(out, stmt{"INSERT INTO record_visits (record_id, visit_kind, households, people, ethnicities, content, follow_up_needed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				[]any{id, v.VisitKind, v.Households, v.People, strings.Join(v.Ethnicities, ","), v.Content, v.FollowUpNeeded}})
+		} else {
+			t := in.Tip
+			deadline := now.Add(24 * time.Hour)
+			facts.Level, facts.AckDeadline = t.Level, &deadline
+			metrics = append(metrics, "t:"+t.Level+":"+status)
+			out = append(out, stmt{`INSERT INTO record_tips (record_id, level, tip_kind, people_involved, groups_involved, description, ongoing,
 			submitted_at, ack_deadline, acknowledged_at, escalated_to_level, escalated_at, resolved_at, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, NULL, NULL)`,
-			id, t.Level, t.Kind, t.PeopleInvolved, t.GroupsInvolved, t.Description, t.Ongoing, now, deadline)
-	}
-	if err != nil {
-		return 0, err
-	}
-	data, _ := json.Marshal(facts)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO record_steps (record_id, action, from_status, to_status, note, data, actor_account_id, actor_role, actor_name, created_at)
-		VALUES (?, 'submit', '', ?, '', ?, ?, 'instructor', ?, ?)`, id, status, string(data), p.accountID, p.name, now); err != nil {
-		return 0, err
-	}
-	snap, _ := json.Marshal(map[string]any{"id": id, "kind": kind, "client_id": in.ClientID, "title": in.Title, "status": status,
-		"occurred_at": occurred, "received_at": now, "updated_at": now, "place": in.Place, "latitude": in.Latitude, "longitude": in.Longitude,
-		"author_id": p.instructorID, "unit_id": p.unitID, "region_code": p.region, "version": 1, "editable": true, kind: json.RawMessage(mustJSON(in.Visit, in.Tip))})
-	if _, err := tx.ExecContext(ctx, `INSERT INTO record_versions (record_id, version, action, snapshot, actor_account_id, actor_role, actor_name, created_at)
-		VALUES (?, 1, 'submit', ?, ?, 'instructor', ?, ?)`, id, string(snap), p.accountID, p.name, now); err != nil {
-		return 0, err
-	}
-	// Statistics: one cell per metric under the city and the county, in the record's slot.
-	slices.Sort(metrics)
-	month := occurred.In(clock.Shanghai).Year()*100 + int(occurred.In(clock.Shanghai).Month())
-	var sb strings.Builder
-	var args []any
-	sb.WriteString("INSERT INTO stats_monthly (grain, region_code, month, metric, slot, n) VALUES ")
-	for i, g := range []struct {
-		grain int
-		code  string
-	}{{stats.GrainCity, p.region[:4] + "00000000"}, {stats.GrainCounty, p.region[:6] + "000000"}} {
-		for j, m := range metrics {
-			if i+j > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("(?,?,?,?,?,1)")
-			args = append(args, g.grain, g.code, month, m, id%stats.Slots)
+				[]any{id, t.Level, t.Kind, t.PeopleInvolved, t.GroupsInvolved, t.Description, t.Ongoing, now, deadline}})
 		}
+		data, _ := json.Marshal(facts)
+		out = append(out, stmt{`INSERT INTO record_steps (record_id, action, from_status, to_status, note, data, actor_account_id, actor_role, actor_name, created_at)
+		VALUES (?, 'submit', '', ?, '', ?, ?, 'instructor', ?, ?)`, []any{id, status, string(data), p.accountID, p.name, now}})
+		snap, _ := json.Marshal(map[string]any{"id": id, "kind": kind, "client_id": in.ClientID, "title": in.Title, "status": status,
+			"occurred_at": occurred, "received_at": now, "updated_at": now, "place": in.Place, "latitude": in.Latitude, "longitude": in.Longitude,
+			"author_id": p.instructorID, "unit_id": p.unitID, "region_code": p.region, "version": 1, "editable": true, kind: json.RawMessage(mustJSON(in.Visit, in.Tip))})
+		out = append(out, stmt{`INSERT INTO record_versions (record_id, version, action, snapshot, actor_account_id, actor_role, actor_name, created_at)
+		VALUES (?, 1, 'submit', ?, ?, 'instructor', ?, ?)`, []any{id, string(snap), p.accountID, p.name, now}})
+		// Statistics: one cell per metric under the city and the county, in the record's slot.
+		slices.Sort(metrics)
+		month := occurred.In(clock.Shanghai).Year()*100 + int(occurred.In(clock.Shanghai).Month())
+		var sb strings.Builder
+		var args []any
+		sb.WriteString("INSERT INTO stats_monthly (grain, region_code, month, metric, slot, n) VALUES ")
+		for i, g := range []struct {
+			grain int
+			code  string
+		}{{stats.GrainCity, p.region[:4] + "00000000"}, {stats.GrainCounty, p.region[:6] + "000000"}} {
+			for j, m := range metrics {
+				if i+j > 0 {
+					sb.WriteByte(',')
+				}
+				sb.WriteString("(?,?,?,?,?,1)")
+				args = append(args, g.grain, g.code, month, m, id%stats.Slots)
+			}
+		}
+		out = append(out, stmt{sb.String() + " " + b.upsert, args},
+			stmt{"INSERT INTO stats_record_facts (record_id, region_code, month, occurred_at, counted, metrics) VALUES (?, ?, ?, ?, ?, ?)",
+				[]any{id, p.region, month, occurred, true, strings.Join(metrics, " ")}},
+			stmt{"UPDATE instructors SET last_record_at = ? WHERE id = ? AND (last_record_at IS NULL OR last_record_at < ?)",
+				[]any{occurred, p.instructorID, occurred}})
+		event := outbox.VisitSteps.Submitted
+		if kind == "tip" {
+			event = outbox.TipSteps.Submitted
+		}
+		payload, _ := json.Marshal(outbox.Record{Event: event, RecordID: id, RecordKind: kind, Title: in.Title, Action: "submit", Status: status,
+			AuthorID: p.instructorID, UnitID: p.unitID, Actor: outbox.Actor{AccountID: p.accountID, Role: "instructor", Name: p.name}, RecordFacts: facts})
+		out = append(out, stmt{"INSERT INTO events (kind, subject_type, subject_id, region_code, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+			[]any{event.String(), kind, id, p.region, string(payload), now}},
+			stmt{`INSERT INTO audit_log (account_id, role, region_code, action, subject_type, subject_id, status, personal_data, request_id, client_ip, created_at)
+		VALUES (?, 'instructor', ?, ?, ?, ?, 201, ?, ?, ?, ?)`, []any{p.accountID, p.region, "POST /api/v1/" + kind + "s", kind, id, false, requestID, clientIP, now}})
+		return out
 	}
-	if _, err := tx.ExecContext(ctx, sb.String()+" "+b.upsert, args...); err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO stats_record_facts (record_id, region_code, month, occurred_at, counted, metrics) VALUES (?, ?, ?, ?, ?, ?)",
-		id, p.region, month, occurred, true, strings.Join(metrics, " ")); err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE instructors SET last_record_at = ? WHERE id = ? AND (last_record_at IS NULL OR last_record_at < ?)",
-		occurred, p.instructorID, occurred); err != nil {
-		return 0, err
-	}
-	event := outbox.VisitSteps.Submitted
-	if kind == "tip" {
-		event = outbox.TipSteps.Submitted
-	}
-	payload, _ := json.Marshal(outbox.Record{Event: event, RecordID: id, RecordKind: kind, Title: in.Title, Action: "submit", Status: status,
-		AuthorID: p.instructorID, UnitID: p.unitID, Actor: outbox.Actor{AccountID: p.accountID, Role: "instructor", Name: p.name}, RecordFacts: facts})
-	if _, err := tx.ExecContext(ctx, "INSERT INTO events (kind, subject_type, subject_id, region_code, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-		event.String(), kind, id, p.region, string(payload), now); err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (account_id, role, region_code, action, subject_type, subject_id, status, personal_data, request_id, client_ip, created_at)
-		VALUES (?, 'instructor', ?, ?, ?, ?, 201, ?, ?, ?, ?)`, p.accountID, p.region, "POST /api/v1/"+kind+"s", kind, id, false, requestID, clientIP, now); err != nil {
-		return 0, err
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, err
-	}
-	return id, nil
 }
 
 func mustJSON(vs ...any) []byte {
