@@ -171,7 +171,9 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 				return err
 			}
 		}
-		if err := tx.Create(d).Error; err != nil {
+		// Rows whose writing answers nothing the submission reads (ids, counts) are sent
+		// later (database.Later): on MySQL with the next statement that answers, or the COMMIT.
+		if err := database.Later(tx).Create(d).Error; err != nil {
 			return err
 		}
 		if err := s.attach(tx, p, attachments, &row); err != nil {
@@ -183,7 +185,7 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, kind string, 
 		if err := c.write(); err != nil {
 			return err
 		}
-		return audit.Write(ctx, tx, http.StatusCreated, k.Name, row.ID, row.RegionCode)
+		return audit.Write(ctx, database.Later(tx), http.StatusCreated, k.Name, row.ID, row.RegionCode)
 	})
 	if err == nil {
 		// The answer is built from what was written: the next submission's turn need not wait

@@ -8,6 +8,7 @@ import (
 	"github.com/shiliu/shiliu/server/fulltext"
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/clock"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/roster"
 	"github.com/shiliu/shiliu/server/upload"
 	"gorm.io/gorm"
@@ -104,9 +105,12 @@ func (c *change) commit() error {
 // write appends the timeline step, the version snapshot and the outbox event of a change.
 func (c *change) write() error {
 	r := c.rec
+	// Only the step's id is read back (the answer's timeline): the other rows go later
+	// (database.Later), with the step's insert or the COMMIT in a grouped transaction on MySQL.
+	later := database.Later(c.tx)
 	indexed := fulltext.Doc{ID: r.ID, Version: r.Version, Kind: r.Kind, RegionCode: r.RegionCode,
 		AuthorID: r.AuthorID, Title: r.Title, Text: r.SearchText, New: c.created}
-	if err := c.s.search.Touch(c.tx, indexed); err != nil {
+	if err := c.s.search.Touch(later, indexed); err != nil {
 		return err
 	}
 	data, err := json.Marshal(c.facts)
@@ -125,18 +129,18 @@ func (c *change) write() error {
 	}
 	ver := Version{RecordID: r.ID, Version: r.Version, Action: c.action, Snapshot: string(snap),
 		ActorAccountID: c.actor.AccountID, ActorRole: c.actor.Role, ActorName: c.actor.Name, CreatedAt: c.now}
-	if err := c.tx.Create(&ver).Error; err != nil {
+	if err := later.Create(&ver).Error; err != nil {
 		return err
 	}
 	if t := c.s.opt.Tally; t != nil {
-		if err := t.Tally(c.tx, r, c.detail, c.created); err != nil {
+		if err := t.Tally(later, r, c.detail, c.created); err != nil {
 			return err
 		}
 	}
 	if c.quiet || c.event.IsZero() {
 		return nil
 	}
-	return outbox.Write(c.tx, outbox.Entry{SubjectType: r.Kind, SubjectID: r.ID, RegionCode: r.RegionCode, At: c.now,
+	return outbox.Write(later, outbox.Entry{SubjectType: r.Kind, SubjectID: r.ID, RegionCode: r.RegionCode, At: c.now,
 		Payload: outbox.Record{
 			Event: c.event, RecordID: r.ID, RecordKind: r.Kind, Title: r.Title, Action: c.action, FromStatus: c.from,
 			Status: r.Status, Note: c.note, AuthorID: r.AuthorID, UnitID: r.UnitID, Actor: outbox.Actor(c.actor),

@@ -211,6 +211,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		return nil, connectError(dialect, err)
 	}
 	d := &DB{DB: gdb, Dialect: dialect}
+	if dialect == MySQL {
+		if err := registerBatchPool(sqlDB, driverDSN, opt); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+	}
 	if dialect == SQLite {
 		d.checkpointer = startCheckpointer(sqlDB, opt.Logger)
 	}
@@ -290,6 +296,7 @@ func (d *DB) Close() error {
 	if err != nil {
 		return err
 	}
+	closeBatchPool(sqlDB)
 	return sqlDB.Close()
 }
 

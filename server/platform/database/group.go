@@ -27,10 +27,11 @@ import (
 // (it would wait for the group it is part of). Its context is the caller's, without cancellation once it runs: a client
 // gone mid-statement would interrupt the whole group's transaction.
 //
-// On MySQL, where transactions of different rows do not wait for each other, it is Transact.
+// On MySQL, where transactions of different rows do not wait for each other, it is Transact
+// with the statements run through Later sent together (batch.go).
 func Grouped(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	if db.Dialector.Name() != "sqlite" {
-		return Transact(ctx, db, fn)
+		return transactBatched(ctx, db, fn)
 	}
 	pool, err := db.DB()
 	if err != nil {
