@@ -17,7 +17,7 @@ import (
 // multi-statement query: a submission's transaction (BEGIN, ten statements, COMMIT) goes in three
 // round trips instead of twelve. Each round trip costs both ends a system call, a packet and a
 // wake-up; in the write-path bench the same rows written in two round trips instead of eleven
-// took 30 % less CPU (docs/performance.md).
+// took a fifth less CPU (docs/performance.md).
 //
 // Multi-statement queries need the connection's CLIENT_MULTI_STATEMENTS flag. Only the grouped
 // transactions' connections have it, in a pool of their own: a query that should be one statement
