@@ -113,19 +113,12 @@ func transactBatched(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) erro
 	if err != nil {
 		return err
 	}
-	for attempt := 0; attempt < 3; attempt++ {
-		err = runBatched(ctx, db, bdb, fn)
-		var me *mysqldrv.MySQLError
-		if !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
-			return err
-		}
-	}
-	return err
+	return retried(func() error { return runBatched(ctx, db, bdb, fn) })
 }
 
 // runBatched runs fn once in a transaction on a connection of bdb, and commits it or rolls it
 // back.
-func runBatched(ctx context.Context, db *gorm.DB, bdb *sql.DB, fn func(tx *gorm.DB) error) (err error) {
+func runBatched(ctx context.Context, db *gorm.DB, bdb *sql.DB, fn func(tx *gorm.DB) error) error {
 	conn, err := bdb.Conn(ctx)
 	if err != nil {
 		return err

@@ -314,9 +314,15 @@ func (d *DB) Ping(ctx context.Context) error {
 // so running fn again is what the server expects of the client. fn must not have effects
 // outside the transaction.
 func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	return retried(func() error { return db.WithContext(ctx).Transaction(fn) })
+}
+
+// retried runs a transaction again (three times in all) while MySQL rolls it back as a deadlock
+// victim or for a lock wait timeout (Transact).
+func retried(run func() error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = db.WithContext(ctx).Transaction(fn)
+		err = run()
 		var me *mysqldrv.MySQLError
 		if !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
 			return err
