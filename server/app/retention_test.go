@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -100,16 +101,29 @@ func TestRetentionSweepRuns(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(sweeper.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	text, _ := io.ReadAll(resp.Body)
-	for _, table := range []string{"events", "notifications", "audit_log"} {
-		if n := metricValue(string(text), `shiliu_retention_deleted_total{table="`+table+`"}`); n < 1 {
-			t.Errorf("shiliu_retention_deleted_total for %s is %v", table, n)
+	// The sweep counts what it deleted once its last table is done, a moment after the rows are
+	// gone: read the counters until they show it (CI once read them in between).
+	uncounted := func() []string {
+		resp, err := http.Get(sweeper.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer resp.Body.Close()
+		text, _ := io.ReadAll(resp.Body)
+		var out []string
+		for _, table := range []string{"events", "notifications", "audit_log"} {
+			if n := metricValue(string(text), `shiliu_retention_deleted_total{table="`+table+`"}`); n < 1 {
+				out = append(out, fmt.Sprintf("%s is %v", table, n))
+			}
+		}
+		return out
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for missing := uncounted(); len(missing) > 0; missing = uncounted() {
+		if time.Now().After(deadline) {
+			t.Fatalf("shiliu_retention_deleted_total: %s", strings.Join(missing, ", "))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
