@@ -15,6 +15,13 @@ import (
 // openBatchTestDB opens a fresh database on the MySQL server of SHILIU_TEST_DATABASE_DSN (the
 // dbtest package imports this one), with a table of unique names.
 func openBatchTestDB(t *testing.T) *DB {
+	db, _ := openBatchTestDBs(t)
+	return db
+}
+
+// openBatchTestDBs is openBatchTestDB with a connection of the server's admin (not in the
+// database's pools).
+func openBatchTestDBs(t *testing.T) (*DB, *DB) {
 	t.Helper()
 	base := os.Getenv("SHILIU_TEST_DATABASE_DSN")
 	if base == "" {
@@ -49,7 +56,7 @@ func openBatchTestDB(t *testing.T) *DB {
 	if err := db.Exec("INSERT INTO items (name) VALUES ('taken')").Error; err != nil {
 		t.Fatal(err)
 	}
-	return db
+	return db, admin
 }
 
 type item struct {
@@ -190,5 +197,45 @@ func TestBatchPoolClosesWithItsPool(t *testing.T) {
 	}
 	if err := bdb.Ping(); err == nil {
 		t.Error("the batch pool still answers")
+	}
+}
+
+// A batch pool's idle connections that the server ended (a restart, wait_timeout) are replaced,
+// not handed to a submission that would fail on them.
+func TestGroupedAfterTheServerEndedItsConnections(t *testing.T) {
+	db, admin := openBatchTestDBs(t)
+	ctx := context.Background()
+	insert := func(name string) error {
+		return Grouped(ctx, db.DB, func(tx *gorm.DB) error {
+			if err := Later(tx).Create(&item{Name: name + " later"}).Error; err != nil {
+				return err
+			}
+			return tx.Create(&item{Name: name}).Error
+		})
+	}
+	if err := insert("before"); err != nil {
+		t.Fatal(err)
+	}
+	var dbName string
+	db.Raw("SELECT DATABASE()").Scan(&dbName)
+	var ids []int64
+	if err := admin.Raw("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ?", dbName).Scan(&ids).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) == 0 {
+		t.Fatal("no connection of the pools found")
+	}
+	for _, id := range ids {
+		if err := admin.Exec("KILL CONNECTION ?", id).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		if err := insert("after " + string(rune('a'+i))); err != nil {
+			t.Fatalf("insert %d after the server ended %d connections: %v", i, len(ids), err)
+		}
+	}
+	if got := itemNames(t, db); len(got) != 8 {
+		t.Fatalf("stored %q, want 8 rows", got)
 	}
 }
