@@ -47,17 +47,30 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # weed_start: a fresh single-node SeaweedFS (master, volume, filer, S3) on free ports, data under
 # WEED_DIR; sets WEED_S3_PORT and SHILIU_TEST_S3_URL and waits until a bucket can be written.
+# Each server also listens on its port + 10000 (gRPC). The blocks lie below Linux's ephemeral
+# range (32768-60999): there an outgoing connection of the tests or of anything else on the
+# machine may hold a port that nothing listens on, and weed then dies on bind. A weed that dies
+# at start is tried again on the next free block.
 weed_start() {
 	weed_stop
 	local base p ok
-	for base in 41300 42300 43300 44300 45300; do
+	for base in 18300 19300 20300 21300 22300; do
 		ok=1
 		for p in $base $((base + 33)) $((base + 80)) $((base + 88)); do
 			port_free "$p" && port_free $((p + 10000)) || ok=0
 		done
-		[ $ok = 1 ] && break
+		if [ $ok = 1 ]; then
+			weed_start_on "$base" && return 0
+			[ $? = 2 ] || return 1 # not an exit at start: another block would not help
+		fi
 	done
-	[ $ok = 1 ] || { echo "weed: no free port block" >&2; return 1; }
+	echo "weed: no port block where it starts" >&2
+	return 1
+}
+
+# weed_start_on BASE: weed_start's work on one port block; 2 when weed exited at start.
+weed_start_on() {
+	local base=$1
 	WEED_S3_PORT=$base
 	rm -rf "$WEED_DIR"
 	mkdir -p "$WEED_DIR/data"
@@ -80,9 +93,11 @@ JSON
 	empty=$(mktemp -d)
 	for ((i = 0; i < 120; i++)); do
 		if ! kill -0 "$(cat "$WEED_DIR/weed.pid")" 2>/dev/null; then
-			echo "weed: exited; its log:" >&2
+			echo "weed: exited on the ports from $base; its log:" >&2
 			tail -30 "$WEED_DIR/weed.log" >&2
-			return 1
+			weed_stop
+			rmdir "$empty"
+			return 2
 		fi
 		if go run ./server/cmd/shiliu uploads migrate --from "$empty" --to "$SHILIU_TEST_S3_URL" --create-bucket >/dev/null 2>&1; then
 			rmdir "$empty"
