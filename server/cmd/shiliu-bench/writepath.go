@@ -137,6 +137,7 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 		if err := bare.openBatched(o.dsn, o.maxOpenConns); err != nil {
 			return err
 		}
+		defer bare.batched.Close()
 	}
 	for round := 0; round < o.rounds && ctx.Err() == nil; round++ {
 		for _, s := range scenarios {
@@ -395,10 +396,10 @@ func newBareServer(a *app.App, db *sql.DB) (*bareServer, error) {
 	gin.SetMode(gin.ReleaseMode)
 	b.engine = gin.New()
 	b.engine.POST("/bare/insert", b.insert)
-	b.engine.POST("/bare/visits", b.rows("visit"))
-	b.engine.POST("/bare/tips", b.rows("tip"))
-	b.engine.POST("/bare/batched/visits", b.rows("visit"))
-	b.engine.POST("/bare/batched/tips", b.rows("tip"))
+	b.engine.POST("/bare/visits", b.rows("visit", b.write))
+	b.engine.POST("/bare/tips", b.rows("tip", b.write))
+	b.engine.POST("/bare/batched/visits", b.rows("visit", b.writeBatched))
+	b.engine.POST("/bare/batched/tips", b.rows("tip", b.writeBatched))
 	return b, nil
 }
 
@@ -443,7 +444,10 @@ type bareBody struct {
 }
 
 // rows writes what a submission of kind writes, in one transaction, reading nothing.
-func (b *bareServer) rows(kind string) gin.HandlerFunc {
+// writer writes the rows of a submission and returns the record's id (write, writeBatched).
+type writer func(ctx context.Context, kind string, p phone, in *bareBody, raw []byte, requestID, clientIP string) (int64, error)
+
+func (b *bareServer) rows(kind string, write writer) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, _ := strconv.ParseInt(c.Query("instructor"), 10, 64)
 		p, ok := b.phones[id]
@@ -455,10 +459,6 @@ func (b *bareServer) rows(kind string) gin.HandlerFunc {
 		if err != nil || !ok || (kind == "visit" && in.Visit == nil) || (kind == "tip" && in.Tip == nil) {
 			c.JSON(http.StatusBadRequest, gin.H{"error": "bad body or instructor"})
 			return
-		}
-		write := b.write
-		if strings.HasPrefix(c.FullPath(), "/bare/batched/") {
-			write = b.writeBatched
 		}
 		recID, err := write(c.Request.Context(), kind, p, &in, raw, c.GetHeader("X-Request-ID"), c.ClientIP())
 		if err != nil {
