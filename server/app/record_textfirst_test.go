@@ -136,7 +136,7 @@ func TestRecordTextFirst(t *testing.T) {
 		Items []textFirstView `json:"items"`
 	}
 	w.staff.Must(http.StatusOK, "GET", "/api/v1/tips?q="+body["title"].(string), nil).JSON(t, &l)
-	if len(l.Items) != 1 || len(l.Items[0].Pending) != 1 || l.Items[0].Pending[0].State != "missing" {
+	if len(l.Items) != 1 || len(l.Items[0].Pending) != 1 || l.Items[0].Pending[0].State != "missing" || len(l.Items[0].Attachments) != 2 {
 		t.Fatalf("list: %+v", l.Items)
 	}
 }

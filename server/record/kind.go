@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/shiliu/shiliu/server/outbox"
+	"github.com/shiliu/shiliu/server/platform/database"
 	"github.com/shiliu/shiliu/server/roster"
 	"gorm.io/gorm"
 )
@@ -145,7 +146,13 @@ func (k *Kind) open(status string) bool {
 	return status != StatusReturned && status != StatusWithdrawn && !k.isFinal(status)
 }
 
-func (k *Kind) statusLabel(status string) string { return roster.Label(k.AllStatuses(), status) }
+func (k *Kind) statusLabel(status string) string {
+	// Not AllStatuses: a list page asks once per record, and that copies the list each time.
+	if l := roster.Label(k.Statuses, status); l != "" || status == "" {
+		return l
+	}
+	return roster.Label(commonStatuses, status)
+}
 
 // Dictionaries are the code lists of all kinds, merged into GET /api/v1/dictionaries.
 func Dictionaries() map[string][]Code {
@@ -175,8 +182,8 @@ func loadRows[T any, PT interface {
 	*T
 	Detail
 }](db *gorm.DB, ids []int64) (map[int64]Detail, error) {
-	var rows []T
-	if err := db.Where("record_id IN ?", ids).Find(&rows).Error; err != nil {
+	rows, err := database.Find[T](db.Session(&gorm.Session{QueryFields: true}).Model(new(T)).Where("record_id IN ?", ids))
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[int64]Detail, len(rows))

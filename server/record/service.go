@@ -594,21 +594,29 @@ type named struct {
 	Record
 	AuthorName string
 	UnitName   string
+	// WithFiles and WithPending say whether the record has attachments, and attachments declared
+	// but not arrived: views reads those of only these records.
+	WithFiles   bool
+	WithPending bool
 }
 
-// byIDs reads records by id, newest first, with their author's and unit's names in the same
-// query: a list page is then four queries (ids, these rows, details, attachments).
+// byIDs reads records by id, newest first, with their author's and unit's names and whether
+// they have attachments in the same query. A list page is then three queries (ids, these rows,
+// details), and more only for the records with attachments: most pages have none (a tip, a
+// sentiment), and the two queries that found nothing for a page's 100 ids were a tenth of its
+// CPU (docs/performance.md).
 func (s *Service) byIDs(ctx context.Context, ids []int64) ([]named, error) {
-	var rows []named
 	if len(ids) == 0 {
-		return rows, nil
+		return nil, nil
 	}
-	err := s.db.WithContext(ctx).Table("records").
-		Select(listedColumns+", instructors.name AS author_name, units.name AS unit_name").
+	return database.Find[named](s.db.WithContext(ctx).Table("records").
+		Select(listedColumns+", instructors.name AS author_name, units.name AS unit_name, "+
+			"EXISTS (SELECT 1 FROM uploads WHERE uploads.owner_kind = ? AND uploads.owner_id = records.id) AS with_files, "+
+			"EXISTS (SELECT 1 FROM pending_attachments p WHERE p.owner_kind = ? AND p.owner_id = records.id) AS with_pending",
+			OwnerKind, OwnerKind).
 		Joins("LEFT JOIN instructors ON instructors.id = records.author_id").
 		Joins("LEFT JOIN units ON units.id = records.unit_id").
-		Where("records.id IN ?", ids).Order("records.id DESC").Find(&rows).Error
-	return rows, err
+		Where("records.id IN ?", ids).Order("records.id DESC"))
 }
 
 // listedColumns are the columns of records a view shows: all but search_text, a copy of the
@@ -630,7 +638,7 @@ func (s *Service) withNames(ctx context.Context, r Record) ([]named, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []named{{Record: r, AuthorName: authors[r.AuthorID], UnitName: units[r.UnitID]}}, nil
+	return []named{{Record: r, AuthorName: authors[r.AuthorID], UnitName: units[r.UnitID], WithFiles: true, WithPending: true}}, nil
 }
 
 // filtered validates a list's filters and builds its query, scoped to p; f.Page is not applied.
@@ -828,10 +836,16 @@ func (s *Service) views(ctx context.Context, recs []named, withTimeline bool) ([
 	}
 	db := s.db.WithContext(ctx)
 	byKind := map[string][]int64{}
-	var ids []int64
+	var ids, withFiles, withPending []int64
 	for _, r := range recs {
 		byKind[r.Kind] = append(byKind[r.Kind], r.ID)
 		ids = append(ids, r.ID)
+		if r.WithFiles {
+			withFiles = append(withFiles, r.ID)
+		}
+		if r.WithPending {
+			withPending = append(withPending, r.ID)
+		}
 	}
 	details := map[int64]Detail{}
 	for name, kindIDs := range byKind {
@@ -848,16 +862,16 @@ func (s *Service) views(ctx context.Context, recs []named, withTimeline bool) ([
 		}
 	}
 	files := map[int64][]upload.View{}
-	if s.files != nil {
+	if s.files != nil && len(withFiles) > 0 {
 		var err error
-		if files, err = s.files.List(ctx, OwnerKind, ids); err != nil {
+		if files, err = s.files.List(ctx, OwnerKind, withFiles); err != nil {
 			return nil, err
 		}
 	}
 	pending := map[int64][]upload.PendingView{}
-	if pd, ok := s.files.(upload.Pender); ok {
+	if pd, ok := s.files.(upload.Pender); ok && len(withPending) > 0 {
 		var err error
-		if pending, err = pd.ListPending(ctx, OwnerKind, ids); err != nil {
+		if pending, err = pd.ListPending(ctx, OwnerKind, withPending); err != nil {
 			return nil, err
 		}
 	}
