@@ -499,35 +499,42 @@ type Filter struct {
 
 // List lists records in scope, newest first.
 func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]View, string, error) {
-	ids, err := s.pageIDs(ctx, p, f)
+	rows, err := s.pageRows(ctx, p, f)
 	if err != nil {
 		return nil, "", err
 	}
-	ids, next := paging.Trim(f.Page, ids, func(id int64) int64 { return id })
-	rows, err := s.byIDs(ctx, ids)
-	if err != nil {
-		return nil, "", err
-	}
+	rows, next := paging.Trim(f.Page, rows, func(r named) int64 { return r.ID })
 	out, err := s.views(ctx, rows, false)
 	return out, next, err
 }
 
-// pageIDs are the ids of a list page, one more than the page (paging.Trim). A keyword is looked
-// up in the full-text index when the database has one (searchIDs).
-func (s *Service) pageIDs(ctx context.Context, p *access.Principal, f Filter) ([]int64, error) {
+// pageRows are the rows of a list page, one more than the page (paging.Trim): the page's ids
+// (pageQuery) as a derived table, and the rows of those ids, in one query. A keyword is looked
+// up in the full-text index when the database has one (searchIDs), and its ids read by byIDs.
+func (s *Service) pageRows(ctx context.Context, p *access.Principal, f Filter) ([]named, error) {
 	if f.Q != "" {
 		ids, err := s.searchIDs(ctx, p, f)
 		if !errors.Is(err, fulltext.ErrUnusable) {
-			return ids, err
+			if err != nil {
+				return nil, err
+			}
+			return s.byIDs(ctx, ids)
 		}
 	}
+	q, err := s.pageRowsQuery(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	return database.Find[named](q)
+}
+
+// pageRowsQuery is the query of pageRows without a keyword.
+func (s *Service) pageRowsQuery(ctx context.Context, p *access.Principal, f Filter) (*gorm.DB, error) {
 	q, err := s.pageQuery(ctx, p, f)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
-	err = q.Pluck("id", &ids).Error
-	return ids, err
+	return s.listed(ctx).Joins("JOIN (?) page ON page.id = records.id", q.Select("id")).Order("records.id DESC"), nil
 }
 
 // searchIDs finds a keyword's page through the full-text index (fulltext.Index.PageIDs): the
@@ -578,9 +585,9 @@ func (s *Service) searchQuery(p *access.Principal, f Filter) (fq fulltext.Query,
 }
 
 // pageQuery is the query of a list page's ids (one more than the page, paging.Trim): the page's
-// ids first, then its rows. Asked for whole rows in id order with a limit, MariaDB walks the
-// primary key backwards and, when the matches are old (a date range) or few, reads most of the
-// table; asked for ids, it can answer from a covering index (migrations 11 and 33).
+// ids first, then its rows (pageRows). Asked for whole rows in id order with a limit, MariaDB
+// walks the primary key backwards and, when the matches are old (a date range) or few, reads
+// most of the table; asked for ids, it can answer from a covering index (migrations 11 and 33).
 func (s *Service) pageQuery(ctx context.Context, p *access.Principal, f Filter) (*gorm.DB, error) {
 	q, err := s.filtered(ctx, p, f)
 	if err != nil {
@@ -600,23 +607,28 @@ type named struct {
 	WithPending bool
 }
 
-// byIDs reads records by id, newest first, with their author's and unit's names and whether
-// they have attachments in the same query. A list page is then three queries (ids, these rows,
-// details), and more only for the records with attachments: most pages have none (a tip, a
-// sentiment), and the two queries that found nothing for a page's 100 ids were a tenth of its
-// CPU (docs/performance.md).
+// byIDs reads records by id, newest first, as listed reads them.
 func (s *Service) byIDs(ctx context.Context, ids []int64) ([]named, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return database.Find[named](s.db.WithContext(ctx).Table("records").
+	return database.Find[named](s.listed(ctx).Where("records.id IN ?", ids).Order("records.id DESC"))
+}
+
+// listed is the query of a list's rows: each record with its author's and unit's names, and
+// whether it has attachments, in the same query. A list page is then two queries (these rows,
+// found by their ids' query as a derived table, and the details), and more only for the
+// records with attachments: most pages have none (a tip, a sentiment), and on a page of 100
+// tips the two queries that found nothing, with the query of the page's ids, were a sixth of
+// the server's CPU (docs/performance.md).
+func (s *Service) listed(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Table("records").
 		Select(listedColumns+", instructors.name AS author_name, units.name AS unit_name, "+
 			"EXISTS (SELECT 1 FROM uploads WHERE uploads.owner_kind = ? AND uploads.owner_id = records.id) AS with_files, "+
 			"EXISTS (SELECT 1 FROM pending_attachments p WHERE p.owner_kind = ? AND p.owner_id = records.id) AS with_pending",
 			OwnerKind, OwnerKind).
 		Joins("LEFT JOIN instructors ON instructors.id = records.author_id").
-		Joins("LEFT JOIN units ON units.id = records.unit_id").
-		Where("records.id IN ?", ids).Order("records.id DESC"))
+		Joins("LEFT JOIN units ON units.id = records.unit_id")
 }
 
 // listedColumns are the columns of records a view shows: all but search_text, a copy of the
