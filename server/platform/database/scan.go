@@ -128,16 +128,44 @@ func targetFor(t reflect.Type) (func(addr any) any, bool) {
 }
 
 // orZero scans a value into *p, and NULL as T's zero value. It is one pointer wide, so making
-// an interface of it allocates nothing.
+// an interface of it allocates nothing; the values drivers give for the plain types are stored
+// without database/sql's conversion, whose temporary would be allocated for every column of
+// every row.
 type orZero[T any] struct{ p *T }
 
 func orZeroOf[T any](addr any) any { return orZero[T]{addr.(*T)} }
 
 func (o orZero[T]) Scan(src any) error {
-	var v sql.Null[T]
+	if src == nil {
+		var zero T
+		*o.p = zero
+		return nil
+	}
+	if v, ok := src.(T); ok { // int64, float64, time.Time, SQLite's text
+		*o.p = v
+		return nil
+	}
+	switch p := any(o.p).(type) {
+	case *string:
+		if b, ok := src.([]byte); ok { // MySQL's text
+			*p = string(b)
+			return nil
+		}
+	case *int:
+		if i, ok := src.(int64); ok {
+			*p = int(i)
+			return nil
+		}
+	case *bool:
+		if i, ok := src.(int64); ok { // SQLite's and MySQL's booleans are integers
+			*p = i != 0
+			return nil
+		}
+	}
+	var v sql.Null[T] // anything else, as database/sql converts it
 	if err := v.Scan(src); err != nil {
 		return err
 	}
-	*o.p = v.V // the zero value when NULL
+	*o.p = v.V
 	return nil
 }
