@@ -619,7 +619,7 @@ func (s *Service) byIDs(ctx context.Context, ids []int64) ([]named, error) {
 // whether it has attachments, in the same query. A list page is then two queries (these rows,
 // found by their ids' query as a derived table, and the details), and more only for the
 // records with attachments: most pages have none (a tip, a sentiment), and on a page of 100
-// tips the two queries that found nothing, with the query of the page's ids, were a sixth of
+// tips the two queries that found nothing, with the query of the page's ids, were a tenth of
 // the server's CPU (docs/performance.md).
 func (s *Service) listed(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx).Table("records").
