@@ -3,12 +3,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -96,5 +99,37 @@ func list[T any](c *gin.Context, items []T, next string) {
 	if items == nil {
 		items = []T{}
 	}
-	c.JSON(http.StatusOK, listBody[T]{Items: items, NextCursor: next})
+	c.Render(http.StatusOK, keptJSON{listBody[T]{Items: items, NextCursor: next}})
+}
+
+// keptJSON renders a value as c.JSON does (the same bytes, and a newline), encoded into a buffer
+// kept for the next answer, with its length. A page of 100 records is about 100 KB: c.JSON's
+// json.Marshal allocates that buffer and a copy of it for every page, a sixth of what a busy
+// county's page allocated, which the garbage collector then works through.
+type keptJSON struct{ v any }
+
+// bodies are keptJSON's buffers; one that grew past maxKeptBody (an export-sized list) is let go.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxKeptBody = 1 << 20
+
+func (r keptJSON) Render(w http.ResponseWriter) error {
+	r.WriteContentType(w)
+	buf := bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxKeptBody {
+			bodies.Put(buf)
+		}
+	}()
+	if err := json.NewEncoder(buf).Encode(r.v); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func (keptJSON) WriteContentType(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 }

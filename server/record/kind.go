@@ -182,7 +182,7 @@ func loadRows[T any, PT interface {
 	*T
 	Detail
 }](db *gorm.DB, ids []int64) (map[int64]Detail, error) {
-	rows, err := database.Find[T](db.Session(&gorm.Session{QueryFields: true}).Model(new(T)).Where("record_id IN ?", ids))
+	rows, err := database.Find[T](db.Session(&gorm.Session{QueryFields: true}).Model(new(T)).Where("record_id IN ?", ids), len(ids))
 	if err != nil {
 		return nil, err
 	}

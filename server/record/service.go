@@ -525,7 +525,7 @@ func (s *Service) pageRows(ctx context.Context, p *access.Principal, f Filter) (
 	if err != nil {
 		return nil, err
 	}
-	return database.Find[named](q)
+	return database.Find[named](q, f.Page.Limit+1)
 }
 
 // pageRowsQuery is the query of pageRows without a keyword.
@@ -612,7 +612,7 @@ func (s *Service) byIDs(ctx context.Context, ids []int64) ([]named, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return database.Find[named](s.listed(ctx).Where("records.id IN ?", ids).Order("records.id DESC"))
+	return database.Find[named](s.listed(ctx).Where("records.id IN ?", ids).Order("records.id DESC"), len(ids))
 }
 
 // listed is the query of a list's rows: each record with its author's and unit's names, and

@@ -18,8 +18,15 @@ type capture struct {
 	sql   string
 }
 
+// register watches the queries read whole (Find) and by rows (database.Find, which a list page's
+// rows go through).
 func (c *capture) register(db *gorm.DB) error {
-	return db.Callback().Query().After("gorm:query").Register("bench:capture", func(tx *gorm.DB) {
+	keep := func(tx *gorm.DB) {
+		// A subquery (the page's ids, joined as a derived table) is built by running the query
+		// callbacks dry, with the whole query's arguments: the whole query is the one to explain.
+		if tx.DryRun {
+			return
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		text := tx.Statement.SQL.String()
@@ -28,7 +35,11 @@ func (c *capture) register(db *gorm.DB) error {
 			return
 		}
 		c.sql, c.armed = tx.Dialector.Explain(text, tx.Statement.Vars...), false
-	})
+	}
+	if err := db.Callback().Query().After("gorm:query").Register("bench:capture", keep); err != nil {
+		return err
+	}
+	return db.Callback().Row().After("gorm:row").Register("bench:capture", keep)
 }
 
 func (c *capture) arm() {

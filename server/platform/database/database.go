@@ -157,12 +157,14 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		Logger:                 newLogger(opt.Logger, opt.SlowQuery),
 		TranslateError:         false,
 		SkipDefaultTransaction: true,
-		// No PrepareStmt on SQLite, although the pure-Go driver compiles every statement run
-		// unprepared anew (10-20 % of a list page's CPU): with the driver before modernc.org/sqlite
-		// v1.62 a kept statement could hold its connection's read snapshot, and that connection's
-		// next BEGIN IMMEDIATE then failed at once with SQLITE_BUSY instead of waiting
-		// (TestSweepRacesAttach failed 1 run in 5 with it). The grouped writes, where most of the
-		// time of a submission is, keep their statements (group.go).
+		// No PrepareStmt for every statement on SQLite, although the pure-Go driver compiles every
+		// statement run unprepared anew (10-20 % of a list page's CPU): with it on,
+		// TestSweepRacesAttach failed with SQLITE_BUSY on BEGIN IMMEDIATE, at once instead of
+		// waiting. The grouped writes, where most of the time of a submission is, keep their
+		// statements (group.go), and so do the reads of a list's rows (Find).
+		// Find's statements are kept in an LRU of this size: a list's shapes (its filters, the
+		// length of an IN list of a page's ids) are a few hundred.
+		PrepareStmtMaxSize: 512,
 	}
 	var dial gorm.Dialector
 	switch dialect {
@@ -193,6 +195,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		// busy_timeout) while WAL lets reads go on beside them. A few connections keep a read that
 		// runs beside an open transaction from waiting on it. The embedded default is for trials.
 		sqlDB.SetMaxOpenConns(4)
+		// All four stay open. With database/sql's default of two idle ones, every burst of
+		// more than two requests closed connections and opened new ones, and a new connection
+		// runs its pragmas, parses the whole schema at its first statement and prepares its
+		// statements again: 10 % of the process's CPU on a busy county's 100-row pages.
+		sqlDB.SetMaxIdleConns(4)
 	} else {
 		if opt.MaxOpenConns > 0 {
 			sqlDB.SetMaxOpenConns(opt.MaxOpenConns)

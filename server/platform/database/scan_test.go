@@ -2,8 +2,10 @@ package database_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,7 +69,7 @@ func TestFindReadsWhatGORMReads(t *testing.T) {
 	if err := list.Session(&gorm.Session{}).Find(&want).Error; err != nil {
 		t.Fatal(err)
 	}
-	got, err := database.Find[scannedRow](list.Session(&gorm.Session{}))
+	got, err := database.Find[scannedRow](list.Session(&gorm.Session{}), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,12 +80,81 @@ func TestFindReadsWhatGORMReads(t *testing.T) {
 		t.Errorf("Find read\n%+v\nGORM read\n%+v", got, want)
 	}
 
-	_, err = database.Find[scannedRow](db.Table("scanned").Select("id, 1 AS nowhere"))
+	_, err = database.Find[scannedRow](db.Table("scanned").Select("id, 1 AS nowhere"), 0)
 	if err == nil || !strings.Contains(err.Error(), `"nowhere"`) {
 		t.Errorf("a column without a field: %v", err)
 	}
-	none, err := database.Find[scannedRow](db.Table("scanned").Select("id").Where("id < 0"))
+	none, err := database.Find[scannedRow](db.Table("scanned").Select("id").Where("id < 0"), 0)
 	if err != nil || len(none) != 0 {
 		t.Errorf("no rows: %v %v", none, err)
+	}
+}
+
+// TestFindBesideWriters: lists read through Find while transactions write the same table, on
+// the connections of one pool, which all stay open. On SQLite Find keeps its statements prepared; a kept statement
+// that held its connection's read snapshot would make that connection's next BEGIN IMMEDIATE
+// fail at once with SQLITE_BUSY (as GORM's PrepareStmt on every statement did), instead of
+// waiting for the writer before it.
+func TestFindBesideWriters(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, dbtest.DSN(t, "scanw"), database.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Exec("CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL)").Error; err != nil {
+		t.Fatal(err)
+	}
+	type item struct {
+		ID   int64
+		Name string
+	}
+	const workers, rounds = 4, 60
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*workers)
+	for w := range workers {
+		wg.Add(2)
+		go func() { // a reader: the newest items, as a list page reads them
+			defer wg.Done()
+			for range rounds {
+				if _, err := database.Find[item](db.WithContext(ctx).Table("items").Order("id DESC").Limit(20), 20); err != nil {
+					errs <- fmt.Errorf("read: %w", err)
+					return
+				}
+			}
+		}()
+		go func() { // a writer, each item in a transaction of its own
+			defer wg.Done()
+			for i := range rounds {
+				err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+					var n int64
+					if err := tx.Table("items").Count(&n).Error; err != nil {
+						return err
+					}
+					return tx.Exec("INSERT INTO items (id, name) VALUES (?, ?)", w*rounds+i+1, "条目").Error
+				})
+				if err != nil {
+					errs <- fmt.Errorf("write: %w", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// The embedded default keeps its connections, and with them the statements they prepared.
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := sqlDB.Stats(); db.Dialect == database.SQLite && st.MaxIdleClosed > 0 {
+		t.Errorf("%d connections closed for want of room among the idle ones: each new one parses the schema again", st.MaxIdleClosed)
+	}
+	got, err := database.Find[item](db.Table("items"), workers*rounds)
+	if err != nil || len(got) != workers*rounds {
+		t.Fatalf("%d items stored, want %d (%v)", len(got), workers*rounds, err)
 	}
 }
