@@ -631,11 +631,13 @@ func (s *Service) listed(ctx context.Context) *gorm.DB {
 		Joins("LEFT JOIN units ON units.id = records.unit_id")
 }
 
-// listedColumns are the columns of records a view shows: all but search_text, a copy of the
+// listedColumns are the columns of records a view shows. Not search_text, a copy of the
 // detail's text (read with the detail) kept for keyword searches, as long as the record's
 // narrative, and on a page of 50 records as many kilobytes read, sent and scanned for nothing.
-const listedColumns = "records.id, records.kind, records.client_id, records.body_hash, records.author_id, " +
-	"records.author_account_id, records.unit_id, records.region_code, records.title, records.occurred_at, " +
+// Nor what only a write reads: body_hash (64 characters, the replay check of a submission) and
+// author_account_id.
+const listedColumns = "records.id, records.kind, records.client_id, records.author_id, " +
+	"records.unit_id, records.region_code, records.title, records.occurred_at, " +
 	"records.received_at, records.place, records.latitude, records.longitude, records.status, records.role, " +
 	"records.tags, records.locked, records.return_note, records.withdraw_reason, records.version, records.updated_at"
 
