@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/shiliu/shiliu/server/access"
 	"github.com/shiliu/shiliu/server/apperr"
@@ -178,14 +177,15 @@ func (s *Service) countyName(ctx context.Context, code string) string {
 }
 
 // when is a time as exports show it: Beijing time to the minute; empty when unset.
-func when(t time.Time) string {
+func when(s clock.Stamp) string {
+	t := s.Time()
 	if t.IsZero() {
 		return ""
 	}
 	return clock.Local(t).Format(timeLayout)
 }
 
-func whenPtr(t *time.Time) string {
+func whenPtr(t *clock.Stamp) string {
 	if t == nil {
 		return ""
 	}

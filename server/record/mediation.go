@@ -281,6 +281,6 @@ var mediationColumns = []Column{
 			return ""
 		}
 		last := v.Followups[len(v.Followups)-1]
-		return when(last.VisitedAt) + " " + last.Content
+		return when(clock.Shown(last.VisitedAt)) + " " + last.Content
 	}),
 }

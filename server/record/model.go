@@ -144,9 +144,9 @@ type View struct {
 	Title          string        `json:"title"`
 	Status         string        `json:"status"`
 	StatusName     string        `json:"status_name"`
-	OccurredAt     time.Time     `json:"occurred_at"`
-	ReceivedAt     time.Time     `json:"received_at"`
-	UpdatedAt      time.Time     `json:"updated_at"`
+	OccurredAt     clock.Stamp   `json:"occurred_at"`
+	ReceivedAt     clock.Stamp   `json:"received_at"`
+	UpdatedAt      clock.Stamp   `json:"updated_at"`
 	Place          string        `json:"place"`
 	Latitude       *float64      `json:"latitude,omitempty"`
 	Longitude      *float64      `json:"longitude,omitempty"`

@@ -122,26 +122,26 @@ func (d *Sentiment) check(f *fields) {
 // SentimentView is a sentiment report's own fields as the API shows them; the answer is what
 // the reporting instructor reads as feedback.
 type SentimentView struct {
-	Category       string     `json:"category"`
-	CategoryName   string     `json:"category_name"`
-	Content        string     `json:"content"`
-	PeopleAffected int        `json:"people_affected"`
-	Urgency        string     `json:"urgency"`
-	UrgencyName    string     `json:"urgency_name"`
-	Suggestion     string     `json:"suggestion"`
-	ForwardedTo    string     `json:"forwarded_to"`
-	ForwardedAt    *time.Time `json:"forwarded_at,omitempty"`
-	Answer         string     `json:"answer"`
-	AnsweredAt     *time.Time `json:"answered_at,omitempty"`
-	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+	Category       string       `json:"category"`
+	CategoryName   string       `json:"category_name"`
+	Content        string       `json:"content"`
+	PeopleAffected int          `json:"people_affected"`
+	Urgency        string       `json:"urgency"`
+	UrgencyName    string       `json:"urgency_name"`
+	Suggestion     string       `json:"suggestion"`
+	ForwardedTo    string       `json:"forwarded_to"`
+	ForwardedAt    *clock.Stamp `json:"forwarded_at,omitempty"`
+	Answer         string       `json:"answer"`
+	AnsweredAt     *clock.Stamp `json:"answered_at,omitempty"`
+	ClosedAt       *clock.Stamp `json:"closed_at,omitempty"`
 }
 
 func (d *Sentiment) view() any {
 	return SentimentView{
 		Category: d.Category, CategoryName: label(SentimentCategories, d.Category), Content: d.Content,
 		PeopleAffected: d.PeopleAffected, Urgency: d.Urgency, UrgencyName: label(Urgencies, d.Urgency),
-		Suggestion: d.Suggestion, ForwardedTo: d.ForwardedTo, ForwardedAt: clock.LocalPtr(d.ForwardedAt),
-		Answer: d.Answer, AnsweredAt: clock.LocalPtr(d.AnsweredAt), ClosedAt: clock.LocalPtr(d.ClosedAt),
+		Suggestion: d.Suggestion, ForwardedTo: d.ForwardedTo, ForwardedAt: clock.ShownPtr(d.ForwardedAt),
+		Answer: d.Answer, AnsweredAt: clock.ShownPtr(d.AnsweredAt), ClosedAt: clock.ShownPtr(d.ClosedAt),
 	}
 }
 

@@ -919,7 +919,7 @@ func (s *Service) viewOf(ctx context.Context, r *Record, d Detail, author, unit 
 	k, _ := KindByName(r.Kind)
 	v := View{
 		ID: r.ID, Kind: r.Kind, ClientID: r.ClientID, Title: r.Title, Status: r.Status,
-		OccurredAt: clock.Local(r.OccurredAt), ReceivedAt: clock.Local(r.ReceivedAt), UpdatedAt: clock.Local(r.UpdatedAt),
+		OccurredAt: clock.Shown(r.OccurredAt), ReceivedAt: clock.Shown(r.ReceivedAt), UpdatedAt: clock.Shown(r.UpdatedAt),
 		Place: r.Place, Latitude: r.Latitude, Longitude: r.Longitude,
 		AuthorID: r.AuthorID, AuthorName: author, UnitID: r.UnitID, UnitName: unit,
 		RegionCode: r.RegionCode, RegionName: s.regionName(ctx, r.RegionCode), Version: r.Version,

@@ -145,21 +145,21 @@ func (d *Tip) followedStatus() string {
 // TipView is a tip's own fields as the API shows them. The tip's kind is "kind" here: inside the
 // "tip" object it cannot be mistaken for the record kind.
 type TipView struct {
-	Level           string     `json:"level"`
-	LevelName       string     `json:"level_name"`
-	Kind            string     `json:"kind"`
-	KindName        string     `json:"kind_name"`
-	PeopleInvolved  int        `json:"people_involved"`
-	GroupsInvolved  string     `json:"groups_involved"`
-	Description     string     `json:"description"`
-	Ongoing         bool       `json:"ongoing"`
-	AckDeadline     *time.Time `json:"ack_deadline,omitempty"`
-	AcknowledgedAt  *time.Time `json:"acknowledged_at,omitempty"`
-	EscalatedTo     string     `json:"escalated_to"`
-	EscalatedToName string     `json:"escalated_to_name"`
-	EscalatedAt     *time.Time `json:"escalated_at,omitempty"`
-	ResolvedAt      *time.Time `json:"resolved_at,omitempty"`
-	DuplicateOf     *int64     `json:"duplicate_of,omitempty"`
+	Level           string       `json:"level"`
+	LevelName       string       `json:"level_name"`
+	Kind            string       `json:"kind"`
+	KindName        string       `json:"kind_name"`
+	PeopleInvolved  int          `json:"people_involved"`
+	GroupsInvolved  string       `json:"groups_involved"`
+	Description     string       `json:"description"`
+	Ongoing         bool         `json:"ongoing"`
+	AckDeadline     *clock.Stamp `json:"ack_deadline,omitempty"`
+	AcknowledgedAt  *clock.Stamp `json:"acknowledged_at,omitempty"`
+	EscalatedTo     string       `json:"escalated_to"`
+	EscalatedToName string       `json:"escalated_to_name"`
+	EscalatedAt     *clock.Stamp `json:"escalated_at,omitempty"`
+	ResolvedAt      *clock.Stamp `json:"resolved_at,omitempty"`
+	DuplicateOf     *int64       `json:"duplicate_of,omitempty"`
 }
 
 func (d *Tip) view() any {
@@ -167,9 +167,9 @@ func (d *Tip) view() any {
 	return TipView{
 		Level: d.Level, LevelName: label(TipLevels, d.Level), Kind: d.TipKind, KindName: label(TipKinds, d.TipKind),
 		PeopleInvolved: d.PeopleInvolved, GroupsInvolved: d.GroupsInvolved, Description: d.Description, Ongoing: d.Ongoing,
-		AckDeadline: clock.LocalPtr(d.AckDeadline), AcknowledgedAt: clock.LocalPtr(d.AcknowledgedAt),
-		EscalatedTo: to, EscalatedToName: label(EscalationLevels, to), EscalatedAt: clock.LocalPtr(d.EscalatedAt),
-		ResolvedAt: clock.LocalPtr(d.ResolvedAt), DuplicateOf: d.DuplicateOf,
+		AckDeadline: clock.ShownPtr(d.AckDeadline), AcknowledgedAt: clock.ShownPtr(d.AcknowledgedAt),
+		EscalatedTo: to, EscalatedToName: label(EscalationLevels, to), EscalatedAt: clock.ShownPtr(d.EscalatedAt),
+		ResolvedAt: clock.ShownPtr(d.ResolvedAt), DuplicateOf: d.DuplicateOf,
 	}
 }
 

@@ -152,8 +152,8 @@ func (c *change) write() error {
 func snapshot(k *Kind, r *Record, d Detail) View {
 	v := View{
 		ID: r.ID, Kind: r.Kind, KindName: k.Label, ClientID: r.ClientID, Title: r.Title, Status: r.Status,
-		StatusName: k.statusLabel(r.Status), OccurredAt: clock.Local(r.OccurredAt), ReceivedAt: clock.Local(r.ReceivedAt),
-		UpdatedAt: clock.Local(r.UpdatedAt),
+		StatusName: k.statusLabel(r.Status), OccurredAt: clock.Shown(r.OccurredAt), ReceivedAt: clock.Shown(r.ReceivedAt),
+		UpdatedAt: clock.Shown(r.UpdatedAt),
 		Place:     r.Place, Latitude: r.Latitude, Longitude: r.Longitude, AuthorID: r.AuthorID, UnitID: r.UnitID,
 		RegionCode: r.RegionCode, Version: r.Version, Editable: r.editable(k), ReturnNote: r.ReturnNote,
 		WithdrawReason: r.WithdrawReason, Attachments: []upload.View{},
