@@ -91,10 +91,10 @@ func TestFindReadsWhatGORMReads(t *testing.T) {
 }
 
 // TestFindBesideWriters: lists read through Find while transactions write the same table, on
-// the connections of one pool, which all stay open. On SQLite Find keeps its statements prepared; a kept statement
-// that held its connection's read snapshot would make that connection's next BEGIN IMMEDIATE
-// fail at once with SQLITE_BUSY (as GORM's PrepareStmt on every statement did), instead of
-// waiting for the writer before it.
+// the connections of one pool, which all stay open. On SQLite Find keeps its statements
+// prepared; a kept statement that held its connection's read snapshot would make that
+// connection's next BEGIN IMMEDIATE fail at once with SQLITE_BUSY (as GORM's PrepareStmt on every
+// statement once did in TestSweepRacesAttach), instead of waiting for the writer before it.
 func TestFindBesideWriters(t *testing.T) {
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbtest.DSN(t, "scanw"), database.Options{})
