@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,7 +88,15 @@ func (b *bench) setupSkew(ctx context.Context, run int64, hc *http.Client, bind 
 // skewLists measures, for each busy county, the lists whose cost must not depend on the mix and
 // age of the county's records: each kind's list, the tip inbox, the unacknowledged tips, a deep
 // page, and its most prolific instructor's own lists.
+//
+// The tip lists are also measured bare (bareread.go), each right after Shiliu's, with the same
+// callers: the floor this machine puts under them.
 func (b *bench) skewLists(ctx context.Context) error {
+	bare, stop, err := b.startBare()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	for _, sc := range b.skewed {
 		deep, err := b.walk(ctx, sc.staff, "/api/v1/tips", 20)
 		if err != nil {
@@ -98,28 +107,30 @@ func (b *bench) skewLists(ctx context.Context) error {
 			c    *client
 			who  string
 			path string
+			bare string // the same page from the bare handler, if it has one
 		}
 		prefix := sc.label + ": "
+		county := "/bare/tips?county=" + sc.code[:6]
 		qs := []q{
-			{"county: tip inbox (50)", sc.staff, "county", "/api/v1/tips?limit=50"},
-			{"county: unacknowledged tips", sc.staff, "county", "/api/v1/tips?status=submitted&limit=100"},
-			{"county: visits", sc.staff, "county", "/api/v1/visits"},
-			{"county: sentiments", sc.staff, "county", "/api/v1/sentiments"},
-			{"county: tips", sc.staff, "county", "/api/v1/tips"},
-			{"county: mediations", sc.staff, "county", "/api/v1/mediations"},
-			{"county: all kinds", sc.staff, "county", "/api/v1/records"},
-			{"county: tips page 20 via cursor", sc.staff, "county", deep},
-			{"county: tips in handling", sc.staff, "county", "/api/v1/tips?status=handling&limit=100"},
-			{"county: sentiments a year ago", sc.staff, "county", "/api/v1/sentiments?" + yearAgoWindow()},
-			{"county: all kinds a year ago", sc.staff, "county", "/api/v1/records?" + yearAgoWindow()},
-			{"county: tips since a year ago", sc.staff, "county", "/api/v1/tips?" + strings.Split(yearAgoWindow(), "&")[0]},
+			{"county: tip inbox (50)", sc.staff, "county", "/api/v1/tips?limit=50", county + "&limit=50"},
+			{"county: unacknowledged tips", sc.staff, "county", "/api/v1/tips?status=submitted&limit=100", county + "&status=submitted&limit=100"},
+			{"county: visits", sc.staff, "county", "/api/v1/visits", ""},
+			{"county: sentiments", sc.staff, "county", "/api/v1/sentiments", ""},
+			{"county: tips", sc.staff, "county", "/api/v1/tips", county},
+			{"county: mediations", sc.staff, "county", "/api/v1/mediations", ""},
+			{"county: all kinds", sc.staff, "county", "/api/v1/records", ""},
+			{"county: tips page 20 via cursor", sc.staff, "county", deep, ""},
+			{"county: tips in handling", sc.staff, "county", "/api/v1/tips?status=handling&limit=100", county + "&status=handling&limit=100"},
+			{"county: sentiments a year ago", sc.staff, "county", "/api/v1/sentiments?" + yearAgoWindow(), ""},
+			{"county: all kinds a year ago", sc.staff, "county", "/api/v1/records?" + yearAgoWindow(), ""},
+			{"county: tips since a year ago", sc.staff, "county", "/api/v1/tips?" + strings.Split(yearAgoWindow(), "&")[0], ""},
 		}
 		if sc.prolific != nil {
 			who := fmt.Sprintf("instructor (%d records)", sc.prolificN)
 			qs = append(qs,
-				q{"instructor: own records", sc.prolific, who, "/api/v1/records"},
-				q{"instructor: own tips", sc.prolific, who, "/api/v1/tips"},
-				q{"instructor: own visits", sc.prolific, who, "/api/v1/visits"})
+				q{"instructor: own records", sc.prolific, who, "/api/v1/records", ""},
+				q{"instructor: own tips", sc.prolific, who, "/api/v1/tips", ""},
+				q{"instructor: own visits", sc.prolific, who, "/api/v1/visits", ""})
 		}
 		for _, x := range qs {
 			name := prefix + x.name
@@ -131,9 +142,36 @@ func (b *bench) skewLists(ctx context.Context) error {
 				return err
 			}
 			b.results = append(b.results, r)
+			if x.bare != "" {
+				r, err := b.measure(ctx, name+" (bare)", x.who, bare, x.bare)
+				if err != nil {
+					return err
+				}
+				b.results = append(b.results, r)
+			}
 		}
 	}
 	return nil
+}
+
+// startBare serves the bare handlers (bareread.go) on a port of their own, through the app's
+// pool, and returns a caller of them.
+func (b *bench) startBare() (*client, func(), error) {
+	sqlDB, err := b.a.DB.DB.DB()
+	if err != nil {
+		return nil, nil, err
+	}
+	bare, err := newBareServer(b.a, sqlDB)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{Handler: bare.engine, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	return &client{base: "http://" + l.Addr().String(), hc: b.anon.hc}, func() { srv.Close() }, nil
 }
 
 // yearAgoWindow is from/to of the month a year ago, Beijing time.

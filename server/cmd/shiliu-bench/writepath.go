@@ -380,10 +380,15 @@ type bareServer struct {
 	dialect string
 	phones  map[int64]phone
 	upsert  string
+
+	mu       sync.Mutex
+	prepared map[bool]*sql.Stmt // the tip pages' queries (bareread.go), with a status and without
+	turns    chan struct{}      // a slot for each of the pool's connections (bareread.go)
 }
 
 func newBareServer(a *app.App, db *sql.DB) (*bareServer, error) {
-	b := &bareServer{db: db, dialect: string(a.DB.Dialect), phones: map[int64]phone{}}
+	b := &bareServer{db: db, dialect: string(a.DB.Dialect), phones: map[int64]phone{}, prepared: map[bool]*sql.Stmt{},
+		turns: make(chan struct{}, max(1, db.Stats().MaxOpenConnections))}
 	create := "CREATE TABLE IF NOT EXISTS bench_bare_inserts (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, created_at DATETIME NOT NULL)"
 	b.upsert = "ON CONFLICT (grain, region_code, month, metric, slot) DO UPDATE SET n = stats_monthly.n + excluded.n"
 	if b.dialect == "mysql" {
@@ -400,6 +405,7 @@ func newBareServer(a *app.App, db *sql.DB) (*bareServer, error) {
 	b.engine.POST("/bare/tips", b.rows("tip", b.write))
 	b.engine.POST("/bare/batched/visits", b.rows("visit", b.writeBatched))
 	b.engine.POST("/bare/batched/tips", b.rows("tip", b.writeBatched))
+	b.engine.GET("/bare/tips", b.tips)
 	return b, nil
 }
 
