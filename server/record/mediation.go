@@ -20,7 +20,8 @@ var mediationKind = &Kind{
 	Statuses: []Code{{Code: "submitted", Label: "已提交"}},
 	Codes:    map[string][]Code{"dispute_kind": DisputeKinds, "mediation_outcome": Outcomes, "party_role": PartyRoles},
 	New:      func() Detail { return &Mediation{} },
-	Load:     loadMediations,
+	Rows:     rowsOf[Mediation, *Mediation]{},
+	Complete: mediationFollowups,
 	Columns:  mediationColumns,
 	Filter: func(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {
 		switch get("unsettled") {
@@ -162,14 +163,15 @@ func (d *Mediation) check(f *fields) {
 	f.maxLen("agreement", "调解协议", d.Agreement, 2000)
 }
 
-func loadMediations(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
-	m, err := loadRows[Mediation](db, ids)
-	if err != nil {
-		return nil, err
+// mediationFollowups reads each mediation's follow-up visits, in order.
+func mediationFollowups(db *gorm.DB, m map[int64]Detail) error {
+	ids := make([]int64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
 	}
 	var rows []Followup
 	if err := db.Where("record_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
-		return nil, err
+		return err
 	}
 	for _, r := range rows {
 		if d, ok := m[r.RecordID]; ok {
@@ -177,7 +179,7 @@ func loadMediations(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
 			md.followups = append(md.followups, r)
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // addFollowup appends a follow-up visit; an outcome given with it becomes the dispute's outcome.

@@ -28,7 +28,8 @@ var tipKind = &Kind{
 	Statuses: tipStatuses,
 	Codes:    map[string][]Code{"tip_level": TipLevels, "tip_kind": TipKinds, "escalation_level": EscalationLevels},
 	New:      func() Detail { return &Tip{} },
-	Load:     loadTips,
+	Rows:     rowsOf[Tip, *Tip]{},
+	Complete: tipOriginals,
 	Columns:  tipColumns,
 	Filter:   filterTips,
 	Prepare:  prepareTip,
@@ -204,11 +205,8 @@ func escalate(c *change) error {
 	return nil
 }
 
-func loadTips(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
-	m, err := loadRows[Tip](db, ids)
-	if err != nil {
-		return nil, err
-	}
+// tipOriginals reads the status of each duplicate's original: a duplicate shows its original's.
+func tipOriginals(db *gorm.DB, m map[int64]Detail) error {
 	var originals []int64
 	for _, d := range m {
 		if t := d.(*Tip); t.DuplicateOf != nil {
@@ -216,14 +214,14 @@ func loadTips(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
 		}
 	}
 	if len(originals) == 0 {
-		return m, nil
+		return nil
 	}
 	var rows []struct {
 		ID     int64
 		Status string
 	}
 	if err := db.Model(&Record{}).Select("id", "status").Where("id IN ?", originals).Find(&rows).Error; err != nil {
-		return nil, err
+		return err
 	}
 	status := map[int64]string{}
 	for _, r := range rows {
@@ -234,7 +232,7 @@ func loadTips(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
 			t.originalStatus = status[*t.DuplicateOf]
 		}
 	}
-	return m, nil
+	return nil
 }
 
 func filterTips(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {
