@@ -97,7 +97,7 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f Filter, out
 		if err != nil {
 			return n, err
 		}
-		views, err := s.views(ctx, rows, nil, false)
+		views, err := s.views(ctx, rows, false)
 		if err != nil {
 			return n, err
 		}

@@ -7,7 +7,6 @@ package record
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/shiliu/shiliu/server/outbox"
 	"github.com/shiliu/shiliu/server/platform/database"
@@ -34,11 +33,8 @@ type Kind struct {
 	Codes    map[string][]Code
 	Actions  []Action // staff workflow beyond the common return/resubmit/withdraw
 	New      func() Detail
-	// Rows reads the kind's detail rows (rowsOf): by record id, or joined to a list's rows.
-	Rows detailRows
-	// Complete reads what the views need besides the detail rows (a duplicate tip's original's
-	// status, a mediation's follow-ups). Optional.
-	Complete func(db *gorm.DB, m map[int64]Detail) error
+	// Load reads the detail rows of the given records (and whatever else the view needs).
+	Load func(db *gorm.DB, ids []int64) (map[int64]Detail, error)
 	// Filter applies the kind's own list filters, read by query parameter name. Optional.
 	Filter func(q *gorm.DB, get func(string) string, f *fields) *gorm.DB
 	// Prepare runs in every change's transaction before the detail is saved (tips set or clear
@@ -181,39 +177,11 @@ func oneOf(list []Code) func(string) bool {
 
 func label(list []Code, code string) string { return roster.Label(list, code) }
 
-// load reads the details of the given records, and whatever else their views need.
-func (k *Kind) load(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
-	m, err := k.Rows.byRecord(db, ids)
-	if err != nil {
-		return nil, err
-	}
-	return m, k.complete(db, m)
-}
-
-// complete runs Complete on details read by Rows.
-func (k *Kind) complete(db *gorm.DB, m map[int64]Detail) error {
-	if k.Complete == nil || len(m) == 0 {
-		return nil
-	}
-	return k.Complete(db, m)
-}
-
-// detailRows reads a kind's detail rows.
-type detailRows interface {
-	byRecord(db *gorm.DB, ids []int64) (map[int64]Detail, error)
-	// joined is what a one-kind list's rows query selects and joins to read each record's
-	// detail row with it (LEFT JOIN, the columns named d_<column>); readJoined reads its rows.
-	joined(db *gorm.DB) (columns, join string, err error)
-	readJoined(q *gorm.DB, size int) ([]named, map[int64]Detail, error)
-}
-
-// rowsOf is the detailRows of a kind whose detail is T, one row per record.
-type rowsOf[T any, PT interface {
+// loadRows is the usual Kind.Load: the kind's rows keyed by record id.
+func loadRows[T any, PT interface {
 	*T
 	Detail
-}] struct{}
-
-func (rowsOf[T, PT]) byRecord(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
+}](db *gorm.DB, ids []int64) (map[int64]Detail, error) {
 	rows, err := database.Find[T](db.Session(&gorm.Session{QueryFields: true}).Model(new(T)).Where("record_id IN ?", ids), len(ids))
 	if err != nil {
 		return nil, err
@@ -224,41 +192,4 @@ func (rowsOf[T, PT]) byRecord(db *gorm.DB, ids []int64) (map[int64]Detail, error
 		out[d.recordID()] = d
 	}
 	return out, nil
-}
-
-// withDetail is a row of a one-kind list: the record, and its detail's columns as d_<column>.
-type withDetail[T any] struct {
-	Named  named `gorm:"embedded"` // a named field: GORM's schema skips an unexported embedded type
-	Detail T     `gorm:"embedded;embeddedPrefix:d_"`
-}
-
-// joined: a one-kind list reads its details in its rows' query, a query fewer per page. On
-// SQLite the details' own query, with its list of ids, was 28 % of the server's time on a page
-// of 79 tips (docs/performance.md).
-func (rowsOf[T, PT]) joined(db *gorm.DB) (columns, join string, err error) {
-	st := &gorm.Statement{DB: db}
-	if err := st.Parse(new(T)); err != nil {
-		return "", "", err
-	}
-	var cols strings.Builder
-	for _, c := range st.Schema.DBNames {
-		cols.WriteString(", d." + c + " AS d_" + c)
-	}
-	return cols.String(), "LEFT JOIN " + st.Schema.Table + " d ON d.record_id = records.id", nil
-}
-
-func (rowsOf[T, PT]) readJoined(q *gorm.DB, size int) ([]named, map[int64]Detail, error) {
-	found, err := database.Find[withDetail[T]](q, size)
-	if err != nil {
-		return nil, nil, err
-	}
-	recs := make([]named, len(found))
-	details := make(map[int64]Detail, len(found))
-	for i := range found {
-		recs[i] = found[i].Named
-		if d := PT(&found[i].Detail); d.recordID() != 0 { // 0: the record has no detail row
-			details[d.recordID()] = d
-		}
-	}
-	return recs, details, nil
 }

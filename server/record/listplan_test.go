@@ -97,7 +97,7 @@ func TestListsReadTheirIndex(t *testing.T) {
 // derived table, reads records only by primary key, and answers the rows of want in its order.
 func checkPageRows(t *testing.T, ctx context.Context, db *database.DB, s *Service, p *access.Principal, f Filter, want []int64) {
 	t.Helper()
-	q, _, err := s.pageRowsQuery(ctx, p, f)
+	q, err := s.pageRowsQuery(ctx, p, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func checkPageRows(t *testing.T, ctx context.Context, db *database.DB, s *Servic
 			t.Errorf("the page's rows are not read by id: %+v", r)
 		}
 	}
-	rows, _, err := s.pageRows(ctx, p, f)
+	rows, err := s.pageRows(ctx, p, f)
 	if err != nil {
 		t.Fatal(err)
 	}

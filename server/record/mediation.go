@@ -20,8 +20,7 @@ var mediationKind = &Kind{
 	Statuses: []Code{{Code: "submitted", Label: "已提交"}},
 	Codes:    map[string][]Code{"dispute_kind": DisputeKinds, "mediation_outcome": Outcomes, "party_role": PartyRoles},
 	New:      func() Detail { return &Mediation{} },
-	Rows:     rowsOf[Mediation, *Mediation]{},
-	Complete: mediationFollowups,
+	Load:     loadMediations,
 	Columns:  mediationColumns,
 	Filter: func(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {
 		switch get("unsettled") {
@@ -163,15 +162,14 @@ func (d *Mediation) check(f *fields) {
 	f.maxLen("agreement", "调解协议", d.Agreement, 2000)
 }
 
-// mediationFollowups reads each mediation's follow-up visits, in order.
-func mediationFollowups(db *gorm.DB, m map[int64]Detail) error {
-	ids := make([]int64, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
+func loadMediations(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
+	m, err := loadRows[Mediation](db, ids)
+	if err != nil {
+		return nil, err
 	}
 	var rows []Followup
 	if err := db.Where("record_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range rows {
 		if d, ok := m[r.RecordID]; ok {
@@ -179,7 +177,7 @@ func mediationFollowups(db *gorm.DB, m map[int64]Detail) error {
 			md.followups = append(md.followups, r)
 		}
 	}
-	return nil
+	return m, nil
 }
 
 // addFollowup appends a follow-up visit; an outcome given with it becomes the dispute's outcome.

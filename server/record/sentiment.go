@@ -22,7 +22,7 @@ var sentimentKind = &Kind{
 	},
 	Codes: map[string][]Code{"sentiment_category": SentimentCategories, "urgency": Urgencies},
 	New:   func() Detail { return &Sentiment{} },
-	Rows:  rowsOf[Sentiment, *Sentiment]{},
+	Load:  loadRows[Sentiment],
 	Filter: func(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {
 		if u := get("urgency"); u != "" {
 			f.oneOf("urgency", "紧急程度", u, false, Urgencies)

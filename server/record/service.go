@@ -242,7 +242,7 @@ func (s *Service) replay(ctx context.Context, k *Kind, old Record, hash string) 
 	if err != nil {
 		return View{}, false, err
 	}
-	views, err := s.views(ctx, rows, nil, true)
+	views, err := s.views(ctx, rows, true)
 	if err != nil {
 		return View{}, false, err
 	}
@@ -452,7 +452,7 @@ func (s *Service) Get(ctx context.Context, p *access.Principal, kind string, id 
 	if err != nil {
 		return View{}, err
 	}
-	views, err := s.views(ctx, rows, nil, true)
+	views, err := s.views(ctx, rows, true)
 	if err != nil {
 		return View{}, err
 	}
@@ -499,56 +499,42 @@ type Filter struct {
 
 // List lists records in scope, newest first.
 func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]View, string, error) {
-	rows, details, err := s.pageRows(ctx, p, f)
+	rows, err := s.pageRows(ctx, p, f)
 	if err != nil {
 		return nil, "", err
 	}
 	rows, next := paging.Trim(f.Page, rows, func(r named) int64 { return r.ID })
-	out, err := s.views(ctx, rows, details, false)
+	out, err := s.views(ctx, rows, false)
 	return out, next, err
 }
 
 // pageRows are the rows of a list page, one more than the page (paging.Trim): the page's ids
-// (pageQuery) as a derived table, and the rows of those ids, in one query; a one-kind list's
-// rows with their details, which it returns too (nil: views reads them). A keyword is looked up
-// in the full-text index when the database has one (searchIDs), and its ids read by byIDs.
-func (s *Service) pageRows(ctx context.Context, p *access.Principal, f Filter) ([]named, map[int64]Detail, error) {
+// (pageQuery) as a derived table, and the rows of those ids, in one query. A keyword is looked
+// up in the full-text index when the database has one (searchIDs), and its ids read by byIDs.
+func (s *Service) pageRows(ctx context.Context, p *access.Principal, f Filter) ([]named, error) {
 	if f.Q != "" {
 		ids, err := s.searchIDs(ctx, p, f)
 		if !errors.Is(err, fulltext.ErrUnusable) {
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			rows, err := s.byIDs(ctx, ids)
-			return rows, nil, err
+			return s.byIDs(ctx, ids)
 		}
 	}
-	q, k, err := s.pageRowsQuery(ctx, p, f)
+	q, err := s.pageRowsQuery(ctx, p, f)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if k != nil {
-		return k.Rows.readJoined(q, f.Page.Limit+1)
-	}
-	rows, err := database.Find[named](q, f.Page.Limit+1)
-	return rows, nil, err
+	return database.Find[named](q, f.Page.Limit+1)
 }
 
-// pageRowsQuery is the query of pageRows without a keyword, and the list's kind (nil: all
-// kinds) whose details it reads.
-func (s *Service) pageRowsQuery(ctx context.Context, p *access.Principal, f Filter) (*gorm.DB, *Kind, error) {
+// pageRowsQuery is the query of pageRows without a keyword.
+func (s *Service) pageRowsQuery(ctx context.Context, p *access.Principal, f Filter) (*gorm.DB, error) {
 	q, err := s.pageQuery(ctx, p, f)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	k, _ := KindByName(f.Kind) // a kind that is not one fails in pageQuery
-	var columns, join string
-	if k != nil {
-		if columns, join, err = k.Rows.joined(s.db); err != nil {
-			return nil, nil, err
-		}
-	}
-	return s.listedWith(ctx, columns, join).Joins("JOIN (?) page ON page.id = records.id", q.Select("id")).Order("records.id DESC"), k, nil
+	return s.listed(ctx).Joins("JOIN (?) page ON page.id = records.id", q.Select("id")).Order("records.id DESC"), nil
 }
 
 // searchIDs finds a keyword's page through the full-text index (fulltext.Index.PageIDs): the
@@ -635,21 +621,14 @@ func (s *Service) byIDs(ctx context.Context, ids []int64) ([]named, error) {
 // records with attachments: most pages have none (a tip, a sentiment), and on a page of 100
 // tips the two queries that found nothing, with the query of the page's ids, were a tenth of
 // the server's CPU (docs/performance.md).
-func (s *Service) listed(ctx context.Context) *gorm.DB { return s.listedWith(ctx, "", "") }
-
-// listedWith is listed with more columns and a join (a one-kind list's details).
-func (s *Service) listedWith(ctx context.Context, columns, join string) *gorm.DB {
-	q := s.db.WithContext(ctx).Table("records").
+func (s *Service) listed(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Table("records").
 		Select(listedColumns+", instructors.name AS author_name, units.name AS unit_name, "+
 			"EXISTS (SELECT 1 FROM uploads WHERE uploads.owner_kind = ? AND uploads.owner_id = records.id) AS with_files, "+
-			"EXISTS (SELECT 1 FROM pending_attachments p WHERE p.owner_kind = ? AND p.owner_id = records.id) AS with_pending"+columns,
+			"EXISTS (SELECT 1 FROM pending_attachments p WHERE p.owner_kind = ? AND p.owner_id = records.id) AS with_pending",
 			OwnerKind, OwnerKind).
 		Joins("LEFT JOIN instructors ON instructors.id = records.author_id").
 		Joins("LEFT JOIN units ON units.id = records.unit_id")
-	if join != "" {
-		q = q.Joins(join)
-	}
-	return q
 }
 
 // listedColumns are the columns of records a view shows. Not search_text, a copy of the
@@ -864,9 +843,7 @@ func escapeLike(s string) string {
 type followed interface{ followedStatus() string }
 
 // views renders records with their kind fields and attachments; one query per table.
-// joined are the records' details when their list read them with the rows (pageRows), nil
-// otherwise: views then reads them.
-func (s *Service) views(ctx context.Context, recs []named, joined map[int64]Detail, withTimeline bool) ([]View, error) {
+func (s *Service) views(ctx context.Context, recs []named, withTimeline bool) ([]View, error) {
 	out := make([]View, 0, len(recs))
 	if len(recs) == 0 {
 		return out, nil
@@ -884,28 +861,13 @@ func (s *Service) views(ctx context.Context, recs []named, joined map[int64]Deta
 			withPending = append(withPending, r.ID)
 		}
 	}
-	details := joined
-	if details == nil {
-		details = map[int64]Detail{}
-	}
+	details := map[int64]Detail{}
 	for name, kindIDs := range byKind {
 		k, ok := KindByName(name)
 		if !ok {
 			continue
 		}
-		if joined != nil {
-			m := make(map[int64]Detail, len(kindIDs))
-			for _, id := range kindIDs {
-				if d, ok := joined[id]; ok {
-					m[id] = d
-				}
-			}
-			if err := k.complete(db, m); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		m, err := k.load(db, kindIDs)
+		m, err := k.Load(db, kindIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -1085,7 +1047,7 @@ func authorScope(p *access.Principal) func(*gorm.DB) *gorm.DB {
 }
 
 func (s *Service) detail(tx *gorm.DB, k *Kind, id int64) (Detail, error) {
-	m, err := k.load(tx, []int64{id})
+	m, err := k.Load(tx, []int64{id})
 	if err != nil {
 		return nil, err
 	}

@@ -28,8 +28,7 @@ var tipKind = &Kind{
 	Statuses: tipStatuses,
 	Codes:    map[string][]Code{"tip_level": TipLevels, "tip_kind": TipKinds, "escalation_level": EscalationLevels},
 	New:      func() Detail { return &Tip{} },
-	Rows:     rowsOf[Tip, *Tip]{},
-	Complete: tipOriginals,
+	Load:     loadTips,
 	Columns:  tipColumns,
 	Filter:   filterTips,
 	Prepare:  prepareTip,
@@ -205,8 +204,11 @@ func escalate(c *change) error {
 	return nil
 }
 
-// tipOriginals reads the status of each duplicate's original: a duplicate shows its original's.
-func tipOriginals(db *gorm.DB, m map[int64]Detail) error {
+func loadTips(db *gorm.DB, ids []int64) (map[int64]Detail, error) {
+	m, err := loadRows[Tip](db, ids)
+	if err != nil {
+		return nil, err
+	}
 	var originals []int64
 	for _, d := range m {
 		if t := d.(*Tip); t.DuplicateOf != nil {
@@ -214,14 +216,14 @@ func tipOriginals(db *gorm.DB, m map[int64]Detail) error {
 		}
 	}
 	if len(originals) == 0 {
-		return nil
+		return m, nil
 	}
 	var rows []struct {
 		ID     int64
 		Status string
 	}
 	if err := db.Model(&Record{}).Select("id", "status").Where("id IN ?", originals).Find(&rows).Error; err != nil {
-		return err
+		return nil, err
 	}
 	status := map[int64]string{}
 	for _, r := range rows {
@@ -232,7 +234,7 @@ func tipOriginals(db *gorm.DB, m map[int64]Detail) error {
 			t.originalStatus = status[*t.DuplicateOf]
 		}
 	}
-	return nil
+	return m, nil
 }
 
 func filterTips(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {

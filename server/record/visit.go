@@ -17,7 +17,7 @@ var visitKind = &Kind{
 	Statuses: []Code{{Code: "submitted", Label: "已提交"}},
 	Codes:    map[string][]Code{"visit_kind": VisitKinds},
 	New:      func() Detail { return &Visit{} },
-	Rows:     rowsOf[Visit, *Visit]{},
+	Load:     loadRows[Visit],
 	Columns:  visitColumns,
 	Filter: func(q *gorm.DB, get func(string) string, f *fields) *gorm.DB {
 		vk := get("visit_kind")
