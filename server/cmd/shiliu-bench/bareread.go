@@ -20,9 +20,10 @@ import (
 // reads the same rows and fields with database/sql in one query (the page's ids as a derived
 // table, the records with their authors', units' and tips' rows, and whether each has
 // attachments) and encodes them as the same JSON. It does not authenticate, check a filter,
-// read a record's attachments or look up a label (the labels are fixed strings as long as
-// Shiliu's). What Shiliu costs above it is what its layers cost; what it costs itself is what
-// the database and the JSON cost on this machine.
+// read a record's attachments, look up a label (the labels are fixed strings as long as
+// Shiliu's) or write the audit entry Shiliu writes for each read of the tips. What Shiliu costs
+// above it is what its layers cost; what it costs itself is what the database and the JSON
+// cost on this machine.
 
 // bareTipPage is the query of GET /bare/tips: the county's tips, of one status or all. On
 // MySQL it has Shiliu's hint (record.Service.filtered): without it MariaDB walks the primary
