@@ -41,8 +41,8 @@ func bareTipPage(mysql, withStatus bool) string {
 		"r.place, r.latitude, r.longitude, r.status, r.role, r.tags, r.return_note, r.withdraw_reason, r.version, r.updated_at, " +
 		"i.name, u.name, t.level, t.tip_kind, t.people_involved, t.groups_involved, t.description, t.ongoing, " +
 		"t.ack_deadline, t.acknowledged_at, t.escalated_to_level, t.escalated_at, t.resolved_at, t.duplicate_of, " +
-		"EXISTS (SELECT 1 FROM uploads WHERE uploads.owner_kind = 'record' AND uploads.owner_id = r.id), " +
-		"EXISTS (SELECT 1 FROM pending_attachments p WHERE p.owner_kind = 'record' AND p.owner_id = r.id) " +
+		"EXISTS (SELECT 1 FROM uploads WHERE uploads.owner_kind = '" + record.OwnerKind + "' AND uploads.owner_id = r.id), " +
+		"EXISTS (SELECT 1 FROM pending_attachments p WHERE p.owner_kind = '" + record.OwnerKind + "' AND p.owner_id = r.id) " +
 		"FROM (SELECT id FROM records" + hint + " WHERE county_code = ? AND kind = 'tip'" + status + " ORDER BY id DESC LIMIT ?) page " +
 		"JOIN records r ON r.id = page.id " +
 		"LEFT JOIN instructors i ON i.id = r.author_id LEFT JOIN units u ON u.id = r.unit_id " +
@@ -80,7 +80,7 @@ func (b *bareServer) tips(c *gin.Context) {
 	args = append(args, limit+1)
 	// Callers take the pool's connections in the order they came (as Shiliu's submissions do,
 	// database.Turn): database/sql hands a freed connection to a waiter drawn at random, and
-	// on SQLite's four connections that drew the floor's p99 from 30-40 ms up to 70-85 ms.
+	// on SQLite's four connections the floor's p99 was then 80-87 ms, against 28-50 in turn.
 	// Shiliu's lists draw: in turns they cost more CPU for no better p99 (docs/performance.md).
 	b.turns <- struct{}{}
 	defer func() { <-b.turns }()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,11 +91,16 @@ func (b *bench) setupSkew(ctx context.Context, run int64, hc *http.Client, bind 
 // The tip lists are also measured bare (bareread.go), each right after Shiliu's, with the same
 // callers: the floor this machine puts under them.
 func (b *bench) skewLists(ctx context.Context) error {
-	bare, stop, err := b.startBare()
+	sqlDB, err := b.a.DB.DB.DB()
+	if err != nil {
+		return err
+	}
+	_, bareAddr, stop, err := startBare(b.a, sqlDB)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	bare := &client{base: "http://" + bareAddr, hc: b.anon.hc}
 	for _, sc := range b.skewed {
 		deep, err := b.walk(ctx, sc.staff, "/api/v1/tips", 20)
 		if err != nil {
@@ -152,26 +156,6 @@ func (b *bench) skewLists(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// startBare serves the bare handlers (bareread.go) on a port of their own, through the app's
-// pool, and returns a caller of them.
-func (b *bench) startBare() (*client, func(), error) {
-	sqlDB, err := b.a.DB.DB.DB()
-	if err != nil {
-		return nil, nil, err
-	}
-	bare, err := newBareServer(b.a, sqlDB)
-	if err != nil {
-		return nil, nil, err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	srv := &http.Server{Handler: bare.engine, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	return &client{base: "http://" + l.Addr().String(), hc: b.anon.hc}, func() { srv.Close() }, nil
 }
 
 // yearAgoWindow is from/to of the month a year ago, Beijing time.

@@ -94,17 +94,11 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 	if err != nil {
 		return err
 	}
-	bare, err := newBareServer(a, sqlDB)
+	bare, bareAddr, stopBare, err := startBare(a, sqlDB)
 	if err != nil {
 		return err
 	}
-	bl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	bareSrv := &http.Server{Handler: bare.engine, ReadHeaderTimeout: 10 * time.Second}
-	go bareSrv.Serve(bl)
-	defer bareSrv.Close()
+	defer stopBare()
 
 	maxConns := slices.Max(o.conns)
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConns: 4 * maxConns, MaxIdleConnsPerHost: 2 * maxConns}}
@@ -147,7 +141,7 @@ func runWritePath(ctx context.Context, a *app.App, shiliuAddr string, o options)
 				for _, h := range hs {
 					restore := database.SetTurns(h != shiliuDraw)
 					cpu0, db0, wait0 := processCPU(), dbServerCPU(dbPID), sqlDB.Stats().WaitDuration
-					r := drive(ctx, h, s.phones[:min(conns, len(s.phones))], "http://"+shiliuAddr, "http://"+bl.Addr().String(), hc, o.roundDuration, uint64(round))
+					r := drive(ctx, h, s.phones[:min(conns, len(s.phones))], "http://"+shiliuAddr, "http://"+bareAddr, hc, o.roundDuration, uint64(round))
 					r.cpu, r.dbCPU, r.poolWait = processCPU()-cpu0, dbServerCPU(dbPID)-db0, sqlDB.Stats().WaitDuration-wait0
 					restore()
 					k := key(s.name, conns, h)
@@ -384,6 +378,22 @@ type bareServer struct {
 	mu       sync.Mutex
 	prepared map[bool]*sql.Stmt // the tip pages' queries (bareread.go), with a status and without
 	turns    chan struct{}      // a slot for each of the pool's connections (bareread.go)
+}
+
+// startBare serves the bare handlers, through db, on a port of their own, and returns them,
+// their address and what stops them.
+func startBare(a *app.App, db *sql.DB) (*bareServer, string, func(), error) {
+	bare, err := newBareServer(a, db)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	srv := &http.Server{Handler: bare.engine, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	return bare, l.Addr().String(), func() { srv.Close() }, nil
 }
 
 func newBareServer(a *app.App, db *sql.DB) (*bareServer, error) {
