@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,6 +93,67 @@ func TestBareTipsAnswerShiliusPage(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestBareAuditedTipsWriteAnEntryEach: with audit=1 the bare tip list writes an audit entry for
+// each read, concurrent reads included (gathered into shared INSERTs), before it returns, as
+// Shiliu's trail does: the audited floor is the page with the audit's work.
+func TestBareAuditedTipsWriteAnEntryEach(t *testing.T) {
+	e := apitest.Shared(t)
+	a := e.Area(t)
+	county := e.Staff(t, "county_staff", a.County)
+	ins, _ := e.InstructorClient(t, county, county.Unit("village", a.Township()))
+	ins.Submit("tip", apitest.RecordBody("tip", time.Now().Add(-time.Hour).Format(time.RFC3339)))
+	sqlDB, err := e.App.DB.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newBareServer(e.App, sqlDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := httptest.NewServer(b.engine)
+	defer bare.Close()
+	entries := func() int {
+		var n int
+		if err := sqlDB.QueryRow("SELECT COUNT(*) FROM audit_log WHERE request_id = 'bare' AND region_code = ?", a.County[:6]+"000000").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	get := func(q string) error {
+		resp, err := http.Get(bare.URL + "/bare/tips?county=" + a.County[:6] + q)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("bare answered %d", resp.StatusCode)
+		}
+		return nil
+	}
+	if err := get(""); err != nil {
+		t.Fatal(err)
+	}
+	if n := entries(); n != 0 {
+		t.Fatalf("%d audit entries after a read without audit=1", n)
+	}
+	const readers = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, readers)
+	for range readers {
+		wg.Go(func() { errs <- get("&audit=1") })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := entries(); n != readers {
+		t.Fatalf("%d audit entries after %d audited reads", n, readers)
 	}
 }
 

@@ -89,7 +89,8 @@ func (b *bench) setupSkew(ctx context.Context, run int64, hc *http.Client, bind 
 // page, and its most prolific instructor's own lists.
 //
 // The tip lists are also measured bare (bareread.go), each right after Shiliu's, with the same
-// callers: the floor this machine puts under them.
+// callers: the floor this machine puts under them, then the same floor writing Shiliu's audit
+// entry of each read.
 func (b *bench) skewLists(ctx context.Context) error {
 	sqlDB, err := b.a.DB.DB.DB()
 	if err != nil {
@@ -149,6 +150,10 @@ func (b *bench) skewLists(ctx context.Context) error {
 			if x.bare != "" {
 				r, err := b.measure(ctx, name+" (bare)", x.who, bare, x.bare)
 				if err != nil {
+					return err
+				}
+				b.results = append(b.results, r)
+				if r, err = b.measure(ctx, name+" (bare, audited)", x.who, bare, x.bare+"&audit=1"); err != nil {
 					return err
 				}
 				b.results = append(b.results, r)

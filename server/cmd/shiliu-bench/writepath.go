@@ -378,6 +378,7 @@ type bareServer struct {
 	mu       sync.Mutex
 	prepared map[bool]*sql.Stmt // the tip pages' queries (bareread.go), with a status and without
 	turns    chan struct{}      // a slot for each of the pool's connections (bareread.go)
+	audit    bareAudit          // the audit entries of the tip pages read with audit=1
 }
 
 // startBare serves the bare handlers, through db, on a port of their own, and returns them,
@@ -398,7 +399,7 @@ func startBare(a *app.App, db *sql.DB) (*bareServer, string, func(), error) {
 
 func newBareServer(a *app.App, db *sql.DB) (*bareServer, error) {
 	b := &bareServer{db: db, dialect: string(a.DB.Dialect), phones: map[int64]phone{}, prepared: map[bool]*sql.Stmt{},
-		turns: make(chan struct{}, max(1, db.Stats().MaxOpenConnections))}
+		turns: make(chan struct{}, max(1, db.Stats().MaxOpenConnections)), audit: bareAudit{writer: make(chan struct{}, 1)}}
 	create := "CREATE TABLE IF NOT EXISTS bench_bare_inserts (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, created_at DATETIME NOT NULL)"
 	b.upsert = "ON CONFLICT (grain, region_code, month, metric, slot) DO UPDATE SET n = stats_monthly.n + excluded.n"
 	if b.dialect == "mysql" {
