@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -41,17 +42,7 @@ func TestBareTipsAnswerShiliusPage(t *testing.T) {
 		}
 	}
 	county.Must(http.StatusOK, "POST", "/api/v1/tips/"+strconv.FormatInt(tips[1], 10)+"/acknowledge", nil)
-
-	sqlDB, err := e.App.DB.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := newBareServer(e.App, sqlDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bare := httptest.NewServer(b.engine)
-	defer bare.Close()
+	bare, _ := serveBare(t, e)
 
 	type page struct {
 		Items      []map[string]any `json:"items"`
@@ -105,16 +96,7 @@ func TestBareAuditedTipsWriteAnEntryEach(t *testing.T) {
 	county := e.Staff(t, "county_staff", a.County)
 	ins, _ := e.InstructorClient(t, county, county.Unit("village", a.Township()))
 	ins.Submit("tip", apitest.RecordBody("tip", time.Now().Add(-time.Hour).Format(time.RFC3339)))
-	sqlDB, err := e.App.DB.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := newBareServer(e.App, sqlDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bare := httptest.NewServer(b.engine)
-	defer bare.Close()
+	bare, sqlDB := serveBare(t, e)
 	entries := func() int {
 		var n int
 		if err := sqlDB.QueryRow("SELECT COUNT(*) FROM audit_log WHERE request_id = 'bare' AND region_code = ?", a.County[:6]+"000000").Scan(&n); err != nil {
@@ -155,6 +137,22 @@ func TestBareAuditedTipsWriteAnEntryEach(t *testing.T) {
 	if n := entries(); n != readers {
 		t.Fatalf("%d audit entries after %d audited reads", n, readers)
 	}
+}
+
+// serveBare serves the bare handlers on the shared server's database until the test ends.
+func serveBare(t *testing.T, e *apitest.Env) (*httptest.Server, *sql.DB) {
+	t.Helper()
+	sqlDB, err := e.App.DB.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newBareServer(e.App, sqlDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := httptest.NewServer(b.engine)
+	t.Cleanup(bare.Close)
+	return bare, sqlDB
 }
 
 func jsonEqual(a, b any) bool {
