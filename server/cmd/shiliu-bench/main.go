@@ -78,7 +78,7 @@ func main() {
 	flag.BoolVar(&o.skipExplain, "skip-explain", false, "do not print the query plans of the lists")
 	flag.IntVar(&o.maxOpenConns, "max-open-conns", 0, "database pool size of the server (0: the config default)")
 	flag.BoolVar(&o.verboseServer, "v", false, "show the server's log (warnings and errors are always shown)")
-	flag.StringVar(&o.only, "only", "", "measure only the lists and exports whose name contains this")
+	flag.StringVar(&o.only, "only", "", "measure only the lists and exports whose name contains this; with -skew a name starts with its county's label (\"tips old: county: tip inbox (50)\"), so \"tip\" matches every list of both counties")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measuring phases (server and clients) to this file")
 	flag.BoolVar(&o.writePath, "writepath", false, "measure submissions against the same rows written bare (no lists, no -submit phase)")
 	conns := flag.String("conns", "16,64", "-writepath: concurrent phones, a comma-separated list")
