@@ -10,9 +10,8 @@ import (
 	"github.com/shiliu/shiliu/server/apitest"
 )
 
-// TestListItemsAreTheRecordsOwnViews: every record in a list, of one kind (whose details the
-// rows' query reads) or of all kinds (whose details are read after), shows what the record read
-// alone shows but its timeline: each kind's own fields, a mediation's follow-ups, a duplicate
+// TestListItemsAreTheRecordsOwnViews: every record in a list, of one kind or of all kinds, shows
+// what the record read alone shows but its timeline: each kind's own fields, a mediation's follow-ups, a duplicate
 // tip's original's status, the attachments.
 func TestListItemsAreTheRecordsOwnViews(t *testing.T) {
 	t.Parallel()

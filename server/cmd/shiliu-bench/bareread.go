@@ -212,7 +212,10 @@ func (a *bareAudit) record(ctx context.Context, db *sql.DB, county, clientIP str
 		sb.WriteString("(?,?,?,?,?,?,?,?,?,?)")
 		args = append(args, r...)
 	}
-	_, err := db.ExecContext(context.WithoutCancel(ctx), sb.String(), args...)
+	// As Shiliu's trail: a caller gone does not stop the entries, a stuck database does.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, err := db.ExecContext(wctx, sb.String(), args...)
 	a.mu.Lock()
 	batch.written, batch.err = true, err
 	a.mu.Unlock()
