@@ -11,8 +11,8 @@ import (
 )
 
 // TestListItemsAreTheRecordsOwnViews: every record in a list, of one kind or of all kinds, shows
-// what the record read alone shows but its timeline: each kind's own fields, a mediation's follow-ups, a duplicate
-// tip's original's status, the attachments.
+// what the record read alone shows but its timeline: each kind's own fields, a mediation's
+// follow-ups, a duplicate tip's original's status, the attachments.
 func TestListItemsAreTheRecordsOwnViews(t *testing.T) {
 	t.Parallel()
 	w := newRecordWorld(t)
