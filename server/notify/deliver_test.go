@@ -4,11 +4,14 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/shiliu/shiliu/server/platform/wxfake"
+	"gorm.io/gorm"
 )
 
 func (e *testEnv) one(id int64) Notification {
@@ -278,6 +281,37 @@ func TestSkippedTargets(t *testing.T) {
 	for k, r := range reasons {
 		if strings.HasSuffix(k, "/3") && !strings.HasPrefix(r, "skipped 未配置") {
 			t.Errorf("sentiment without template: %q", r)
+		}
+	}
+}
+
+// An outcome MariaDB rolls back as a deadlock victim (other dispatchers claiming rows beside it)
+// is recorded again at once: left to the lease's end, an alert WeCom had accepted was sent a
+// second time (TestThreeInstancesOneKilled saw it once in ten runs).
+func TestSentOutcomeRolledBackAsADeadlockVictimIsRecordedAtOnce(t *testing.T) {
+	e := newTestEnv(t)
+	e.group(county, "county_staff", "deadlockkey1")
+	var victims atomic.Int64
+	if err := e.db.Callback().Update().Before("gorm:update").Register("deadlock_once", func(tx *gorm.DB) {
+		upd, ok := tx.Statement.Dest.(map[string]any)
+		if tx.Statement.Table == "notifications" && ok && upd["status"] == StatusSent && victims.Add(1) == 1 {
+			tx.AddError(&mysqldrv.MySQLError{Number: 1213, Message: "Deadlock found when trying to get lock; try restarting transaction"})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.event("tip.submitted", town, 43, map[string]any{"title": "死锁后的结果", "level": "general"})
+	e.drain(e.dispatcher(testOptions), 5)
+
+	if v := victims.Load(); v < 2 {
+		t.Fatalf("the outcome was recorded %d time(s): the deadlock was not met", v)
+	}
+	if robot := e.wx.RobotMessages(); len(robot) != 1 {
+		t.Fatalf("%d robot messages, want 1", len(robot))
+	}
+	for _, n := range e.notifications("") {
+		if n.Status != StatusSent || n.Attempts != 1 || n.LeaseOwner != "" {
+			t.Fatalf("row not recorded as sent after the deadlock: %+v", n)
 		}
 	}
 }

@@ -483,8 +483,15 @@ func (d *Dispatcher) finish(ctx context.Context, n *Notification, err error) {
 		}
 		upd["next_attempt_at"] = now.Add(d.backoff(n.Attempts))
 	}
-	res := d.db.WithContext(ctx).Model(&Notification{}).
-		Where("id = ? AND lease_owner = ? AND status = ?", n.ID, n.LeaseOwner, StatusSending).Updates(upd)
+	// A deadlock here (MariaDB chose this update as its victim while other dispatchers claimed
+	// rows beside it) is retried at once: left to the lease's end, a notification WeCom has
+	// accepted would be sent again.
+	var res *gorm.DB
+	database.Retried(func() error {
+		res = d.db.WithContext(ctx).Model(&Notification{}).
+			Where("id = ? AND lease_owner = ? AND status = ?", n.ID, n.LeaseOwner, StatusSending).Updates(upd)
+		return res.Error
+	})
 	switch {
 	case res.Error != nil:
 		d.log.Error("could not record a notification's outcome; it is retried when its lease ends",

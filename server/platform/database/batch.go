@@ -113,7 +113,7 @@ func transactBatched(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) erro
 	if err != nil {
 		return err
 	}
-	return retried(func() error { return runBatched(ctx, db, bdb, fn) })
+	return Retried(func() error { return runBatched(ctx, db, bdb, fn) })
 }
 
 // runBatched runs fn once in a transaction on a connection of bdb, and commits it or rolls it

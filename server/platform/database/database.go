@@ -321,12 +321,13 @@ func (d *DB) Ping(ctx context.Context) error {
 // so running fn again is what the server expects of the client. fn must not have effects
 // outside the transaction.
 func Transact(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
-	return retried(func() error { return db.WithContext(ctx).Transaction(fn) })
+	return Retried(func() error { return db.WithContext(ctx).Transaction(fn) })
 }
 
-// retried runs a transaction again (three times in all) while MySQL rolls it back as a deadlock
-// victim or for a lock wait timeout (Transact).
-func retried(run func() error) error {
+// Retried runs a transaction, or one statement outside any (its own transaction), again (three
+// times in all) while MySQL rolls it back as a deadlock victim or for a lock wait timeout, as
+// Transact does. run must not have effects outside the database.
+func Retried(run func() error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		err = run()
